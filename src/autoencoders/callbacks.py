@@ -1,0 +1,89 @@
+"""Event hooks of the training loop: progress bar and the live ``history.csv``.
+
+The library never configures logging; these write to the terminal (tqdm, on stderr) or to a
+file only when the caller asks for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ._io import atomic_write
+
+__all__ = ["Callback", "ProgressBar", "CSVLogger", "HISTORY_FIELDS"]
+
+#: Columns of ``history_`` and ``history.csv``: epoch number (1-based), mean training loss
+#: per pixel over the epoch's batches, validation loss per pixel (empty without validation
+#: data), learning rate at the epoch's end, training seconds of the epoch (validation excluded).
+HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "learning_rate", "seconds")
+
+
+class Callback:
+    """Base class: override any of the hooks; each is called by ``training.train``."""
+
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
+        """Before the first epoch: ``n_epochs`` planned, ``n_batches`` steps per epoch."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Before epoch ``epoch`` (1-based)."""
+
+    def on_batch_end(self, batch: int, loss: float | None) -> None:
+        """After each step; ``loss`` is the running mean of the epoch, or None between updates."""
+
+    def on_epoch_end(self, log: dict) -> None:
+        """After each epoch, with its ``HISTORY_FIELDS`` row."""
+
+    def on_train_end(self, history: list[dict]) -> None:
+        """After the last epoch (or early stop), with every row."""
+
+
+class ProgressBar(Callback):
+    """One tqdm bar per epoch with the running training loss, then a summary line."""
+
+    def __init__(self, file=None):
+        self.file = file
+        self._bar = None
+
+    def on_train_begin(self, n_epochs, n_batches):
+        self._n_epochs, self._n_batches = n_epochs, n_batches
+
+    def on_epoch_begin(self, epoch):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self._n_batches, desc=f"epoch {epoch}/{self._n_epochs}",
+                         unit="batch", leave=False, file=self.file, mininterval=0.5)
+
+    def on_batch_end(self, batch, loss):
+        self._bar.update(1)
+        if loss is not None:
+            self._bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+
+    def on_epoch_end(self, log):
+        self._bar.close()
+        val = f"  val_loss {log['val_loss']:.4f}" if log["val_loss"] is not None else ""
+        self._bar.write(f"epoch {log['epoch']}/{self._n_epochs}  loss {log['train_loss']:.4f}"
+                        f"{val}  {log['seconds']:.1f} s", file=self.file)
+
+
+class CSVLogger(Callback):
+    """Rewrite ``path`` (``history.csv``) atomically after every epoch, so a killed run keeps it."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._rows: list[dict] = []
+
+    def on_epoch_end(self, log):
+        self._rows.append(log)
+        atomic_write(self.path, history_to_csv(self._rows))
+
+
+def history_to_csv(rows: list[dict]) -> str:
+    """Format history rows as CSV text with a ``HISTORY_FIELDS`` header."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in HISTORY_FIELDS})
+    return out.getvalue()

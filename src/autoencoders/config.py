@@ -1,0 +1,200 @@
+"""Frozen configurations: the architecture, the training recipe and the input scaling.
+
+Each has one meaning per field and round-trips through JSON (``to_dict``/``from_dict``);
+``config.json`` in a run folder holds all three under a ``format_version``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ArchitectureConfig",
+    "TrainingConfig",
+    "ScalingConfig",
+    "PRESETS",
+    "ACTIVATIONS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+]
+
+#: Version of the run-folder format (config.json + model.safetensors). Bump on any change
+#: that an older reader would misread.
+FORMAT_VERSION = 1
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
+LOSSES = ("bce", "mse")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+SCALINGS = ("auto", "minmax", "none")
+
+
+def _tuple_fields(cls, data: dict) -> dict:
+    """Keep only ``cls``'s fields and turn JSON lists back into tuples."""
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; the file was "
+                         "written by a newer version of autoencoders")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+class _JSONMixin:
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict of the fields (tuples become lists when dumped)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """Build from :meth:`to_dict`'s output; ``ValueError`` on unknown or invalid fields."""
+        return cls(**_tuple_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig(_JSONMixin):
+    """A dense autoencoder: encoder ``n_features → hidden_dims → latent_dim``, mirrored decoder.
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        Feature shape of one sample, e.g. ``(28, 28)`` or ``(784,)``; the decoder's output is
+        reshaped to it.
+    hidden_dims : tuple of int
+        Widths of the encoder's hidden layers; the decoder uses them reversed.
+    latent_dim : int
+        Size of the bottleneck (the latent code).
+    activation : str
+        Activation after every hidden layer, one of ``ACTIVATIONS``.
+    code_activation : str
+        Activation on the latent code. The reference notebook uses ReLU (a ``Dense(25,
+        activation="relu")`` bottleneck).
+    output_activation : {"sigmoid", "linear"}
+        Applied to the decoder's last layer to give reconstructions: sigmoid for data in
+        [0, 1], linear for unbounded data.
+
+    References
+    ----------
+    The reference Keras notebook: Flatten → Dense 400 → 200 → 100 → 50 → 25 (ReLU), decoder
+    Dense 50 → 100 → 200 → 400 → 784 (ReLU, sigmoid output), 842,009 parameters.
+    """
+
+    input_shape: tuple = (28, 28)
+    hidden_dims: tuple = (400, 200, 100, 50)
+    latent_dim: int = 25
+    activation: str = "relu"
+    code_activation: str = "relu"
+    output_activation: str = "sigmoid"
+
+    def __post_init__(self):
+        if not self.input_shape or any(int(d) < 1 for d in self.input_shape):
+            raise ValueError(f"input_shape must be positive sizes, got {self.input_shape}")
+        if any(int(d) < 1 for d in self.hidden_dims):
+            raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
+        if int(self.latent_dim) < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {self.latent_dim}")
+        for name in ("activation", "code_activation"):
+            if getattr(self, name) not in ACTIVATIONS:
+                raise ValueError(f"{name} must be one of {ACTIVATIONS}, "
+                                 f"got {getattr(self, name)!r}")
+        if self.output_activation not in ("sigmoid", "linear"):
+            raise ValueError("output_activation must be 'sigmoid' or 'linear', "
+                             f"got {self.output_activation!r}")
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features, the product of ``input_shape``."""
+        return math.prod(self.input_shape)
+
+
+@dataclass(frozen=True)
+class TrainingConfig(_JSONMixin):
+    """A training recipe.
+
+    Attributes
+    ----------
+    loss : {"bce", "mse"}
+        Reconstruction loss, averaged per pixel (per feature) over the batch.
+    optimizer : {"adam", "sgd"}
+    learning_rate : float
+        Peak learning rate.
+    schedule : {"constant", "cosine"}
+        Learning rate over the run: constant, or cosine decay from ``learning_rate`` to 0 at
+        the last step (Loshchilov & Hutter 2017, SGDR, without restarts).
+    epochs : int
+        Passes over the training data.
+    batch_size : int
+        Samples per step.
+    early_stopping : bool
+        Stop when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and restore the weights of the best epoch.
+    validation_fraction : float
+        Fraction of the training data held out for validation when ``early_stopping`` is on
+        and no validation data is given.
+    n_iter_no_change : int
+        Patience of early stopping, in epochs.
+    tol : float
+        Least decrease of the validation loss (per pixel) that counts as an improvement.
+    """
+
+    loss: str = "bce"
+    optimizer: str = "adam"
+    learning_rate: float = 2e-3
+    schedule: str = "cosine"
+    epochs: int = 20
+    batch_size: int = 128
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 5
+    tol: float = 1e-5
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate}")
+        for name in ("epochs", "batch_size", "n_iter_no_change"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError("validation_fraction must be strictly between 0 and 1, got "
+                             f"{self.validation_fraction}")
+
+    def with_overrides(self, **changes) -> TrainingConfig:
+        """Return a copy with the given fields changed, ignoring those passed as None."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ScalingConfig(_JSONMixin):
+    """How raw input becomes the model's input.
+
+    Attributes
+    ----------
+    kind : {"auto", "minmax", "none"}
+        ``"auto"``: uint8 input is divided by 255, other dtypes are used as they are.
+        ``"minmax"``: each feature is mapped to [0, 1] by the training data's per-feature
+        minimum and range (constant features map to 0); the values live in the model file.
+        ``"none"``: used as they are.
+    """
+
+    kind: str = "auto"
+
+    def __post_init__(self):
+        if self.kind not in SCALINGS:
+            raise ValueError(f"input_scaling must be one of {SCALINGS}, got {self.kind!r}")
+
+
+#: Named training recipes. "notebook" is the reference notebook's exactly; "default" is ours.
+PRESETS = {
+    "default": TrainingConfig(),
+    "notebook": TrainingConfig(optimizer="sgd", learning_rate=1.5, schedule="constant",
+                               epochs=50, batch_size=32),
+}

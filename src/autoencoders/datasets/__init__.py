@@ -1,0 +1,61 @@
+"""Data sets: MNIST and Fashion-MNIST (local or downloaded), scikit-learn's digits, user files."""
+
+from .bundled import load_digits
+from .files import read_input, write_array
+from .idx import IDXError
+from .mnist import (
+    CorruptFileError,
+    DatasetNotFoundError,
+    load_fashion_mnist,
+    load_mnist,
+)
+
+__all__ = [
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_digits",
+    "load_dataset",
+    "read_input",
+    "write_array",
+    "CorruptFileError",
+    "DatasetNotFoundError",
+    "IDXError",
+    "DATASETS",
+]
+
+DATASETS = ("mnist", "fashion-mnist", "digits")
+
+
+def load_dataset(name: str, split: str = "train", **kwargs):
+    """Load a named data set's split.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist", "digits"}
+    split : {"train", "test"}
+        For "digits", which has no official split, "train" is the first 1,500 images and
+        "test" the remaining 297 (a fixed split, so that runs are comparable).
+    **kwargs
+        Passed to the MNIST loaders (``mirrors``, ``timeout``, ``progress``).
+
+    Returns
+    -------
+    X : ndarray of uint8, shape (n, h, w)
+    y : ndarray of uint8, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or split.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name == "mnist":
+        return load_mnist(split, **kwargs)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(split, **kwargs)
+    if name == "digits":
+        X, y = load_digits()
+        cut = slice(0, 1500) if split == "train" else slice(1500, None)
+        return X[cut], y[cut]
+    raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")

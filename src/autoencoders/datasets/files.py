@@ -1,0 +1,209 @@
+"""The user's own data: arrays and tables in files, and folders of images; writing outputs.
+
+Shapes read:
+
+========================  ==========================================================
+source                    ``X`` returned
+========================  ==========================================================
+``.npy``                  the stored array, any shape (n, ...), dtype as stored
+``.npz``                  the array named ``X`` (or ``x``, ``data``, or the only one);
+                          labels from ``y`` (or ``labels``) when present
+``.csv``                  float32 (n, n_columns); a non-numeric first row is a header
+``.parquet``              float32 (n, n_columns) from numeric columns (needs pyarrow)
+folder of PNG/JPEG        uint8 (n, height, width), grayscale, files in name order
+========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path
+
+__all__ = ["read_input", "write_array", "IMAGE_SUFFIXES", "ARRAY_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+_X_KEYS = ("X", "x", "data", "images")
+_Y_KEYS = ("y", "labels", "targets")
+
+
+def read_input(path, *, image_size: tuple[int, int] | None = None):
+    """Read a data file or an image folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npy``, ``.npz``, ``.csv`` or ``.parquet`` file, or a folder of PNG/JPEG images.
+    image_size : (height, width), optional
+        For an image folder: resize every image to this size (bilinear). Without it, all
+        images must have the same size.
+
+    Returns
+    -------
+    X : ndarray, shape (n, ...)
+        See the module docstring for each source's shape and dtype.
+    y : ndarray of shape (n,) or None
+        Labels, from an ``.npz`` that holds them; otherwise None.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        For an unsupported suffix, non-numeric or ragged CSV cells, an ``.npz`` without a
+        recognisable data array, an image folder without images or with images of
+        different sizes (and no ``image_size``).
+    ImportError
+        For ``.parquet`` without pyarrow installed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return _read_image_folder(path, image_size), None
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False), None
+    if suffix == ".npz":
+        return _read_npz(path)
+    if suffix == ".csv":
+        return _read_csv(path), None
+    if suffix == ".parquet":
+        return _read_parquet(path), None
+    raise ValueError(
+        f"{path}: unsupported input type {suffix or '(no suffix)'}; use one of "
+        f"{', '.join(ARRAY_SUFFIXES)} or a folder of {'/'.join(IMAGE_SUFFIXES)} images"
+    )
+
+
+def _read_npz(path: Path):
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.keys())
+        x_key = next((k for k in _X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+        if x_key is None:
+            raise ValueError(f"{path}: holds arrays {keys}; name the data array one of "
+                             f"{', '.join(_X_KEYS)}")
+        X = archive[x_key]
+        y_key = next((k for k in _Y_KEYS if k in keys), None)
+        y = archive[y_key] if y_key is not None else None
+    if y is not None and len(y) != len(X):
+        raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
+    return X, y
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    text = path.read_text(encoding="utf-8-sig")
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    if rows and not _is_numeric_row(rows[0]):
+        rows = rows[1:]  # a header
+    if not rows:
+        raise ValueError(f"{path}: no data rows")
+    width = len(rows[0])
+    out = np.empty((len(rows), width), dtype=np.float32)
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"{path}: line {i + 1} has {len(row)} cells, expected {width}; "
+                             "every row needs the same number of columns")
+        try:
+            out[i] = [float(cell) for cell in row]
+        except ValueError:
+            bad = next(c for c in row if not _is_number(c))
+            raise ValueError(f"{path}: row {i + 1} has a non-numeric or empty cell {bad!r}; "
+                             "the CSV must hold numbers only (one header row is allowed)") from None
+    return out
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_numeric_row(row) -> bool:
+    return all(_is_number(cell) for cell in row)
+
+
+def _require_pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("Parquet files need pyarrow: pip install 'autoencoders[parquet]'") from None
+    return pq
+
+
+def _read_parquet(path: Path) -> np.ndarray:
+    pq = _require_pyarrow()
+    table = pq.read_table(path)
+    columns = [table.column(i).to_numpy() for i in range(table.num_columns)]
+    for name, col in zip(table.column_names, columns):
+        if not np.issubdtype(col.dtype, np.number):
+            raise ValueError(f"{path}: column {name!r} is not numeric ({col.dtype})")
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def _read_image_folder(folder: Path, image_size) -> np.ndarray:
+    from PIL import Image
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this folder")
+    images = []
+    for f in files:
+        with Image.open(f) as img:
+            gray = img.convert("L")
+            if image_size is not None:
+                gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
+            images.append(np.asarray(gray, dtype=np.uint8))
+    sizes = {im.shape for im in images}
+    if len(sizes) > 1:
+        raise ValueError(f"{folder}: images have different sizes {sorted(sizes)}; pass "
+                         "--image-size HxW (image_size=(h, w)) to resize them to one size")
+    return np.stack(images)
+
+
+def write_array(path, array: np.ndarray) -> None:
+    """Write a 2-D array to ``.npy``, ``.csv`` or ``.parquet`` by the path's suffix, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its suffix picks the format. The folder is created when missing.
+    array : ndarray, shape (n, ...)
+        Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``
+        (columns ``f0, f1, ...``).
+
+    Raises
+    ------
+    ValueError
+        For another suffix.
+    ImportError
+        For ``.parquet`` without pyarrow.
+    OSError
+        When the destination cannot be written; an existing file there is left intact.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".csv", ".parquet"):
+        raise ValueError(f"{path}: output must end in .npy, .csv or .parquet")
+    flat = array.reshape(len(array), -1)
+    with atomic_path(path) as tmp:
+        if suffix == ".npy":
+            with open(tmp, "wb") as f:
+                np.save(f, array)
+        elif suffix == ".csv":
+            header = ",".join(f"f{i}" for i in range(flat.shape[1]))
+            np.savetxt(tmp, flat, delimiter=",", header=header, comments="", fmt="%.7g")
+        else:
+            pq = _require_pyarrow()
+            import pyarrow as pa
+
+            table = pa.table({f"f{i}": flat[:, i] for i in range(flat.shape[1])})
+            pq.write_table(table, tmp)

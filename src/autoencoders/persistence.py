@@ -1,0 +1,218 @@
+"""The model folder: ``model.safetensors`` (weights), ``config.json`` (everything else) and
+``history.csv``. Nothing is ever pickled or unpickled; everything loads on CPU first.
+
+``config.json`` holds ``format_version``, the estimator's parameters, the architecture, the
+training recipe, the input scaling, the fitted feature shape, training seconds, free-form
+``extra`` entries (the CLI records the data set and seed there), and the package versions of
+the environment that wrote it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_path, atomic_write
+from .callbacks import HISTORY_FIELDS, history_to_csv
+from .config import FORMAT_VERSION, ArchitectureConfig, TrainingConfig
+
+__all__ = ["save_model", "load_model", "environment", "MODEL_FILE", "CONFIG_FILE",
+           "HISTORY_FILE"]
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+_SCALING_PREFIX = "scaling."
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
+
+
+def environment() -> dict:
+    """Versions of Python, the platform and the packages a model depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    env = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in ("autoencoders", "torch", "numpy", "scikit-learn", "safetensors"):
+        try:
+            env[pkg] = version(pkg)
+        except PackageNotFoundError:
+            env[pkg] = None
+    return env
+
+
+def save_model(estimator, path, extra: dict | None = None) -> Path:
+    """Write a fitted ``AutoEncoder`` into folder ``path`` (created if missing).
+
+    Each file is written to a temporary name, fsynced and renamed, so a crash or a full disk
+    leaves the previous file in place.
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted.
+    path : str or Path
+        The folder.
+    extra : dict, optional
+        JSON-serialisable facts stored under ``"extra"`` in ``config.json``.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    OSError
+        When the folder cannot be created or written.
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.model_.state_dict().items()}
+    import torch
+
+    for name, value in estimator.scaling_stats_.items():
+        tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
+
+    params = estimator.get_params()
+    params["hidden_dims"] = list(params["hidden_dims"])
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None  # a RandomState object is not JSON
+    config = {
+        "format_version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "architecture": estimator.architecture_.to_dict(),
+        "recipe": estimator.recipe_.to_dict(),
+        "scaling": {"kind": estimator.input_scaling},
+        "feature_shape": list(estimator.feature_shape_),
+        "feature_names_in": (list(estimator.feature_names_in_)
+                             if hasattr(estimator, "feature_names_in_") else None),
+        "train_seconds": estimator.train_seconds_,
+        "extra": extra or {},
+        "environment": environment(),
+    }
+    atomic_write(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+    rows = [dict(zip(HISTORY_FIELDS, vals))
+            for vals in zip(*(estimator.history_[k] for k in HISTORY_FIELDS))]
+    atomic_write(folder / HISTORY_FILE, history_to_csv(rows))
+    return folder
+
+
+def _read_config(folder: Path) -> dict:
+    file = folder / CONFIG_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: missing; {folder} is not a model folder written by "
+                                "autoencoders (it needs config.json and model.safetensors)")
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file}: not valid JSON ({exc}); the file is corrupt") from None
+    version = config.get("format_version") if isinstance(config, dict) else None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
+                         f"of autoencoders (it reads {FORMAT_VERSION}); upgrade autoencoders "
+                         "or re-train the model")
+    return config
+
+
+def _read_history(file: Path) -> dict:
+    history = {k: [] for k in HISTORY_FIELDS}
+    if not file.is_file():
+        return history
+    with open(file, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            history["epoch"].append(int(row["epoch"]))
+            for k in HISTORY_FIELDS[1:]:
+                history[k].append(float(row[k]) if row.get(k) else None)
+    return history
+
+
+def load_model(path):
+    """Load an ``AutoEncoder`` from a model or run folder, on CPU.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding ``config.json`` and ``model.safetensors``.
+
+    Returns
+    -------
+    AutoEncoder
+        Fitted; its ``device`` parameter is kept, so it moves to a GPU only when used there.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder or one of its two files is missing.
+    ValueError
+        For a pickle file (``.pt``, ``.pkl``, ...), which is never loaded; a corrupt or
+        truncated file; an unknown ``format_version``; tensors whose names or shapes do not
+        match the configuration.
+    """
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .estimator import AutoEncoder
+    from .models import build_model
+
+    folder = Path(path)
+    if folder.is_file():
+        if folder.suffix.lower() in _PICKLE_SUFFIXES:
+            raise ValueError(f"{folder}: refusing to load a pickle-based file: unpickling runs "
+                             "arbitrary code from the file. autoencoders loads only a folder "
+                             "with model.safetensors and config.json")
+        raise ValueError(f"{folder} is a file; pass the model folder that holds it")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such model folder")
+    config = _read_config(folder)
+    weights = folder / MODEL_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights}: missing; the model folder is incomplete")
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
+                         "or corrupt") from None
+
+    try:
+        arch = ArchitectureConfig.from_dict(config["architecture"])
+        recipe = TrainingConfig.from_dict(config["recipe"])
+        params = dict(config["params"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{folder / CONFIG_FILE}: missing or malformed entry {exc}") from None
+    params["hidden_dims"] = tuple(params["hidden_dims"])
+    est = AutoEncoder(**params)
+    model = build_model(arch)
+    scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()
+                     for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
+    expected = model.state_dict()
+    problems = sorted(set(expected) ^ set(tensors))
+    problems += [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}"
+                 for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
+    if problems:
+        raise ValueError(f"{weights}: its tensors do not match {CONFIG_FILE} "
+                         f"({'; '.join(problems[:5])}); the two files belong to different models")
+    with torch.no_grad():
+        model.load_state_dict(tensors)
+    model.eval()
+
+    est.model_ = model
+    est.architecture_ = arch
+    est.recipe_ = recipe
+    est.scaling_stats_ = scaling_stats
+    est.feature_shape_ = tuple(config["feature_shape"])
+    est.n_features_in_ = int(np.prod(est.feature_shape_))
+    if config.get("feature_names_in"):
+        est.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
+    est.train_seconds_ = float(config.get("train_seconds") or 0.0)
+    est.history_ = _read_history(folder / HISTORY_FILE)
+    return est

@@ -1,0 +1,155 @@
+"""Static PNG figures with matplotlib: loss curves, reconstructions, 2-D maps of the codes.
+
+Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot), so no GUI backend
+or global state is touched, and saved atomically.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_path
+
+__all__ = ["plot_history", "plot_reconstructions", "plot_maps"]
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    return path
+
+
+def plot_history(history: dict, path, reference: float | None = None,
+                 reference_label: str = "reference") -> Path:
+    """Training and validation loss per epoch.
+
+    Parameters
+    ----------
+    history : dict
+        ``AutoEncoder.history_``: lists ``epoch``, ``train_loss``, ``val_loss``.
+    path : str or Path
+        Where to write the PNG.
+    reference : float, optional
+        A horizontal line, e.g. the reference notebook's validation BCE 0.0956.
+    reference_label : str
+
+    Returns
+    -------
+    Path
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    ax.plot(history["epoch"], history["train_loss"], marker="o", ms=3, label="training")
+    val = [v for v in history["val_loss"] if v is not None]
+    if val:
+        epochs = [e for e, v in zip(history["epoch"], history["val_loss"]) if v is not None]
+        ax.plot(epochs, val, marker="o", ms=3, label="held out (validation)")
+    if reference is not None:
+        ax.axhline(reference, color="grey", ls="--", lw=1, label=f"{reference_label} {reference}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss per pixel")
+    ax.set_title("Reconstruction loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def _as_images(X: np.ndarray) -> np.ndarray:
+    """(n, h, w) stays; (n, f) with square f becomes (n, √f, √f); otherwise (n, 1, f)."""
+    if X.ndim == 3:
+        return X
+    flat = X.reshape(len(X), -1)
+    side = math.isqrt(flat.shape[1])
+    if side * side == flat.shape[1]:
+        return flat.reshape(len(X), side, side)
+    return flat.reshape(len(X), 1, -1)
+
+
+def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None,
+                         title: str = "Test images (top) and their reconstructions (bottom)"
+                         ) -> Path:
+    """A grid: originals in the upper row of each pair, reconstructions below.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, h, w) or (n, features)
+        Originals, intensities in [0, 1] (n is typically 10–20).
+    R : ndarray, same shape
+        Reconstructions in [0, 1].
+    path : str or Path
+    labels : ndarray of shape (n,), optional
+        Shown above each original.
+
+    Returns
+    -------
+    Path
+    """
+    from matplotlib.figure import Figure
+
+    A, B = _as_images(np.asarray(X)), _as_images(np.asarray(R))
+    n = len(A)
+    cols = min(n, 10)
+    pairs = math.ceil(n / cols)
+    fig = Figure(figsize=(cols * 1.0, pairs * 2.1))
+    for i in range(n):
+        r, c = divmod(i, cols)
+        for k, img in enumerate((A[i], B[i])):
+            ax = fig.add_subplot(2 * pairs, cols, (2 * r + k) * cols + c + 1)
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k == 0 and labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+    fig.suptitle(title, fontsize=10, y=1.0 + 0.12 / pairs)
+    return _save(fig, path)
+
+
+def plot_maps(maps: dict[str, np.ndarray], labels, path,
+              title: str = "2-D maps of the test set's latent codes") -> Path:
+    """Scatter plots side by side, one per map, coloured by label.
+
+    Parameters
+    ----------
+    maps : dict of str to ndarray of shape (n, 2)
+        Panel title → 2-D coordinates.
+    labels : ndarray of shape (n,) or None
+        Class of each point (a legend is drawn for up to 20 classes).
+    path : str or Path
+
+    Returns
+    -------
+    Path
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * len(maps), 5.0))
+    classes = np.unique(labels) if labels is not None else None
+    cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"
+    handles = None
+    size = float(np.clip(3000.0 / max(len(next(iter(maps.values()))), 1), 1.5, 12.0))
+    for i, (name, xy) in enumerate(maps.items()):
+        ax = fig.add_subplot(1, len(maps), i + 1)
+        if labels is None:
+            ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.6, linewidths=0)
+        else:
+            sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap=cmap, s=size, alpha=0.7,
+                            linewidths=0, rasterized=True)
+            if len(classes) <= 20:
+                handles = sc.legend_elements(prop="colors")[0]
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if handles is not None:
+        fig.legend(handles, [str(c) for c in classes], loc="center right", title="label",
+                   markerscale=1.5)
+    fig.suptitle(title)
+    return _save(fig, path)

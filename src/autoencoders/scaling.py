@@ -1,0 +1,59 @@
+"""The input-scaling policy: how raw arrays become the model's float32 input, and back.
+
+``"auto"`` divides uint8 input by 255 (pixel intensities to [0, 1], as the reference notebook
+does) and uses every other dtype as it is. ``"minmax"`` maps each feature to [0, 1] with the
+training data's per-feature minimum and range, stored with the model. ``"none"`` changes
+nothing. The policy is saved in ``config.json`` and the min-max statistics in
+``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fit_scaling", "scale", "unscale"]
+
+
+def fit_scaling(kind: str, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Learn the statistics a policy needs from training data.
+
+    Parameters
+    ----------
+    kind : {"auto", "minmax", "none"}
+    X : ndarray, shape (n, *feature_shape)
+        Raw training data.
+
+    Returns
+    -------
+    dict
+        ``{}`` for "auto" and "none"; for "minmax", ``{"offset": min, "scale": 1/range}``,
+        float32 arrays of shape feature_shape (a constant feature gets scale 1).
+    """
+    if kind != "minmax":
+        return {}
+    lo = X.min(axis=0).astype(np.float64)
+    span = X.max(axis=0).astype(np.float64) - lo
+    scale_ = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
+    return {"offset": lo.astype(np.float32), "scale": scale_.astype(np.float32)}
+
+
+def scale(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Raw (n, *feature_shape) array → C-contiguous float32 model input, same shape."""
+    if kind == "minmax":
+        return np.ascontiguousarray((X - stats["offset"]) * stats["scale"], dtype=np.float32)
+    if kind == "auto" and X.dtype == np.uint8:
+        out = np.ascontiguousarray(X, dtype=np.float32)
+        out *= np.float32(1.0 / 255.0)
+        return out
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def unscale(R: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Model-space reconstructions → the input's units (only "minmax" changes anything).
+
+    Under "auto", reconstructions of uint8 images stay intensities in [0, 1] (float32), the
+    convention for image models; they are not rounded back to 0–255.
+    """
+    if kind == "minmax":
+        return (R / stats["scale"] + stats["offset"]).astype(np.float32)
+    return R

@@ -1,0 +1,120 @@
+"""The command line, run as users run it: a subprocess, exit codes, stderr, files written."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+COMMANDS = ("fit", "demo", "embed", "reconstruct", "summary")
+
+
+def run(*args, cwd=None, check_code=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, "-m", "autoencoders", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    if check_code is not None:
+        assert proc.returncode == check_code, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    proc = run("fit", "--dataset", "digits", "--out", out, "--epochs", "3", "--maps", "pca",
+               "--hidden-dims", "32,16", "--latent-dim", "4", "-q", check_code=0)
+    return out, proc
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    proc = run(command, "--help", check_code=0)
+    assert "usage: autoencoders" in proc.stdout
+
+
+def test_fit_writes_the_whole_run_folder(digits_run):
+    out, proc = digits_run
+    for name in ("model.safetensors", "config.json", "history.csv", "metrics.json",
+                 "figures/loss.png", "figures/reconstructions.png", "figures/latent_maps.png",
+                 "codes/train.npy", "codes/test.npy", "codes/test_labels.npy"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("test_bce", "test_mse", "test_sse_per_image", "train_seconds", "epochs"):
+        assert key in metrics
+    assert metrics["epochs"] == 3 and metrics["n_test"] == 297
+    config = json.loads((out / "config.json").read_text())
+    assert config["extra"]["data"]["dataset"] == "digits" and config["extra"]["seed"] == 0
+    assert np.load(out / "codes" / "test.npy").shape == (297, 4)
+    assert "test BCE" in proc.stdout and "figures" in proc.stdout
+
+
+def test_embed_and_reconstruct_write_files(digits_run, tmp_path):
+    out, _ = digits_run
+    run("embed", out, "--dataset", "digits", "--split", "test", "--out", tmp_path / "z.npy",
+        check_code=0)
+    Z = np.load(tmp_path / "z.npy")
+    assert Z.shape == (297, 4) and Z.dtype == np.float32
+    np.testing.assert_allclose(Z, np.load(out / "codes" / "test.npy"), rtol=1e-5, atol=1e-6)
+    run("reconstruct", out, "--dataset", "digits", "--out", tmp_path / "r.npy", check_code=0)
+    assert np.load(tmp_path / "r.npy").shape == (297, 8, 8)
+    run("embed", out, "--dataset", "digits", "--out", tmp_path / "z.csv", check_code=0)
+    assert (tmp_path / "z.csv").read_text().splitlines()[0] == "f0,f1,f2,f3"
+
+
+def test_fit_and_embed_user_files(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(120, 10)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "run"
+    run("fit", "--input", tmp_path / "x.npy", "--out", out, "--epochs", "2", "--maps", "none",
+        "--hidden-dims", "8", "--latent-dim", "2", "-q", check_code=0)
+    assert json.loads((out / "metrics.json").read_text())["n_test"] == 12
+    np.savetxt(tmp_path / "x.csv", X[:5], delimiter=",")
+    run("embed", out, "--input", tmp_path / "x.csv", "--out", tmp_path / "z.parquet",
+        check_code=0)
+    assert (tmp_path / "z.parquet").stat().st_size > 0
+
+
+def test_summary_of_notebook_preset_and_of_a_run(digits_run):
+    proc = run("summary", "--preset", "notebook", check_code=0)
+    assert "Total params: 842,009" in proc.stdout
+    assert "(None, 28, 28)" in proc.stdout
+    proc = run("summary", digits_run[0], check_code=0)
+    assert "(None, 4)" in proc.stdout
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (("fit", "--dataset", "digits"), 2, "required: --out"),
+    (("fit", "--dataset", "digits", "--input", "x.npy", "--out", "o"), 2, "not allowed with"),
+    (("fit", "--dataset", "digits", "--out", "o", "--epochs", "0"), 2, "positive integer"),
+    (("fit", "--dataset", "digits", "--out", "o", "--maps", "umap"), 2, "unknown map 'umap'"),
+    (("summary",), 2, "either RUN_DIR or --preset"),
+    (("frobnicate",), 2, "invalid choice"),
+    (("embed", "no-such-run", "--dataset", "digits", "--out", "z.npy"), 1,
+     "no such model folder"),
+    (("fit", "--input", "missing.npy", "--out", "o", "-q"), 1, "missing.npy: no such file"),
+])
+def test_user_errors_are_one_line_without_traceback(tmp_path, args, code, message):
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == code
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("autoencoders: error:") and message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_fit_refuses_to_overwrite_a_trained_model(digits_run):
+    out, _ = digits_run
+    proc = run("fit", "--dataset", "digits", "--out", out, "--epochs", "1")
+    assert proc.returncode == 2 and "--force" in proc.stderr
+
+
+def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
+    np.save(tmp_path / "bad.npy", np.full((10, 4), 3.0, dtype=np.float32))
+    args = ("fit", "--input", tmp_path / "bad.npy", "--out", tmp_path / "o", "-q",
+            "--maps", "none")
+    proc = run(*args)
+    assert proc.returncode == 1 and "minmax" in proc.stderr
+    assert "Traceback" in run("--debug", *args).stderr

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from autoencoders.datasets import load_dataset, load_digits, read_input, write_array
+
+
+def test_npy_round_trip(tmp_path):
+    X = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    np.save(tmp_path / "x.npy", X)
+    out, y = read_input(tmp_path / "x.npy")
+    np.testing.assert_array_equal(out, X)
+    assert y is None and out.dtype == np.uint8
+
+
+def test_npz_finds_data_and_labels(tmp_path):
+    X, y = np.ones((5, 2, 2)), np.arange(5)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    out, labels = read_input(tmp_path / "d.npz")
+    assert out.shape == (5, 2, 2)
+    np.testing.assert_array_equal(labels, y)
+
+
+def test_npz_with_unnamed_arrays_or_wrong_label_length_is_explained(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.ones((2, 2)), b=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="name the data array"):
+        read_input(tmp_path / "two.npz")
+    np.savez(tmp_path / "bad.npz", X=np.ones((4, 2)), y=np.arange(3))
+    with pytest.raises(ValueError, match="4 rows but 'y' has 3"):
+        read_input(tmp_path / "bad.npz")
+
+
+def test_csv_with_and_without_header(tmp_path):
+    (tmp_path / "h.csv").write_text("a,b,c\n1,2,3\n4,5.5,6\n")
+    (tmp_path / "n.csv").write_text("1,2,3\n4,5.5,6\n")
+    for name in ("h.csv", "n.csv"):
+        out, _ = read_input(tmp_path / name)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, [[1, 2, 3], [4, 5.5, 6]])
+
+
+@pytest.mark.parametrize("text,match", [
+    ("1,2\n3,x\n", "non-numeric or empty cell 'x'"),
+    ("1,2\n3,\n", "non-numeric or empty cell ''"),
+    ("1,2\n3,4,5\n", "line 2 has 3 cells, expected 2"),
+    ("a,b\n", "no data rows"),
+])
+def test_bad_csv_names_the_row_and_problem(tmp_path, text, match):
+    (tmp_path / "bad.csv").write_text(text)
+    with pytest.raises(ValueError, match=match):
+        read_input(tmp_path / "bad.csv")
+
+
+def test_image_folder_reads_grayscale_in_name_order(tmp_path):
+    for i in range(3):
+        Image.fromarray(np.full((5, 7, 3), 40 * i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    X, _ = read_input(tmp_path)
+    assert X.shape == (3, 5, 7) and X.dtype == np.uint8
+    assert X[:, 0, 0].tolist() == [0, 40, 80]
+
+
+def test_image_folder_of_mixed_sizes_needs_image_size(tmp_path):
+    Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((6, 4), dtype=np.uint8)).save(tmp_path / "b.jpg")
+    with pytest.raises(ValueError, match="different sizes.*--image-size"):
+        read_input(tmp_path)
+    X, _ = read_input(tmp_path, image_size=(4, 3))
+    assert X.shape == (2, 4, 3)
+
+
+def test_missing_path_and_unknown_suffix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_input(tmp_path / "nope.npy")
+    (tmp_path / "x.txt").write_text("1")
+    with pytest.raises(ValueError, match="unsupported input type .txt"):
+        read_input(tmp_path / "x.txt")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".parquet"])
+def test_write_array_formats_read_back(tmp_path, suffix):
+    Z = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    path = tmp_path / "sub" / f"codes{suffix}"
+    write_array(path, Z)
+    back, _ = read_input(path)
+    np.testing.assert_allclose(back, Z, rtol=1e-6)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+
+
+def test_write_array_rejects_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match=".npy, .csv or .parquet"):
+        write_array(tmp_path / "codes.txt", np.zeros((2, 2)))
+
+
+def test_digits_is_always_there_and_scaled_to_uint8():
+    X, y = load_digits()
+    assert X.shape == (1797, 8, 8) and X.dtype == np.uint8 and X.max() == 255
+    Xtr, _ = load_dataset("digits", "train")
+    Xte, _ = load_dataset("digits", "test")
+    assert len(Xtr) + len(Xte) == 1797
+    with pytest.raises(ValueError, match="unknown data set"):
+        load_dataset("cifar", "train")

@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from autoencoders import AutoEncoder, preset
+
+
+def small(**kw):
+    # A linear code: a 2-unit ReLU bottleneck in so small a network often loses a unit.
+    params = dict(hidden_dims=(16,), latent_dim=2, code_activation="linear", epochs=30,
+                  batch_size=32,
+                  learning_rate=1e-2, random_state=0, verbose=0, device="cpu")
+    params.update(kw)
+    return AutoEncoder(**params)
+
+
+def test_init_stores_parameters_untouched():
+    ae = AutoEncoder(hidden_dims=[3], latent_dim=-1, optimizer="nope")
+    assert ae.hidden_dims == [3] and ae.latent_dim == -1 and ae.optimizer == "nope"
+    defaults = AutoEncoder().get_params()
+    assert defaults["hidden_dims"] == (400, 200, 100, 50) and defaults["latent_dim"] == 25
+    assert (defaults["activation"], defaults["loss"], defaults["optimizer"]) == \
+        ("relu", "bce", "adam")
+
+
+def test_invalid_parameters_fail_at_fit(blobs):
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        AutoEncoder(optimizer="nope").fit(blobs[0])
+    with pytest.raises(ValueError, match="input_scaling must be one of"):
+        AutoEncoder(input_scaling="zscore").fit(blobs[0])
+
+
+def test_fit_transform_shapes_dtypes_and_fitted_attributes(blobs):
+    X, _ = blobs
+    ae = small()
+    Z = ae.fit_transform(X)
+    assert Z.shape == (300, 2) and Z.dtype == np.float32
+    assert ae.n_features_in_ == 20 and ae.feature_shape_ == (20,)
+    R = ae.inverse_transform(Z)
+    assert R.shape == (300, 20) and R.dtype == np.float32
+    np.testing.assert_allclose(ae.reconstruct(X), R, atol=1e-6)
+    assert list(ae.get_feature_names_out()) == ["autoencoder0", "autoencoder1"]
+    assert set(ae.history_) == {"epoch", "train_loss", "val_loss", "learning_rate", "seconds"}
+    assert len(ae.history_["epoch"]) == 30 and ae.train_seconds_ > 0
+
+
+def test_images_keep_their_shape_and_uint8_is_scaled(tiny_images):
+    ae = small(epochs=2).fit(tiny_images)
+    assert ae.feature_shape_ == (8, 8) and ae.n_features_in_ == 64
+    assert ae.reconstruct(tiny_images[:3]).shape == (3, 8, 8)
+    # the flat form is accepted at transform time too
+    flat = tiny_images.reshape(64, 64)
+    np.testing.assert_allclose(ae.transform(flat), ae.transform(tiny_images))
+    np.testing.assert_allclose(ae.scale_input(tiny_images[:2]), tiny_images[:2] / 255.0,
+                               rtol=1e-6)
+
+
+def test_learns_clusters_codes_separate_them(blobs):
+    X, y = blobs
+    ae = small().fit(X)
+    # BCE against grey targets cannot go below the targets' own entropy: measure the excess.
+    entropy = float(-(X * np.log(X + 1e-12) + (1 - X) * np.log(1 - X + 1e-12)).mean())
+    first, last = ae.history_["train_loss"][0] - entropy, ae.history_["train_loss"][-1] - entropy
+    assert last < 0.2 * first
+    Z = ae.transform(X)
+    clf = LogisticRegression(max_iter=1000).fit(Z, y)
+    assert clf.score(Z, y) > 0.95
+
+
+def test_same_seed_same_codes_different_seed_different_codes(blobs):
+    X, _ = blobs
+    a = small(epochs=3).fit(X).transform(X)
+    b = small(epochs=3).fit(X).transform(X)
+    c = small(epochs=3, random_state=1).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_score_samples_flags_outliers(blobs):
+    X, _ = blobs
+    ae = small(loss="mse").fit(X)
+    outliers = np.random.default_rng(3).uniform(0, 1, size=(20, 20)).astype(np.float32)
+    normal_scores, outlier_scores = ae.score_samples(X), ae.score_samples(outliers)
+    assert normal_scores.shape == (300,)
+    assert np.median(outlier_scores) > 2 * np.median(normal_scores)
+    assert ae.score(X) == pytest.approx(-normal_scores.mean(), rel=1e-6)
+
+
+def test_validation_data_and_early_stopping(blobs):
+    X, _ = blobs
+    ae = small(epochs=5).fit(X[:200], validation_data=X[200:])
+    assert all(v is not None for v in ae.history_["val_loss"])
+    es = small(epochs=300, early_stopping=True, n_iter_no_change=2, tol=1e-2).fit(X)
+    assert len(es.history_["epoch"]) < 300
+    assert small(epochs=2).fit(X).history_["val_loss"] == [None, None]
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.zeros((0, 20), np.float32), "empty"),
+    (np.zeros(20, np.float32), "Reshape your data: X.reshape\\(1, -1\\)"),
+    (np.full((3, 20), np.nan, np.float32), "NaN or infinite"),
+    (np.full((3, 20), np.inf, np.float32), "NaN or infinite"),
+    (np.full((3, 20), 2.0, np.float32), "needs \\[0, 1\\].*minmax"),
+    (np.array([["a"] * 20] * 3), "real numbers"),
+])
+def test_bad_input_at_fit_is_explained(bad, match):
+    with pytest.raises(ValueError, match=match):
+        small(epochs=1).fit(bad)
+
+
+def test_transform_rejects_wrong_feature_count_and_unfitted_use(blobs):
+    X, _ = blobs
+    with pytest.raises(NotFittedError):
+        small().transform(X)
+    ae = small(epochs=1).fit(X)
+    with pytest.raises(ValueError, match="X has 19 features, but AutoEncoder is expecting 20"):
+        ae.transform(X[:, :19])
+    with pytest.raises(ValueError, match="expected \\(n_samples, 2\\)"):
+        ae.inverse_transform(np.zeros((3, 5)))
+
+
+def test_accepts_float64_noncontiguous_dataframes_and_tensors(blobs):
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    ae = small(epochs=1).fit(X)
+    expected = ae.transform(X[:10])
+    wide = np.asfortranarray(np.repeat(X[:10].astype(np.float64), 2, axis=1))[:, ::2]
+    np.testing.assert_allclose(ae.transform(wide), expected, rtol=1e-5)
+    np.testing.assert_allclose(ae.transform(torch.from_numpy(X[:10])), expected)
+    np.testing.assert_allclose(ae.transform(pd.DataFrame(X[:10])), expected)
+
+
+def test_minmax_scaling_handles_unbounded_data_and_inverts():
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(200, 6)) * [1, 10, 100, 1, 1, 1] + 50).astype(np.float32)
+    with pytest.raises(ValueError, match="minmax"):
+        small(epochs=1).fit(X)
+    ae = small(epochs=40, input_scaling="minmax").fit(X)
+    R = ae.reconstruct(X)
+    assert np.abs(R - X).mean(axis=0)[2] < np.abs(X[:, 2] - X[:, 2].mean()).mean()
+    assert R[:, 2].std() > 10  # back in the input's units
+
+
+def test_mse_with_unbounded_data_uses_a_linear_output():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    ae = small(loss="mse", input_scaling="none", epochs=5).fit(X)
+    assert ae.architecture_.output_activation == "linear"
+    assert ae.reconstruct(X).min() < 0
+
+
+def test_preset_notebook_and_unknown_preset():
+    assert preset("notebook") == {"optimizer": "sgd", "learning_rate": 1.5,
+                                  "schedule": "constant", "epochs": 50, "batch_size": 32}
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("fast")
+
+
+def test_works_in_a_pipeline_with_a_classifier(blobs):
+    X, y = blobs
+    pipe = make_pipeline(small(), LogisticRegression(max_iter=1000)).fit(X, y)
+    assert pipe.score(X, y) > 0.9

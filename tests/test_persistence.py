@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from autoencoders import AutoEncoder
+from autoencoders.persistence import CONFIG_FILE, MODEL_FILE
+
+
+@pytest.fixture
+def fitted(tiny_images):
+    return AutoEncoder(hidden_dims=(16,), latent_dim=3, epochs=2, random_state=0, verbose=0,
+                       device="cpu").fit(tiny_images)
+
+
+def test_round_trip_gives_identical_codes_and_attributes(fitted, tiny_images, tmp_path):
+    fitted.save(tmp_path / "m")
+    loaded = AutoEncoder.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.transform(tiny_images), fitted.transform(tiny_images))
+    np.testing.assert_array_equal(loaded.reconstruct(tiny_images), fitted.reconstruct(tiny_images))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.feature_shape_ == (8, 8) and loaded.n_features_in_ == 64
+    assert loaded.history_["train_loss"] == pytest.approx(fitted.history_["train_loss"])
+    config = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    assert config["format_version"] == 1
+    assert config["architecture"]["latent_dim"] == 3
+    assert config["environment"]["torch"]
+
+
+def test_minmax_statistics_are_saved(tmp_path):
+    X = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32) * 9
+    ae = AutoEncoder(hidden_dims=(4,), latent_dim=2, epochs=1, input_scaling="minmax",
+                     verbose=0).fit(X)
+    ae.save(tmp_path / "m")
+    loaded = AutoEncoder.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.reconstruct(X), ae.reconstruct(X))
+
+
+def test_pickle_files_are_refused_with_the_reason(tmp_path, fitted):
+    pt = tmp_path / "model.pt"
+    torch.save(fitted.model_.state_dict(), pt)
+    with pytest.raises(ValueError, match="refusing to load a pickle-based file"):
+        AutoEncoder.load(pt)
+
+
+def test_missing_truncated_and_mismatched_files_are_named(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "m")
+    weights = folder / MODEL_FILE
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"{MODEL_FILE}.*truncated or corrupt"):
+        AutoEncoder.load(folder)
+    weights.unlink()
+    with pytest.raises(FileNotFoundError, match=f"{MODEL_FILE}: missing"):
+        AutoEncoder.load(folder)
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        AutoEncoder.load(tmp_path / "nothing")
+
+    folder = fitted.save(tmp_path / "m2")
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    config["architecture"]["latent_dim"] = 4
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="do not match config.json"):
+        AutoEncoder.load(folder)
+    config["format_version"] = 99
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="format_version 99 is not supported"):
+        AutoEncoder.load(folder)
+
+
+def test_a_failed_save_leaves_the_previous_model_intact(fitted, tmp_path, monkeypatch):
+    folder = fitted.save(tmp_path / "m")
+    before = (folder / MODEL_FILE).read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("safetensors.torch.save_file", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        fitted.save(folder)
+    assert (folder / MODEL_FILE).read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["model.safetensors", "config.json", "history.csv"])

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import torch
+
+from autoencoders.callbacks import Callback
+from autoencoders.config import ArchitectureConfig, TrainingConfig
+from autoencoders.models import build_model
+from autoencoders.training import TrainingDivergedError, mean_loss, select_device, train
+
+
+def _setup(blobs, output_activation="sigmoid", **recipe):
+    X = torch.from_numpy(blobs[0])
+    torch.manual_seed(0)
+    model = build_model(ArchitectureConfig(input_shape=(20,), hidden_dims=(16,), latent_dim=2,
+                                           code_activation="linear",
+                                           output_activation=output_activation))
+    return model, X, TrainingConfig(**{"epochs": 30, "batch_size": 32, **recipe})
+
+
+def test_training_reduces_the_loss_well_below_the_untrained_model(blobs):
+    model, X, recipe = _setup(blobs, learning_rate=1e-2, loss="mse")
+    before = mean_loss(model, X, "mse", torch.device("cpu"))
+    history = train(model, X, recipe, X_val=X, generator=torch.Generator().manual_seed(0))
+    after = mean_loss(model, X, "mse", torch.device("cpu"))
+    assert len(history) == 30
+    assert after < 0.1 * before
+    assert history[-1]["val_loss"] == pytest.approx(after, rel=1e-5)
+    assert history[-1]["learning_rate"] == pytest.approx(0.0, abs=1e-12)  # cosine ends at 0
+
+
+def test_same_seed_gives_identical_weights(blobs):
+    states = []
+    for _ in range(2):
+        model, X, recipe = _setup(blobs, epochs=3)
+        train(model, X, recipe, generator=torch.Generator().manual_seed(5))
+        states.append(model.state_dict())
+    for k in states[0]:
+        assert torch.equal(states[0][k], states[1][k])
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(blobs):
+    class Recorder(Callback):
+        def __init__(self):
+            self.snapshots = []
+
+        def on_epoch_end(self, log):
+            self.snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+
+    model, X, recipe = _setup(blobs, epochs=200, learning_rate=5e-2, schedule="constant",
+                              early_stopping=True, n_iter_no_change=3, tol=1e-3)
+    rec = Recorder()
+    history = train(model, X, recipe, X_val=X, callbacks=[rec],
+                    generator=torch.Generator().manual_seed(0))
+    assert len(history) < 200
+    losses = [h["val_loss"] for h in history]
+    best = int(np.argmin(losses))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, rec.snapshots[best][k])
+
+
+def test_divergence_is_reported_with_advice(blobs):
+    model, X, recipe = _setup(blobs, output_activation="linear", optimizer="sgd",
+                              learning_rate=1e6, schedule="constant", loss="mse", epochs=5)
+    with pytest.raises(TrainingDivergedError, match="lower the learning rate"):
+        train(model, X * 1e3, recipe)
+
+
+def test_callbacks_see_every_epoch_and_batch(blobs):
+    class Count(Callback):
+        def __init__(self):
+            self.batches = self.epochs = 0
+
+        def on_batch_end(self, batch, loss):
+            self.batches += 1
+
+        def on_epoch_end(self, log):
+            self.epochs += 1
+
+    model, X, recipe = _setup(blobs, epochs=2, batch_size=64)
+    count = Count()
+    train(model, X, recipe, callbacks=[count])
+    assert (count.epochs, count.batches) == (2, 2 * 5)  # ceil(300 / 64) = 5
+
+
+def test_select_device():
+    assert select_device("auto").type in ("cpu", "cuda", "mps")
+    assert select_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        select_device("tpu9")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            select_device("cuda")
