@@ -40,6 +40,6 @@ def tiny_images():
     """uint8 images (64, 8, 8): bright squares at random places on black."""
     rng = np.random.default_rng(1)
     X = np.zeros((64, 8, 8), dtype=np.uint8)
-    for img, (r, c) in zip(X, rng.integers(0, 5, size=(64, 2))):
+    for img, (r, c) in zip(X, rng.integers(0, 5, size=(64, 2)), strict=True):
         img[r:r + 3, c:c + 3] = 255
     return X

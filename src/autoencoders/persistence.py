@@ -100,8 +100,8 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
         "environment": environment(),
     }
     atomic_write(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-    rows = [dict(zip(HISTORY_FIELDS, vals))
-            for vals in zip(*(estimator.history_[k] for k in HISTORY_FIELDS))]
+    rows = [dict(zip(HISTORY_FIELDS, vals, strict=True))
+            for vals in zip(*(estimator.history_[k] for k in HISTORY_FIELDS), strict=True)]
     atomic_write(folder / HISTORY_FILE, history_to_csv(rows))
     return folder
 

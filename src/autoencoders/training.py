@@ -4,6 +4,7 @@ early stopping with best-weight restore, and a one-batch sanity check before the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -90,6 +91,24 @@ def _make_schedule(optimizer, recipe: TrainingConfig, total_steps: int):
                                                          / total_steps)))
 
 
+@contextlib.contextmanager
+def _flush_denormals(device: torch.device):
+    """Treat denormal floats as zero on the CPU while training.
+
+    Adam's second-moment estimates and small gradients drift into the denormal range, where
+    x86 arithmetic is many times slower: measured here on MNIST (2 cores, batch 128), epochs
+    slowed from 2.4 s to 4.2 s by epoch 8 without this, with identical losses. torch has no
+    getter for the flag, so it is restored to torch's default (off) afterwards.
+    """
+    if device.type != "cpu" or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def _sanity_check(model, X, recipe, device):
     """One forward pass on a small batch: shapes agree and the loss is finite."""
     xb = X[: min(len(X), recipe.batch_size)].to(device)
@@ -144,6 +163,11 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     model.to(device)
     X = X.to(device)
     _sanity_check(model, X, recipe, device)
+    with _flush_denormals(device):
+        return _train_loop(model, X, recipe, X_val, device, generator, callbacks)
+
+
+def _train_loop(model, X, recipe, X_val, device, generator, callbacks) -> list[dict]:
     n = len(X)
     bs = recipe.batch_size
     n_batches = math.ceil(n / bs)

@@ -135,7 +135,8 @@ def _require_pyarrow():
         import pyarrow  # noqa: F401
         import pyarrow.parquet as pq
     except ImportError:
-        raise ImportError("Parquet files need pyarrow: pip install 'autoencoders[parquet]'") from None
+        raise ImportError("Parquet files need pyarrow: "
+                          "pip install 'autoencoders[parquet]'") from None
     return pq
 
 
@@ -143,7 +144,7 @@ def _read_parquet(path: Path) -> np.ndarray:
     pq = _require_pyarrow()
     table = pq.read_table(path)
     columns = [table.column(i).to_numpy() for i in range(table.num_columns)]
-    for name, col in zip(table.column_names, columns):
+    for name, col in zip(table.column_names, columns, strict=True):
         if not np.issubdtype(col.dtype, np.number):
             raise ValueError(f"{path}: column {name!r} is not numeric ({col.dtype})")
     return np.stack(columns, axis=1).astype(np.float32)

@@ -25,7 +25,7 @@ def make_activation(name: str) -> nn.Module:
 
 def _dense_stack(widths, activation: str, last_activation: str) -> list[nn.Module]:
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         is_last = i == len(widths) - 2
         act = last_activation if is_last else activation

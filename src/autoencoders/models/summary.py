@@ -61,7 +61,7 @@ def format_layer_table(rows: list[dict], title: str = "") -> str:
 
     def fmt(row):
         return "  ".join(c.rjust(w) if i == 3 else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths)))
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True)))
 
     total = sum(r["params"] for r in rows)
     lines = ([title] if title else []) + [line, fmt(header), line, *map(fmt, body), line,
