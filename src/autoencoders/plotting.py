@@ -48,7 +48,8 @@ def plot_history(history: dict, path, reference: float | None = None,
     ax.plot(history["epoch"], history["train_loss"], marker="o", ms=3, label="training")
     val = [v for v in history["val_loss"] if v is not None]
     if val:
-        epochs = [e for e, v in zip(history["epoch"], history["val_loss"], strict=True) if v is not None]
+        epochs = [e for e, v in zip(history["epoch"], history["val_loss"], strict=True)
+                  if v is not None]
         ax.plot(epochs, val, marker="o", ms=3, label="held out (validation)")
     if reference is not None:
         ax.axhline(reference, color="grey", ls="--", lw=1, label=f"{reference_label} {reference}")
