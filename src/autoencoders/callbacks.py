@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 
 from ._io import atomic_write
@@ -40,10 +41,16 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """One tqdm bar per epoch with the running training loss, then a summary line."""
+    """One tqdm bar per epoch with the running training loss, then a summary line.
+
+    Parameters
+    ----------
+    file : file object, optional
+        Where to draw; standard error by default, so standard output stays for results.
+    """
 
     def __init__(self, file=None):
-        self.file = file
+        self.file = file if file is not None else sys.stderr
         self._bar = None
 
     def on_train_begin(self, n_epochs, n_batches):

@@ -162,11 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- commands
 
-def _set_threads() -> None:
+def _configure_torch() -> None:
+    """Threads = the cores this process may use; denormals flushed to zero.
+
+    Both must happen before torch's first parallel operation: its worker threads copy the
+    floating-point mode of the thread that creates them, and the training loop can only set
+    it on its own thread (see ``training._flush_denormals``).
+    """
     import torch
 
     if hasattr(os, "sched_getaffinity"):
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_flush_denormal(True)
 
 
 def _load_source(args, split: str):
@@ -254,7 +261,7 @@ def cmd_fit(args) -> int:
 
     maps = _maps(args.maps)
     _check_out_dir(args.out, args.force)
-    _set_threads()
+    _configure_torch()
     estimator = _estimator(args)
     data = _run_data(args)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))

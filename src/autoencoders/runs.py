@@ -13,6 +13,7 @@ A run folder holds::
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,9 +139,11 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     if maps:
         panels = {}
         for method in maps:
-            log(f"computing the {method} map of {len(codes_test)} test codes")
-            panels[f"{method.upper() if method == 'pca' else 't-SNE'} of the codes"] = \
-                map_2d(codes_test, method)
+            start = time.perf_counter()
+            name = "PCA" if method == "pca" else "t-SNE"
+            panels[f"{name} of the codes"] = map_2d(codes_test, method)
+            log(f"{name} map of {len(codes_test)} test codes: "
+                f"{time.perf_counter() - start:.1f} s")
         plot_maps(panels, data.y_test, figures / "latent_maps.png")
     return metrics
 
