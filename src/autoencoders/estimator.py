@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from .callbacks import HISTORY_FIELDS, ProgressBar
 from .config import PRESETS, ArchitectureConfig, ScalingConfig, TrainingConfig
 from .losses import per_sample_loss
 from .models import build_model
-from .training import batched_apply, select_device, train
+from .training import batched_apply, flush_denormals, select_device, train
 from .validation import as_array, check_features, check_samples, check_unit_interval
 
 __all__ = ["AutoEncoder", "preset"]
@@ -247,17 +246,18 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             output_activation="sigmoid" if in_unit else "linear")
 
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = build_model(self.architecture_)
-        generator = torch.Generator().manual_seed(seed + 1)
         cbs = ([ProgressBar()] if self.verbose else []) + list(callbacks)
-        start = time.perf_counter()
-        rows = train(model, torch.from_numpy(X_scaled), recipe,
-                     X_val=None if X_val is None else torch.from_numpy(X_val),
-                     device=device, generator=generator, callbacks=cbs)
+        # Entered before the model is built, so that torch's worker threads, if this is the
+        # process's first parallel work, are created with denormals flushed.
+        with flush_denormals(device):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = build_model(self.architecture_)
+            generator = torch.Generator().manual_seed(seed + 1)
+            rows = train(model, torch.from_numpy(X_scaled), recipe,
+                         X_val=None if X_val is None else torch.from_numpy(X_val),
+                         device=device, generator=generator, callbacks=cbs)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
-        self.fit_seconds_ = time.perf_counter() - start
         self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
         self.device_ = str(device)
         self.model_ = model.cpu()

@@ -16,7 +16,8 @@ from .callbacks import Callback
 from .config import TrainingConfig
 from .losses import per_sample_loss, reconstruction_loss
 
-__all__ = ["train", "select_device", "batched_apply", "mean_loss", "TrainingDivergedError"]
+__all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
+           "TrainingDivergedError"]
 
 #: Samples per forward pass when evaluating or encoding (no gradients are kept, so a large
 #: chunk costs little memory: 4,096 × 784 float32 is 12.8 MB per activation).
@@ -92,7 +93,7 @@ def _make_schedule(optimizer, recipe: TrainingConfig, total_steps: int):
 
 
 @contextlib.contextmanager
-def _flush_denormals(device: torch.device):
+def flush_denormals(device: torch.device):
     """Treat denormal floats as zero on the CPU while training.
 
     Parameters that never get a gradient (weights from MNIST's always-black border pixels,
@@ -102,10 +103,10 @@ def _flush_denormals(device: torch.device):
     with identical losses.
 
     The flag is per thread, and torch's worker threads copy it only when they are created,
-    so this covers the calling thread alone. For the full effect call
-    ``torch.set_flush_denormal(True)`` at the start of the program, before any torch
-    computation (the ``autoencoders`` command does). torch has no getter for the flag, so it
-    is restored to torch's default (off) afterwards.
+    so this covers the calling thread alone unless it is entered before torch's first
+    parallel operation in the process: ``AutoEncoder.fit`` enters it before building the
+    model, and the ``autoencoders`` command sets the flag at start-up. torch has no getter
+    for the flag, so it is restored to torch's default (off) afterwards.
     """
     if device.type != "cpu" or not torch.set_flush_denormal(True):
         yield
@@ -170,7 +171,7 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     model.to(device)
     X = X.to(device)
     _sanity_check(model, X, recipe, device)
-    with _flush_denormals(device):
+    with flush_denormals(device):
         return _train_loop(model, X, recipe, X_val, device, generator, callbacks)
 
 
