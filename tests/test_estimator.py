@@ -31,6 +31,10 @@ def test_invalid_parameters_fail_at_fit(blobs):
         AutoEncoder(optimizer="nope").fit(blobs[0])
     with pytest.raises(ValueError, match="input_scaling must be one of"):
         AutoEncoder(input_scaling="zscore").fit(blobs[0])
+    with pytest.raises(ValueError, match="hidden_dims must be a sequence"):
+        AutoEncoder(hidden_dims=16).fit(blobs[0])
+    with pytest.raises(ValueError, match="latent_dim must hold integers"):
+        AutoEncoder(latent_dim=2.5).fit(blobs[0])
 
 
 def test_fit_transform_shapes_dtypes_and_fitted_attributes(blobs):
@@ -142,6 +146,8 @@ def test_minmax_scaling_handles_unbounded_data_and_inverts():
     R = ae.reconstruct(X)
     assert np.abs(R - X).mean(axis=0)[2] < np.abs(X[:, 2] - X[:, 2].mean()).mean()
     assert R[:, 2].std() > 10  # back in the input's units
+    # new data beyond the training range is clipped into it, not refused
+    assert ae.transform(X * 3).shape == (200, 2)
 
 
 def test_mse_with_unbounded_data_uses_a_linear_output():

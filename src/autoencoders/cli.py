@@ -254,6 +254,16 @@ def _check_out_dir(path: str, force: bool) -> None:
                          "--force to replace it")
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"--out {path} is a file; name a folder")
+    # Fail now, not after an hour of training, when the folder cannot be written.
+    import tempfile
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write the run folder {path}: {exc.strerror or exc}; choose "
+                      "another --out") from None
 
 
 def cmd_fit(args) -> int:

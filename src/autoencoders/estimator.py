@@ -44,6 +44,18 @@ def preset(name: str) -> dict:
             "epochs": r.epochs, "batch_size": r.batch_size}
 
 
+def _int_tuple(values, name: str = "hidden_dims") -> tuple[int, ...]:
+    """Sequence of whole numbers → tuple of int; ValueError otherwise (not silent rounding)."""
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of integers like (400, 200), "
+                         f"got {values!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        raise ValueError(f"{name} must hold integers, got {values!r}")
+    return tuple(int(v) for v in items)
+
+
 class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A dense autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
@@ -240,8 +252,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
         in_unit = float(X_scaled.min()) >= 0.0 and float(X_scaled.max()) <= 1.0
         self.architecture_ = ArchitectureConfig(
-            input_shape=self.feature_shape_, hidden_dims=tuple(int(h) for h in self.hidden_dims),
-            latent_dim=int(self.latent_dim), activation=self.activation,
+            input_shape=self.feature_shape_, hidden_dims=_int_tuple(self.hidden_dims),
+            latent_dim=_int_tuple([self.latent_dim], "latent_dim")[0],
+            activation=self.activation,
             code_activation=self.code_activation,
             output_activation="sigmoid" if in_unit else "linear")
 

@@ -2,7 +2,8 @@
 
 ``"auto"`` divides uint8 input by 255 (pixel intensities to [0, 1], as the reference notebook
 does) and uses every other dtype as it is. ``"minmax"`` maps each feature to [0, 1] with the
-training data's per-feature minimum and range, stored with the model. ``"none"`` changes
+training data's per-feature minimum and range, stored with the model; values of new data
+beyond the training range are clipped to [0, 1]. ``"none"`` changes
 nothing. The policy is saved in ``config.json`` and the min-max statistics in
 ``model.safetensors``.
 """
@@ -40,7 +41,10 @@ def fit_scaling(kind: str, X: np.ndarray) -> dict[str, np.ndarray]:
 def scale(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
     """Raw (n, *feature_shape) array → C-contiguous float32 model input, same shape."""
     if kind == "minmax":
-        return np.ascontiguousarray((X - stats["offset"]) * stats["scale"], dtype=np.float32)
+        # New data beyond the training range is clipped to it, so that it stays valid for
+        # the BCE loss and a sigmoid output.
+        out = np.ascontiguousarray((X - stats["offset"]) * stats["scale"], dtype=np.float32)
+        return np.clip(out, 0.0, 1.0, out=out)
     if kind == "auto" and X.dtype == np.uint8:
         out = np.ascontiguousarray(X, dtype=np.float32)
         out *= np.float32(1.0 / 255.0)

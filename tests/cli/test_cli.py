@@ -105,6 +105,14 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, args, code, messag
     assert "Traceback" not in proc.stderr
 
 
+def test_unwritable_output_folder_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run("fit", "--dataset", "digits", "--out", blocker / "run", "-q")
+    assert proc.returncode == 1
+    assert "cannot write the run folder" in proc.stderr and "epoch" not in proc.stderr
+
+
 def test_fit_refuses_to_overwrite_a_trained_model(digits_run):
     out, _ = digits_run
     proc = run("fit", "--dataset", "digits", "--out", out, "--epochs", "1")
