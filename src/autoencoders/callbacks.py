@@ -43,6 +43,8 @@ class Callback:
 class ProgressBar(Callback):
     """One tqdm bar per epoch with the running training loss, then a summary line.
 
+    The bar is drawn only when ``file`` is a terminal; the summary line always.
+
     Parameters
     ----------
     file : file object, optional
@@ -51,6 +53,8 @@ class ProgressBar(Callback):
 
     def __init__(self, file=None):
         self.file = file if file is not None else sys.stderr
+        # Bars redraw with carriage returns: only on a terminal; logs get the epoch lines.
+        self._draw = bool(getattr(self.file, "isatty", lambda: False)())
         self._bar = None
 
     def on_train_begin(self, n_epochs, n_batches):
@@ -60,7 +64,8 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         self._bar = tqdm(total=self._n_batches, desc=f"epoch {epoch}/{self._n_epochs}",
-                         unit="batch", leave=False, file=self.file, mininterval=0.5)
+                         unit="batch", leave=False, file=self.file, mininterval=0.5,
+                         disable=not self._draw)
 
     def on_batch_end(self, batch, loss):
         self._bar.update(1)

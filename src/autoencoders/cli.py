@@ -22,6 +22,11 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No prefix matching: '--data' must not silently mean '--dataset'.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, not the usage block
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
@@ -107,8 +112,6 @@ def _add_training_options(p) -> None:
                    help="use only the first N training samples")
     d.add_argument("--test-size", type=_positive_int, metavar="N",
                    help="use only the first N test samples")
-    d.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
-                   help="with --input: fraction held out as the test split (default 0.1)")
     d.add_argument("--maps", default="pca,tsne", metavar="LIST",
                    help="2-D maps of the test codes to draw: pca,tsne (default), or 'none'")
     d.add_argument("--force", action="store_true",
@@ -131,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, config, history, metrics, codes and figures.")
     _add_data_source(p, split=False)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to write")
+    p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
+                   help="with --input: fraction held out as the test split (default 0.1)")
     _add_training_options(p)
 
     p = sub.add_parser("demo", help="train the notebook's model on MNIST with our recipe",
@@ -141,11 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"), default="mnist")
     _add_training_options(p)
 
-    for name, what in (("embed", "latent codes, float32 (n, latent_dim)"),
-                       ("reconstruct", "reconstructions in the input's feature shape")):
+    for name, what in (("embed", "latent codes of the data, float32 (n, latent_dim)"),
+                       ("reconstruct", "reconstructions of the data, float32 in the "
+                                       "input's feature shape")):
         p = sub.add_parser(name, help=f"write the {what}",
-                           description=f"Load RUN_DIR's model and write the {what} of the "
-                                       "data to --out (.npy, .csv or .parquet).")
+                           description=f"Load RUN_DIR's model and write the {what}, to "
+                                       "--out (.npy, .csv or .parquet).")
         p.add_argument("run_dir", metavar="RUN_DIR")
         _add_data_source(p, split=True)
         p.add_argument("--out", required=True, metavar="FILE",
@@ -193,9 +199,13 @@ def _run_data(args):
     if getattr(args, "input", None):
         import numpy as np
 
+        from .validation import as_array, check_samples
+
         if not 0 < args.test_fraction < 1:
             raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
         X, y, desc = _load_source(args, "train")
+        # Checked before the shuffled split, so that errors name rows of the file.
+        check_samples(as_array(X, args.input), args.input)
         if len(X) < 2:
             raise ValueError(f"{args.input}: {len(X)} sample; need at least 2 to hold out a "
                              "test split")
@@ -270,15 +280,21 @@ def cmd_fit(args) -> int:
     from .runs import describe_outputs, train_run
 
     maps = _maps(args.maps)
+    existed = os.path.isdir(args.out)
     _check_out_dir(args.out, args.force)
-    _configure_torch()
-    estimator = _estimator(args)
-    data = _run_data(args)
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
-        f"({args.preset} recipe, {estimator.epochs} epochs)")
-    metrics = train_run(estimator, data, args.out, maps=maps,
-                        extra={"seed": args.seed, "preset": args.preset}, log=log)
+    try:
+        _configure_torch()
+        estimator = _estimator(args)
+        data = _run_data(args)
+        log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+        log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
+            f"({args.preset} recipe, {estimator.epochs} epochs)")
+        metrics = train_run(estimator, data, args.out, maps=maps,
+                            extra={"seed": args.seed, "preset": args.preset}, log=log)
+    except BaseException:
+        if not existed and os.path.isdir(args.out) and not os.listdir(args.out):
+            os.rmdir(args.out)  # leave no empty folder behind a failed start
+        raise
     bce = metrics["test_bce"]
     print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
     print(f"test MSE {metrics['test_mse']:.5f}  SSE/image {metrics['test_sse_per_image']:.2f}  "

@@ -57,35 +57,37 @@ def plot_history(history: dict, path, reference: float | None = None,
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per pixel")
+    ax.set_ylabel("loss per feature (pixel)")
     ax.set_title("Reconstruction loss")
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
 
 
-def _as_images(X: np.ndarray) -> np.ndarray:
-    """(n, h, w) stays; (n, f) with square f becomes (n, √f, √f); otherwise (n, 1, f)."""
+def _as_images(X: np.ndarray) -> np.ndarray | None:
+    """(n, h, w) stays; (n, f) with a square f (784) becomes (n, √f, √f); else None."""
     if X.ndim == 3:
         return X
     flat = X.reshape(len(X), -1)
     side = math.isqrt(flat.shape[1])
-    if side * side == flat.shape[1]:
+    if flat.shape[1] > 1 and side * side == flat.shape[1]:
         return flat.reshape(len(X), side, side)
-    return flat.reshape(len(X), 1, -1)
+    return None
 
 
-def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None,
-                         title: str = "Test images (top) and their reconstructions (bottom)"
-                         ) -> Path:
-    """A grid: originals in the upper row of each pair, reconstructions below.
+def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Path:
+    """Originals beside their reconstructions.
+
+    Images (n, h, w), or flat square images such as (n, 784), are drawn as a grid with each
+    original above its reconstruction. Other data (tables) is drawn as one small line plot
+    per sample: feature values of the original (solid) and the reconstruction (dashed).
 
     Parameters
     ----------
     X : ndarray, shape (n, h, w) or (n, features)
-        Originals, intensities in [0, 1] (n is typically 10–20).
+        Originals in the model's scaled units ([0, 1] for images); n is typically 10.
     R : ndarray, same shape
-        Reconstructions in [0, 1].
+        Reconstructions.
     path : str or Path
     labels : ndarray of shape (n,), optional
         Shown above each original.
@@ -97,25 +99,40 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None,
     from matplotlib.figure import Figure
 
     A, B = _as_images(np.asarray(X)), _as_images(np.asarray(R))
-    n = len(A)
+    n = len(X)
     cols = min(n, 10)
-    pairs = math.ceil(n / cols)
-    fig = Figure(figsize=(cols * 1.0, pairs * 2.1))
+    rows = math.ceil(n / cols)
+    if A is None:
+        fig = Figure(figsize=(cols * 1.6, rows * 1.6))
+        for i in range(n):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            ax.plot(np.asarray(X[i]).ravel(), lw=1, label="original")
+            ax.plot(np.asarray(R[i]).ravel(), lw=1, ls="--", label="reconstruction")
+            ax.set_xticks([])
+            ax.tick_params(labelsize=6)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+        fig.suptitle("Test samples (solid) and their reconstructions (dashed), "
+                     "feature by feature", fontsize=10)
+        return _save(fig, path)
+    fig = Figure(figsize=(cols * 1.0, rows * 2.1))
     for i in range(n):
         r, c = divmod(i, cols)
         for k, img in enumerate((A[i], B[i])):
-            ax = fig.add_subplot(2 * pairs, cols, (2 * r + k) * cols + c + 1)
+            ax = fig.add_subplot(2 * rows, cols, (2 * r + k) * cols + c + 1)
             ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if k == 0 and labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
-    fig.suptitle(title, fontsize=10, y=1.0 + 0.12 / pairs)
+    fig.suptitle("Test images (top) and their reconstructions (bottom)", fontsize=10,
+                 y=1.0 + 0.12 / rows)
     return _save(fig, path)
 
 
 def plot_maps(maps: dict[str, np.ndarray], labels, path,
-              title: str = "2-D maps of the test set's latent codes") -> Path:
+              title: str = "2-D maps of the test set's latent codes",
+              axis_labels: dict[str, tuple[str, str]] | None = None) -> Path:
     """Scatter plots side by side, one per map, coloured by label.
 
     Parameters
@@ -125,6 +142,9 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     labels : ndarray of shape (n,) or None
         Class of each point (a legend is drawn for up to 20 classes).
     path : str or Path
+    title : str
+    axis_labels : dict of str to (str, str), optional
+        Axis labels of the panels that have meaningful axes, e.g. ``("PC 1", "PC 2")``.
 
     Returns
     -------
@@ -132,6 +152,7 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     """
     from matplotlib.figure import Figure
 
+    axis_labels = axis_labels or {}
     fig = Figure(figsize=(5.2 * len(maps), 5.0))
     classes = np.unique(labels) if labels is not None else None
     cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"
@@ -149,6 +170,9 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
+        if name in axis_labels:
+            ax.set_xlabel(axis_labels[name][0])
+            ax.set_ylabel(axis_labels[name][1])
     if handles is not None:
         fig.legend(handles, [str(c) for c in classes], loc="center right", title="label",
                    markerscale=1.5)

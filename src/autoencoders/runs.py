@@ -144,7 +144,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
             panels[f"{name} of the codes"] = map_2d(codes_test, method)
             log(f"{name} map of {len(codes_test)} test codes: "
                 f"{time.perf_counter() - start:.1f} s")
-        plot_maps(panels, data.y_test, figures / "latent_maps.png")
+        plot_maps(panels, data.y_test, figures / "latent_maps.png",
+                  axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
     return metrics
 
 

@@ -92,7 +92,9 @@ def check_features(arr: np.ndarray, feature_shape: tuple, what: str = "X",
     raise ValueError(f"{what} has {int(np.prod(arr.shape[1:]))} features, but {owner} is "
                      f"expecting {n_features} features as input (it was fitted on shape "
                      f"(n, {', '.join(map(str, feature_shape))}), got {arr.shape}); pass data "
-                     "shaped like the training data")
+                     "shaped like the training data"
+                     + ("; resize images to the training size (--image-size HxW, or "
+                        "read_input(..., image_size=(h, w)))" if len(feature_shape) == 2 else ""))
 
 
 def check_unit_interval(arr: np.ndarray, what: str = "X") -> None:

@@ -119,6 +119,20 @@ def test_fit_refuses_to_overwrite_a_trained_model(digits_run):
     assert proc.returncode == 2 and "--force" in proc.stderr
 
 
+def test_nan_in_input_names_the_row_of_the_file_and_leaves_no_folder(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(40, 4)).astype(np.float32)
+    X[3, 1] = np.nan
+    np.save(tmp_path / "nan.npy", X)
+    proc = run("fit", "--input", tmp_path / "nan.npy", "--out", tmp_path / "o", "-q")
+    assert proc.returncode == 1 and "first in sample 3" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_abbreviated_options_are_not_guessed(tmp_path):
+    proc = run("fit", "--input", "x.npy", "--data", "digits", "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "unrecognized arguments: --data digits" in proc.stderr
+
+
 def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
     np.save(tmp_path / "bad.npy", np.full((10, 4), 3.0, dtype=np.float32))
     args = ("fit", "--input", tmp_path / "bad.npy", "--out", tmp_path / "o", "-q",

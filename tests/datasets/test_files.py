@@ -40,9 +40,9 @@ def test_csv_with_and_without_header(tmp_path):
 
 
 @pytest.mark.parametrize("text,match", [
-    ("1,2\n3,x\n", "non-numeric or empty cell 'x'"),
-    ("1,2\n3,\n", "non-numeric or empty cell ''"),
-    ("1,2\n3,4,5\n", "line 2 has 3 cells, expected 2"),
+    ("1,2\n3,x\n", "line 2 has a non-numeric or empty cell 'x'"),
+    ("1,2\n3,\n", "line 2 has a non-numeric or empty cell ''"),
+    ("a,b\n1,2\n3,4,5\n", "line 3 has 3 cells, expected 2"),
     ("a,b\n", "no data rows"),
 ])
 def test_bad_csv_names_the_row_and_problem(tmp_path, text, match):

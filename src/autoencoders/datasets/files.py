@@ -98,22 +98,24 @@ def _read_npz(path: Path):
 
 def _read_csv(path: Path) -> np.ndarray:
     text = path.read_text(encoding="utf-8-sig")
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
-    if rows and not _is_numeric_row(rows[0]):
+    reader = csv.reader(io.StringIO(text))
+    # (line number in the file, cells); errors name file lines, counting the header too.
+    rows = [(reader.line_num, row) for row in reader if row]
+    if rows and not _is_numeric_row(rows[0][1]):
         rows = rows[1:]  # a header
     if not rows:
         raise ValueError(f"{path}: no data rows")
-    width = len(rows[0])
+    width = len(rows[0][1])
     out = np.empty((len(rows), width), dtype=np.float32)
-    for i, row in enumerate(rows):
+    for i, (line, row) in enumerate(rows):
         if len(row) != width:
-            raise ValueError(f"{path}: line {i + 1} has {len(row)} cells, expected {width}; "
+            raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {width}; "
                              "every row needs the same number of columns")
         try:
             out[i] = [float(cell) for cell in row]
         except ValueError:
             bad = next(c for c in row if not _is_number(c))
-            raise ValueError(f"{path}: row {i + 1} has a non-numeric or empty cell {bad!r}; "
+            raise ValueError(f"{path}: line {line} has a non-numeric or empty cell {bad!r}; "
                              "the CSV must hold numbers only (one header row is allowed)") from None
     return out
 
