@@ -1,10 +1,11 @@
-# make demo: set up .venv (once) and train the demo; make test: set up and run the tests.
+# make demo: set up .venv (once) and train the demo; make test: set up and run the tests;
+# make bench: the speed benchmark against Keras (benchmarks/results/speed.md).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -22,7 +23,13 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
+
+# Installs the benchmark extra (TensorFlow CPU, umap-learn) into .venv, then measures;
+# about 25 minutes on 2 cores, most of it Keras running the notebook's recipe.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(PY) benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

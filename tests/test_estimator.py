@@ -160,7 +160,8 @@ def test_mse_with_unbounded_data_uses_a_linear_output():
 
 def test_preset_notebook_and_unknown_preset():
     assert preset("notebook") == {"optimizer": "sgd", "learning_rate": 1.5,
-                                  "schedule": "constant", "epochs": 50, "batch_size": 32}
+                                  "schedule": "constant", "warmup": 0.0,
+                                  "init_output_bias": False, "epochs": 50, "batch_size": 32}
     with pytest.raises(ValueError, match="unknown preset"):
         preset("fast")
 

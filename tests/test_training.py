@@ -5,7 +5,13 @@ import torch
 from autoencoders.callbacks import Callback
 from autoencoders.config import ArchitectureConfig, TrainingConfig
 from autoencoders.models import build_model
-from autoencoders.training import TrainingDivergedError, mean_loss, select_device, train
+from autoencoders.training import (
+    TrainingDivergedError,
+    lr_factor,
+    mean_loss,
+    select_device,
+    train,
+)
 
 
 def _setup(blobs, output_activation="sigmoid", **recipe):
@@ -90,3 +96,21 @@ def test_select_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             select_device("cuda")
+
+
+def test_lr_factor_warms_up_linearly_then_decays_to_zero():
+    factors = [lr_factor(s, 100, "cosine", 0.1) for s in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert factors[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:], strict=False))
+    assert lr_factor(100, 100, "cosine", 0.1) == pytest.approx(0.0)
+    assert lr_factor(50, 100, "constant", 0.0) == 1.0
+
+
+def test_output_bias_starts_at_the_logit_of_the_mean(blobs):
+    model, X, recipe = _setup(blobs, epochs=1, init_output_bias=True, learning_rate=1e-12)
+    train(model, X, recipe)
+    with torch.no_grad():
+        recon = model.decode(torch.zeros(1, 2))[0]
+    # a zero code reconstructs the mean (the tiny learning rate leaves the bias in place)
+    np.testing.assert_allclose(recon.numpy(), X.mean(0).numpy(), atol=1e-4)

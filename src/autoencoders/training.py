@@ -79,17 +79,37 @@ def mean_loss(model: nn.Module, X: torch.Tensor, loss: str, device: torch.device
 
 
 def _make_optimizer(model: nn.Module, recipe: TrainingConfig) -> torch.optim.Optimizer:
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
-    return torch.optim.SGD(model.parameters(), lr=recipe.learning_rate)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.learning_rate)
+    kwargs = {"lr": recipe.learning_rate, "betas": (0.9, recipe.beta2)}
+    try:
+        # One fused kernel for all parameters: measured here (2 cores, batch 128) epochs
+        # took 1.85 s against 2.35 s with the default multi-tensor Adam.
+        return torch.optim.Adam(model.parameters(), fused=True, **kwargs)
+    except (RuntimeError, ValueError):  # a device without a fused kernel
+        return torch.optim.Adam(model.parameters(), **kwargs)
+
+
+def lr_factor(step: int, total_steps: int, schedule: str, warmup: float) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based) of ``total_steps``.
+
+    Linear warm-up over the first ``round(warmup * total_steps)`` steps, then constant or
+    cosine decay to 0 at the last step.
+    """
+    warm = round(warmup * total_steps)
+    if step < warm:
+        return (step + 1) / warm
+    if schedule == "constant":
+        return 1.0
+    t = min(step - warm, total_steps - warm) / max(1, total_steps - warm)
+    return 0.5 * (1.0 + math.cos(math.pi * t))
 
 
 def _make_schedule(optimizer, recipe: TrainingConfig, total_steps: int):
-    if recipe.schedule == "constant":
+    if recipe.schedule == "constant" and recipe.warmup == 0:
         return None
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps)
-                                                         / total_steps)))
+        optimizer, lambda step: lr_factor(step, total_steps, recipe.schedule, recipe.warmup))
 
 
 @contextlib.contextmanager
@@ -171,6 +191,8 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     model.to(device)
     X = X.to(device)
     _sanity_check(model, X, recipe, device)
+    if recipe.init_output_bias:
+        model.init_output_bias(X.mean(dim=0))
     with flush_denormals(device):
         return _train_loop(model, X, recipe, X_val, device, generator, callbacks)
 

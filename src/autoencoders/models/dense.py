@@ -78,6 +78,24 @@ class DenseAutoEncoder(nn.Module):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.zeros_(module.bias)
 
+    @torch.no_grad()
+    def init_output_bias(self, mean: torch.Tensor) -> None:
+        """Set the output layer's bias so that a zero code reconstructs ``mean``.
+
+        Parameters
+        ----------
+        mean : Tensor of float32, shape input_shape
+            Per-feature mean of the (scaled) training data. For a sigmoid output the bias
+            becomes its logit, with the mean clipped to [1e-4, 1 - 1e-4] so that
+            always-black pixels get a finite bias (-9.2).
+        """
+        last = next(m for m in reversed(self.decoder) if isinstance(m, nn.Linear))
+        mean = mean.reshape(-1).to(last.bias)
+        if self.config.output_activation == "sigmoid":
+            p = mean.clamp(1e-4, 1 - 1e-4)
+            mean = torch.log(p) - torch.log1p(-p)
+        last.bias.copy_(mean)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(n, *input_shape) float32 → latent codes (n, latent_dim) float32."""
         return self.encoder(x)
