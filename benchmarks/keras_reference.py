@@ -65,13 +65,17 @@ def main():
         epochs, bs = args.epochs or 50, args.batch_size or 32
         model, encoder = build(keras)
         optimizer = keras.optimizers.SGD(learning_rate=args.lr or 1.5)
-    else:  # ours, as closely as Keras allows: Adam, cosine decay per step, output bias init
-        epochs, bs = args.epochs or 20, args.batch_size or 128
+    else:  # ours, as closely as Keras allows (autoencoders.config.TrainingConfig defaults):
+        # Adam betas (0.9, 0.99), 15 % linear warm-up to 4e-3 then cosine decay per step,
+        # output bias at the logit of the mean pixel, batch 128, 8 epochs.
+        epochs, bs = args.epochs or 8, args.batch_size or 128
         p = np.clip(X.reshape(len(X), -1).mean(axis=0), 1e-4, 1 - 1e-4)
         model, encoder = build(keras, bias_init=np.log(p / (1 - p)))
         steps = epochs * int(np.ceil(len(X) / bs))
-        schedule = keras.optimizers.schedules.CosineDecay(args.lr or 3e-3, steps)
-        optimizer = keras.optimizers.Adam(learning_rate=schedule)
+        warm = round(0.15 * steps)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, steps - warm, warmup_target=args.lr or 4e-3, warmup_steps=warm)
+        optimizer = keras.optimizers.Adam(learning_rate=schedule, beta_2=0.99)
     model.compile(optimizer=optimizer, loss="binary_crossentropy")
 
     class Clock(keras.callbacks.Callback):

@@ -191,7 +191,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     # ------------------------------------------------------------------ input handling
     def _prepare(self, X, *, reset: bool, what: str = "X") -> np.ndarray:
-        """Validate and scale raw input to float32 (n, *feature_shape_)."""
+        """Validate raw input; return the model's input (n, *feature_shape_): float32
+        scaled, or uint8 pixels that the loops divide by 255 batch by batch."""
         arr = as_array(X, what)
         check_samples(arr, what)
         if reset:
@@ -205,7 +206,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self.scaling_stats_ = scaling.fit_scaling(self.input_scaling, arr)
         else:
             arr = check_features(arr, self.feature_shape_, what)
-        scaled = scaling.scale(arr, self.input_scaling, self.scaling_stats_)
+        scaled = scaling.model_input(arr, self.input_scaling, self.scaling_stats_)
+        if scaled.dtype == np.uint8:
+            return scaled  # pixels: finite and within [0, 1] once divided by 255
         if not np.isfinite(scaled).all():
             raise ValueError(f"{what} overflows float32 after scaling; rescale it first")
         if self.recipe_.loss == "bce":
@@ -249,20 +252,21 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         recipe = self.recipe_ = self._make_recipe()
         ScalingConfig(self.input_scaling)  # validates the name
         device = self._device()
-        X_scaled = self._prepare(X, reset=True)
+        X_train = self._prepare(X, reset=True)
         rng = check_random_state(self.random_state)
         X_val = None
         if validation_data is not None:
             X_val = self._prepare(validation_data, reset=False, what="validation_data")
         elif recipe.early_stopping:
-            n_val = max(1, int(round(recipe.validation_fraction * len(X_scaled))))
-            if len(X_scaled) - n_val < 1:
+            n_val = max(1, int(round(recipe.validation_fraction * len(X_train))))
+            if len(X_train) - n_val < 1:
                 raise ValueError("early_stopping needs at least 2 samples to hold out "
                                  "validation data; pass validation_data or more samples")
-            order = rng.permutation(len(X_scaled))
-            X_val, X_scaled = X_scaled[order[:n_val]], X_scaled[order[n_val:]]
+            order = rng.permutation(len(X_train))
+            X_val, X_train = X_train[order[:n_val]], X_train[order[n_val:]]
 
-        in_unit = float(X_scaled.min()) >= 0.0 and float(X_scaled.max()) <= 1.0
+        in_unit = X_train.dtype == np.uint8 or (float(X_train.min()) >= 0.0
+                                                 and float(X_train.max()) <= 1.0)
         self.architecture_ = ArchitectureConfig(
             input_shape=self.feature_shape_, hidden_dims=_int_tuple(self.hidden_dims),
             latent_dim=_int_tuple([self.latent_dim], "latent_dim")[0],
@@ -279,7 +283,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 torch.manual_seed(seed)
                 model = build_model(self.architecture_)
             generator = torch.Generator().manual_seed(seed + 1)
-            rows = train(model, torch.from_numpy(X_scaled), recipe,
+            rows = train(model, torch.from_numpy(X_train), recipe,
                          X_val=None if X_val is None else torch.from_numpy(X_val),
                          device=device, generator=generator, callbacks=cbs)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
@@ -293,11 +297,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _n_features_out(self):
         return self.latent_dim
 
-    def _run(self, fn, X_scaled: np.ndarray) -> np.ndarray:
+    def _run(self, fn, X_prepared: np.ndarray) -> np.ndarray:
         device = self._device()
         self.model_.to(device)
         try:
-            return batched_apply(fn, torch.from_numpy(X_scaled), device).numpy()
+            return batched_apply(fn, torch.from_numpy(X_prepared), device).numpy()
         finally:
             self.model_.cpu()
 
@@ -388,7 +392,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             As :meth:`transform`.
         """
         check_is_fitted(self, "model_")
-        return self._prepare(X, reset=False)
+        prepared = self._prepare(X, reset=False)
+        if prepared.dtype == np.uint8:
+            return scaling.scale(prepared, self.input_scaling, self.scaling_stats_)
+        return prepared
 
     def score_samples(self, X):
         """Reconstruction loss of each sample, usable as an anomaly score.

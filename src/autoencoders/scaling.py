@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_scaling", "scale", "unscale"]
+__all__ = ["fit_scaling", "scale", "unscale", "model_input"]
 
 
 def fit_scaling(kind: str, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -50,6 +50,19 @@ def scale(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
         out *= np.float32(1.0 / 255.0)
         return out
     return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def model_input(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Raw array → what the training loop and inference take: like :func:`scale`, except that
+    uint8 under ``"auto"`` stays uint8 (contiguous).
+
+    The loop divides uint8 batches by 255 as it slices them
+    (``training.as_float_input``), so a data set is held at one byte per pixel instead of
+    four: 47 MB rather than 188 MB for MNIST's training images.
+    """
+    if kind == "auto" and X.dtype == np.uint8:
+        return np.ascontiguousarray(X)
+    return scale(X, kind, stats)
 
 
 def unscale(R: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:

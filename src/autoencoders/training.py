@@ -17,7 +17,7 @@ from .config import TrainingConfig
 from .losses import per_sample_loss, reconstruction_loss
 
 __all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
-           "TrainingDivergedError"]
+           "as_float_input", "TrainingDivergedError"]
 
 #: Samples per forward pass when evaluating or encoding (no gradients are kept, so a large
 #: chunk costs little memory: 4,096 × 784 float32 is 12.8 MB per activation).
@@ -55,20 +55,35 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def as_float_input(xb: torch.Tensor) -> torch.Tensor:
+    """A batch as the model takes it: uint8 pixels divided by 255 to float32 in [0, 1];
+    float32 passes unchanged. Data sets stay uint8 in memory and are converted per batch."""
+    if xb.dtype == torch.uint8:
+        return xb.float().mul_(1.0 / 255.0)
+    return xb
+
+
 def batched_apply(fn, X: torch.Tensor, device: torch.device, batch: int = EVAL_BATCH):
     """Apply ``fn`` to ``X`` in chunks on ``device`` without gradients; concatenate on CPU.
 
     Parameters
     ----------
     fn : callable
-        Tensor (b, ...) on ``device`` → Tensor (b, ...).
-    X : Tensor, shape (n, ...)
-        On any device.
+        float32 Tensor (b, ...) on ``device`` → Tensor (b, ...).
+    X : Tensor of uint8 or float32, shape (n, ...)
+        On any device; uint8 chunks go through :func:`as_float_input` first.
     """
     with torch.inference_mode():
-        outs = [fn(X[i:i + batch].to(device, non_blocking=True)).float().cpu()
+        outs = [fn(as_float_input(X[i:i + batch].to(device, non_blocking=True))).float().cpu()
                 for i in range(0, len(X), batch)]
     return torch.cat(outs) if outs else torch.empty(0)
+
+
+def _feature_mean(X: torch.Tensor) -> torch.Tensor:
+    """Mean over samples of (n, *feature_shape) uint8 or float32, without a float copy."""
+    total = sum(as_float_input(X[i:i + EVAL_BATCH]).sum(dim=0, dtype=torch.float64)
+                for i in range(0, len(X), EVAL_BATCH))
+    return (total / len(X)).float()
 
 
 def mean_loss(model: nn.Module, X: torch.Tensor, loss: str, device: torch.device) -> float:
@@ -139,7 +154,7 @@ def flush_denormals(device: torch.device):
 
 def _sanity_check(model, X, recipe, device):
     """One forward pass on a small batch: shapes agree and the loss is finite."""
-    xb = X[: min(len(X), recipe.batch_size)].to(device)
+    xb = as_float_input(X[: min(len(X), recipe.batch_size)].to(device))
     with torch.no_grad():
         out = model(xb)
         if out.shape != xb.shape:
@@ -166,10 +181,11 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     ----------
     model : nn.Module
         An autoencoder from ``autoencoders.models``; moved to ``device``.
-    X : Tensor of float32, shape (n, *feature_shape)
-        Scaled training data. Moved to ``device`` whole.
+    X : Tensor of float32 or uint8, shape (n, *feature_shape)
+        Scaled training data, or uint8 pixels (divided by 255 batch by batch). Moved to
+        ``device`` whole.
     recipe : TrainingConfig
-    X_val : Tensor of float32, shape (m, *feature_shape), optional
+    X_val : Tensor of float32 or uint8, shape (m, *feature_shape), optional
         Scaled validation data, evaluated after every epoch.
     device : torch.device, optional
         Where to train; CPU by default.
@@ -192,7 +208,7 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     X = X.to(device)
     _sanity_check(model, X, recipe, device)
     if recipe.init_output_bias:
-        model.init_output_bias(X.mean(dim=0))
+        model.init_output_bias(_feature_mean(X))
     with flush_denormals(device):
         return _train_loop(model, X, recipe, X_val, device, generator, callbacks)
 
@@ -221,7 +237,7 @@ def _train_loop(model, X, recipe, X_val, device, generator, callbacks) -> list[d
         perm = torch.randperm(n, generator=generator).to(device)
         total = torch.zeros((), device=device)
         for b in range(n_batches):
-            xb = X[perm[b * bs:(b + 1) * bs]]
+            xb = as_float_input(X[perm[b * bs:(b + 1) * bs]])
             loss = reconstruction_loss(model(xb), xb, recipe.loss, out_act)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
