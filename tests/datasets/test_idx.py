@@ -1,9 +1,11 @@
 import gzip
+import hashlib
+import io
 
 import numpy as np
 import pytest
 
-from autoencoders.datasets.idx import IDXError, decompress, parse_idx
+from autoencoders.datasets.idx import IDXError, parse_idx, read_idx
 
 
 def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
@@ -43,9 +45,16 @@ def test_parse_idx_rejects_trailing_bytes_and_bad_magic():
         parse_idx(data[:2] + b"\x42" + data[3:])
 
 
-def test_decompress_passes_plain_bytes_and_names_a_corrupt_gzip():
-    assert decompress(b"\0\0\x08\x01", "x") == b"\0\0\x08\x01"
-    packed = gzip.compress(b"hello world" * 100)
-    assert decompress(packed, "x") == b"hello world" * 100
+def test_gzipped_and_plain_give_the_same_array_and_md5_of_the_contents():
+    images = np.arange(3 * 28 * 28, dtype=np.uint32).reshape(3, 28, 28).astype(np.uint8)
+    plain = idx_bytes(images)
+    a, md5_a = read_idx(io.BytesIO(plain), "plain")
+    b, md5_b = read_idx(io.BytesIO(gzip.compress(plain)), "packed")
+    np.testing.assert_array_equal(a, b)
+    assert md5_a == md5_b == hashlib.md5(plain).hexdigest()
+
+
+def test_truncated_gzip_is_named():
+    packed = gzip.compress(idx_bytes(np.arange(4000, dtype=np.uint32).astype(np.uint8)))
     with pytest.raises(IDXError, match="labels.gz: the gzip data is truncated or corrupt"):
-        decompress(packed[: len(packed) // 2], "labels.gz")
+        read_idx(io.BytesIO(packed[: len(packed) // 2]), "labels.gz")

@@ -1,18 +1,24 @@
-"""Reading the IDX format of MNIST and Fashion-MNIST.
+"""Reading the IDX format of MNIST and Fashion-MNIST, gzipped or not, in one streaming pass.
 
 The format (LeCun et al., http://yann.lecun.com/exdb/mnist/): two zero bytes, one byte giving
 the element type, one byte giving the number of dimensions ``d``, then ``d`` big-endian
 uint32 sizes, then the elements in C order.
+
+The reader decompresses straight into the final array while hashing what it reads, so that
+a file costs its own size in memory once (47 MB for MNIST's training images, where
+``gzip.decompress`` then a copy peaked near 110 MB).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import zlib
 
 import numpy as np
 
-__all__ = ["IDXError", "parse_idx", "decompress"]
+__all__ = ["IDXError", "read_idx", "parse_idx"]
 
 # Element-type codes of the IDX format, mapped to big-endian numpy dtypes.
 _IDX_DTYPES = {
@@ -23,75 +29,97 @@ _IDX_DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+_CHUNK = 1 << 20
 
 
 class IDXError(ValueError):
     """A file is not a well-formed IDX file (truncated, corrupt or of another format)."""
 
 
-def decompress(raw: bytes, name: str) -> bytes:
-    """Return the contents of ``raw``, gunzipped when it starts with the gzip magic bytes.
+def _read_exact(stream, buffer: memoryview, name: str, what: str, hasher) -> None:
+    filled = 0
+    while filled < len(buffer):
+        n = stream.readinto(buffer[filled:filled + _CHUNK])
+        if not n:
+            raise IDXError(f"{name}: truncated {what} ({filled} of {len(buffer)} bytes); the "
+                           "file is incomplete")
+        filled += n
+    hasher.update(buffer)
+
+
+def read_idx(stream, name: str = "<stream>") -> tuple[np.ndarray, str]:
+    """Read one IDX file from a binary stream, gunzipping it when it starts gzipped.
 
     Parameters
     ----------
-    raw : bytes
-        The file's bytes, gzipped or not.
-    name : str
-        The file's name, used in error messages.
-
-    Raises
-    ------
-    IDXError
-        When ``raw`` looks gzipped but cannot be decompressed (truncated or corrupt).
-    """
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise IDXError(f"{name}: the gzip data is truncated or corrupt ({exc})") from None
-
-
-def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Parse decompressed IDX bytes into an array.
-
-    Parameters
-    ----------
-    data : bytes
-        The whole IDX file, already decompressed.
+    stream : binary file object
+        Positioned at the start of the file (``open(path, "rb")``, ``io.BytesIO``).
     name : str
         The file's name, used in error messages.
 
     Returns
     -------
-    ndarray
-        An array of the file's shape, e.g. uint8 (n, 28, 28) for images and uint8 (n,) for
-        labels, in native byte order. It owns its memory.
+    array : ndarray
+        The file's array in native byte order, e.g. uint8 (n, 28, 28) for images and uint8
+        (n,) for labels.
+    md5 : str
+        Hex MD5 of the decompressed contents, header included: the checksum MNIST's
+        publishers give, for the caller to verify before use.
 
     Raises
     ------
     IDXError
-        When the header is malformed or the data is shorter or longer than the header says.
+        When the gzip data is truncated or corrupt, the header is malformed, or the data is
+        shorter or longer than the header says.
     """
-    if len(data) < 4:
-        raise IDXError(f"{name}: {len(data)} bytes is too short for an IDX header")
-    if data[0] != 0 or data[1] != 0:
+    head = stream.read(2)
+    stream.seek(-len(head), io.SEEK_CUR)
+    if head == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    try:
+        return _read_plain(stream, name)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IDXError(f"{name}: the gzip data is truncated or corrupt ({exc})") from None
+
+
+def _read_plain(stream, name: str) -> tuple[np.ndarray, str]:
+    hasher = hashlib.md5()
+    magic = bytearray(4)
+    got = stream.readinto(magic)
+    if got < 4:
+        raise IDXError(f"{name}: {got} bytes is too short for an IDX header")
+    if magic[0] != 0 or magic[1] != 0:
         raise IDXError(f"{name}: not an IDX file (the first two bytes must be zero)")
-    dtype = _IDX_DTYPES.get(data[2])
+    dtype = _IDX_DTYPES.get(magic[2])
     if dtype is None:
-        raise IDXError(f"{name}: unknown IDX element type 0x{data[2]:02x}")
-    ndim = data[3]
+        raise IDXError(f"{name}: unknown IDX element type 0x{magic[2]:02x}")
+    ndim = magic[3]
     if ndim == 0:
         raise IDXError(f"{name}: IDX header declares zero dimensions")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IDXError(f"{name}: truncated IDX header ({len(data)} of {header} bytes)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        raise IDXError(
-            f"{name}: the header declares shape {shape} ({expected} bytes) but the file has "
-            f"{len(data)} bytes; it is truncated or corrupt"
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
+    hasher.update(magic)
+    dims = bytearray(4 * ndim)
+    _read_exact(stream, memoryview(dims), name, "IDX header", hasher)
+    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
+    count = int(np.prod(shape, dtype=np.int64))
+    if count * dtype.itemsize > 1 << 34:  # 16 GiB: a corrupt header, not a data set
+        raise IDXError(f"{name}: the header declares shape {shape}, too large to be real; "
+                       "the file is corrupt")
+    data = np.empty(count, dtype=dtype)
+    _read_exact(stream, memoryview(data.view(np.uint8)), name, "data", hasher)
+    if stream.read(1):
+        raise IDXError(f"{name}: the header declares shape {shape} but the file holds more "
+                       "data; it is corrupt or not an IDX file")
+    if not dtype.isnative:
+        data = data.astype(dtype.newbyteorder("="))
+    return data.reshape(shape), hasher.hexdigest()
+
+
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse IDX bytes (gzipped or not) into an array; see :func:`read_idx`.
+
+    Raises
+    ------
+    IDXError
+        As :func:`read_idx`.
+    """
+    return read_idx(io.BytesIO(data), name)[0]

@@ -12,7 +12,7 @@ MD5 before use, wherever it came from; a file that fails is never used.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
 import urllib.error
 import urllib.request
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_write
-from .idx import IDXError, decompress, parse_idx
+from .idx import IDXError, read_idx
 
 __all__ = [
     "DatasetNotFoundError",
@@ -127,15 +127,15 @@ def _find_local(stem: str, folders: list[Path]) -> Path | None:
     return None
 
 
-def _verified_contents(raw: bytes, name: str, md5: str) -> bytes:
-    data = decompress(raw, name)
-    digest = hashlib.md5(data).hexdigest()
+def _read_verified_idx(stream, name: str, md5: str) -> np.ndarray:
+    """Parse an IDX stream and check the MD5 of its decompressed contents before use."""
+    array, digest = read_idx(stream, name)
     if digest != md5:
         raise CorruptFileError(
             f"{name}: the decompressed contents have MD5 {digest}, expected {md5}; "
             "the file is truncated, corrupt or a different file"
         )
-    return data
+    return array
 
 
 def _download(url: str, timeout: float, progress: bool) -> bytes:
@@ -157,7 +157,7 @@ def _download(url: str, timeout: float, progress: bool) -> bytes:
     return raw
 
 
-def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress) -> bytes:
+def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress) -> np.ndarray:
     """Download ``stem`` from the first mirror that serves a verified copy; cache it."""
     cache = data_dirs(dataset.name)[-1]
     failures = []
@@ -165,7 +165,7 @@ def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress)
         url = base.rstrip("/") + f"/{stem}.gz"
         try:
             raw = _download(url, timeout, progress)
-            data = _verified_contents(raw, url, md5)
+            data = _read_verified_idx(io.BytesIO(raw), url, md5)
         except (urllib.error.URLError, OSError, CorruptFileError, IDXError) as exc:
             failures.append(f"{url}: {exc}")
             continue
@@ -187,11 +187,10 @@ def _read_verified(stem: str, dataset: IDXDataset, mirrors, timeout, progress) -
     md5 = dataset.files[stem]
     path = _find_local(stem, data_dirs(dataset.name))
     if path is None:
-        data = _fetch(stem, md5, dataset, mirrors, timeout, progress)
-        return parse_idx(data, stem)
+        return _fetch(stem, md5, dataset, mirrors, timeout, progress)
     try:
-        data = _verified_contents(path.read_bytes(), str(path), md5)
-        return parse_idx(data, str(path))
+        with open(path, "rb") as f:
+            return _read_verified_idx(f, str(path), md5)
     except (CorruptFileError, IDXError) as exc:
         raise CorruptFileError(f"{exc}. Delete {path} and run again to download a fresh copy, "
                                "or replace it with the original file") from None
