@@ -178,12 +178,20 @@ def main() -> int:
                         help="skip the two 50-epoch notebook-recipe runs")
     parser.add_argument("--keras-budget", type=float, default=1200.0,
                         help="seconds of training after which a Keras run stops")
-    parser.add_argument("--out", default=str(HERE / "results" / "speed.md"))
+    parser.add_argument("--out", default=str(HERE / "results" / "speed.md"),
+                        help="the Markdown table; the raw numbers go beside it as .json")
+    parser.add_argument("--render", metavar="JSON",
+                        help="only re-render the table from a saved .json of an earlier run")
     args = parser.parse_args()
     if args.child == "baselines":
         return child_baselines() or 0
     if args.child:
         return child_fit(args.child.split("-")[1]) or 0
+
+    out = Path(args.out)
+    if args.render:
+        raw = json.loads(Path(args.render).read_text())
+        return write(render(**raw), out)
 
     me = [str(Path(__file__).resolve())]
     keras = keras_available()
@@ -208,33 +216,56 @@ def main() -> int:
     base = child_json(me + ["--child", "baselines"], 3600)
     start = startup()
 
-    lines = render(floor, ours, nb, k_ours, k_nb, base, start, args)
+    import torch
+
+    machine = {"cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
+               "platform": platform.platform(), "python": platform.python_version(),
+               "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+               "command": "python benchmarks/speed.py" + (" --quick" if args.quick else "")}
+    raw = {"machine": machine, "floor": floor, "ours": ours, "nb": nb, "k_ours": k_ours,
+           "k_nb": k_nb, "base": base, "start": start}
+    _atomic_text(out.with_suffix(".json"), json.dumps(raw, indent=1) + "\n")
+    return write(render(**raw), out)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write(lines: list[str], out: Path) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    _atomic_text(out, text)
     return 0
 
 
-def render(floor, ours, nb, k_ours, k_nb, base, start, args) -> list[str]:
-    import torch
-
+def render(machine, floor, ours, nb, k_ours, k_nb, base, start) -> list[str]:
     h = ours["history"]
     secs, epochs = seconds_to_target(h)
     epoch_s = statistics.median(h["seconds"])
     lines = [
         "# Speed: the notebook's autoencoder on MNIST, ours against Keras",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{len(os.sched_getaffinity(0))} cores ({ours['threads']} torch threads), "
-        f"{platform.platform()}; date {datetime.date.today()}; Python "
-        f"{platform.python_version()}, torch {torch.__version__}"
+        f"Machine: {machine['cpu']}, {machine['cores']} cores ({ours['threads']} torch "
+        f"threads), {machine['platform']}; date {machine['date']}; Python "
+        f"{machine['python']}, torch {machine['torch']}"
         + (f", TensorFlow {k_ours['versions']['tensorflow']}, Keras "
            f"{k_ours['versions']['keras']}" if k_ours else ", TensorFlow not installed")
-        + f". Command: `python benchmarks/speed.py{' --quick' if args.quick else ''}`.",
+        + f". Command: `{machine['command']}`. Each training run is one child process, "
+        "run one after another.",
         "",
         "## 1. Time to quality (training seconds to test BCE ≤ 0.0956, evaluation excluded)",
         "",
