@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
 # Installs the benchmark extra (TensorFlow CPU, umap-learn) into .venv, then measures;
-# about 25 minutes on 2 cores, most of it Keras running the notebook's recipe.
+# about 20 minutes on 2 cores, most of it Keras running the notebook's recipe.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(PY) benchmarks/speed.py

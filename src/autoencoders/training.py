@@ -81,8 +81,9 @@ def batched_apply(fn, X: torch.Tensor, device: torch.device, batch: int = EVAL_B
 
 def _feature_mean(X: torch.Tensor) -> torch.Tensor:
     """Mean over samples of (n, *feature_shape) uint8 or float32, without a float copy."""
-    total = sum(as_float_input(X[i:i + EVAL_BATCH]).sum(dim=0, dtype=torch.float64)
-                for i in range(0, len(X), EVAL_BATCH))
+    chunk = 1024  # small, so the float64 partial sums add no memory peak of their own
+    total = sum(as_float_input(X[i:i + chunk]).sum(dim=0, dtype=torch.float64)
+                for i in range(0, len(X), chunk))
     return (total / len(X)).float()
 
 
