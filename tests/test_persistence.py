@@ -36,6 +36,14 @@ def test_minmax_statistics_are_saved(tmp_path):
     loaded = AutoEncoder.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.reconstruct(X), ae.reconstruct(X))
 
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "m" / "model.safetensors"
+    tensors = {k: v for k, v in load_file(str(weights)).items() if not k.startswith("scaling.")}
+    save_file(tensors, str(weights), metadata={"format_version": "1"})
+    with pytest.raises(ValueError, match="lacks the statistics"):
+        AutoEncoder.load(tmp_path / "m")
+
 
 def test_pickle_files_are_refused_with_the_reason(tmp_path, fitted):
     pt = tmp_path / "model.pt"

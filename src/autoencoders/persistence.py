@@ -194,6 +194,9 @@ def load_model(path):
     model = build_model(arch)
     scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()
                      for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
+    if params.get("input_scaling") == "minmax" and set(scaling_stats) != {"offset", "scale"}:
+        raise ValueError(f"{weights}: the model scales its input by min-max but the file lacks "
+                         "the statistics (scaling.offset, scaling.scale); it is incomplete")
     expected = model.state_dict()
     problems = sorted(set(expected) ^ set(tensors))
     problems += [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}"
