@@ -55,7 +55,6 @@ def child_fit(preset: str) -> None:
     """Fit on MNIST train with test as validation; print history, timings and peak RSS."""
     import torch
 
-    torch.set_flush_denormal(True)
     from autoencoders import AutoEncoder
     from autoencoders import preset as make_preset
     from autoencoders.datasets import load_mnist

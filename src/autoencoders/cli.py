@@ -173,7 +173,7 @@ def _configure_torch() -> None:
 
     Both must happen before torch's first parallel operation: its worker threads copy the
     floating-point mode of the thread that creates them, and the training loop can only set
-    it on its own thread (see ``training._flush_denormals``).
+    it on its own thread (see ``training.flush_denormals``).
     """
     import torch
 

@@ -123,17 +123,18 @@ class TrainingConfig(_JSONMixin):
     learning_rate : float
         Peak learning rate.
     beta2 : float
-        Adam's second-moment decay. 0.99 (rather than 0.999) adapts faster in a run of a
-        few epochs; measured here with 8 epochs it reached test BCE 0.0931 against 0.0947.
+        Adam's second-moment decay; 0.99 (Adam's usual 0.999 adapts more slowly) is part of
+        our recipe for runs of a few epochs. The recipe as a whole is measured in
+        ``benchmarks/results/recipe.md``; this one change was not measured alone.
     schedule : {"constant", "cosine"}
         Learning rate over the run: constant, or cosine decay from ``learning_rate`` to 0 at
         the last step (Loshchilov & Hutter 2017, SGDR, without restarts).
     warmup : float
         Fraction of all steps over which the learning rate rises linearly from
         ``learning_rate / warmup_steps`` to ``learning_rate`` before the schedule starts
-        (Goyal et al. 2017). With the notebook's ReLU bottleneck it keeps code units from
-        dying in the first steps: measured here, 10 epochs of Adam 3e-3 reached test BCE
-        0.0921 with a 10 % warm-up and 0.0989 without.
+        (Goyal et al. 2017). Measured here (benchmarks/results/recipe.md, seeds 0, 1, 2), 10
+        epochs of Adam 3e-3 with the output bias initialised reached test BCE 0.0924, 0.0913,
+        0.0895 with a 10 % warm-up and 0.0986, 0.0963, 0.1023 without.
     init_output_bias : bool
         Start the decoder's output bias at the logit of each feature's training mean (the
         mean itself for a linear output), so that the first steps learn structure rather
@@ -157,7 +158,7 @@ class TrainingConfig(_JSONMixin):
     loss: str = "bce"
     optimizer: str = "adam"
     # The defaults are our recipe ("default" preset): the fastest found here to the
-    # notebook's test BCE 0.0956 (benchmarks/speed.py; epochs 6, 7, 6 for seeds 0, 1, 2).
+    # notebook's test BCE 0.0956 (benchmarks/recipe.py: epochs 7, 6, 6 for seeds 0, 1, 2).
     learning_rate: float = 4e-3
     beta2: float = 0.99
     schedule: str = "cosine"

@@ -74,11 +74,11 @@ def read_idx(stream, name: str = "<stream>") -> tuple[np.ndarray, str]:
     """
     head = stream.read(2)
     stream.seek(-len(head), io.SEEK_CUR)
-    if head == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    try:
+    if head != b"\x1f\x8b":
         return _read_plain(stream, name)
-    except (OSError, EOFError, zlib.error) as exc:
+    try:
+        return _read_plain(gzip.GzipFile(fileobj=stream, mode="rb"), name)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip's own errors, not the disk's
         raise IDXError(f"{name}: the gzip data is truncated or corrupt ({exc})") from None
 
 
