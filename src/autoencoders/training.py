@@ -19,9 +19,11 @@ from .losses import per_sample_loss, reconstruction_loss
 __all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
            "as_float_input", "TrainingDivergedError"]
 
-#: Samples per forward pass when evaluating or encoding (no gradients are kept, so a large
-#: chunk costs little memory: 4,096 × 784 float32 is 12.8 MB per activation).
-EVAL_BATCH = 4096
+#: Samples per forward pass when evaluating or encoding. Measured here (2 cores, MNIST test
+#: set): 512 to 4,096 encode at the same ~300,000 images/s, but the per-pixel BCE of a
+#: 4,096 chunk holds several 12.8 MB temporaries, which raised the peak memory of ``fit``
+#: with validation data from 520 MiB (512) to 576 MiB (4,096).
+EVAL_BATCH = 512
 
 
 class TrainingDivergedError(RuntimeError):
@@ -238,7 +240,8 @@ def _train_loop(model, X, recipe, X_val, device, generator, callbacks) -> list[d
         perm = torch.randperm(n, generator=generator).to(device)
         total = torch.zeros((), device=device)
         for b in range(n_batches):
-            xb = as_float_input(X[perm[b * bs:(b + 1) * bs]])
+            # index_select, not X[idx]: 36 µs against 100 µs per MNIST batch measured here.
+            xb = as_float_input(X.index_select(0, perm[b * bs:(b + 1) * bs]))
             loss = reconstruction_loss(model(xb), xb, recipe.loss, out_act)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
