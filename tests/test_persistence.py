@@ -52,41 +52,45 @@ def test_pickle_files_are_refused_with_the_reason(tmp_path, fitted):
         AutoEncoder.load(pt)
 
 
-def test_missing_truncated_and_mismatched_files_are_named(fitted, tmp_path):
-    folder = fitted.save(tmp_path / "m")
-    weights = folder / MODEL_FILE
-    data = weights.read_bytes()
-    weights.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=f"{MODEL_FILE}.*truncated or corrupt"):
-        AutoEncoder.load(folder)
-    weights.unlink()
-    with pytest.raises(FileNotFoundError, match=f"{MODEL_FILE}: missing"):
-        AutoEncoder.load(folder)
-    with pytest.raises(FileNotFoundError, match="no such model folder"):
-        AutoEncoder.load(tmp_path / "nothing")
+def test_the_weights_header_is_the_configuration_and_legacy_folders_use_config_json(
+        fitted, tiny_images, tmp_path):
+    from safetensors.torch import load_file, save_file
 
-    folder = fitted.save(tmp_path / "m2")
+    folder = fitted.save(tmp_path / "m")
     config = json.loads((folder / CONFIG_FILE).read_text())
     config["architecture"]["latent_dim"] = 4
-    (folder / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="do not match config.json"):
+    (folder / CONFIG_FILE).write_text(json.dumps(config))  # the readable copy is not used
+    np.testing.assert_array_equal(AutoEncoder.load(folder).transform(tiny_images),
+                                  fitted.transform(tiny_images))
+
+    # A file from before the header carried the configuration: config.json is read.
+    weights = folder / MODEL_FILE
+    save_file(load_file(weights), weights, metadata={"format_version": "1"})
+    with pytest.raises(ValueError, match="do not match the model's configuration"):
         AutoEncoder.load(folder)
     config["format_version"] = 99
     (folder / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="format_version 99 is not supported"):
+    with pytest.raises(ValueError, match=f"{CONFIG_FILE}: format_version 99 is not supported"):
+        AutoEncoder.load(folder)
+    (folder / CONFIG_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=f"{CONFIG_FILE}: missing"):
         AutoEncoder.load(folder)
 
 
-def test_a_failed_save_leaves_the_previous_model_intact(fitted, tmp_path, monkeypatch):
-    folder = fitted.save(tmp_path / "m")
-    before = (folder / MODEL_FILE).read_bytes()
+def test_a_crash_between_the_files_of_a_save_leaves_a_whole_model(fitted, tiny_images,
+                                                                   tmp_path, monkeypatch):
+    import autoencoders.persistence as persistence
 
-    def full_disk(*args, **kwargs):
+    folder = fitted.save(tmp_path / "m")
+    newer = AutoEncoder(hidden_dims=(16,), latent_dim=3, epochs=3, random_state=1, verbose=0,
+                        device="cpu").fit(tiny_images)
+
+    def crash(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("safetensors.torch.save_file", full_disk)
-    with pytest.raises(OSError, match="No space left"):
-        fitted.save(folder)
-    assert (folder / MODEL_FILE).read_bytes() == before
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["model.safetensors", "config.json", "history.csv"])
+    monkeypatch.setattr(persistence, "atomic_write", crash)  # after model.safetensors
+    with pytest.raises(OSError):
+        newer.save(folder)
+    loaded = AutoEncoder.load(folder)  # the new weights with their own configuration
+    np.testing.assert_array_equal(loaded.transform(tiny_images), newer.transform(tiny_images))
+    assert loaded.history_["epoch"] == [1, 2, 3]

@@ -29,21 +29,35 @@ def atomic_path(path, suffix: str | None = None):
     Raises
     ------
     OSError
-        When the folder cannot be created or written to.
+        When the folder cannot be created or written to (``NotADirectoryError`` when a
+        parent is a file), or the writer fails with an OS error such as a full disk; the
+        message names ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                               suffix=path.suffix if suffix is None else suffix)
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder; "
+                                 "choose another location")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                   suffix=path.suffix if suffix is None else suffix)
+    except OSError as exc:
+        # Name the destination, not the temporary file the user never asked for.
+        raise type(exc)(f"cannot write {path}: {exc.strerror or exc}; choose "
+                        "another location or make the folder writable") from None
     os.close(fd)
     try:
         yield Path(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.strerror:  # the disk's answer: name the file
+            raise type(exc)(f"cannot write {path}: {exc.strerror}; nothing there was "
+                            "changed (free some space or choose another location)") from None
         raise
 
 

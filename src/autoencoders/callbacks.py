@@ -27,6 +27,10 @@ class Callback:
     def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         """Before the first epoch: ``n_epochs`` planned, ``n_batches`` steps per epoch."""
 
+    def on_resume(self, history: list[dict], epoch: int, batch: int) -> None:
+        """After ``on_train_begin`` when a run continues from a checkpoint: the rows of the
+        epochs already done, and the epoch (1-based) and batch (0-based) it resumes at."""
+
     def on_epoch_begin(self, epoch: int) -> None:
         """Before epoch ``epoch`` (1-based)."""
 
@@ -56,16 +60,23 @@ class ProgressBar(Callback):
         # Bars redraw with carriage returns: only on a terminal; logs get the epoch lines.
         self._draw = bool(getattr(self.file, "isatty", lambda: False)())
         self._bar = None
+        self._resume_at = (0, 0)
 
     def on_train_begin(self, n_epochs, n_batches):
         self._n_epochs, self._n_batches = n_epochs, n_batches
 
+    def on_resume(self, history, epoch, batch):
+        self._resume_at = (epoch, batch)
+        print(f"resuming at epoch {epoch}/{self._n_epochs}, batch {batch}/{self._n_batches}",
+              file=self.file)
+
     def on_epoch_begin(self, epoch):
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=self._n_batches, desc=f"epoch {epoch}/{self._n_epochs}",
-                         unit="batch", leave=False, file=self.file, mininterval=0.5,
-                         disable=not self._draw)
+        initial = self._resume_at[1] if epoch == self._resume_at[0] else 0
+        self._bar = tqdm(total=self._n_batches, initial=initial,
+                         desc=f"epoch {epoch}/{self._n_epochs}", unit="batch", leave=False,
+                         file=self.file, mininterval=0.5, disable=not self._draw)
 
     def on_batch_end(self, batch, loss):
         self._bar.update(1)
@@ -85,6 +96,9 @@ class CSVLogger(Callback):
     def __init__(self, path):
         self.path = Path(path)
         self._rows: list[dict] = []
+
+    def on_resume(self, history, epoch, batch):
+        self._rows = list(history)
 
     def on_epoch_end(self, log):
         self._rows.append(log)

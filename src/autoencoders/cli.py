@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+
+from .checkpoints import CHECKPOINT_DIR  # light: no numpy or torch
 
 __all__ = ["main", "build_parser"]
 
 PROG = "autoencoders"
+#: The run's options, saved beside its checkpoints for ``fit --resume``.
+COMMAND_FILE = "command.json"
 
 
 class UsageError(Exception):
@@ -115,7 +120,13 @@ def _add_training_options(p) -> None:
     d.add_argument("--maps", default="pca,tsne", metavar="LIST",
                    help="2-D maps of the test codes to draw: pca,tsne (default), or 'none'")
     d.add_argument("--force", action="store_true",
-                   help="write into an output folder that already holds a model")
+                   help="write into an output folder that already holds a model or an "
+                        "interrupted run")
+    d.add_argument("--checkpoint-every", type=_positive_float, default=10.0, metavar="MIN",
+                   help="checkpoint every MIN minutes as well as after every epoch "
+                        "(default 10)")
+    d.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
+                   help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -131,9 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="train an autoencoder and write a run folder",
                        description="Train on a data set or your file; write RUN_DIR with the "
-                                   "model, config, history, metrics, codes and figures.")
-    _add_data_source(p, split=False)
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to write")
+                                   "model, config, history, metrics, codes, figures and "
+                                   "checkpoints. Ctrl-C (SIGINT) or SIGTERM stops after the "
+                                   "current step with a checkpoint; --resume continues.")
+    _add_data_source(p, split=False, required=False)
+    p.add_argument("--out", metavar="RUN_DIR", help="the run folder to write")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the interrupted run in RUN_DIR from its newest checkpoint, "
+                        "with the options it was started with (give no others)")
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
                    help="with --input: fraction held out as the test split (default 0.1)")
     _add_training_options(p)
@@ -240,7 +256,10 @@ def _estimator(args):
     return AutoEncoder(hidden_dims=args.hidden_dims, latent_dim=args.latent_dim,
                        loss=args.loss, input_scaling=args.input_scaling,
                        early_stopping=args.early_stopping, random_state=args.seed,
-                       verbose=0 if args.quiet else 1, device=args.device, **params)
+                       verbose=0 if args.quiet else 1, device=args.device,
+                       checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR),
+                       checkpoint_every=args.checkpoint_every,
+                       keep_checkpoints=args.keep_checkpoints, **params)
 
 
 def _maps(text: str) -> tuple[str, ...]:
@@ -262,6 +281,9 @@ def _check_out_dir(path: str, force: bool) -> None:
     if os.path.exists(os.path.join(path, MODEL_FILE)) and not force:
         raise UsageError(f"{path} already holds a trained model; choose another --out, or pass "
                          "--force to replace it")
+    if os.path.exists(os.path.join(path, CHECKPOINT_DIR, COMMAND_FILE)) and not force:
+        raise UsageError(f"{path} holds an interrupted run; continue it with "
+                         f"'{PROG} fit --resume {path}', or pass --force to start over")
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"--out {path} is a file; name a folder")
     # Fail now, not after an hour of training, when the folder cannot be written.
@@ -276,21 +298,79 @@ def _check_out_dir(path: str, force: bool) -> None:
                       "another --out") from None
 
 
+#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
+_RESUME_OPTIONS = ("command", "resume", "quiet", "debug")
+
+
+def _resume_args(args):
+    """The arguments the interrupted run in ``args.resume`` was started with."""
+    import json
+
+    given = vars(args)
+    defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
+    extra = [k for k, v in given.items() if k not in _RESUME_OPTIONS and v != defaults.get(k)]
+    if extra:
+        raise UsageError(f"--resume takes the options of the run it continues; drop "
+                         f"--{extra[0].replace('_', '-')}")
+    file = os.path.join(args.resume, CHECKPOINT_DIR, COMMAND_FILE)
+    try:
+        with open(file, encoding="utf-8") as f:
+            saved = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file}: missing; {args.resume} is not a run folder started "
+                                f"by '{PROG} fit' (or it finished before checkpoints existed)"
+                                ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file}: not valid JSON ({exc}); the run folder is damaged") from None
+    for key in ("hidden_dims", "image_size"):
+        if saved.get(key) is not None:
+            saved[key] = tuple(saved[key])
+    return argparse.Namespace(**{**saved, "quiet": args.quiet, "resume": args.resume,
+                                 "out": args.resume, "force": True})
+
+
+def _save_command(args) -> None:
+    """Record the run's options in RUN_DIR/checkpoints for ``fit --resume``."""
+    import json
+
+    from ._io import atomic_write
+
+    saved = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
+    if saved.get("input"):
+        saved["input"] = os.path.abspath(saved["input"])
+    atomic_write(os.path.join(args.out, CHECKPOINT_DIR, COMMAND_FILE),
+                 json.dumps(saved, indent=2) + "\n")
+
+
 def cmd_fit(args) -> int:
     from .runs import describe_outputs, train_run
+    from .training import TrainingInterrupted
 
+    if args.resume:
+        args = _resume_args(args)
+    elif args.out is None or not (args.dataset or args.input):
+        raise UsageError("fit needs --out RUN_DIR and one of --dataset or --input "
+                         "(or --resume RUN_DIR)")
     maps = _maps(args.maps)
     existed = os.path.isdir(args.out)
-    _check_out_dir(args.out, args.force)
+    if not args.resume:
+        _check_out_dir(args.out, args.force)
     try:
         _configure_torch()
         estimator = _estimator(args)
         data = _run_data(args)
+        if not args.resume:
+            _save_command(args)
         log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
         log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
             f"({args.preset} recipe, {estimator.epochs} epochs)")
         metrics = train_run(estimator, data, args.out, maps=maps,
-                            extra={"seed": args.seed, "preset": args.preset}, log=log)
+                            extra={"seed": args.seed, "preset": args.preset}, log=log,
+                            resume=bool(args.resume))
+    except TrainingInterrupted as exc:
+        print(f"{PROG}: {exc}; continue with: {PROG} fit --resume {shlex.quote(args.out)}",
+              file=sys.stderr)
+        return 128 + exc.signum
     except BaseException:
         if not existed and os.path.isdir(args.out) and not os.listdir(args.out):
             os.rmdir(args.out)  # leave no empty folder behind a failed start
@@ -307,6 +387,7 @@ def cmd_fit(args) -> int:
 def cmd_demo(args) -> int:
     args.input = None
     args.image_size = None
+    args.resume = None
     return cmd_fit(args)
 
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import scaling
 from .callbacks import HISTORY_FIELDS, ProgressBar
+from .checkpoints import Checkpointer
 from .config import PRESETS, ArchitectureConfig, ScalingConfig, TrainingConfig
 from .losses import per_sample_loss
 from .models import build_model
@@ -109,6 +110,15 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         0 is silent; 1 shows a progress bar per epoch (on stderr) and a line per epoch.
     device : str, default "auto"
         "auto" picks CUDA, then Apple MPS, then CPU; or "cpu", "cuda", "cuda:1", "mps".
+    checkpoint_dir : str or Path, optional
+        Folder for training checkpoints (weights, optimiser state, RNG states, epoch, step,
+        history; see ``autoencoders.checkpoints``), written at the end of every epoch.
+        With it, SIGINT/SIGTERM during ``fit`` finish the current step, write a checkpoint
+        and raise ``TrainingInterrupted``; ``fit(X, resume=True)`` continues from there.
+    checkpoint_every : float, optional
+        Also checkpoint in the middle of an epoch every this many minutes (wall time).
+    keep_checkpoints : int, default 3
+        How many of the newest checkpoints to keep.
 
     Attributes
     ----------
@@ -152,7 +162,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                  init_output_bias=_DEFAULT.init_output_bias, epochs=_DEFAULT.epochs,
                  batch_size=_DEFAULT.batch_size, input_scaling="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, tol=1e-5, random_state=None,
-                 verbose=1, device="auto"):
+                 verbose=1, device="auto", checkpoint_dir=None, checkpoint_every=None,
+                 keep_checkpoints=3):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.activation = activation
@@ -173,6 +184,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.keep_checkpoints = keep_checkpoints
 
     # ------------------------------------------------------------------ configuration
     def _make_recipe(self) -> TrainingConfig:
@@ -219,7 +233,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return select_device(self.device)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, *, validation_data=None, callbacks=()):
+    def fit(self, X, y=None, *, validation_data=None, callbacks=(), resume=False):
         """Train the autoencoder to reconstruct ``X``.
 
         Parameters
@@ -235,6 +249,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             ``history_``) and used for early stopping.
         callbacks : sequence of autoencoders.callbacks.Callback
             Extra event hooks (e.g. ``CSVLogger``).
+        resume : bool, default False
+            Continue the interrupted fit whose checkpoints are in ``checkpoint_dir``, with
+            the same parameters and data. On CPU the result is bit for bit the fit never
+            interrupted. Without it, ``fit`` deletes old checkpoints there and starts afresh.
 
         Returns
         -------
@@ -247,10 +265,26 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             outside [0, 1] after scaling with the BCE loss; validation data of another shape.
         TrainingDivergedError
             When the loss becomes NaN or infinite.
+        TrainingInterrupted
+            SIGINT or SIGTERM arrived while fitting with a ``checkpoint_dir``; a checkpoint
+            was written first (a subclass of KeyboardInterrupt).
+        FileNotFoundError
+            ``resume=True`` and ``checkpoint_dir`` holds no readable checkpoint.
+        CheckpointError
+            ``resume=True`` with other parameters or data than the checkpointed fit (a
+            subclass of ValueError).
         """
         self.__dict__.pop("model_", None)
         recipe = self.recipe_ = self._make_recipe()
         ScalingConfig(self.input_scaling)  # validates the name
+        if self.checkpoint_dir is not None:
+            checkpointer = Checkpointer(self.checkpoint_dir, self.checkpoint_every,
+                                        self.keep_checkpoints)
+        elif resume:
+            raise ValueError("resume=True needs checkpoint_dir, the folder where the "
+                             "interrupted fit wrote its checkpoints")
+        else:
+            checkpointer = None
         device = self._device()
         X_train = self._prepare(X, reset=True)
         rng = check_random_state(self.random_state)
@@ -285,7 +319,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             generator = torch.Generator().manual_seed(seed + 1)
             rows = train(model, torch.from_numpy(X_train), recipe,
                          X_val=None if X_val is None else torch.from_numpy(X_val),
-                         device=device, generator=generator, callbacks=cbs)
+                         device=device, generator=generator, callbacks=cbs,
+                         checkpointer=checkpointer, resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
         self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
         self.device_ = str(device)

@@ -1,6 +1,11 @@
 """The model folder: ``model.safetensors`` (weights), ``config.json`` (everything else) and
 ``history.csv``. Nothing is ever pickled or unpickled; everything loads on CPU first.
 
+``model.safetensors`` also carries the configuration and history in its header, and is the
+file that commits a save: it is written (temporary file, fsync, rename) before the two
+readable copies beside it, and ``load_model`` reads the header. A crash or a full disk at
+any point of a save leaves either the previous model or the new one, never a mixture.
+
 ``config.json`` holds ``format_version``, the estimator's parameters, the architecture, the
 training recipe, the input scaling, the fitted feature shape, training seconds, free-form
 ``extra`` entries (the CLI records the data set and seed there), and the package versions of
@@ -10,6 +15,7 @@ the environment that wrote it.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import platform
 import sys
@@ -47,8 +53,9 @@ def environment() -> dict:
 def save_model(estimator, path, extra: dict | None = None) -> Path:
     """Write a fitted ``AutoEncoder`` into folder ``path`` (created if missing).
 
-    Each file is written to a temporary name, fsynced and renamed, so a crash or a full disk
-    leaves the previous file in place.
+    Each file is written to a temporary name, fsynced and renamed; ``model.safetensors``,
+    which holds the configuration and history in its header too, goes first, so a crash or a
+    full disk leaves the previous model loadable, or the new one.
 
     Parameters
     ----------
@@ -78,11 +85,10 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
 
     for name, value in estimator.scaling_stats_.items():
         tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
-
     params = estimator.get_params()
     params["hidden_dims"] = list(params["hidden_dims"])
+    if params.get("checkpoint_dir") is not None:
+        params["checkpoint_dir"] = str(params["checkpoint_dir"])
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState object is not JSON
     config = {
@@ -99,20 +105,21 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
         "extra": extra or {},
         "environment": environment(),
     }
-    atomic_write(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+    config_text = json.dumps(config, indent=2) + "\n"
     rows = [dict(zip(HISTORY_FIELDS, vals, strict=True))
             for vals in zip(*(estimator.history_[k] for k in HISTORY_FIELDS), strict=True)]
-    atomic_write(folder / HISTORY_FILE, history_to_csv(rows))
+    history_text = history_to_csv(rows)
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
+                                               "config": config_text, "history": history_text})
+    atomic_write(folder / CONFIG_FILE, config_text)
+    atomic_write(folder / HISTORY_FILE, history_text)
     return folder
 
 
-def _read_config(folder: Path) -> dict:
-    file = folder / CONFIG_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: missing; {folder} is not a model folder written by "
-                                "autoencoders (it needs config.json and model.safetensors)")
+def _parse_config(text: str | bytes, file: Path) -> dict:
     try:
-        config = json.loads(file.read_text(encoding="utf-8"))
+        config = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{file}: not valid JSON ({exc}); the file is corrupt") from None
     version = config.get("format_version") if isinstance(config, dict) else None
@@ -123,15 +130,12 @@ def _read_config(folder: Path) -> dict:
     return config
 
 
-def _read_history(file: Path) -> dict:
+def _parse_history(text: str | None) -> dict:
     history = {k: [] for k in HISTORY_FIELDS}
-    if not file.is_file():
-        return history
-    with open(file, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            history["epoch"].append(int(row["epoch"]))
-            for k in HISTORY_FIELDS[1:]:
-                history[k].append(float(row[k]) if row.get(k) else None)
+    for row in csv.DictReader(io.StringIO(text or "")):
+        history["epoch"].append(int(row["epoch"]))
+        for k in HISTORY_FIELDS[1:]:
+            history[k].append(float(row[k]) if row.get(k) else None)
     return history
 
 
@@ -141,7 +145,8 @@ def load_model(path):
     Parameters
     ----------
     path : str or Path
-        A folder holding ``config.json`` and ``model.safetensors``.
+        A folder holding ``model.safetensors`` (whose header holds the configuration and
+        history; for files from before that, ``config.json`` and ``history.csv`` beside it).
 
     Returns
     -------
@@ -151,14 +156,15 @@ def load_model(path):
     Raises
     ------
     FileNotFoundError
-        When the folder or one of its two files is missing.
+        When the folder or ``model.safetensors`` is missing (or ``config.json``, for a file
+        whose header lacks the configuration).
     ValueError
         For a pickle file (``.pt``, ``.pkl``, ...), which is never loaded; a corrupt or
         truncated file; an unknown ``format_version``; tensors whose names or shapes do not
         match the configuration.
     """
     import torch
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     from .estimator import AutoEncoder
@@ -169,26 +175,39 @@ def load_model(path):
         if folder.suffix.lower() in _PICKLE_SUFFIXES:
             raise ValueError(f"{folder}: refusing to load a pickle-based file: unpickling runs "
                              "arbitrary code from the file. autoencoders loads only a folder "
-                             "with model.safetensors and config.json")
+                             "with model.safetensors")
         raise ValueError(f"{folder} is a file; pass the model folder that holds it")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such model folder")
-    config = _read_config(folder)
     weights = folder / MODEL_FILE
     if not weights.is_file():
-        raise FileNotFoundError(f"{weights}: missing; the model folder is incomplete")
+        raise FileNotFoundError(f"{weights}: missing; {folder} is not a complete model folder "
+                                "written by autoencoders (it needs model.safetensors)")
     try:
+        with safe_open(str(weights), framework="pt") as f:
+            header = f.metadata() or {}
         tensors = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
                          "or corrupt") from None
+    if "config" in header:
+        config_file, config_text, history_text = weights, header["config"], header.get("history")
+    else:  # written before the header carried the configuration: the files beside it
+        config_file, history_file = folder / CONFIG_FILE, folder / HISTORY_FILE
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{config_file}: missing; the model folder is incomplete")
+        config_text = config_file.read_bytes()
+        history_text = (history_file.read_text(encoding="utf-8") if history_file.is_file()
+                        else None)
+    config = _parse_config(config_text, config_file)
 
     try:
         arch = ArchitectureConfig.from_dict(config["architecture"])
         recipe = TrainingConfig.from_dict(config["recipe"])
         params = dict(config["params"])
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"{folder / CONFIG_FILE}: missing or malformed entry {exc}") from None
+        raise ValueError(f"{config_file}: missing or malformed configuration entry {exc}"
+                         ) from None
     params["hidden_dims"] = tuple(params["hidden_dims"])
     est = AutoEncoder(**params)
     model = build_model(arch)
@@ -202,8 +221,8 @@ def load_model(path):
     problems += [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}"
                  for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
     if problems:
-        raise ValueError(f"{weights}: its tensors do not match {CONFIG_FILE} "
-                         f"({'; '.join(problems[:5])}); the two files belong to different models")
+        raise ValueError(f"{weights}: its tensors do not match the model's configuration "
+                         f"({'; '.join(problems[:5])}); the files belong to different models")
     with torch.no_grad():
         model.load_state_dict(tensors)
     model.eval()
@@ -217,5 +236,5 @@ def load_model(path):
     if config.get("feature_names_in"):
         est.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
     est.train_seconds_ = float(config.get("train_seconds") or 0.0)
-    est.history_ = _read_history(folder / HISTORY_FILE)
+    est.history_ = _parse_history(history_text)
     return est

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .validation import check_labels
 
 __all__ = ["plot_history", "plot_reconstructions", "plot_maps"]
 
@@ -95,11 +96,17 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` does not have one entry per sample.
     """
     from matplotlib.figure import Figure
 
     A, B = _as_images(np.asarray(X)), _as_images(np.asarray(R))
     n = len(X)
+    labels = check_labels(labels, n)
     cols = min(n, 10)
     rows = math.ceil(n / cols)
     if A is None:
@@ -149,10 +156,17 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` does not have one entry per point.
     """
     from matplotlib.figure import Figure
 
     axis_labels = axis_labels or {}
+    for xy in maps.values():
+        labels = check_labels(labels, len(xy))
     fig = Figure(figsize=(5.2 * len(maps), 5.0))
     classes = np.unique(labels) if labels is not None else None
     cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"

@@ -6,6 +6,7 @@ A run folder holds::
     config.json         architecture, recipe, scaling, data set, seed, versions
     history.csv         per-epoch losses and seconds, rewritten after every epoch
     metrics.json        held-out reconstruction metrics and timings
+    checkpoints/        step-*.safetensors: the newest training checkpoints (for resuming)
     codes/              train.npy, test.npy (float32 latent codes) and *_labels.npy
     figures/            loss.png, reconstructions.png, latent_maps.png
 """
@@ -21,7 +22,9 @@ import numpy as np
 
 from ._io import atomic_path, atomic_write
 from .callbacks import CSVLogger
+from .checkpoints import CHECKPOINT_DIR
 from .persistence import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, save_model
+from .validation import check_labels
 
 __all__ = ["RunData", "train_run", "REFERENCE_TEST_BCE", "METRICS_FILE"]
 
@@ -42,7 +45,8 @@ class RunData:
     X_test : ndarray, shape (m, *feature_shape)
         Held out; metrics, figures and test codes use it.
     y_train, y_test : ndarray of shape (n,) / (m,), or None
-        Labels, used only to colour the maps and saved beside the codes.
+        Labels, used only to colour the maps and saved beside the codes; one per sample,
+        or ValueError.
     description : dict
         JSON facts for ``config.json`` (data set name or input path, sizes).
     """
@@ -53,6 +57,10 @@ class RunData:
     y_test: np.ndarray | None
     description: dict
 
+    def __post_init__(self):
+        self.y_train = check_labels(self.y_train, len(self.X_train), "y_train")
+        self.y_test = check_labels(self.y_test, len(self.X_test), "y_test")
+
 
 def _save_npy(path: Path, array) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -60,14 +68,15 @@ def _save_npy(path: Path, array) -> None:
 
 
 def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
-              extra: dict | None = None, log=print) -> dict:
+              extra: dict | None = None, log=print, resume: bool = False) -> dict:
     """Fit ``estimator`` on ``data`` and write the complete run folder ``out_dir``.
 
     Parameters
     ----------
     estimator : AutoEncoder
         Unfitted; fitted in place with the test split as validation data (for the loss
-        curve; early stopping, if on, also watches it).
+        curve; early stopping, if on, also watches it). Without a ``checkpoint_dir`` of its
+        own, it checkpoints into ``out_dir/checkpoints``.
     data : RunData
     out_dir : str or Path
         Created if missing.
@@ -77,6 +86,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         More facts for ``config.json`` (e.g. the seed).
     log : callable
         Receives progress messages (one line each).
+    resume : bool, default False
+        Continue the interrupted run from its newest checkpoint (see ``AutoEncoder.fit``).
 
     Returns
     -------
@@ -97,8 +108,10 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if estimator.checkpoint_dir is None:
+        estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
     estimator.fit(data.X_train, validation_data=data.X_test,
-                  callbacks=[CSVLogger(out / HISTORY_FILE)])
+                  callbacks=[CSVLogger(out / HISTORY_FILE)], resume=resume)
     save_model(estimator, out, extra={"data": data.description, **(extra or {})})
 
     Xs = estimator.scale_input(data.X_test)

@@ -49,7 +49,8 @@ def scale(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:
         out = np.ascontiguousarray(X, dtype=np.float32)
         out *= np.float32(1.0 / 255.0)
         return out
-    return np.ascontiguousarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):  # overflow becomes inf, which the caller reports
+        return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def model_input(X: np.ndarray, kind: str, stats: dict[str, np.ndarray]) -> np.ndarray:

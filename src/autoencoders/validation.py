@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_array", "check_samples", "check_features", "check_unit_interval"]
+__all__ = ["as_array", "check_samples", "check_features", "check_unit_interval", "check_labels"]
 
 
 def as_array(X, what: str = "X") -> np.ndarray:
@@ -110,3 +110,22 @@ def check_unit_interval(arr: np.ndarray, what: str = "X") -> None:
         raise ValueError(f"{what} has values in [{lo:g}, {hi:g}] but the 'bce' loss needs "
                          "[0, 1]; use input_scaling='minmax' (--input-scaling minmax) to map "
                          "each feature to [0, 1], or loss='mse'")
+
+
+def check_labels(labels, n_samples: int, what: str = "labels") -> np.ndarray | None:
+    """One label per sample: ``labels`` as a 1-D array of length ``n_samples``, or None.
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` is not 1-D or its length differs from ``n_samples``.
+    """
+    if labels is None:
+        return None
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D (one label per sample); got shape {arr.shape}")
+    if len(arr) != n_samples:
+        raise ValueError(f"{what} has {len(arr)} entries but there are {n_samples} samples; "
+                         "pass one label per sample, in the same order")
+    return arr

@@ -86,7 +86,7 @@ def test_summary_of_notebook_preset_and_of_a_run(digits_run):
 
 
 @pytest.mark.parametrize("args,code,message", [
-    (("fit", "--dataset", "digits"), 2, "required: --out"),
+    (("fit", "--dataset", "digits"), 2, "fit needs --out RUN_DIR"),
     (("fit", "--dataset", "digits", "--input", "x.npy", "--out", "o"), 2, "not allowed with"),
     (("fit", "--dataset", "digits", "--out", "o", "--epochs", "0"), 2, "positive integer"),
     (("fit", "--dataset", "digits", "--out", "o", "--maps", "umap"), 2, "unknown map 'umap'"),

@@ -10,12 +10,15 @@ source                    ``X`` returned
                           labels from ``y`` (or ``labels``) when present
 ``.csv``                  float32 (n, n_columns); a non-numeric first row is a header
 ``.parquet``              float32 (n, n_columns) from numeric columns (needs pyarrow)
-folder of PNG/JPEG        uint8 (n, height, width), grayscale, files in name order
+folder of PNG/JPEG        uint8 (n, height, width), grayscale, files in name order;
+                          16-bit images scaled to 8 bits, alpha dropped, other files
+                          (no .png/.jpg/.jpeg suffix) skipped
 ========================  ==========================================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -56,8 +59,9 @@ def read_input(path, *, image_size: tuple[int, int] | None = None):
         When ``path`` does not exist.
     ValueError
         For an unsupported suffix, non-numeric or ragged CSV cells, an ``.npz`` without a
-        recognisable data array, an image folder without images or with images of
-        different sizes (and no ``image_size``).
+        recognisable data array, a ragged or object (pickled) array, a truncated or corrupt
+        file, an image folder without images, with an unreadable image file, or with images
+        of different sizes (and no ``image_size``).
     ImportError
         For ``.parquet`` without pyarrow installed.
     """
@@ -68,7 +72,7 @@ def read_input(path, *, image_size: tuple[int, int] | None = None):
         return _read_image_folder(path, image_size), None
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return np.load(path, allow_pickle=False), None
+        return _read_npy(path), None
     if suffix == ".npz":
         return _read_npz(path)
     if suffix == ".csv":
@@ -81,16 +85,48 @@ def read_input(path, *, image_size: tuple[int, int] | None = None):
     )
 
 
+@contextlib.contextmanager
+def _numpy_errors(path: Path):
+    """Turn numpy's errors for an unusable .npy/.npz file into one ValueError naming it."""
+    import zipfile
+
+    try:
+        yield
+    except ValueError as exc:
+        if "Object arrays" in str(exc):  # ragged rows or Python objects, pickled
+            raise ValueError(f"{path}: holds a ragged or object array, stored with pickle, "
+                             "which autoencoders never loads (unpickling runs code from the "
+                             "file); save a numeric array whose rows all have the same "
+                             "length") from None
+        if "pickled" in str(exc):  # numpy reads a file without its header as a pickle
+            raise ValueError(f"{path}: not a NumPy {path.suffix} file (it lacks NumPy's "
+                             "header, and pickled data is never loaded); it is corrupt or of "
+                             "another format") from None
+        raise ValueError(f"{path}: not a readable {path.suffix} file ({exc}); it is "
+                         "truncated, corrupt or of another format") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable {path.suffix} file ({exc}); it is "
+                         "truncated, corrupt or of another format") from None
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    with _numpy_errors(path):
+        return np.load(path, allow_pickle=False)
+
+
 def _read_npz(path: Path):
-    with np.load(path, allow_pickle=False) as archive:
+    with _numpy_errors(path):
+        archive = np.load(path, allow_pickle=False)
+    with archive:
         keys = list(archive.keys())
         x_key = next((k for k in _X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
         if x_key is None:
             raise ValueError(f"{path}: holds arrays {keys}; name the data array one of "
                              f"{', '.join(_X_KEYS)}")
-        X = archive[x_key]
         y_key = next((k for k in _Y_KEYS if k in keys), None)
-        y = archive[y_key] if y_key is not None else None
+        with _numpy_errors(path):
+            X = archive[x_key]
+            y = archive[y_key] if y_key is not None else None
     if y is not None and len(y) != len(X):
         raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
     return X, y
@@ -160,16 +196,40 @@ def _read_image_folder(folder: Path, image_size) -> np.ndarray:
         raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this folder")
     images = []
     for f in files:
-        with Image.open(f) as img:
-            gray = img.convert("L")
-            if image_size is not None:
-                gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
-            images.append(np.asarray(gray, dtype=np.uint8))
+        try:
+            with Image.open(f) as img:
+                gray = _to_gray8(img)
+        except (OSError, Image.DecompressionBombError) as exc:
+            raise ValueError(f"{f}: not a readable image ({exc}); remove or replace it") from None
+        if image_size is not None:
+            gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
+        images.append(np.asarray(gray, dtype=np.uint8))
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
         raise ValueError(f"{folder}: images have different sizes {sorted(sizes)}; pass "
                          "--image-size HxW (image_size=(h, w)) to resize them to one size")
     return np.stack(images)
+
+
+def _to_gray8(img):
+    """Any Pillow image as 8-bit grayscale ("L").
+
+    16-bit images are scaled by 255/65535, where Pillow's own conversion would clip every
+    value above 255 to white. 32-bit integer images ("I", which Pillow also uses for some
+    16-bit PNGs) are scaled by the smallest of 255, 65535 or their maximum that holds their
+    values. Alpha is dropped; palette, RGB and CMYK images are converted with Pillow's
+    ITU-R 601-2 luma weights.
+    """
+    from PIL import Image
+
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.clip(np.asarray(img).astype(np.float64), 0, None)
+        top = 65535.0 if img.mode != "I" else next(
+            t for t in (255.0, 65535.0, values.max(initial=1.0)) if values.max(initial=0) <= t)
+        return Image.fromarray(np.rint(values * (255.0 / top)).astype(np.uint8))
+    if img.mode == "F":
+        raise OSError("32-bit float images are not supported; save them as 8- or 16-bit PNG")
+    return img.convert("L")
 
 
 def write_array(path, array: np.ndarray) -> None:

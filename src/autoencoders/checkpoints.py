@@ -1,0 +1,162 @@
+"""Training checkpoints on disk: one safetensors file per checkpoint, the last K kept.
+
+A checkpoint is everything ``training.train`` needs to continue a run exactly where it
+stopped: the model's weights, the optimiser's moments, the best weights so far (early
+stopping), the random-number-generator states, the epoch and step, and the history. Tensors
+go into the safetensors body; the rest is JSON in the safetensors header's metadata, so that
+reading a checkpoint never unpickles anything.
+
+Files are named ``step-<global step, 10 digits>.safetensors`` and written atomically
+(temporary file, fsync, rename): a run killed at any moment, even while saving, leaves every
+earlier checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from pathlib import Path
+
+from ._io import atomic_path
+
+__all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FORMAT_VERSION",
+           "CHECKPOINT_DIR"]
+
+CHECKPOINT_FORMAT_VERSION = 1
+#: The sub-folder of a run folder that holds its checkpoints.
+CHECKPOINT_DIR = "checkpoints"
+_NAME = re.compile(r"^step-(\d{10})\.safetensors$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, or written for another run."""
+
+
+class Checkpointer:
+    """Writes, prunes and finds the checkpoints of one run in ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Created on the first save.
+    every_minutes : float, optional
+        Also save in the middle of an epoch once this many minutes (wall time) have passed
+        since the last save. Checkpoints are always written at the end of each epoch.
+    keep : int, default 3
+        How many of the newest checkpoints to keep; older ones are deleted after each save.
+
+    Raises
+    ------
+    ValueError
+        For ``keep < 1`` or ``every_minutes <= 0``.
+    """
+
+    def __init__(self, folder, every_minutes: float | None = None, keep: int = 3):
+        if int(keep) != keep or keep < 1:
+            raise ValueError(f"keep must be a positive integer, got {keep!r}")
+        if every_minutes is not None and not every_minutes > 0:
+            raise ValueError(f"every_minutes must be positive or None, got {every_minutes!r}")
+        self.folder = Path(folder)
+        self.every_seconds = None if every_minutes is None else 60.0 * every_minutes
+        self.keep = int(keep)
+        self._last_save = time.monotonic()
+
+    def paths(self) -> list[Path]:
+        """Checkpoint files in ``folder``, oldest first (by global step)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted((p for p in self.folder.iterdir() if _NAME.match(p.name)),
+                      key=lambda p: p.name)
+
+    def due(self) -> bool:
+        """Whether ``every_minutes`` have passed since the last save (False without it)."""
+        return (self.every_seconds is not None
+                and time.monotonic() - self._last_save >= self.every_seconds)
+
+    def save(self, step: int, tensors: dict, meta: dict) -> Path:
+        """Write a checkpoint atomically and delete all but the newest ``keep``.
+
+        Parameters
+        ----------
+        step : int
+            Global step (optimiser steps taken); orders the checkpoints.
+        tensors : dict of str to Tensor
+            Moved to CPU and made contiguous before writing.
+        meta : dict
+            JSON-serialisable.
+
+        Returns
+        -------
+        Path
+            The new file.
+
+        Raises
+        ------
+        OSError
+            When the folder cannot be written (earlier checkpoints stay intact).
+        """
+        from safetensors.torch import save_file
+
+        path = self.folder / f"step-{step:010d}.safetensors"
+        cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        header = {"format_version": str(CHECKPOINT_FORMAT_VERSION), "meta": json.dumps(meta)}
+        with atomic_path(path) as tmp:
+            save_file(cpu, str(tmp), metadata=header)
+        for old in self.paths()[:-self.keep]:
+            old.unlink(missing_ok=True)
+        self._last_save = time.monotonic()
+        return path
+
+    def clear(self) -> None:
+        """Delete this folder's checkpoint files (and nothing else), to start a run afresh."""
+        for path in self.paths():
+            path.unlink(missing_ok=True)
+
+    def load_latest(self) -> tuple[dict, dict, Path]:
+        """The newest readable checkpoint: ``(tensors, meta, path)``, tensors on CPU.
+
+        A newest file that cannot be read (a disk error, a copy cut short) is skipped with a
+        ``UserWarning`` naming it, and the one before it is used.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``folder`` holds no readable checkpoint.
+        """
+        paths = self.paths()
+        for path in reversed(paths):
+            try:
+                return (*read_checkpoint(path), path)
+            except CheckpointError as exc:
+                warnings.warn(f"skipping checkpoint {exc}", stacklevel=2)
+        what = "no readable checkpoint" if paths else "no checkpoint"
+        raise FileNotFoundError(f"{self.folder}: {what} to resume from; start the run again "
+                                "without resuming")
+
+
+def read_checkpoint(path) -> tuple[dict, dict]:
+    """``(tensors, meta)`` of one checkpoint file, tensors on CPU.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is truncated, corrupt, or of an unknown format version.
+    """
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+        tensors = load_file(str(path), device="cpu")
+        meta = json.loads(header["meta"])
+    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: unreadable ({exc}); it is truncated or corrupt") from None
+    version = header.get("format_version")
+    if version != str(CHECKPOINT_FORMAT_VERSION):
+        raise CheckpointError(f"{path}: checkpoint format_version {version!r} is not supported "
+                              f"(this version reads {CHECKPOINT_FORMAT_VERSION})")
+    return tensors, meta

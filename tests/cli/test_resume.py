@@ -1,0 +1,94 @@
+"""Kill a real ``autoencoders fit`` process and resume it: the weights must not notice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from safetensors.torch import load_file
+
+from .test_cli import run
+
+N_TRAIN, BATCH = 12000, 32
+N_BATCHES = -(-N_TRAIN // BATCH)
+FIT = ("fit", "--dataset", "mnist", "--train-size", N_TRAIN, "--test-size", 500,
+       "--hidden-dims", "128,64", "--latent-dim", "8", "--epochs", 4, "--batch-size", BATCH,
+       "--maps", "none", "-q")
+
+
+def _start(out, *extra):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "autoencoders", *map(str, FIT),
+                             "--out", str(out), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_for_checkpoint(proc, folder, mid_epoch_after: int, timeout=120):
+    """Wait until a checkpoint taken mid-epoch after step ``mid_epoch_after`` exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = [int(p.name[5:15]) for p in folder.glob("step-*.safetensors")] \
+            if folder.is_dir() else []
+        if any(s > mid_epoch_after and s % N_BATCHES for s in steps):
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it was interrupted: {proc.stderr.read()}")
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("no mid-epoch checkpoint appeared")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, mnist):
+    out = tmp_path_factory.mktemp("runs") / "uninterrupted"
+    run(*FIT, "--out", out, check_code=0)
+    return load_file(out / "model.safetensors")
+
+
+def _assert_same_weights(out, reference):
+    resumed = load_file(out / "model.safetensors")
+    assert resumed.keys() == reference.keys()
+    for k in reference:
+        assert (resumed[k] == reference[k]).all(), k
+
+
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = _start(out, "--checkpoint-every", "0.0005")  # every 30 ms
+    _wait_for_checkpoint(proc, out / "checkpoints", mid_epoch_after=N_BATCHES)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not (out / "model.safetensors").exists()
+
+    done = run("fit", "--resume", out, "-q", check_code=0)
+    assert "test BCE" in done.stdout
+    _assert_same_weights(out, reference)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_checkpoint_and_say_how_to_resume(tmp_path, reference, signum):
+    out = tmp_path / "run"
+    proc = _start(out, "--checkpoint-every", "0.0005")
+    _wait_for_checkpoint(proc, out / "checkpoints", mid_epoch_after=0)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, stderr
+    assert f"continue with: autoencoders fit --resume {out}" in stderr
+    assert stderr.count("\n") == 1, stderr  # one line, no traceback
+
+    again = run(*FIT, "--out", out)
+    assert again.returncode == 2
+    assert f"holds an interrupted run; continue it with 'autoencoders fit --resume {out}'" \
+        in again.stderr
+    run("fit", "--resume", out, "-q", check_code=0)
+    _assert_same_weights(out, reference)
+
+
+def test_resume_rejects_other_options_and_folders_without_a_run(tmp_path):
+    proc = run("fit", "--resume", tmp_path, "--epochs", "3")
+    assert proc.returncode == 2 and "drop --epochs" in proc.stderr
+    proc = run("fit", "--resume", tmp_path)
+    assert proc.returncode == 1
+    assert "command.json: missing" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,147 @@
+"""Checkpoints: written atomically, pruned, resumed bit for bit, refused when they do not fit."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from autoencoders import AutoEncoder
+from autoencoders.callbacks import Callback
+from autoencoders.checkpoints import Checkpointer, CheckpointError, read_checkpoint
+from autoencoders.training import TrainingInterrupted
+
+EVERY_STEP = 1e-9  # minutes: a checkpoint after every step
+
+
+def _ae(folder, **kw):
+    params = dict(hidden_dims=(16,), latent_dim=3, epochs=4, batch_size=32, random_state=0,
+                  verbose=0, device="cpu", checkpoint_dir=folder)
+    return AutoEncoder(**{**params, **kw})
+
+
+class _Crash(Callback):
+    """Raise at a chosen (epoch, batch), as a killed process would stop there."""
+
+    def __init__(self, epoch, batch):
+        self.at, self.epoch = (epoch, batch), None
+
+    def on_epoch_begin(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, loss):
+        if (self.epoch, batch) == self.at:
+            raise RuntimeError("simulated crash")
+
+
+class _Signal(_Crash):
+    def on_batch_end(self, batch, loss):
+        if (self.epoch, batch) == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _weights(ae):
+    return {k: v.clone() for k, v in ae.model_.state_dict().items()}
+
+
+def _assert_identical(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_resume_after_a_crash_mid_epoch_gives_the_uninterrupted_weights(tmp_path, blobs,
+                                                                        early_stopping):
+    X = blobs[0]
+    kw = dict(early_stopping=early_stopping, n_iter_no_change=2, tol=0.5)
+    reference = _ae(None, **kw).fit(X)
+    crashed = _ae(tmp_path, checkpoint_every=EVERY_STEP, **kw)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        crashed.fit(X, callbacks=[_Crash(epoch=2, batch=3)])
+    resumed = _ae(tmp_path, checkpoint_every=EVERY_STEP, **kw).fit(X, resume=True)
+    _assert_identical(_weights(reference), _weights(resumed))
+    for key in ("epoch", "train_loss", "val_loss", "learning_rate"):
+        assert resumed.history_[key] == reference.history_[key]
+
+
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_resume_matches(tmp_path, blobs):
+    X = blobs[0]
+    reference = _ae(None).fit(X)
+    with pytest.raises(TrainingInterrupted) as info:
+        _ae(tmp_path).fit(X, callbacks=[_Signal(epoch=3, batch=4)])
+    assert info.value.signum == signal.SIGTERM
+    assert info.value.checkpoint.exists()
+    _, meta = read_checkpoint(info.value.checkpoint)
+    assert (meta["position"]["epoch"], meta["position"]["batch"]) == (3, 5)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
+    resumed = _ae(tmp_path).fit(X, resume=True)
+    _assert_identical(_weights(reference), _weights(resumed))
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path, blobs):
+    _ae(tmp_path, checkpoint_every=EVERY_STEP, keep_checkpoints=2).fit(blobs[0])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    n_batches = int(np.ceil(300 / 32))
+    assert names == [f"step-{4 * n_batches - 1:010d}.safetensors",
+                     f"step-{4 * n_batches:010d}.safetensors"]
+
+
+def test_a_corrupt_newest_checkpoint_is_skipped_for_the_one_before(tmp_path, blobs):
+    X = blobs[0]
+    reference = _ae(None).fit(X)
+    with pytest.raises(RuntimeError):
+        _ae(tmp_path, checkpoint_every=EVERY_STEP).fit(X, callbacks=[_Crash(3, 2)])
+    newest = Checkpointer(tmp_path).paths()[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])  # cut short, as by a failing disk
+    with pytest.warns(UserWarning, match=f"{newest.name}.*truncated or corrupt"):
+        resumed = _ae(tmp_path).fit(X, resume=True)
+    _assert_identical(_weights(reference), _weights(resumed))
+
+
+def test_resume_refuses_other_data_or_another_recipe(tmp_path, blobs):
+    X = blobs[0]
+    with pytest.raises(RuntimeError):
+        _ae(tmp_path).fit(X, callbacks=[_Crash(2, 1)])
+    with pytest.raises(CheckpointError, match="other training or validation data"):
+        _ae(tmp_path).fit(X[::-1], resume=True)
+    with pytest.raises(CheckpointError, match="another recipe"):
+        _ae(tmp_path, epochs=6).fit(X, resume=True)
+    with pytest.raises(CheckpointError, match="another architecture"):
+        _ae(tmp_path, latent_dim=4).fit(X, resume=True)
+
+
+def test_resume_without_checkpoints_names_the_folder(tmp_path, blobs):
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path}: no checkpoint to resume from"):
+        _ae(tmp_path).fit(blobs[0], resume=True)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        _ae(None).fit(blobs[0], resume=True)
+
+
+def test_a_fresh_fit_replaces_old_checkpoints_and_a_finished_run_resumes_to_itself(
+        tmp_path, blobs):
+    X = blobs[0]
+    stale = tmp_path / "step-9999999999.safetensors"
+    stale.write_bytes(b"left over from another run")
+    done = _ae(tmp_path).fit(X)
+    assert not stale.exists()
+    again = _ae(tmp_path).fit(X, resume=True)
+    _assert_identical(_weights(done), _weights(again))
+    assert again.history_["train_loss"] == done.history_["train_loss"]
+
+
+def test_checkpointer_rejects_bad_settings(tmp_path):
+    with pytest.raises(ValueError, match="keep must be a positive integer"):
+        Checkpointer(tmp_path, keep=0)
+    with pytest.raises(ValueError, match="every_minutes must be positive"):
+        Checkpointer(tmp_path, every_minutes=0)
+
+
+def test_unknown_checkpoint_version_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "step-0000000001.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"format_version": "99", "meta": "{}"})
+    with pytest.raises(CheckpointError, match="format_version '99' is not supported"):
+        read_checkpoint(path)
