@@ -329,6 +329,12 @@ def csv_short_row(ctx):
     read_input(ctx.write("short.csv", "1,2,3\n4,5,6\n7,8\n"))
 
 
+@case("a CSV that is not UTF-8", "read_input", ValueError,
+      r"latin1\.csv: not UTF-8 text \(byte 2: invalid start byte\); save the CSV as UTF-8")
+def csv_not_utf8(ctx):
+    read_input(ctx.write("latin1.csv", "1,\xe9\n".encode("latin-1")))
+
+
 @case("a missing cell in a CSV", "autoencoders fit --input", ValueError,
       r"holes\.csv: line 2 has a non-numeric or empty cell ''", exit_code=1)
 def csv_missing_cell_at_cli(ctx):

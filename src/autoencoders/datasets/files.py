@@ -133,10 +133,17 @@ def _read_npz(path: Path):
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save the "
+                         "CSV as UTF-8") from None
     reader = csv.reader(io.StringIO(text))
     # (line number in the file, cells); errors name file lines, counting the header too.
-    rows = [(reader.line_num, row) for row in reader if row]
+    try:
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as exc:
+        raise ValueError(f"{path}: line {reader.line_num} is not valid CSV ({exc})") from None
     if rows and not _is_numeric_row(rows[0][1]):
         rows = rows[1:]  # a header
     if not rows:

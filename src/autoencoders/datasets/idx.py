@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import zlib
 
 import numpy as np
@@ -100,8 +101,10 @@ def _read_plain(stream, name: str) -> tuple[np.ndarray, str]:
     dims = bytearray(4 * ndim)
     _read_exact(stream, memoryview(dims), name, "IDX header", hasher)
     shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
-    count = int(np.prod(shape, dtype=np.int64))
-    if count * dtype.itemsize > 1 << 34:  # 16 GiB: a corrupt header, not a data set
+    count = math.prod(shape)  # Python integers: a corrupt header cannot overflow them
+    # 16 GiB, with zero sizes counted as one: a corrupt header, not a data set (numpy also
+    # refuses shapes like (2^32, 0, 2^32) whose nominal size overflows).
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > 1 << 34:
         raise IDXError(f"{name}: the header declares shape {shape}, too large to be real; "
                        "the file is corrupt")
     data = np.empty(count, dtype=dtype)
