@@ -330,7 +330,7 @@ def csv_short_row(ctx):
 
 
 @case("a CSV that is not UTF-8", "read_input", ValueError,
-      r"latin1\.csv: not UTF-8 text \(byte 2: invalid start byte\); save the CSV as UTF-8")
+      r"latin1\.csv: not UTF-8 text \(byte 2: invalid continuation byte\); save the CSV as UTF-8")
 def csv_not_utf8(ctx):
     read_input(ctx.write("latin1.csv", "1,\xe9\n".encode("latin-1")))
 
