@@ -5,7 +5,7 @@ command, a loader), with the answer it must get: an exception of a given type wh
 matches, a CLI exit code with one line on stderr, or a documented right result. The same table
 renders ``docs/reliability.md``; ``test_reliability_doc_is_current`` keeps the two in step:
 
-    python -m tests.test_bad_input > docs/reliability.md
+    python -m tests.test_bad_input      # rewrites docs/reliability.md
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import gzip
 import io
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -670,7 +669,7 @@ def render(outcomes: dict[str, str]) -> str:
         "",
         "Generated from the cases in `tests/test_bad_input.py` (each row is the test "
         "`tests/test_bad_input.py::test_bad_input[NAME]`) by "
-        "`python -m tests.test_bad_input > docs/reliability.md`; `DIR` stands for the "
+        "`python -m tests.test_bad_input`; `DIR` stands for the "
         "folder of the files involved.",
         "",
         f"{len(CASES)} cases; {len({c.kind for c in CASES})} kinds of input.",
@@ -718,10 +717,12 @@ def _all_outcomes(tmp: Path) -> dict[str, str]:
 def test_reliability_doc_is_current(tmp_path):
     expected = render(_all_outcomes(tmp_path))
     assert DOC.read_text(encoding="utf-8") == expected, (
-        "docs/reliability.md is out of date: python -m tests.test_bad_input > "
-        "docs/reliability.md")
+        "docs/reliability.md is out of date: run python -m tests.test_bad_input")
 
 
 if __name__ == "__main__":
+    from autoencoders._io import atomic_write
+
     with tempfile.TemporaryDirectory() as tmp:
-        sys.stdout.write(render(_all_outcomes(Path(tmp))))
+        atomic_write(DOC, render(_all_outcomes(Path(tmp))))
+    print(f"wrote {DOC}")
