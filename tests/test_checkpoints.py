@@ -95,9 +95,12 @@ def test_a_corrupt_newest_checkpoint_is_skipped_for_the_one_before(tmp_path, blo
         _ae(tmp_path, checkpoint_every=EVERY_STEP).fit(X, callbacks=[_Crash(3, 2)])
     newest = Checkpointer(tmp_path).paths()[-1]
     newest.write_bytes(newest.read_bytes()[:1000])  # cut short, as by a failing disk
+    leftover = tmp_path / f".{newest.name}.x1y2z3.safetensors"  # a save killed midway
+    leftover.write_bytes(b"partial")
     with pytest.warns(UserWarning, match=f"{newest.name}.*truncated or corrupt"):
         resumed = _ae(tmp_path).fit(X, resume=True)
     _assert_identical(_weights(reference), _weights(resumed))
+    assert not leftover.exists()
 
 
 def test_resume_refuses_other_data_or_another_recipe(tmp_path, blobs):

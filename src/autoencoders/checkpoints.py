@@ -28,6 +28,7 @@ CHECKPOINT_FORMAT_VERSION = 1
 #: The sub-folder of a run folder that holds its checkpoints.
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step-(\d{10})\.safetensors$")
+_TEMPORARY = re.compile(r"^\.step-(\d{10})\.safetensors\..+")  # left by a save cut short
 
 
 class CheckpointError(ValueError):
@@ -113,6 +114,13 @@ class Checkpointer:
         """Delete this folder's checkpoint files (and nothing else), to start a run afresh."""
         for path in self.paths():
             path.unlink(missing_ok=True)
+        self._remove_temporaries()
+
+    def _remove_temporaries(self) -> None:
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if _TEMPORARY.match(path.name):
+                    path.unlink(missing_ok=True)
 
     def load_latest(self) -> tuple[dict, dict, Path]:
         """The newest readable checkpoint: ``(tensors, meta, path)``, tensors on CPU.
@@ -125,6 +133,7 @@ class Checkpointer:
         FileNotFoundError
             When ``folder`` holds no readable checkpoint.
         """
+        self._remove_temporaries()
         paths = self.paths()
         for path in reversed(paths):
             try:
