@@ -12,7 +12,8 @@ __all__ = ["atomic_path", "atomic_write"]
 
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None):
-    """Yield a temporary path beside ``path``; on success, fsync it and rename it onto ``path``.
+    """Yield a temporary path beside ``path``; on success, fsync it, rename it onto ``path``
+    and fsync the folder, so that the new file survives a power cut once this returns.
 
     The writer inside the ``with`` block writes the temporary file by name (``np.save``,
     ``savefig``, ``safetensors.torch.save_file``). On any exception the temporary file is
@@ -52,6 +53,7 @@ def atomic_path(path, suffix: str | None = None):
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_folder(path.parent)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -59,6 +61,20 @@ def atomic_path(path, suffix: str | None = None):
             raise type(exc)(f"cannot write {path}: {exc.strerror}; nothing there was "
                             "changed (free some space or choose another location)") from None
         raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path, data: bytes | str) -> None:
