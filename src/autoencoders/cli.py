@@ -78,7 +78,8 @@ def _image_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _add_data_source(p, *, split: bool, required: bool = True) -> None:
+def _add_data_source(p, *, split: bool, required: bool = True,
+                     splits: tuple[str, ...] = ("train", "test")) -> None:
     from_ = p.add_mutually_exclusive_group(required=required)
     from_.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
                        help="a named data set (MNIST is read from $AUTOENCODERS_DATA_DIR/mnist, "
@@ -86,8 +87,8 @@ def _add_data_source(p, *, split: bool, required: bool = True) -> None:
     from_.add_argument("--input", metavar="PATH",
                        help="your data: .npy, .npz, .csv, .parquet or a folder of PNG/JPEG")
     if split:
-        p.add_argument("--split", choices=("train", "test"), default="test",
-                       help="which split of --dataset (default: test)")
+        p.add_argument("--split", choices=splits, default="test",
+                       help=f"which split of --dataset: {', '.join(splits)} (default: test)")
     p.add_argument("--image-size", type=_image_size, metavar="HxW",
                    help="resize the images of an --input folder to this size")
 
@@ -173,6 +174,41 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, metavar="FILE",
                        help="output file: .npy, .csv or .parquet")
 
+    p = sub.add_parser("evaluate", help="compare the run's code with PCA, t-SNE and UMAP",
+                       description="Fit raw input, PCA, t-SNE and UMAP on the same training "
+                                   "points as 2-D maps of the code, score all on the same "
+                                   "test points (trustworthiness, continuity, k-NN recall, "
+                                   "k-NN accuracy, linear probe, reconstruction, seconds); "
+                                   "print the table and write evaluation.json, evaluation.md "
+                                   "and figures/evaluation_maps.png into RUN_DIR.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=False)
+    p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
+                   help="with --input: fraction held out as the test split (default 0.1)")
+    p.add_argument("--baselines", default="pca,tsne,umap", metavar="LIST",
+                   help="baselines and maps of the code: pca,tsne,umap (default), or 'none'")
+    p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
+                   help="fit on at most N training points and score at most N test points "
+                        "(default 10000)")
+    p.add_argument("--k", type=_positive_int, default=10,
+                   help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("cluster", help="cluster the latent codes of the data",
+                       description="Cluster the codes of the data with UMAP and a Gaussian "
+                                   "mixture (N2D) or k-means; write cluster.json into RUN_DIR "
+                                   "(with accuracy, NMI and ARI when labels are known) and the "
+                                   "labels to --out.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=True, splits=("train", "test", "all"))
+    p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
+    p.add_argument("--method", default="umap-gmm",
+                   help="umap-gmm (default: UMAP to K dimensions, then a Gaussian mixture) "
+                        "or kmeans")
+    p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "
                                    "Keras' model.summary() does.")
@@ -199,9 +235,16 @@ def _configure_torch() -> None:
 
 
 def _load_source(args, split: str):
-    """(X, y, description) from --dataset/--split or --input."""
+    """(X, y, description) from --dataset/--split ("all": train then test) or --input."""
     from .datasets import load_dataset, read_input
 
+    if args.dataset and split == "all":
+        import numpy as np
+
+        parts = [_load_source(args, s) for s in ("train", "test")]
+        y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+        return (np.concatenate([p[0] for p in parts]), y,
+                {"dataset": args.dataset, "split": "all"})
     if args.dataset:
         X, y = load_dataset(args.dataset, split, progress=not getattr(args, "quiet", False))
         return X, y, {"dataset": args.dataset, "split": split}
@@ -235,9 +278,9 @@ def _run_data(args):
         Xtr, ytr, desc = _load_source(args, "train")
         Xte, yte, _ = _load_source(args, "test")
         desc["split"] = "train/test"
-    if args.train_size:
+    if getattr(args, "train_size", None):
         Xtr, ytr = Xtr[:args.train_size], None if ytr is None else ytr[:args.train_size]
-    if args.test_size:
+    if getattr(args, "test_size", None):
         Xte, yte = Xte[:args.test_size], None if yte is None else yte[:args.test_size]
     desc.update(n_train=len(Xtr), n_test=len(Xte))
     return RunData(Xtr, Xte, ytr, yte, desc)
@@ -411,6 +454,60 @@ def cmd_reconstruct(args) -> int:
     return _write_output(args, "reconstruct")
 
 
+def _baselines(text: str) -> tuple[str, ...]:
+    from .evaluation.reducers import REDUCERS
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(b.strip().lower() for b in text.split(","))
+    unknown = [b for b in names if b not in REDUCERS]
+    if unknown:
+        raise UsageError(f"--baselines: unknown baseline {unknown[0]!r}; choose from "
+                         f"{', '.join(REDUCERS)} or 'none'")
+    return names
+
+
+def cmd_evaluate(args) -> int:
+    from .estimator import AutoEncoder
+    from .runs import EVALUATION_FILES, evaluate_run, evaluation_table
+
+    baselines = _baselines(args.baselines)
+    _configure_torch()
+    est = AutoEncoder.load(args.run_dir)
+    data = _run_data(args)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
+                              subsample=args.subsample, k=args.k, random_state=args.seed,
+                              log=log)
+    print(evaluation_table(comparison))
+    print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
+                               if os.path.exists(os.path.join(args.run_dir, f))))
+    return 0
+
+
+def cmd_cluster(args) -> int:
+    from .estimator import AutoEncoder
+    from .evaluation.clustering import CLUSTER_METHODS
+    from .runs import CLUSTER_FILE, cluster_run
+
+    if args.method not in CLUSTER_METHODS:
+        raise UsageError(f"--method: unknown method {args.method!r}; choose from "
+                         f"{', '.join(CLUSTER_METHODS)}")
+    _configure_torch()
+    est = AutoEncoder.load(args.run_dir)
+    X, y, desc = _load_source(args, args.split)
+    result = cluster_run(est, X, y, args.run_dir, n_clusters=args.n_clusters,
+                         method=args.method, random_state=args.seed, labels_out=args.out,
+                         description=desc)
+    scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
+              f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
+    print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
+          f"{scores}{result['seconds']:.1f} s")
+    print(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
+          + (f", {args.out}" if args.out else ""))
+    return 0
+
+
 def cmd_summary(args) -> int:
     from .config import ArchitectureConfig
     from .models import build_model
@@ -431,7 +528,8 @@ def cmd_summary(args) -> int:
 
 
 COMMANDS = {"fit": cmd_fit, "demo": cmd_demo, "embed": cmd_embed,
-            "reconstruct": cmd_reconstruct, "summary": cmd_summary}
+            "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
+            "summary": cmd_summary}
 
 
 def main(argv=None) -> int:

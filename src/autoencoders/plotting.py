@@ -140,7 +140,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
 def plot_maps(maps: dict[str, np.ndarray], labels, path,
               title: str = "2-D maps of the test set's latent codes",
               axis_labels: dict[str, tuple[str, str]] | None = None) -> Path:
-    """Scatter plots side by side, one per map, coloured by label.
+    """Scatter plots side by side (up to four per row), one per map, coloured by label.
 
     Parameters
     ----------
@@ -167,13 +167,15 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     axis_labels = axis_labels or {}
     for xy in maps.values():
         labels = check_labels(labels, len(xy))
-    fig = Figure(figsize=(5.2 * len(maps), 5.0))
+    cols = min(len(maps), 4)
+    rows = math.ceil(len(maps) / cols)
+    fig = Figure(figsize=(5.2 * cols, 5.0 * rows))
     classes = np.unique(labels) if labels is not None else None
     cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"
     handles = None
     size = float(np.clip(3000.0 / max(len(next(iter(maps.values()))), 1), 1.5, 12.0))
     for i, (name, xy) in enumerate(maps.items()):
-        ax = fig.add_subplot(1, len(maps), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
         if labels is None:
             ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.6, linewidths=0)
         else:

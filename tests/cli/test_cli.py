@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-COMMANDS = ("fit", "demo", "embed", "reconstruct", "summary")
+COMMANDS = ("fit", "demo", "embed", "reconstruct", "evaluate", "cluster", "summary")
 
 
 def run(*args, cwd=None, check_code=None):
@@ -89,7 +89,7 @@ def test_summary_of_notebook_preset_and_of_a_run(digits_run):
     (("fit", "--dataset", "digits"), 2, "fit needs --out RUN_DIR"),
     (("fit", "--dataset", "digits", "--input", "x.npy", "--out", "o"), 2, "not allowed with"),
     (("fit", "--dataset", "digits", "--out", "o", "--epochs", "0"), 2, "positive integer"),
-    (("fit", "--dataset", "digits", "--out", "o", "--maps", "umap"), 2, "unknown map 'umap'"),
+    (("fit", "--dataset", "digits", "--out", "o", "--maps", "isomap"), 2, "unknown map 'isomap'"),
     (("summary",), 2, "either RUN_DIR or --preset"),
     (("frobnicate",), 2, "invalid choice"),
     (("embed", "no-such-run", "--dataset", "digits", "--out", "z.npy"), 1,
@@ -140,3 +140,37 @@ def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
     proc = run(*args)
     assert proc.returncode == 1 and "minmax" in proc.stderr
     assert "Traceback" in run("--debug", *args).stderr
+
+
+def test_evaluate_writes_the_side_by_side_comparison(digits_run):
+    out, _ = digits_run
+    proc = run("evaluate", out, "--dataset", "digits", "--subsample", "300", "-q",
+               check_code=0)
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert set(ev["methods"]) == {
+        "raw", "autoencoder", "pca", "pca_2d", "tsne_2d", "umap_2d", "autoencoder_2d_pca",
+        "autoencoder_2d_tsne", "autoencoder_2d_umap", "autoencoder_2d_parametric"}
+    ae = ev["methods"]["autoencoder"]
+    for key in ("trustworthiness", "continuity", "knn_recall", "knn_accuracy",
+                "linear_probe_accuracy", "fit_seconds", "transform_seconds", "mse",
+                "sse_per_image"):
+        assert key in ae, key
+    assert 0.2 < ae["knn_accuracy"] <= 1 and 0.5 < ae["trustworthiness"] <= 1  # 3 epochs
+    assert "mse" in ev["methods"]["pca"] and "mse" not in ev["methods"]["tsne_2d"]
+    assert ev["settings"]["n_train"] == 300 and ev["settings"]["n_test"] == 297
+    assert (out / "evaluation.md").read_text().count("\n| ") == 12  # header, rule, 10 rows
+    assert (out / "figures" / "evaluation_maps.png").stat().st_size > 10_000
+    assert "autoencoder_2d_parametric" in proc.stdout
+
+
+def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
+    out, _ = digits_run
+    proc = run("cluster", out, "--dataset", "digits", "--split", "all", "--n-clusters", "10",
+               "--method", "kmeans", "--out", tmp_path / "labels.csv", check_code=0)
+    result = json.loads((out / "cluster.json").read_text())
+    assert result["n_points"] == 1797 and result["method"] == "kmeans"
+    assert 0.3 < result["accuracy"] <= 1 and 0 < result["nmi"] <= 1 and "ari" in result
+    assert np.loadtxt(tmp_path / "labels.csv", delimiter=",", skiprows=1).shape == (1797,)
+    assert "accuracy" in proc.stdout
+    bad = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--method", "dbscan")
+    assert bad.returncode == 2 and "unknown method 'dbscan'" in bad.stderr

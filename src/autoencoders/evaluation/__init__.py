@@ -1,6 +1,21 @@
-"""Measuring a representation: reconstruction quality and 2-D maps of the codes."""
+"""Measuring a representation: metrics, baselines (PCA, t-SNE, UMAP), 2-D maps, clustering."""
 
-from .maps import MAP_METHODS, map_2d
-from .metrics import reconstruction_metrics
+from .clustering import CLUSTER_METHODS, cluster_codes
+from .compare import Comparison, compare_representations
+from .maps import MAP_METHODS, ParametricMap, map_2d
+from .metrics import (
+    cluster_accuracy,
+    clustering_scores,
+    continuity,
+    knn_accuracy,
+    knn_recall,
+    linear_probe_accuracy,
+    reconstruction_metrics,
+    trustworthiness,
+)
+from .reducers import REDUCERS, make_reducer
 
-__all__ = ["reconstruction_metrics", "map_2d", "MAP_METHODS"]
+__all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
+           "knn_accuracy", "linear_probe_accuracy", "cluster_accuracy", "clustering_scores",
+           "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",
+           "map_2d", "MAP_METHODS", "ParametricMap", "make_reducer", "REDUCERS"]

@@ -1,10 +1,12 @@
-"""Reconstruction metrics on arrays, returned as plain floats."""
+"""Metrics of a representation on arrays, returned as plain floats: reconstruction,
+neighbourhood preservation, downstream accuracy and clustering agreement."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reconstruction_metrics"]
+__all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
+           "knn_accuracy", "linear_probe_accuracy", "cluster_accuracy", "clustering_scores"]
 
 _EPS = 1e-7  # Keras' backend epsilon: BCE clips predictions to [eps, 1 - eps] as Keras does
 
@@ -48,3 +50,213 @@ def reconstruction_metrics(X: np.ndarray, R: np.ndarray) -> dict[str, float]:
         "sse_per_image": float(sq.sum(axis=1).mean()),
         "psnr": float(10 * np.log10(1.0 / mse)) if mse > 0 else float("inf"),
     }
+
+
+# ------------------------------------------------------------------ neighbourhoods
+def _subsample(n: int, max_points: int | None, random_state: int) -> np.ndarray:
+    """Indices of at most ``max_points`` of ``n`` points, drawn without replacement."""
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
+
+
+def trustworthiness(X, Z, k: int = 10, *, max_points: int | None = 5000,
+                    random_state: int = 0) -> float:
+    """How far the k nearest neighbours in ``Z`` are true neighbours in ``X``.
+
+    1 when every point's k nearest neighbours in the embedding are among its k nearest in
+    the input; lower when the embedding brings in points that were far apart ("false
+    neighbours"), each penalised by how far down the input ranking it was (Venna & Kaski
+    2001; scikit-learn's ``sklearn.manifold.trustworthiness``, Euclidean distances).
+
+    Parameters
+    ----------
+    X : array, shape (n, ...)
+        The input space (flattened per sample).
+    Z : array, shape (n, d)
+        The embedding of the same points in the same order.
+    k : int, default 10
+    max_points : int or None, default 5000
+        The computation is O(n²) in time and memory; above this many points a random
+        subset (seeded by ``random_state``) is scored. None scores all points.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        When X and Z have different numbers of points, or k ≥ n / 2.
+    """
+    from sklearn.manifold import trustworthiness as sk_trustworthiness
+
+    X, Z = _paired(X, Z)
+    idx = _subsample(len(X), max_points, random_state)
+    _check_k(k, len(idx))
+    return float(sk_trustworthiness(X[idx], Z[idx], n_neighbors=k))
+
+
+def continuity(X, Z, k: int = 10, *, max_points: int | None = 5000,
+               random_state: int = 0) -> float:
+    """How far the k nearest neighbours in ``X`` stay neighbours in ``Z``.
+
+    The mirror of :func:`trustworthiness` (Venna & Kaski 2001): it penalises true
+    neighbours that the embedding tears apart ("missing neighbours"), and equals
+    trustworthiness with the two spaces swapped. Parameters, returns and errors as there.
+    """
+    X, Z = _paired(X, Z)
+    return trustworthiness(Z, X, k, max_points=max_points, random_state=random_state)
+
+
+def knn_recall(X, Z, k: int = 10, *, max_points: int | None = 10000,
+               random_state: int = 0) -> float:
+    """Mean fraction of each point's k nearest neighbours in ``X`` that are also among its k
+    nearest in ``Z`` (Euclidean, the point itself excluded): the neighbourhood hit rate of
+    e.g. Espadoto et al. (2021), "Toward a quantitative survey of dimension reduction
+    techniques", IEEE TVCG 27(3).
+
+    Parameters as :func:`trustworthiness` (subsampled above ``max_points``; a k-d/ball tree
+    search, so larger subsets are affordable than there).
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X, Z = _paired(X, Z)
+    idx = _subsample(len(X), max_points, random_state)
+    X, Z = X[idx], Z[idx]
+    _check_k(k, len(X))
+    # kneighbors() without query points leaves each point out of its own neighbours.
+    near_x = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(return_distance=False)
+    near_z = NearestNeighbors(n_neighbors=k).fit(Z).kneighbors(return_distance=False)
+    hits = [len(np.intersect1d(a, b, assume_unique=True))
+            for a, b in zip(near_x, near_z, strict=True)]
+    return float(np.mean(hits) / k)
+
+
+def _paired(X, Z) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    Z = np.asarray(Z, dtype=np.float32).reshape(len(Z), -1)
+    if len(X) != len(Z):
+        raise ValueError(f"X has {len(X)} points but Z has {len(Z)}; pass the embedding of "
+                         "the same points in the same order")
+    return X, Z
+
+
+def _check_k(k: int, n: int) -> None:
+    if not 1 <= k < n / 2:
+        raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}")
+
+
+# ------------------------------------------------------------------ downstream use
+def knn_accuracy(Z_train, y_train, Z_test, y_test, k: int = 5) -> float:
+    """Accuracy on the test split of a k-nearest-neighbour classifier (Euclidean, uniform
+    votes; scikit-learn ``KNeighborsClassifier``) fitted on the training split's codes.
+
+    Parameters
+    ----------
+    Z_train : array, shape (n, d)
+    y_train : array, shape (n,)
+    Z_test : array, shape (m, d)
+    y_test : array, shape (m,)
+    k : int, default 5
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        When the labels do not have one entry per point.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Z_train, y_train, Z_test, y_test = _split_pairs(Z_train, y_train, Z_test, y_test)
+    model = KNeighborsClassifier(n_neighbors=min(k, len(Z_train))).fit(Z_train, y_train)
+    return float(model.score(Z_test, y_test))
+
+
+def linear_probe_accuracy(Z_train, y_train, Z_test, y_test, *, max_iter: int = 1000) -> float:
+    """Test accuracy of a linear probe: multinomial logistic regression (L2, C=1, lbfgs) on
+    standardised codes of the training split, as in e.g. Alain & Bengio (2016),
+    "Understanding intermediate layers using linear classifier probes".
+
+    Parameters and errors as :func:`knn_accuracy`; ``max_iter`` bounds lbfgs iterations.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    Z_train, y_train, Z_test, y_test = _split_pairs(Z_train, y_train, Z_test, y_test)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    with warnings.catch_warnings():  # raw pixels may not converge in max_iter: still a probe
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(Z_train, y_train)
+    return float(probe.score(Z_test, y_test))
+
+
+def _split_pairs(Z_train, y_train, Z_test, y_test):
+    from ..validation import check_labels
+
+    Z_train = np.asarray(Z_train, dtype=np.float32).reshape(len(Z_train), -1)
+    Z_test = np.asarray(Z_test, dtype=np.float32).reshape(len(Z_test), -1)
+    return (Z_train, check_labels(y_train, len(Z_train), "y_train"),
+            Z_test, check_labels(y_test, len(Z_test), "y_test"))
+
+
+# ------------------------------------------------------------------ clustering
+def cluster_accuracy(y_true, y_pred) -> float:
+    """Unsupervised clustering accuracy: the share of points whose cluster, matched one to
+    one to a class by the Hungarian algorithm to maximise agreement, is their class
+    (the ACC of Xie, Girshick & Farhadi 2016, DEC, and of N2D; scipy's
+    ``linear_sum_assignment``). Clusters left without a class count as wrong.
+
+    Parameters
+    ----------
+    y_true : array, shape (n,)
+        Class labels.
+    y_pred : array, shape (n,)
+        Cluster labels (any integers or strings).
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        When the two have different lengths.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics.cluster import contingency_matrix
+
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be 1-D of "
+                         "the same length")
+    counts = contingency_matrix(y_true, y_pred)  # (classes, clusters)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(y_true))
+
+
+def clustering_scores(y_true, y_pred) -> dict[str, float]:
+    """``accuracy`` (:func:`cluster_accuracy`), ``nmi`` (normalised mutual information,
+    arithmetic mean; Strehl & Ghosh 2002) and ``ari`` (adjusted Rand index; Hubert & Arabie
+    1985), from scikit-learn. Errors as :func:`cluster_accuracy`."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    return {"accuracy": cluster_accuracy(y_true, y_pred),
+            "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+            "ari": float(adjusted_rand_score(y_true, y_pred))}

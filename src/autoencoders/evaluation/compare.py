@@ -1,0 +1,187 @@
+"""The autoencoder's code against raw pixels, PCA, t-SNE and UMAP, on the same data and split.
+
+Every method is fitted on the same training points and scored on the same test points:
+the autoencoder (already trained; its training seconds are its fit time), raw input, PCA
+with as many components as the code, PCA, t-SNE and UMAP to 2-D, and 2-D maps of the code
+(PCA, t-SNE, UMAP, and a parametric map that reproduces the UMAP one with a small network).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .maps import ParametricMap
+from .metrics import (
+    continuity,
+    knn_accuracy,
+    knn_recall,
+    linear_probe_accuracy,
+    reconstruction_metrics,
+    trustworthiness,
+)
+from .reducers import REDUCERS, make_reducer
+
+__all__ = ["compare_representations", "Comparison", "METHOD_LABELS"]
+
+#: What each method name in ``evaluation.json`` stands for.
+METHOD_LABELS = {
+    "autoencoder": "autoencoder code",
+    "raw": "raw input",
+    "pca": "PCA (as many components as the code)",
+    "pca_2d": "PCA to 2-D",
+    "tsne_2d": "t-SNE to 2-D",
+    "umap_2d": "UMAP to 2-D",
+    "autoencoder_2d_pca": "PCA of the code",
+    "autoencoder_2d_tsne": "t-SNE of the code",
+    "autoencoder_2d_umap": "UMAP of the code",
+    "autoencoder_2d_parametric": "parametric map of the code (network reproducing its UMAP)",
+}
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare_representations`.
+
+    Attributes
+    ----------
+    methods : dict of str to dict of str to float
+        Per method (keys of ``METHOD_LABELS``): ``trustworthiness``, ``continuity``,
+        ``knn_recall`` (against the test input, k neighbours), ``knn_accuracy``,
+        ``linear_probe_accuracy`` (with labels), ``fit_seconds``, ``transform_seconds``
+        (for the test points, after a warm-up call on 10 of them), and ``mse``,
+        ``sse_per_image`` for methods that reconstruct.
+    maps : dict of str to ndarray of float32, shape (n_test, 2)
+        The 2-D maps of the test points, for pictures.
+    y_test : ndarray of shape (n_test,) or None
+        The labels of the scored test points, in the order of ``maps``.
+    settings : dict
+        Sizes, k, subsample sizes and seed, for the record.
+    """
+
+    methods: dict = field(default_factory=dict)
+    maps: dict = field(default_factory=dict)
+    y_test: np.ndarray | None = None
+    settings: dict = field(default_factory=dict)
+
+
+def _subset(n: int, size: int | None, rng) -> np.ndarray:
+    return np.arange(n) if size is None or n <= size else np.sort(rng.choice(n, size, False))
+
+
+def compare_representations(estimator, X_train, X_test, y_train=None, y_test=None, *,
+                            baselines=REDUCERS, subsample: int | None = 10000, k: int = 10,
+                            neighbourhood_points: int = 5000, random_state: int = 0,
+                            log=None) -> Comparison:
+    """Fit every method on the same training points and score it on the same test points.
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted.
+    X_train, X_test : array, shape (n, *feature_shape) / (m, *feature_shape)
+        Raw data as the estimator takes it; the input space of the baselines and of the
+        neighbourhood metrics is the estimator's scaled input (pixels in [0, 1]).
+    y_train, y_test : array of shape (n,) / (m,), optional
+        Labels, for ``knn_accuracy`` and ``linear_probe_accuracy``.
+    baselines : sequence of {"pca", "tsne", "umap"}
+        Which baselines to run; each also gives the matching 2-D map of the code ("umap"
+        also the parametric map).
+    subsample : int or None, default 10000
+        At most this many training points (to fit the baselines and the classifiers) and
+        test points (to score), drawn at random; None uses all.
+    k : int, default 10
+        Neighbours for trustworthiness, continuity and k-NN recall (k-NN accuracy uses 5).
+    neighbourhood_points : int, default 5000
+        Trustworthiness and continuity are O(n²): scored on at most this many test points.
+    random_state : int, default 0
+    log : callable, optional
+        Receives one line per method as it finishes.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError
+        For an unknown baseline, or labels of the wrong length.
+    ImportError
+        For "umap" without umap-learn.
+    """
+    unknown = [b for b in baselines if b not in REDUCERS]
+    if unknown:
+        raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(REDUCERS)}")
+    rng = np.random.default_rng(random_state)
+    tr = _subset(len(X_train), subsample, rng)
+    te = _subset(len(X_test), subsample, rng)
+    X_train, X_test = np.asarray(X_train)[tr], np.asarray(X_test)[te]
+    labelled = y_train is not None and y_test is not None
+    if labelled:
+        y_train, y_test = np.asarray(y_train)[tr], np.asarray(y_test)[te]
+    Xs_train = estimator.scale_input(X_train).reshape(len(X_train), -1)
+    Xs_test = estimator.scale_input(X_test).reshape(len(X_test), -1)
+    result = Comparison(y_test=y_test if labelled else None, settings={
+        "n_train": len(tr), "n_test": len(te), "k": k, "knn_accuracy_k": 5,
+        "neighbourhood_points": min(neighbourhood_points, len(te)),
+        "random_state": random_state, "baselines": list(baselines)})
+
+    def record(name, Z_train, Z_test, fit_seconds, transform_seconds, recon=None):
+        row = {"fit_seconds": float(fit_seconds), "transform_seconds": float(transform_seconds)}
+        if name != "raw":  # the input against itself: 1 by definition
+            opts = {"max_points": neighbourhood_points, "random_state": random_state}
+            row["trustworthiness"] = trustworthiness(Xs_test, Z_test, k, **opts)
+            row["continuity"] = continuity(Xs_test, Z_test, k, **opts)
+            row["knn_recall"] = knn_recall(Xs_test, Z_test, k, random_state=random_state)
+        if labelled:
+            row["knn_accuracy"] = knn_accuracy(Z_train, y_train, Z_test, y_test)
+            row["linear_probe_accuracy"] = linear_probe_accuracy(Z_train, y_train, Z_test,
+                                                                 y_test)
+        if recon is not None:
+            rec = reconstruction_metrics(Xs_test, recon.reshape(Xs_test.shape))
+            row["mse"], row["sse_per_image"] = rec["mse"], rec["sse_per_image"]
+        result.methods[name] = row
+        if Z_test.shape[1] == 2:
+            result.maps[name] = np.asarray(Z_test, dtype=np.float32)
+        if log:
+            log(f"{name}: " + ", ".join(f"{k_} {v:.4g}" for k_, v in row.items()))
+
+    def timed(fn, *args):
+        start = time.perf_counter()
+        out = fn(*args)
+        return out, time.perf_counter() - start
+
+    def timed_transform(transform, X):
+        # A warm-up call first, so that one-time costs (umap-learn compiles its transform
+        # with numba on first use) do not count as the time to place new points.
+        transform(X[:10])
+        return timed(transform, X)
+
+    record("raw", Xs_train, Xs_test, 0.0, 0.0)
+    C_train = estimator.transform(X_train)
+    C_test, encode_seconds = timed_transform(estimator.transform, X_test)
+    record("autoencoder", C_train, C_test, estimator.train_seconds_, encode_seconds,
+           recon=estimator.reconstruct(X_test, scaled=True))
+    dim = C_test.shape[1]
+    for method in baselines:
+        for n_comp, name in ((dim, "pca"), (2, "pca_2d")) if method == "pca" else \
+                ((2, f"{method}_2d"),):
+            reducer = make_reducer(method, n_comp, random_state)
+            Z_train, fit_s = timed(reducer.fit_transform, Xs_train)
+            Z_test, tr_s = timed_transform(reducer.transform, Xs_test)
+            recon = reducer.inverse_transform(Z_test) if name == "pca" else None
+            record(name, Z_train, Z_test, fit_s, tr_s, recon)
+        reducer = make_reducer(method, 2, random_state)
+        M_train, fit_s = timed(reducer.fit_transform, C_train)
+        M_test, tr_s = timed_transform(reducer.transform, C_test)
+        record(f"autoencoder_2d_{method}", M_train, M_test, estimator.train_seconds_ + fit_s,
+               encode_seconds + tr_s)
+        if method == "umap":
+            para = ParametricMap("umap", random_state=random_state)
+            P_train, fit_p = timed(para.fit_transform, C_train, M_train)
+            P_test, tr_p = timed_transform(para.transform, C_test)
+            record("autoencoder_2d_parametric", P_train, P_test,
+                   estimator.train_seconds_ + fit_s + fit_p, encode_seconds + tr_p)
+    return result

@@ -1,0 +1,106 @@
+"""Dimensionality reducers with one interface: fit on a training split, transform new points.
+
+PCA (scikit-learn), t-SNE (openTSNE, which embeds new points into a fitted map) and UMAP
+(umap-learn, an optional extra). Used for the baselines of ``autoencoders evaluate`` and the
+2-D maps of codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["make_reducer", "REDUCERS", "require_umap"]
+
+REDUCERS = ("pca", "tsne", "umap")
+
+
+def require_umap():
+    """Import umap-learn, or raise an ImportError that says how to install it."""
+    try:
+        import umap
+    except ImportError:
+        raise ImportError("UMAP needs umap-learn: pip install 'autoencoders[umap]'") from None
+    return umap
+
+
+class _PCA:
+    def __init__(self, n_components, random_state):
+        from sklearn.decomposition import PCA
+
+        self.model = PCA(n_components=n_components, random_state=random_state)
+
+    def fit_transform(self, X):
+        return self.model.fit_transform(X)
+
+    def transform(self, X):
+        return self.model.transform(X)
+
+    def inverse_transform(self, Z):
+        return self.model.inverse_transform(Z)
+
+
+class _TSNE:
+    """openTSNE's FFT-accelerated t-SNE (perplexity 30, PCA initialisation; Poličar, Stražar
+    & Zupan 2024, J. Stat. Softw. 109(3)); new points are placed by optimising them against
+    the fixed training map (openTSNE's ``TSNEEmbedding.transform``)."""
+
+    def __init__(self, n_components, random_state, n_jobs=-1):
+        self.n_components, self.random_state, self.n_jobs = n_components, random_state, n_jobs
+
+    def fit_transform(self, X):
+        from openTSNE import TSNE
+
+        if len(X) < 4:
+            raise ValueError("a t-SNE map needs at least 4 points")
+        perplexity = min(30.0, (len(X) - 1) / 3.0)
+        self.embedding = TSNE(n_components=self.n_components, perplexity=perplexity,
+                              n_jobs=self.n_jobs, random_state=self.random_state,
+                              verbose=False).fit(np.asarray(X, dtype=np.float64))
+        return np.asarray(self.embedding)
+
+    def transform(self, X):
+        return np.asarray(self.embedding.transform(np.asarray(X, dtype=np.float64)))
+
+
+class _UMAP:
+    """umap-learn's UMAP (McInnes, Healy & Melville 2018), seeded, so single-threaded."""
+
+    def __init__(self, n_components, random_state, **kwargs):
+        umap = require_umap()
+        # A seed makes umap-learn single-threaded; saying so up front spares its warning.
+        self.model = umap.UMAP(n_components=n_components, random_state=random_state,
+                               n_jobs=1, **kwargs)
+
+    def fit_transform(self, X):
+        return self.model.fit_transform(X)
+
+    def transform(self, X):
+        return self.model.transform(X)
+
+
+def make_reducer(method: str, n_components: int = 2, random_state: int = 0, **kwargs):
+    """A reducer with ``fit_transform(X)`` and ``transform(X_new)``; arrays (n, features).
+
+    Parameters
+    ----------
+    method : {"pca", "tsne", "umap"}
+    n_components : int
+        Output dimensions.
+    random_state : int
+    **kwargs
+        Passed to ``umap.UMAP`` (e.g. ``n_neighbors``, ``min_dist``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+    ImportError
+        For "umap" without umap-learn installed.
+    """
+    if method == "pca":
+        return _PCA(n_components, random_state)
+    if method == "tsne":
+        return _TSNE(n_components, random_state)
+    if method == "umap":
+        return _UMAP(n_components, random_state, **kwargs)
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(REDUCERS)}")

@@ -1,0 +1,61 @@
+"""Clustering of codes, reducers and 2-D maps, on small synthetic data."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from autoencoders.evaluation.clustering import cluster_codes
+from autoencoders.evaluation.maps import ParametricMap, map_2d
+from autoencoders.evaluation.metrics import cluster_accuracy, knn_accuracy
+from autoencoders.evaluation.reducers import make_reducer
+
+
+def test_kmeans_and_umap_gmm_recover_well_separated_clusters(blobs):
+    X, y = blobs
+    assert cluster_accuracy(y, cluster_codes(X, 3, "kmeans")) == 1.0
+    labels = cluster_codes(X, 3, "umap-gmm", n_neighbors=15)
+    assert labels.dtype == np.int64 and set(labels) <= {0, 1, 2}
+    assert cluster_accuracy(y, labels) == 1.0
+
+
+def test_clustering_rejects_unknown_methods_and_too_many_clusters(blobs):
+    with pytest.raises(ValueError, match="unknown clustering method 'dbscan'"):
+        cluster_codes(blobs[0], 3, "dbscan")
+    with pytest.raises(ValueError, match="n_clusters=400 needs between 1 and the 300 points"):
+        cluster_codes(blobs[0], 400, "kmeans")
+
+
+def test_reducers_fit_then_place_new_points(blobs):
+    X, y = blobs
+    for method in ("pca", "tsne", "umap"):
+        reducer = make_reducer(method, 2, random_state=0)
+        Z_train = reducer.fit_transform(X[:200])
+        Z_new = reducer.transform(X[200:])
+        assert Z_train.shape == (200, 2) and Z_new.shape == (100, 2)
+        assert knn_accuracy(Z_train, y[:200], Z_new, y[200:]) > 0.95, method
+    with pytest.raises(ValueError, match="unknown method 'isomap'"):
+        make_reducer("isomap")
+
+
+def test_missing_umap_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)
+    with pytest.raises(ImportError, match=r"pip install 'autoencoders\[umap\]'"):
+        make_reducer("umap")
+
+
+def test_parametric_map_reproduces_its_target_and_places_new_points(blobs):
+    X, y = blobs
+    target = map_2d(X[:200], "pca")
+    pm = ParametricMap(epochs=80)
+    fitted = pm.fit_transform(X[:200], target)
+    spread = target.std()
+    assert np.abs(fitted - target).mean() < 0.1 * spread
+    new = pm.transform(X[200:])
+    assert new.shape == (100, 2) and new.dtype == np.float32
+    assert knn_accuracy(fitted, y[:200], new, y[200:]) == 1.0
+
+
+def test_map_2d_of_one_dimensional_codes_lies_on_a_line():
+    out = map_2d(np.arange(5, dtype=np.float32)[:, None], "pca")
+    assert out.shape == (5, 2) and (out[:, 1] == 0).all()

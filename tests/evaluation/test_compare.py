@@ -1,0 +1,38 @@
+"""The side-by-side comparison on small data: every method scored on the same points."""
+
+import numpy as np
+
+from autoencoders import AutoEncoder
+from autoencoders.evaluation.compare import compare_representations
+
+
+def test_compare_scores_every_method_on_the_same_points(blobs):
+    X, y = blobs
+    ae = AutoEncoder(hidden_dims=(16,), latent_dim=3, code_activation="linear", epochs=30,
+                     batch_size=32, learning_rate=1e-2, random_state=0, verbose=0,
+                     device="cpu").fit(X[:200])
+    logged = []
+    result = compare_representations(ae, X[:200], X[200:], y[:200], y[200:],
+                                     baselines=("pca",), subsample=150, k=5,
+                                     log=logged.append)
+    assert list(result.methods) == ["raw", "autoencoder", "pca", "pca_2d",
+                                    "autoencoder_2d_pca"]
+    assert result.settings["n_train"] == 150 and result.settings["n_test"] == 100
+    assert set(result.maps) == {"pca_2d", "autoencoder_2d_pca"}
+    assert result.maps["pca_2d"].shape == (100, 2) and len(result.y_test) == 100
+    code = result.methods["autoencoder"]
+    assert code["knn_accuracy"] == 1.0 and code["trustworthiness"] > 0.8
+    assert code["fit_seconds"] == ae.train_seconds_
+    # PCA with 3 components reconstructs; its error is computed in the same units.
+    assert 0 < result.methods["pca"]["mse"] < 0.05
+    assert "trustworthiness" not in result.methods["raw"]
+    assert len(logged) == 5
+
+
+def test_compare_without_labels_has_no_accuracies(blobs):
+    X, _ = blobs
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, random_state=0, verbose=0,
+                     device="cpu").fit(X)
+    result = compare_representations(ae, X[:200], X[200:], baselines=())
+    assert "knn_accuracy" not in result.methods["autoencoder"]
+    assert result.y_test is None and np.isfinite(result.methods["autoencoder"]["mse"])
