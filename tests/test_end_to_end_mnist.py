@@ -13,7 +13,7 @@ from autoencoders.models import build_model
 from autoencoders.training import mean_loss
 
 
-def test_three_epochs_on_a_subset_beat_the_untrained_model_and_embed_the_test_set(mnist, tmp_path):
+def test_three_epochs_on_a_subset_then_embed_evaluate_and_cluster(mnist, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "autoencoders", "fit", "--dataset", "mnist", "--out", out,
            "--epochs", "3", "--train-size", "20000", "--maps", "pca", "-q"]
@@ -43,3 +43,16 @@ def test_three_epochs_on_a_subset_beat_the_untrained_model_and_embed_the_test_se
     ae = AutoEncoder.load(out)
     R = ae.reconstruct(mnist["test"][0][:5])
     assert R.shape == (5, 28, 28) and 0 <= R.min() and R.max() <= 1
+
+    # The code against PCA on the same points, and k-means clusters of it, from the folder.
+    subprocess.run([sys.executable, "-m", "autoencoders", "evaluate", str(out), "--dataset",
+                    "mnist", "--subsample", "2000", "--baselines", "pca", "-q"], check=True,
+                   timeout=600, capture_output=True)
+    ev = json.loads((out / "evaluation.json").read_text())["methods"]
+    assert ev["autoencoder"]["knn_accuracy"] > 0.85
+    assert ev["autoencoder"]["trustworthiness"] > 0.85
+    assert ev["pca"]["linear_probe_accuracy"] > 0.7 and ev["raw"]["knn_accuracy"] > 0.85
+    subprocess.run([sys.executable, "-m", "autoencoders", "cluster", str(out), "--dataset",
+                    "mnist", "--n-clusters", "10", "--method", "kmeans"], check=True,
+                   timeout=600, capture_output=True)
+    assert json.loads((out / "cluster.json").read_text())["accuracy"] > 0.4

@@ -1,4 +1,4 @@
-"""The run folder: train, save, measure and draw in one place, for the CLI and for scripts.
+"""The run folder: train, save, measure, compare, cluster and draw, for the CLI and scripts.
 
 A run folder holds::
 
@@ -7,6 +7,9 @@ A run folder holds::
     history.csv         per-epoch losses and seconds, rewritten after every epoch
     metrics.json        held-out reconstruction metrics and timings
     checkpoints/        step-*.safetensors: the newest training checkpoints (for resuming)
+    evaluation.json     written by evaluate_run: every method's metrics (and evaluation.md,
+                        figures/evaluation_maps.png)
+    cluster.json        written by cluster_run: the clustering's scores
     codes/              train.npy, test.npy (float32 latent codes) and *_labels.npy
     figures/            loss.png, reconstructions.png, latent_maps.png
 """

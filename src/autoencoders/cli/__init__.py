@@ -1,0 +1,41 @@
+"""The ``autoencoders`` command: argument parsing that calls the library; no logic of its own.
+
+Exit codes: 0 success, 1 failure (bad data, missing files, training diverged), 2 usage errors,
+130 interrupted. Errors are one line on stderr; ``--debug`` shows the traceback instead.
+Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the commands, so that
+``--help`` answers at once.
+"""
+
+import sys
+
+from .commands import COMMANDS
+from .parser import PROG, UsageError, build_parser
+
+__all__ = ["main", "build_parser"]
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError, ImportError) as exc:
+        if debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,334 @@
+"""The commands of ``autoencoders``: each turns parsed arguments into calls to the library.
+
+Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the commands, so that
+``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from ..checkpoints import CHECKPOINT_DIR  # light: no numpy or torch
+from .parser import PROG, UsageError, build_parser
+
+__all__ = ["COMMANDS"]
+
+#: The run's options, saved beside its checkpoints for ``fit --resume``.
+COMMAND_FILE = "command.json"
+
+
+def _configure_torch() -> None:
+    """Threads = the cores this process may use; denormals flushed to zero.
+
+    Both must happen before torch's first parallel operation: its worker threads copy the
+    floating-point mode of the thread that creates them, and the training loop can only set
+    it on its own thread (see ``training.flush_denormals``).
+    """
+    import torch
+
+    if hasattr(os, "sched_getaffinity"):
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_flush_denormal(True)
+
+
+def _load_source(args, split: str):
+    """(X, y, description) from --dataset/--split ("all": train then test) or --input."""
+    from ..datasets import load_dataset, read_input
+
+    if args.dataset and split == "all":
+        import numpy as np
+
+        parts = [_load_source(args, s) for s in ("train", "test")]
+        y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+        return (np.concatenate([p[0] for p in parts]), y,
+                {"dataset": args.dataset, "split": "all"})
+    if args.dataset:
+        X, y = load_dataset(args.dataset, split, progress=not getattr(args, "quiet", False))
+        return X, y, {"dataset": args.dataset, "split": split}
+    X, y = read_input(args.input, image_size=args.image_size)
+    return X, y, {"input": os.path.abspath(args.input)}
+
+
+def _run_data(args):
+    from ..runs import RunData
+
+    if getattr(args, "input", None):
+        import numpy as np
+
+        from ..validation import as_array, check_samples
+
+        if not 0 < args.test_fraction < 1:
+            raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
+        X, y, desc = _load_source(args, "train")
+        # Checked before the shuffled split, so that errors name rows of the file.
+        check_samples(as_array(X, args.input), args.input)
+        if len(X) < 2:
+            raise ValueError(f"{args.input}: {len(X)} sample; need at least 2 to hold out a "
+                             "test split")
+        order = np.random.default_rng(args.seed).permutation(len(X))
+        n_test = max(1, int(round(args.test_fraction * len(X))))
+        test, train = order[:n_test], order[n_test:]
+        Xtr, Xte = X[train], X[test]
+        ytr, yte = (None, None) if y is None else (y[train], y[test])
+        desc["test_fraction"] = args.test_fraction
+    else:
+        Xtr, ytr, desc = _load_source(args, "train")
+        Xte, yte, _ = _load_source(args, "test")
+        desc["split"] = "train/test"
+    if getattr(args, "train_size", None):
+        Xtr, ytr = Xtr[:args.train_size], None if ytr is None else ytr[:args.train_size]
+    if getattr(args, "test_size", None):
+        Xte, yte = Xte[:args.test_size], None if yte is None else yte[:args.test_size]
+    desc.update(n_train=len(Xtr), n_test=len(Xte))
+    return RunData(Xtr, Xte, ytr, yte, desc)
+
+
+def _estimator(args):
+    from ..estimator import AutoEncoder, preset
+
+    params = preset(args.preset)
+    for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                       ("optimizer", args.optimizer), ("learning_rate", args.lr)):
+        if value is not None:
+            params[key] = value
+    if args.optimizer and args.lr is None and args.optimizer != preset(args.preset)["optimizer"]:
+        params["learning_rate"] = None  # the chosen optimizer's own default
+    return AutoEncoder(hidden_dims=args.hidden_dims, latent_dim=args.latent_dim,
+                       loss=args.loss, input_scaling=args.input_scaling,
+                       early_stopping=args.early_stopping, random_state=args.seed,
+                       verbose=0 if args.quiet else 1, device=args.device,
+                       checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR),
+                       checkpoint_every=args.checkpoint_every,
+                       keep_checkpoints=args.keep_checkpoints, **params)
+
+
+def _maps(text: str) -> tuple[str, ...]:
+    from ..evaluation.maps import MAP_METHODS
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    maps = tuple(m.strip().lower() for m in text.split(","))
+    unknown = [m for m in maps if m not in MAP_METHODS]
+    if unknown:
+        raise UsageError(f"--maps: unknown map {unknown[0]!r}; choose from "
+                         f"{', '.join(MAP_METHODS)} or 'none'")
+    return maps
+
+
+def _check_out_dir(path: str, force: bool) -> None:
+    from ..persistence import MODEL_FILE
+
+    if os.path.exists(os.path.join(path, MODEL_FILE)) and not force:
+        raise UsageError(f"{path} already holds a trained model; choose another --out, or pass "
+                         "--force to replace it")
+    if os.path.exists(os.path.join(path, CHECKPOINT_DIR, COMMAND_FILE)) and not force:
+        raise UsageError(f"{path} holds an interrupted run; continue it with "
+                         f"'{PROG} fit --resume {path}', or pass --force to start over")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--out {path} is a file; name a folder")
+    # Fail now, not after an hour of training, when the folder cannot be written.
+    import tempfile
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write the run folder {path}: {exc.strerror or exc}; choose "
+                      "another --out") from None
+
+
+#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
+_RESUME_OPTIONS = ("command", "resume", "quiet", "debug")
+
+
+def _resume_args(args):
+    """The arguments the interrupted run in ``args.resume`` was started with."""
+    import json
+
+    given = vars(args)
+    defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
+    extra = [k for k, v in given.items() if k not in _RESUME_OPTIONS and v != defaults.get(k)]
+    if extra:
+        raise UsageError(f"--resume takes the options of the run it continues; drop "
+                         f"--{extra[0].replace('_', '-')}")
+    file = os.path.join(args.resume, CHECKPOINT_DIR, COMMAND_FILE)
+    try:
+        with open(file, encoding="utf-8") as f:
+            saved = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file}: missing; {args.resume} is not a run folder started "
+                                f"by '{PROG} fit' (or it finished before checkpoints existed)"
+                                ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file}: not valid JSON ({exc}); the run folder is damaged") from None
+    for key in ("hidden_dims", "image_size"):
+        if saved.get(key) is not None:
+            saved[key] = tuple(saved[key])
+    return argparse.Namespace(**{**saved, "quiet": args.quiet, "resume": args.resume,
+                                 "out": args.resume, "force": True})
+
+
+def _save_command(args) -> None:
+    """Record the run's options in RUN_DIR/checkpoints for ``fit --resume``."""
+    import json
+
+    from .._io import atomic_write
+
+    saved = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
+    if saved.get("input"):
+        saved["input"] = os.path.abspath(saved["input"])
+    atomic_write(os.path.join(args.out, CHECKPOINT_DIR, COMMAND_FILE),
+                 json.dumps(saved, indent=2) + "\n")
+
+
+def cmd_fit(args) -> int:
+    from ..runs import describe_outputs, train_run
+    from ..training import TrainingInterrupted
+
+    if args.resume:
+        args = _resume_args(args)
+    elif args.out is None or not (args.dataset or args.input):
+        raise UsageError("fit needs --out RUN_DIR and one of --dataset or --input "
+                         "(or --resume RUN_DIR)")
+    maps = _maps(args.maps)
+    existed = os.path.isdir(args.out)
+    if not args.resume:
+        _check_out_dir(args.out, args.force)
+    try:
+        _configure_torch()
+        estimator = _estimator(args)
+        data = _run_data(args)
+        if not args.resume:
+            _save_command(args)
+        log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+        log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
+            f"({args.preset} recipe, {estimator.epochs} epochs)")
+        metrics = train_run(estimator, data, args.out, maps=maps,
+                            extra={"seed": args.seed, "preset": args.preset}, log=log,
+                            resume=bool(args.resume))
+    except TrainingInterrupted as exc:
+        print(f"{PROG}: {exc}; continue with: {PROG} fit --resume {shlex.quote(args.out)}",
+              file=sys.stderr)
+        return 128 + exc.signum
+    except BaseException:
+        if not existed and os.path.isdir(args.out) and not os.listdir(args.out):
+            os.rmdir(args.out)  # leave no empty folder behind a failed start
+        raise
+    bce = metrics["test_bce"]
+    print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
+    print(f"test MSE {metrics['test_mse']:.5f}  SSE/image {metrics['test_sse_per_image']:.2f}  "
+          f"{metrics['train_seconds']:.1f} s training ({metrics['seconds_per_epoch']:.2f} s/epoch)")
+    for line in describe_outputs(args.out):
+        print(line)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    args.input = None
+    args.image_size = None
+    args.resume = None
+    return cmd_fit(args)
+
+
+def _write_output(args, kind: str) -> int:
+    from ..datasets import write_array
+    from ..estimator import AutoEncoder
+
+    est = AutoEncoder.load(args.run_dir)
+    X, _, _ = _load_source(args, args.split)
+    out = est.transform(X) if kind == "embed" else est.reconstruct(X)
+    write_array(args.out, out)
+    print(f"wrote {args.out}: {out.dtype} {tuple(out.shape)}", file=sys.stderr)
+    return 0
+
+
+def cmd_embed(args) -> int:
+    return _write_output(args, "embed")
+
+
+def cmd_reconstruct(args) -> int:
+    return _write_output(args, "reconstruct")
+
+
+def _baselines(text: str) -> tuple[str, ...]:
+    from ..evaluation.reducers import REDUCERS
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(b.strip().lower() for b in text.split(","))
+    unknown = [b for b in names if b not in REDUCERS]
+    if unknown:
+        raise UsageError(f"--baselines: unknown baseline {unknown[0]!r}; choose from "
+                         f"{', '.join(REDUCERS)} or 'none'")
+    return names
+
+
+def cmd_evaluate(args) -> int:
+    from ..estimator import AutoEncoder
+    from ..runs import EVALUATION_FILES, evaluate_run, evaluation_table
+
+    baselines = _baselines(args.baselines)
+    _configure_torch()
+    est = AutoEncoder.load(args.run_dir)
+    data = _run_data(args)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
+                              subsample=args.subsample, k=args.k, random_state=args.seed,
+                              log=log)
+    print(evaluation_table(comparison))
+    print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
+                               if os.path.exists(os.path.join(args.run_dir, f))))
+    return 0
+
+
+def cmd_cluster(args) -> int:
+    from ..estimator import AutoEncoder
+    from ..evaluation.clustering import CLUSTER_METHODS
+    from ..runs import CLUSTER_FILE, cluster_run
+
+    if args.method not in CLUSTER_METHODS:
+        raise UsageError(f"--method: unknown method {args.method!r}; choose from "
+                         f"{', '.join(CLUSTER_METHODS)}")
+    _configure_torch()
+    est = AutoEncoder.load(args.run_dir)
+    X, y, desc = _load_source(args, args.split)
+    result = cluster_run(est, X, y, args.run_dir, n_clusters=args.n_clusters,
+                         method=args.method, random_state=args.seed, labels_out=args.out,
+                         description=desc)
+    scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
+              f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
+    print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
+          f"{scores}{result['seconds']:.1f} s")
+    print(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
+          + (f", {args.out}" if args.out else ""))
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from ..config import ArchitectureConfig
+    from ..models import build_model
+    from ..models.summary import format_layer_table, layer_table
+
+    if (args.run_dir is None) == (args.preset is None):
+        raise UsageError("summary: give either RUN_DIR or --preset notebook")
+    if args.preset:
+        arch, title = ArchitectureConfig(), "The reference notebook's autoencoder (28×28 input)"
+    else:
+        from ..estimator import AutoEncoder
+
+        arch, title = AutoEncoder.load(args.run_dir).architecture_, f"Model in {args.run_dir}"
+    model = build_model(arch)
+    print(format_layer_table(layer_table(model, arch.input_shape), title))
+    print(f"Output activation: {arch.output_activation} (applied to the last layer's output)")
+    return 0
+
+
+COMMANDS = {"fit": cmd_fit, "demo": cmd_demo, "embed": cmd_embed,
+            "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
+            "summary": cmd_summary}
+
+

@@ -1,0 +1,208 @@
+"""The ``autoencoders`` argument parser: every command's options, checked at parse time."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+__all__ = ["build_parser", "UsageError", "PROG"]
+
+PROG = "autoencoders"
+
+
+class UsageError(Exception):
+    """A command line that parses but asks for something impossible (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No prefix matching: '--data' must not silently mean '--dataset'.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):  # one line, not the usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like "
+                                         f"400,200,100,50, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW like 28x28, got {text!r}") from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return h, w
+
+
+def _add_data_source(p, *, split: bool, required: bool = True,
+                     splits: tuple[str, ...] = ("train", "test")) -> None:
+    from_ = p.add_mutually_exclusive_group(required=required)
+    from_.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
+                       help="a named data set (MNIST is read from $AUTOENCODERS_DATA_DIR/mnist, "
+                            "the user cache, or downloaded)")
+    from_.add_argument("--input", metavar="PATH",
+                       help="your data: .npy, .npz, .csv, .parquet or a folder of PNG/JPEG")
+    if split:
+        p.add_argument("--split", choices=splits, default="test",
+                       help=f"which split of --dataset: {', '.join(splits)} (default: test)")
+    p.add_argument("--image-size", type=_image_size, metavar="HxW",
+                   help="resize the images of an --input folder to this size")
+
+
+def _add_training_options(p) -> None:
+    g = p.add_argument_group("model and recipe")
+    g.add_argument("--preset", choices=("default", "notebook"), default="default",
+                   help="'notebook': the reference notebook's recipe exactly (SGD, lr 1.5, "
+                        "batch 32, 50 epochs); 'default': ours (Adam, cosine decay)")
+    g.add_argument("--epochs", type=_positive_int, help="passes over the training data")
+    g.add_argument("--batch-size", type=_positive_int)
+    g.add_argument("--optimizer", choices=("adam", "sgd"))
+    g.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
+    g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
+                   help="size of the latent code (default 25)")
+    g.add_argument("--hidden-dims", type=_int_list, default=(400, 200, 100, 50),
+                   metavar="W,W,...", help="encoder widths (default 400,200,100,50)")
+    g.add_argument("--loss", choices=("bce", "mse"), default="bce")
+    g.add_argument("--input-scaling", choices=("auto", "minmax", "none"), default="auto",
+                   help="auto: uint8/255; minmax: each feature to [0, 1]; none")
+    g.add_argument("--early-stopping", action="store_true",
+                   help="stop when the held-out loss stops improving; keep the best epoch")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
+    d = p.add_argument_group("data and outputs")
+    d.add_argument("--train-size", type=_positive_int, metavar="N",
+                   help="use only the first N training samples")
+    d.add_argument("--test-size", type=_positive_int, metavar="N",
+                   help="use only the first N test samples")
+    d.add_argument("--maps", default="pca,tsne", metavar="LIST",
+                   help="2-D maps of the test codes to draw: pca,tsne (default), or 'none'")
+    d.add_argument("--force", action="store_true",
+                   help="write into an output folder that already holds a model or an "
+                        "interrupted run")
+    d.add_argument("--checkpoint-every", type=_positive_float, default=10.0, metavar="MIN",
+                   help="checkpoint every MIN minutes as well as after every epoch "
+                        "(default 10)")
+    d.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
+                   help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``autoencoders`` command (all sub-commands)."""
+    parser = _Parser(prog=PROG, description="Train autoencoders and use their latent codes.",
+                     epilog="Run 'autoencoders COMMAND --help' for a command's options.")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("fit", help="train an autoencoder and write a run folder",
+                       description="Train on a data set or your file; write RUN_DIR with the "
+                                   "model, config, history, metrics, codes, figures and "
+                                   "checkpoints. Ctrl-C (SIGINT) or SIGTERM stops after the "
+                                   "current step with a checkpoint; --resume continues.")
+    _add_data_source(p, split=False, required=False)
+    p.add_argument("--out", metavar="RUN_DIR", help="the run folder to write")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the interrupted run in RUN_DIR from its newest checkpoint, "
+                        "with the options it was started with (give no others)")
+    p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
+                   help="with --input: fraction held out as the test split (default 0.1)")
+    _add_training_options(p)
+
+    p = sub.add_parser("demo", help="train the notebook's model on MNIST with our recipe",
+                       description="Train the reference notebook's architecture on MNIST with "
+                                   "our default recipe and write a run folder.")
+    p.add_argument("--out", default=os.path.join("runs", "demo"), metavar="RUN_DIR",
+                   help="the run folder (default runs/demo)")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"), default="mnist")
+    _add_training_options(p)
+
+    for name, what in (("embed", "latent codes of the data, float32 (n, latent_dim)"),
+                       ("reconstruct", "reconstructions of the data, float32 in the "
+                                       "input's feature shape")):
+        p = sub.add_parser(name, help=f"write the {what}",
+                           description=f"Load RUN_DIR's model and write the {what}, to "
+                                       "--out (.npy, .csv or .parquet).")
+        p.add_argument("run_dir", metavar="RUN_DIR")
+        _add_data_source(p, split=True)
+        p.add_argument("--out", required=True, metavar="FILE",
+                       help="output file: .npy, .csv or .parquet")
+
+    p = sub.add_parser("evaluate", help="compare the run's code with PCA, t-SNE and UMAP",
+                       description="Fit raw input, PCA, t-SNE and UMAP on the same training "
+                                   "points as 2-D maps of the code, score all on the same "
+                                   "test points (trustworthiness, continuity, k-NN recall, "
+                                   "k-NN accuracy, linear probe, reconstruction, seconds); "
+                                   "print the table and write evaluation.json, evaluation.md "
+                                   "and figures/evaluation_maps.png into RUN_DIR.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=False)
+    p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
+                   help="with --input: fraction held out as the test split (default 0.1)")
+    p.add_argument("--baselines", default="pca,tsne,umap", metavar="LIST",
+                   help="baselines and maps of the code: pca,tsne,umap (default), or 'none'")
+    p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
+                   help="fit on at most N training points and score at most N test points "
+                        "(default 10000)")
+    p.add_argument("--k", type=_positive_int, default=10,
+                   help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("cluster", help="cluster the latent codes of the data",
+                       description="Cluster the codes of the data with UMAP and a Gaussian "
+                                   "mixture (N2D) or k-means; write cluster.json into RUN_DIR "
+                                   "(with accuracy, NMI and ARI when labels are known) and the "
+                                   "labels to --out.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=True, splits=("train", "test", "all"))
+    p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
+    p.add_argument("--method", default="umap-gmm",
+                   help="umap-gmm (default: UMAP to K dimensions, then a Gaussian mixture) "
+                        "or kmeans")
+    p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    p = sub.add_parser("summary", help="print the layer table of a model",
+                       description="Print layers, output shapes and parameter counts, as "
+                                   "Keras' model.summary() does.")
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR")
+    p.add_argument("--preset", choices=("notebook",),
+                   help="the reference notebook's architecture on 28×28 input")
+    return parser
+
+
