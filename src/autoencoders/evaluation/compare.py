@@ -20,6 +20,7 @@ from .metrics import (
     knn_recall,
     linear_probe_accuracy,
     reconstruction_metrics,
+    subsample_indices,
     trustworthiness,
 )
 from .reducers import REDUCERS, make_reducer
@@ -67,10 +68,6 @@ class Comparison:
     settings: dict = field(default_factory=dict)
 
 
-def _subset(n: int, size: int | None, rng) -> np.ndarray:
-    return np.arange(n) if size is None or n <= size else np.sort(rng.choice(n, size, False))
-
-
 def compare_representations(estimator, X_train, X_test, y_train=None, y_test=None, *,
                             baselines=REDUCERS, subsample: int | None = 10000, k: int = 10,
                             neighbourhood_points: int = 5000, random_state: int = 0,
@@ -114,9 +111,8 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
     unknown = [b for b in baselines if b not in REDUCERS]
     if unknown:
         raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(REDUCERS)}")
-    rng = np.random.default_rng(random_state)
-    tr = _subset(len(X_train), subsample, rng)
-    te = _subset(len(X_test), subsample, rng)
+    tr = subsample_indices(len(X_train), subsample, random_state)
+    te = subsample_indices(len(X_test), subsample, random_state + 1)
     X_train, X_test = np.asarray(X_train)[tr], np.asarray(X_test)[te]
     labelled = y_train is not None and y_test is not None
     if labelled:

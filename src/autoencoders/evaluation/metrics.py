@@ -53,8 +53,9 @@ def reconstruction_metrics(X: np.ndarray, R: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ neighbourhoods
-def _subsample(n: int, max_points: int | None, random_state: int) -> np.ndarray:
-    """Indices of at most ``max_points`` of ``n`` points, drawn without replacement."""
+def subsample_indices(n: int, max_points: int | None, random_state: int) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n`` points (all of them for None),
+    drawn without replacement with seed ``random_state``."""
     if max_points is None or n <= max_points:
         return np.arange(n)
     return np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
@@ -92,7 +93,7 @@ def trustworthiness(X, Z, k: int = 10, *, max_points: int | None = 5000,
     from sklearn.manifold import trustworthiness as sk_trustworthiness
 
     X, Z = _paired(X, Z)
-    idx = _subsample(len(X), max_points, random_state)
+    idx = subsample_indices(len(X), max_points, random_state)
     _check_k(k, len(idx))
     return float(sk_trustworthiness(X[idx], Z[idx], n_neighbors=k))
 
@@ -126,7 +127,7 @@ def knn_recall(X, Z, k: int = 10, *, max_points: int | None = 10000,
     from sklearn.neighbors import NearestNeighbors
 
     X, Z = _paired(X, Z)
-    idx = _subsample(len(X), max_points, random_state)
+    idx = subsample_indices(len(X), max_points, random_state)
     X, Z = X[idx], Z[idx]
     _check_k(k, len(X))
     # kneighbors() without query points leaves each point out of its own neighbours.
