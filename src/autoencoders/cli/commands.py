@@ -105,17 +105,17 @@ def _estimator(args):
                        keep_checkpoints=args.keep_checkpoints, **params)
 
 
-def _maps(text: str) -> tuple[str, ...]:
-    from ..evaluation.maps import MAP_METHODS
-
+def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
+                 ) -> tuple[str, ...]:
+    """A comma-separated list of method names (or 'none'), checked against ``allowed``."""
     if text.strip().lower() in ("", "none"):
         return ()
-    maps = tuple(m.strip().lower() for m in text.split(","))
-    unknown = [m for m in maps if m not in MAP_METHODS]
+    names = tuple(m.strip().lower() for m in text.split(","))
+    unknown = [m for m in names if m not in allowed]
     if unknown:
-        raise UsageError(f"--maps: unknown map {unknown[0]!r}; choose from "
-                         f"{', '.join(MAP_METHODS)} or 'none'")
-    return maps
+        raise UsageError(f"{option}: unknown {noun} {unknown[0]!r}; choose from "
+                         f"{', '.join(allowed)} or 'none'")
+    return names
 
 
 def _check_out_dir(path: str, force: bool) -> None:
@@ -194,7 +194,9 @@ def cmd_fit(args) -> int:
     elif args.out is None or not (args.dataset or args.input):
         raise UsageError("fit needs --out RUN_DIR and one of --dataset or --input "
                          "(or --resume RUN_DIR)")
-    maps = _maps(args.maps)
+    from ..evaluation.maps import MAP_METHODS
+
+    maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
     existed = os.path.isdir(args.out)
     if not args.resume:
         _check_out_dir(args.out, args.force)
@@ -254,24 +256,12 @@ def cmd_reconstruct(args) -> int:
     return _write_output(args, "reconstruct")
 
 
-def _baselines(text: str) -> tuple[str, ...]:
-    from ..evaluation.reducers import REDUCERS
-
-    if text.strip().lower() in ("", "none"):
-        return ()
-    names = tuple(b.strip().lower() for b in text.split(","))
-    unknown = [b for b in names if b not in REDUCERS]
-    if unknown:
-        raise UsageError(f"--baselines: unknown baseline {unknown[0]!r}; choose from "
-                         f"{', '.join(REDUCERS)} or 'none'")
-    return names
-
-
 def cmd_evaluate(args) -> int:
     from ..estimator import AutoEncoder
+    from ..evaluation.reducers import REDUCERS
     from ..runs import EVALUATION_FILES, evaluate_run, evaluation_table
 
-    baselines = _baselines(args.baselines)
+    baselines = _method_list(args.baselines, "--baselines", "baseline", REDUCERS)
     _configure_torch()
     est = AutoEncoder.load(args.run_dir)
     data = _run_data(args)
