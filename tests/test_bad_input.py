@@ -109,7 +109,7 @@ class Ctx:
 
 # ------------------------------------------------------------------ NaN, ±inf, overflow
 @case("NaN", "AutoEncoder.fit", ValueError,
-      r"X contains NaN or infinite values \(first in sample 3\); remove or impute them")
+      r"X contains NaN or infinite values \(first in sample 3\); remove or impute them first")
 def nan_at_fit(ctx):
     ctx.new().fit(ctx.bad(np.nan))
 
@@ -564,6 +564,37 @@ def no_model_folder_at_cli(ctx):
             "--out", ctx.tmp / "r.npy")
 
 
+@case("a fit that fails its data checks", "autoencoders fit", None,
+      "leaves nothing behind: the same --out takes a good run at once (exit 1 first, with "
+      "the problem named)")
+def failed_fit_leaves_no_run(ctx):
+    np.save(ctx.tmp / "big.npy", ctx.X * 16)
+    out = ctx.tmp / "run-retry"
+    with pytest.raises(CommandFailed, match="needs \\[0, 1\\]"):
+        ctx.cli("fit", "--input", ctx.tmp / "big.npy", "--out", out, "-q", "--maps", "none")
+    assert not out.exists()
+    ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", out, "-q", "--maps", "none",
+            "--epochs", "1")
+    assert (out / "model.safetensors").is_file()
+
+
+@case("values outside [0, 1] for a BCE model", "autoencoders embed", ValueError,
+      r"X has values in \[0\.\d+, 15\.\d+\] but the 'bce' loss needs \[0, 1\]; the "
+      r"model was trained on input in \[0, 1\]: scale this data as the training data was",
+      exit_code=1)
+def out_of_range_at_cli_embed(ctx):
+    np.save(ctx.tmp / "big.npy", ctx.X * 16)
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "big.npy", "--out", ctx.tmp / "z.npy")
+
+
+@case("NaN in a file", "autoencoders embed", ValueError,
+      r"nan2\.npy contains NaN or infinite values \(first in sample 3\); remove or impute "
+      r"them first", exit_code=1)
+def nan_in_file_at_cli_embed(ctx):
+    np.save(ctx.tmp / "nan2.npy", ctx.bad(np.nan))
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "nan2.npy", "--out", ctx.tmp / "z.npy")
+
+
 # ------------------------------------------------------------------ output paths
 @case("an output path in a folder that does not exist", "autoencoders embed", None,
       "works: the folder is created")
@@ -594,9 +625,10 @@ def output_not_writable(ctx, monkeypatch):
     write_array(ctx.tmp / "locked" / "z.npy", ctx.X)
 
 
-@case("a run folder that is not writable", "autoencoders fit", OSError,
-      r"cannot write the run folder .*; choose another --out", exit_code=1)
-def run_folder_not_writable(ctx):
+@case("a run folder under a file", "autoencoders fit", OSError,
+      r"cannot write the run folder .*blocker/run: .*blocker is a file, not a folder; choose "
+      r"another --out", exit_code=1)
+def run_folder_under_a_file(ctx):
     ctx.write("blocker", "x")
     ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "blocker" / "run", "-q")
 

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = ["atomic_path", "atomic_write", "file_in_the_way"]
 
 
 @contextlib.contextmanager
@@ -35,8 +35,8 @@ def atomic_path(path, suffix: str | None = None):
         message names ``path``.
     """
     path = Path(path)
-    blocker = next((p for p in path.parents if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
+    blocker = file_in_the_way(path)
+    if blocker is not None:
         raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder; "
                                  "choose another location")
     try:
@@ -61,6 +61,13 @@ def atomic_path(path, suffix: str | None = None):
             raise type(exc)(f"cannot write {path}: {exc.strerror}; nothing there was "
                             "changed (free some space or choose another location)") from None
         raise
+
+
+def file_in_the_way(path) -> Path | None:
+    """The nearest existing parent of ``path`` when it is a file (so no folder can be made
+    there), else None."""
+    blocker = next((p for p in Path(path).parents if p.exists()), None)
+    return blocker if blocker is not None and not blocker.is_dir() else None
 
 
 def _fsync_folder(folder: Path) -> None:

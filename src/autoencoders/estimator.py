@@ -226,7 +226,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if not np.isfinite(scaled).all():
             raise ValueError(f"{what} overflows float32 after scaling; rescale it first")
         if self.recipe_.loss == "bce":
-            check_unit_interval(scaled, what)
+            check_unit_interval(scaled, what, fitting=reset or what == "validation_data")
         return scaled
 
     def _device(self) -> torch.device:

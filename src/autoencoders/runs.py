@@ -306,6 +306,6 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:
-        write_array(labels_out, labels)
+        write_array(labels_out, labels, columns=["cluster"])
     atomic_write(Path(out_dir) / CLUSTER_FILE, json.dumps(result, indent=2) + "\n")
     return result

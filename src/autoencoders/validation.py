@@ -71,7 +71,7 @@ def check_samples(arr: np.ndarray, what: str = "X") -> None:
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0]
         raise ValueError(f"{what} contains NaN or infinite values (first in sample {bad}); "
-                         "remove or impute them before fitting")
+                         "remove or impute them first")
 
 
 def check_features(arr: np.ndarray, feature_shape: tuple, what: str = "X",
@@ -97,19 +97,28 @@ def check_features(arr: np.ndarray, feature_shape: tuple, what: str = "X",
                         "read_input(..., image_size=(h, w)))" if len(feature_shape) == 2 else ""))
 
 
-def check_unit_interval(arr: np.ndarray, what: str = "X") -> None:
+def check_unit_interval(arr: np.ndarray, what: str = "X", fitting: bool = True) -> None:
     """For the BCE loss: the scaled input must lie in [0, 1].
+
+    Parameters
+    ----------
+    fitting : bool, default True
+        Whether the data is being fitted (the fix is a training option) or given to a
+        fitted model (the fix is to scale it like the training data).
 
     Raises
     ------
     ValueError
-        With the range found and the two ways out.
+        With the range found and the ways out.
     """
     lo, hi = float(arr.min()), float(arr.max())
     if lo < 0.0 or hi > 1.0:
+        fix = ("use input_scaling='minmax' (--input-scaling minmax) to map each feature to "
+               "[0, 1], or loss='mse'") if fitting else (
+               "the model was trained on input in [0, 1]: scale this data as the training "
+               "data was (e.g. uint8 pixels, or values divided by the same maximum)")
         raise ValueError(f"{what} has values in [{lo:g}, {hi:g}] but the 'bce' loss needs "
-                         "[0, 1]; use input_scaling='minmax' (--input-scaling minmax) to map "
-                         "each feature to [0, 1], or loss='mse'")
+                         f"[0, 1]; {fix}")
 
 
 def check_labels(labels, n_samples: int, what: str = "labels") -> np.ndarray | None:

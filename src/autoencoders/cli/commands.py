@@ -7,11 +7,13 @@ Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the comman
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
 
-from ..checkpoints import CHECKPOINT_DIR  # light: no numpy or torch
+from .._io import file_in_the_way
+from ..checkpoints import CHECKPOINT_DIR, Checkpointer  # light: no numpy or torch
 from .parser import PROG, UsageError, build_parser
 
 __all__ = ["COMMANDS"]
@@ -124,11 +126,15 @@ def _check_out_dir(path: str, force: bool) -> None:
     if os.path.exists(os.path.join(path, MODEL_FILE)) and not force:
         raise UsageError(f"{path} already holds a trained model; choose another --out, or pass "
                          "--force to replace it")
-    if os.path.exists(os.path.join(path, CHECKPOINT_DIR, COMMAND_FILE)) and not force:
+    if Checkpointer(os.path.join(path, CHECKPOINT_DIR)).paths() and not force:
         raise UsageError(f"{path} holds an interrupted run; continue it with "
                          f"'{PROG} fit --resume {path}', or pass --force to start over")
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"--out {path} is a file; name a folder")
+    blocker = file_in_the_way(os.path.join(path, "x"))
+    if blocker is not None:
+        raise NotADirectoryError(f"cannot write the run folder {path}: {blocker} is a file, "
+                                 "not a folder; choose another --out")
     # Fail now, not after an hour of training, when the folder cannot be written.
     import tempfile
 
@@ -185,6 +191,20 @@ def _save_command(args) -> None:
                  json.dumps(saved, indent=2) + "\n")
 
 
+def _remove_failed_start(out: str, existed: bool) -> None:
+    """After a fit that failed before its first checkpoint, take away what it made (the
+    saved options, empty folders), so that the folder is not taken for an interrupted run."""
+    folder = os.path.join(out, CHECKPOINT_DIR)
+    if Checkpointer(folder).paths():
+        return  # a run that trained: keep it resumable
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(folder, COMMAND_FILE))
+    with contextlib.suppress(OSError):  # not empty, or not there: leave it
+        os.rmdir(folder)
+    if not existed and os.path.isdir(out) and not os.listdir(out):
+        os.rmdir(out)
+
+
 def cmd_fit(args) -> int:
     from ..runs import describe_outputs, train_run
     from ..training import TrainingInterrupted
@@ -217,8 +237,7 @@ def cmd_fit(args) -> int:
               file=sys.stderr)
         return 128 + exc.signum
     except BaseException:
-        if not existed and os.path.isdir(args.out) and not os.listdir(args.out):
-            os.rmdir(args.out)  # leave no empty folder behind a failed start
+        _remove_failed_start(args.out, existed)
         raise
     bce = metrics["test_bce"]
     print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
@@ -242,6 +261,10 @@ def _write_output(args, kind: str) -> int:
 
     est = AutoEncoder.load(args.run_dir)
     X, _, _ = _load_source(args, args.split)
+    if args.input:  # errors about samples name the file, not "X"
+        from ..validation import as_array, check_samples
+
+        check_samples(as_array(X, args.input), args.input)
     out = est.transform(X) if kind == "embed" else est.reconstruct(X)
     write_array(args.out, out)
     print(f"wrote {args.out}: {out.dtype} {tuple(out.shape)}", file=sys.stderr)

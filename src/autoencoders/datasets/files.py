@@ -239,7 +239,7 @@ def _to_gray8(img):
     return img.convert("L")
 
 
-def write_array(path, array: np.ndarray) -> None:
+def write_array(path, array: np.ndarray, columns: list[str] | None = None) -> None:
     """Write a 2-D array to ``.npy``, ``.csv`` or ``.parquet`` by the path's suffix, atomically.
 
     Parameters
@@ -247,13 +247,14 @@ def write_array(path, array: np.ndarray) -> None:
     path : str or Path
         Destination; its suffix picks the format. The folder is created when missing.
     array : ndarray, shape (n, ...)
-        Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``
-        (columns ``f0, f1, ...``).
+        Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``.
+    columns : list of str, optional
+        Column names for ``.csv`` and ``.parquet``; ``f0, f1, ...`` by default.
 
     Raises
     ------
     ValueError
-        For another suffix.
+        For another suffix, or as many column names as columns.
     ImportError
         For ``.parquet`` without pyarrow.
     OSError
@@ -264,16 +265,19 @@ def write_array(path, array: np.ndarray) -> None:
     if suffix not in (".npy", ".csv", ".parquet"):
         raise ValueError(f"{path}: output must end in .npy, .csv or .parquet")
     flat = array.reshape(len(array), -1)
+    columns = list(columns) if columns is not None else [f"f{i}" for i in range(flat.shape[1])]
+    if len(columns) != flat.shape[1]:
+        raise ValueError(f"{len(columns)} column names for {flat.shape[1]} columns")
     with atomic_path(path) as tmp:
         if suffix == ".npy":
             with open(tmp, "wb") as f:
                 np.save(f, array)
         elif suffix == ".csv":
-            header = ",".join(f"f{i}" for i in range(flat.shape[1]))
+            header = ",".join(columns)
             np.savetxt(tmp, flat, delimiter=",", header=header, comments="", fmt="%.7g")
         else:
             pq = _require_pyarrow()
             import pyarrow as pa
 
-            table = pa.table({f"f{i}": flat[:, i] for i in range(flat.shape[1])})
+            table = pa.table({name: flat[:, i] for i, name in enumerate(columns)})
             pq.write_table(table, tmp)
