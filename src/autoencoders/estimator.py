@@ -204,9 +204,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             n_iter_no_change=self.n_iter_no_change, tol=self.tol)
 
     # ------------------------------------------------------------------ input handling
-    def _prepare(self, X, *, reset: bool, what: str = "X") -> np.ndarray:
+    def _prepare(self, X, *, reset: bool, what: str = "X", fitting: bool | None = None
+                 ) -> np.ndarray:
         """Validate raw input; return the model's input (n, *feature_shape_): float32
-        scaled, or uint8 pixels that the loops divide by 255 batch by batch."""
+        scaled, or uint8 pixels that the loops divide by 255 batch by batch. ``fitting``
+        (default: ``reset``) says whether errors should suggest training options."""
         arr = as_array(X, what)
         check_samples(arr, what)
         if reset:
@@ -226,7 +228,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if not np.isfinite(scaled).all():
             raise ValueError(f"{what} overflows float32 after scaling; rescale it first")
         if self.recipe_.loss == "bce":
-            check_unit_interval(scaled, what, fitting=reset or what == "validation_data")
+            check_unit_interval(scaled, what, fitting=reset if fitting is None else fitting)
         return scaled
 
     def _device(self) -> torch.device:
@@ -290,7 +292,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         rng = check_random_state(self.random_state)
         X_val = None
         if validation_data is not None:
-            X_val = self._prepare(validation_data, reset=False, what="validation_data")
+            X_val = self._prepare(validation_data, reset=False, what="validation_data",
+                                  fitting=True)
         elif recipe.early_stopping:
             n_val = max(1, int(round(recipe.validation_fraction * len(X_train))))
             if len(X_train) - n_val < 1:

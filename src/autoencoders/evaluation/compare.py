@@ -162,8 +162,8 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
            recon=estimator.reconstruct(X_test, scaled=True))
     dim = C_test.shape[1]
     for method in baselines:
-        for n_comp, name in ((dim, "pca"), (2, "pca_2d")) if method == "pca" else \
-                ((2, f"{method}_2d"),):
+        specs = [(dim, "pca"), (2, "pca_2d")] if method == "pca" else [(2, f"{method}_2d")]
+        for n_comp, name in specs:
             reducer = make_reducer(method, n_comp, random_state)
             Z_train, fit_s = timed(reducer.fit_transform, Xs_train)
             Z_test, tr_s = timed_transform(reducer.transform, Xs_test)

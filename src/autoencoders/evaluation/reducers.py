@@ -23,22 +23,6 @@ def require_umap():
     return umap
 
 
-class _PCA:
-    def __init__(self, n_components, random_state):
-        from sklearn.decomposition import PCA
-
-        self.model = PCA(n_components=n_components, random_state=random_state)
-
-    def fit_transform(self, X):
-        return self.model.fit_transform(X)
-
-    def transform(self, X):
-        return self.model.transform(X)
-
-    def inverse_transform(self, Z):
-        return self.model.inverse_transform(Z)
-
-
 class _TSNE:
     """openTSNE's FFT-accelerated t-SNE (perplexity 30, PCA initialisation; Poličar, Stražar
     & Zupan 2024, J. Stat. Softw. 109(3)); new points are placed by optimising them against
@@ -62,24 +46,10 @@ class _TSNE:
         return np.asarray(self.embedding.transform(np.asarray(X, dtype=np.float64)))
 
 
-class _UMAP:
-    """umap-learn's UMAP (McInnes, Healy & Melville 2018), seeded, so single-threaded."""
-
-    def __init__(self, n_components, random_state, **kwargs):
-        umap = require_umap()
-        # A seed makes umap-learn single-threaded; saying so up front spares its warning.
-        self.model = umap.UMAP(n_components=n_components, random_state=random_state,
-                               n_jobs=1, **kwargs)
-
-    def fit_transform(self, X):
-        return self.model.fit_transform(X)
-
-    def transform(self, X):
-        return self.model.transform(X)
-
-
 def make_reducer(method: str, n_components: int = 2, random_state: int = 0, **kwargs):
-    """A reducer with ``fit_transform(X)`` and ``transform(X_new)``; arrays (n, features).
+    """A reducer with ``fit_transform(X)`` and ``transform(X_new)``; arrays (n, features)
+    in, float (n, n_components) out. "pca" is scikit-learn's ``PCA`` itself (with
+    ``inverse_transform``), "umap" umap-learn's ``UMAP`` itself.
 
     Parameters
     ----------
@@ -98,9 +68,14 @@ def make_reducer(method: str, n_components: int = 2, random_state: int = 0, **kw
         For "umap" without umap-learn installed.
     """
     if method == "pca":
-        return _PCA(n_components, random_state)
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=n_components, random_state=random_state)
     if method == "tsne":
         return _TSNE(n_components, random_state)
     if method == "umap":
-        return _UMAP(n_components, random_state, **kwargs)
+        # umap-learn's UMAP (McInnes, Healy & Melville 2018). A seed makes it
+        # single-threaded; saying so up front spares its warning.
+        return require_umap().UMAP(n_components=n_components, random_state=random_state,
+                                   n_jobs=1, **kwargs)
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(REDUCERS)}")
