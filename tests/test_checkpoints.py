@@ -51,11 +51,15 @@ def _assert_identical(a, b):
         assert torch.equal(a[k], b[k]), k
 
 
-@pytest.mark.parametrize("early_stopping", [False, True])
-def test_resume_after_a_crash_mid_epoch_gives_the_uninterrupted_weights(tmp_path, blobs,
-                                                                        early_stopping):
+@pytest.mark.parametrize("kw", [
+    {"early_stopping": False},
+    {"early_stopping": True, "n_iter_no_change": 2, "tol": 0.5},
+    # Random noise and variational samples come from torch's generator: the checkpoint's
+    # RNG state must give the resumed run the same draws.
+    {"variational": True, "corruption": "gaussian:0.2", "kl_warmup": 0.5, "sparsity": 0.01},
+], ids=["plain", "early-stopping", "variational-denoising-sparse"])
+def test_resume_after_a_crash_mid_epoch_gives_the_uninterrupted_weights(tmp_path, blobs, kw):
     X = blobs[0]
-    kw = dict(early_stopping=early_stopping, n_iter_no_change=2, tol=0.5)
     reference = _ae(None, **kw).fit(X)
     crashed = _ae(tmp_path, checkpoint_every=EVERY_STEP, **kw)
     with pytest.raises(RuntimeError, match="simulated crash"):

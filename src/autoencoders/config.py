@@ -19,6 +19,9 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SCHEDULES",
+    "ARCHITECTURES",
+    "CORRUPTIONS",
+    "parse_corruption",
 ]
 
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
@@ -30,6 +33,51 @@ LOSSES = ("bce", "mse")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 SCALINGS = ("auto", "minmax", "none")
+ARCHITECTURES = ("dense", "conv")
+#: Input corruptions of a denoising autoencoder (Vincent et al. 2010, JMLR 11, section 4.1).
+CORRUPTIONS = ("gaussian", "masking", "salt-pepper")
+
+
+def parse_corruption(spec) -> tuple[str, float] | None:
+    """Read a corruption: None, "none", "gaussian:0.3", or a pair like ("masking", 0.25).
+
+    Returns
+    -------
+    (kind, level) or None
+        ``kind`` one of ``CORRUPTIONS``; ``level`` the noise's standard deviation (in the
+        scaled input's units) for "gaussian", the fraction of features corrupted otherwise.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, a missing or non-numeric level, a negative standard deviation,
+        or a fraction outside (0, 1].
+    """
+    if spec is None or spec == "none":
+        return None
+    if isinstance(spec, str):
+        kind, sep, level_text = spec.partition(":")
+        try:
+            level = float(level_text) if sep else None
+        except ValueError:
+            level = None
+    else:
+        try:
+            kind, level = spec
+            level = float(level)
+        except (TypeError, ValueError):
+            kind, level = str(spec), None
+    if kind not in CORRUPTIONS or level is None:
+        raise ValueError(f"corruption must be 'none' or KIND:LEVEL with KIND one of "
+                         f"{', '.join(CORRUPTIONS)} (e.g. 'gaussian:0.3', 'masking:0.25'), "
+                         f"got {spec!r}")
+    if kind == "gaussian" and not (level > 0 and math.isfinite(level)):
+        raise ValueError(f"the Gaussian corruption's standard deviation must be positive, "
+                         f"got {level}")
+    if kind != "gaussian" and not 0 < level <= 1:
+        raise ValueError(f"the {kind} corruption's level is the fraction of features "
+                         f"corrupted, in (0, 1], got {level}")
+    return kind, level
 
 
 def _tuple_fields(cls, data: dict) -> dict:
@@ -55,15 +103,28 @@ class _JSONMixin:
 
 @dataclass(frozen=True)
 class ArchitectureConfig(_JSONMixin):
-    """A dense autoencoder: encoder ``n_features → hidden_dims → latent_dim``, mirrored decoder.
+    """An autoencoder's architecture: encoder, bottleneck, mirrored decoder.
 
     Attributes
     ----------
     input_shape : tuple of int
         Feature shape of one sample, e.g. ``(28, 28)`` or ``(784,)``; the decoder's output is
-        reshaped to it.
+        reshaped to it. A convolutional model needs an image: (height, width) or
+        (channels, height, width).
+    kind : {"dense", "conv"}
+        "dense": fully connected layers ``n_features → hidden_dims → latent_dim``.
+        "conv": 3×3 convolutions of stride 2 with ``channels`` filters each (every one
+        halves the height and width, rounding up), then dense layers ``hidden_dims`` to the
+        code; the decoder mirrors it with transposed convolutions.
     hidden_dims : tuple of int
-        Widths of the encoder's hidden layers; the decoder uses them reversed.
+        Widths of the encoder's dense hidden layers (for "conv", those between the last
+        convolution and the code; often none); the decoder uses them reversed.
+    channels : tuple of int
+        Filters of each strided convolution ("conv" only).
+    variational : bool
+        A variational autoencoder (Kingma & Welling 2014): the encoder gives the mean and
+        log-variance of a diagonal Gaussian over the code; the code is the mean. Needs a
+        linear code activation.
     latent_dim : int
         Size of the bottleneck (the latent code).
     activation : str
@@ -87,10 +148,27 @@ class ArchitectureConfig(_JSONMixin):
     activation: str = "relu"
     code_activation: str = "relu"
     output_activation: str = "sigmoid"
+    kind: str = "dense"
+    channels: tuple = (32, 64)
+    variational: bool = False
 
     def __post_init__(self):
         if not self.input_shape or any(int(d) < 1 for d in self.input_shape):
             raise ValueError(f"input_shape must be positive sizes, got {self.input_shape}")
+        if self.kind not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.kind!r}")
+        if self.kind == "conv":
+            if len(self.input_shape) not in (2, 3):
+                raise ValueError(
+                    f"a convolutional autoencoder needs images of shape (height, width) or "
+                    f"(channels, height, width), got samples of shape {tuple(self.input_shape)}"
+                    "; reshape flat rows to images (e.g. X.reshape(-1, 28, 28)) or use "
+                    "architecture='dense'")
+            if not self.channels or any(int(c) < 1 for c in self.channels):
+                raise ValueError(f"channels must be positive integers, got {self.channels}")
+        if self.variational and self.code_activation != "linear":
+            raise ValueError("a variational autoencoder's code is a Gaussian mean and needs "
+                             f"code_activation='linear', got {self.code_activation!r}")
         if any(int(d) < 1 for d in self.hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
         if int(self.latent_dim) < 1:
@@ -153,6 +231,21 @@ class TrainingConfig(_JSONMixin):
         Patience of early stopping, in epochs.
     tol : float
         Least decrease of the validation loss (per pixel) that counts as an improvement.
+    corruption : str
+        "none", or the input corruption of a denoising autoencoder as KIND:LEVEL (see
+        :func:`parse_corruption`), applied to training batches only; the target stays the
+        clean input (Vincent et al. 2008, "Extracting and composing robust features with
+        denoising autoencoders", ICML).
+    beta : float
+        Weight of the KL term of a variational autoencoder (β-VAE, Higgins et al. 2017);
+        1 is the evidence lower bound.
+    kl_warmup : float
+        Fraction of all steps over which the KL weight rises linearly from 0 to ``beta``
+        (Bowman et al. 2016, "Generating sentences from a continuous space", CoNLL).
+    sparsity : float
+        Weight λ of an L1 penalty on the code: λ × the mean absolute code value, added to
+        the per-pixel loss (Ng 2011, "Sparse autoencoder", CS294A lecture notes, uses a KL
+        target instead; L1 is Goodfellow et al. 2016, Deep Learning, section 14.2.1).
     """
 
     loss: str = "bce"
@@ -170,8 +263,22 @@ class TrainingConfig(_JSONMixin):
     validation_fraction: float = 0.1
     n_iter_no_change: int = 5
     tol: float = 1e-5
+    corruption: str = "none"
+    beta: float = 1.0
+    kl_warmup: float = 0.0
+    sparsity: float = 0.0
 
     def __post_init__(self):
+        parsed = parse_corruption(self.corruption)
+        # One spelling per corruption, so that configs compare equal (resume checks them).
+        object.__setattr__(self, "corruption",
+                           "none" if parsed is None else f"{parsed[0]}:{parsed[1]:g}")
+        if not (self.beta >= 0 and math.isfinite(self.beta)):
+            raise ValueError(f"beta must be a non-negative number, got {self.beta}")
+        if not 0 <= self.kl_warmup <= 1:
+            raise ValueError(f"kl_warmup must be a fraction in [0, 1], got {self.kl_warmup}")
+        if not (self.sparsity >= 0 and math.isfinite(self.sparsity)):
+            raise ValueError(f"sparsity must be a non-negative number, got {self.sparsity}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.optimizer not in OPTIMIZERS:

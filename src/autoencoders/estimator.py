@@ -13,8 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from . import scaling
 from .callbacks import HISTORY_FIELDS, ProgressBar
 from .checkpoints import Checkpointer
-from .config import PRESETS, ArchitectureConfig, ScalingConfig, TrainingConfig
-from .losses import per_sample_loss
+from .config import PRESETS, ArchitectureConfig, ScalingConfig, TrainingConfig, parse_corruption
+from .losses import kl_divergence, per_sample_loss
 from .models import build_model
 from .training import batched_apply, flush_denormals, select_device, train
 from .validation import as_array, check_features, check_samples, check_unit_interval
@@ -22,6 +22,9 @@ from .validation import as_array, check_features, check_samples, check_unit_inte
 __all__ = ["AutoEncoder", "preset"]
 
 _DEFAULT = PRESETS["default"]
+#: Dense hidden widths when ``hidden_dims`` is None: the notebook's for "dense", none
+#: between the convolutions and the code for "conv".
+DEFAULT_HIDDEN_DIMS = {"dense": (400, 200, 100, 50), "conv": ()}
 
 
 def preset(name: str) -> dict:
@@ -46,6 +49,12 @@ def preset(name: str) -> dict:
             "batch_size": r.batch_size}
 
 
+def _corruption_text(corruption) -> str:
+    """The estimator's ``corruption`` parameter as TrainingConfig spells it."""
+    parsed = parse_corruption(corruption)
+    return "none" if parsed is None else f"{parsed[0]}:{parsed[1]:g}"
+
+
 def _int_tuple(values, name: str = "hidden_dims") -> tuple[int, ...]:
     """Sequence of whole numbers → tuple of int; ValueError otherwise (not silent rounding)."""
     try:
@@ -59,7 +68,11 @@ def _int_tuple(values, name: str = "hidden_dims") -> tuple[int, ...]:
 
 
 class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """A dense autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
+    """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
+
+    One estimator for the family: dense or convolutional (``architecture``), denoising
+    (``corruption``), variational (``variational``, ``beta``) and sparse (``sparsity``),
+    in any combination; all share the training loop, checkpoints and run folder.
 
     The defaults are the reference notebook's architecture (784 → 400 → 200 → 100 → 50 → 25,
     ReLU, mirrored decoder, sigmoid output, binary cross-entropy; 842,009 parameters for
@@ -70,16 +83,43 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     Parameters
     ----------
-    hidden_dims : tuple of int, default (400, 200, 100, 50)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+    hidden_dims : tuple of int, optional
+        Widths of the encoder's dense hidden layers; the decoder mirrors them. By default
+        (400, 200, 100, 50) for "dense" and () for "conv" (the code follows the last
+        convolution directly).
     latent_dim : int, default 25
         Size of the latent code (the bottleneck).
     activation : str, default "relu"
         Hidden-layer activation: relu, leaky_relu, elu, gelu, tanh, sigmoid or linear.
     loss : {"bce", "mse"}, default "bce"
         Reconstruction loss, per pixel. "bce" needs scaled input in [0, 1].
-    code_activation : str, default "relu"
-        Activation of the latent code (the notebook's is ReLU; "linear" gives signed codes).
+    code_activation : str, optional
+        Activation of the latent code: by default "relu" (the notebook's), "linear" for a
+        variational model (which needs it); "linear" gives signed codes.
+    architecture : {"dense", "conv"}, default "dense"
+        "conv": strided 3×3 convolutions (``channels`` filters each, each halving height and
+        width) to a dense bottleneck, and transposed convolutions back; needs image input
+        (n, H, W) or (n, C, H, W). See ``autoencoders.models.ConvAutoEncoder``.
+    channels : tuple of int, default (32, 64)
+        Filters of the convolutions ("conv" only): 28×28×1 → 14×14×32 → 7×7×64.
+    corruption : str or (str, float), optional
+        Train a denoising autoencoder: corrupt each training batch, reconstruct the clean
+        one. "gaussian:0.3" (noise of standard deviation 0.3 in scaled units, clipped to
+        [0, 1] for data in [0, 1]), "masking:0.25" (a quarter of the features set to 0),
+        "salt-pepper:0.1" (a tenth set to 0 or 1); or a pair like ("gaussian", 0.3).
+        Never applied by ``transform`` or ``reconstruct``.
+    variational : bool, default False
+        A variational autoencoder (Kingma & Welling 2014): the encoder gives a Gaussian's
+        mean and log-variance, training draws the code by reparameterisation and adds the
+        KL divergence to the standard normal prior. ``transform`` returns the mean;
+        ``sample`` draws new data; ``elbo`` scores it.
+    beta : float, default 1.0
+        Weight of the KL term (β-VAE, Higgins et al. 2017); 1 trains on the ELBO.
+    kl_warmup : float, default 0.0
+        Fraction of the steps over which the KL weight rises linearly from 0 to ``beta``.
+    sparsity : float, default 0.0
+        Weight of an L1 penalty on the code (its mean absolute value, added to the per-pixel
+        loss); with the ReLU code it drives code units to exactly 0.
     optimizer : {"adam", "sgd"}, default "adam"
     learning_rate : float, optional
         Peak learning rate; by default 4e-3 for Adam and 1.5 (the notebook's) for SGD.
@@ -156,8 +196,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     >>> codes = ae.transform(X[:10])                         # (10, 25) float32
     """
 
-    def __init__(self, hidden_dims=(400, 200, 100, 50), latent_dim=25, activation="relu",
-                 loss="bce", *, code_activation="relu", optimizer="adam", learning_rate=None,
+    def __init__(self, hidden_dims=None, latent_dim=25, activation="relu",
+                 loss="bce", *, code_activation=None, architecture="dense", channels=(32, 64),
+                 corruption=None, variational=False, beta=1.0, kl_warmup=0.0, sparsity=0.0,
+                 optimizer="adam", learning_rate=None,
                  schedule=_DEFAULT.schedule, warmup=_DEFAULT.warmup,
                  init_output_bias=_DEFAULT.init_output_bias, epochs=_DEFAULT.epochs,
                  batch_size=_DEFAULT.batch_size, input_scaling="auto", early_stopping=False,
@@ -169,6 +211,13 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.activation = activation
         self.loss = loss
         self.code_activation = code_activation
+        self.architecture = architecture
+        self.channels = channels
+        self.corruption = corruption
+        self.variational = variational
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.sparsity = sparsity
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.schedule = schedule
@@ -201,7 +250,24 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             batch_size=self.batch_size,
             early_stopping=bool(self.early_stopping),
             validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change, tol=self.tol)
+            n_iter_no_change=self.n_iter_no_change, tol=self.tol,
+            corruption=_corruption_text(self.corruption), beta=float(self.beta),
+            kl_warmup=float(self.kl_warmup), sparsity=float(self.sparsity))
+
+    def _make_architecture(self, feature_shape, in_unit: bool) -> ArchitectureConfig:
+        code_activation = self.code_activation
+        if code_activation is None:
+            code_activation = "linear" if self.variational else "relu"
+        hidden = self.hidden_dims
+        if hidden is None:
+            hidden = DEFAULT_HIDDEN_DIMS.get(self.architecture, ())
+        return ArchitectureConfig(
+            input_shape=feature_shape, hidden_dims=_int_tuple(hidden),
+            latent_dim=_int_tuple([self.latent_dim], "latent_dim")[0],
+            activation=self.activation, code_activation=code_activation,
+            output_activation="sigmoid" if in_unit else "linear",
+            kind=self.architecture, channels=_int_tuple(self.channels, "channels"),
+            variational=bool(self.variational))
 
     # ------------------------------------------------------------------ input handling
     def _prepare(self, X, *, reset: bool, what: str = "X", fitting: bool | None = None
@@ -304,12 +370,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
         in_unit = X_train.dtype == np.uint8 or (float(X_train.min()) >= 0.0
                                                  and float(X_train.max()) <= 1.0)
-        self.architecture_ = ArchitectureConfig(
-            input_shape=self.feature_shape_, hidden_dims=_int_tuple(self.hidden_dims),
-            latent_dim=_int_tuple([self.latent_dim], "latent_dim")[0],
-            activation=self.activation,
-            code_activation=self.code_activation,
-            output_activation="sigmoid" if in_unit else "linear")
+        self.architecture_ = self._make_architecture(self.feature_shape_, in_unit)
 
         seed = int(rng.randint(np.iinfo(np.int32).max))
         cbs = ([ProgressBar()] if self.verbose else []) + list(callbacks)
@@ -415,6 +476,119 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "model_")
         R = self._run(self.model_.reconstruct, self._prepare(X, reset=False))
         return R if scaled else scaling.unscale(R, self.input_scaling, self.scaling_stats_)
+
+    def interpolate(self, x_from, x_to, steps: int = 10):
+        """Decode evenly spaced points on the line between two samples' codes.
+
+        Parameters
+        ----------
+        x_from, x_to : array-like, shape feature_shape_ (or (1, *feature_shape_))
+            Two samples (e.g. two test images).
+        steps : int, default 10
+            Points on the line, both ends included (at least 2).
+
+        Returns
+        -------
+        ndarray of float32, shape (steps, *feature_shape_)
+            ``inverse_transform((1 − t) · z_from + t · z_to)`` for t = 0, 1/(steps−1), …, 1.
+
+        Raises
+        ------
+        ValueError
+            For steps < 2, or samples of the wrong shape.
+        """
+        check_is_fitted(self, "model_")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+            raise ValueError(f"steps must be an integer of at least 2, got {steps!r}")
+        ends = []
+        for name, x in (("x_from", x_from), ("x_to", x_to)):
+            x = np.asarray(x)
+            if x.shape == self.feature_shape_ or x.shape == (self.n_features_in_,):
+                x = x[None]
+            ends.append(self.transform(self._one_sample(x, name)))
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        return self.inverse_transform((1 - t) * ends[0] + t * ends[1])
+
+    def _one_sample(self, x: np.ndarray, name: str) -> np.ndarray:
+        if len(x) != 1:
+            raise ValueError(f"{name} must be one sample of shape {self.feature_shape_}, "
+                             f"got an array of shape {x.shape}")
+        return x
+
+    def _check_variational(self, what: str) -> None:
+        check_is_fitted(self, "model_")
+        if not self.architecture_.variational:
+            raise ValueError(f"{what} needs a variational autoencoder; this one was fitted "
+                             "with variational=False (refit with variational=True)")
+
+    def sample(self, n_samples: int = 1, random_state=None):
+        """Draw new data from a variational autoencoder: decode codes drawn from the prior
+        N(0, I).
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+        random_state : int, RandomState or None
+            Seeds the codes drawn.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples, *feature_shape_)
+            The decoder's mean output (pixel intensities in [0, 1] for a sigmoid output), in
+            the input's units as :meth:`inverse_transform` gives them.
+
+        Raises
+        ------
+        ValueError
+            For a model that is not variational, or n_samples < 1.
+        """
+        self._check_variational("sample")
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.architecture_.latent_dim))
+        return self.inverse_transform(Z.astype(np.float32))
+
+    def elbo(self, X, random_state=0):
+        """The evidence lower bound of each sample under a variational autoencoder, in nats.
+
+        ELBO = E_q[log p(x | z)] − KL(q(z | x) ‖ N(0, I)), with the Bernoulli likelihood of
+        the BCE loss summed over the features and one code drawn from q per sample (an
+        unbiased estimate; Kingma & Welling 2014, eq. 10). The ELBO is at most log p(x), so
+        it is negative; −ELBO per image is the number VAE papers report on binarised MNIST
+        (for grey-level pixels, as here, it is a bound for the continuous targets' BCE).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, *feature_shape_)
+        random_state : int, default 0
+            Seeds the codes drawn, so the same call gives the same numbers.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples,)
+            Nats per sample.
+
+        Raises
+        ------
+        ValueError
+            For a model that is not variational or not trained with loss="bce".
+        """
+        self._check_variational("elbo")
+        if self.recipe_.loss != "bce":
+            raise ValueError("elbo needs the Bernoulli likelihood of loss='bce'; this model "
+                             f"was trained with loss={self.recipe_.loss!r}")
+        model = self.model_
+        gen = torch.Generator(device=self._device()).manual_seed(int(random_state))
+
+        def per_sample(xb):
+            mean, log_var = model.encode_stats(xb)
+            logits = model.decode_logits(model.sample_code(mean, log_var, gen))
+            bce = per_sample_loss(logits, xb, "bce") * self.n_features_in_
+            return -(bce + kl_divergence(mean, log_var))
+
+        return self._run(per_sample, self._prepare(X, reset=False))
 
     def scale_input(self, X):
         """Validate ``X`` and scale it as the model sees it.

@@ -1,8 +1,9 @@
-"""Reconstruction losses, computed from decoder logits.
+"""Reconstruction losses, computed from decoder logits, and the regularisers of variational
+and sparse autoencoders.
 
 Units: ``per_pixel`` losses are means over features (pixels) and samples, the number Keras
 reports for ``binary_crossentropy`` and the reference notebook's 0.0956; ``per_sample`` losses
-are means over each sample's features, shape (n,).
+are means over each sample's features, shape (n,). The KL divergence is in nats per sample.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["reconstruction_loss", "per_sample_loss"]
+__all__ = ["reconstruction_loss", "per_sample_loss", "kl_divergence", "l1_sparsity"]
 
 
 def _elementwise(logits: torch.Tensor, target: torch.Tensor, loss: str, output_activation: str):
@@ -45,3 +46,24 @@ def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str,
                     output_activation: str = "sigmoid") -> torch.Tensor:
     """Reconstruction loss of each sample, averaged over its features: shape (n,), float32."""
     return _elementwise(logits, target, loss, output_activation).flatten(1).mean(dim=1)
+
+
+def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, diag(exp(log_var))) ‖ N(0, I)) of each sample, in nats: shape (n,).
+
+    Parameters
+    ----------
+    mean, log_var : Tensor of float32, shape (n, latent_dim)
+
+    References
+    ----------
+    Kingma & Welling (2014), "Auto-encoding variational Bayes", ICLR, appendix B:
+    −½ Σ (1 + log σ² − μ² − σ²).
+    """
+    return -0.5 * (1.0 + log_var - mean.square() - log_var.exp()).sum(dim=1)
+
+
+def l1_sparsity(code: torch.Tensor) -> torch.Tensor:
+    """Mean absolute value of the code's entries, a scalar (the L1 sparsity penalty per
+    unit; Goodfellow, Bengio & Courville 2016, Deep Learning, section 14.2.1)."""
+    return code.abs().mean()

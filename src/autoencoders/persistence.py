@@ -34,6 +34,8 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 _SCALING_PREFIX = "scaling."
+#: Estimator parameters that are tuples (JSON lists in config.json).
+_TUPLE_PARAMS = ("hidden_dims", "channels", "corruption")
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 
 
@@ -86,7 +88,9 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
     for name, value in estimator.scaling_stats_.items():
         tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
     params = estimator.get_params()
-    params["hidden_dims"] = list(params["hidden_dims"])
+    for key in _TUPLE_PARAMS:
+        if params.get(key) is not None:
+            params[key] = list(params[key])
     if params.get("checkpoint_dir") is not None:
         params["checkpoint_dir"] = str(params["checkpoint_dir"])
     if not isinstance(params.get("random_state"), (int, type(None))):
@@ -208,7 +212,11 @@ def load_model(path):
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{config_file}: missing or malformed configuration entry {exc}"
                          ) from None
-    params["hidden_dims"] = tuple(params["hidden_dims"])
+    except ValueError as exc:  # a field this version does not know, or a value it refuses
+        raise ValueError(f"{config_file}: {exc}") from None
+    for key in _TUPLE_PARAMS:
+        if params.get(key) is not None:
+            params[key] = tuple(params[key])
     est = AutoEncoder(**params)
     model = build_model(arch)
     scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()

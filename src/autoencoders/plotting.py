@@ -14,7 +14,8 @@ import numpy as np
 from ._io import atomic_path
 from .validation import check_labels
 
-__all__ = ["plot_history", "plot_reconstructions", "plot_maps"]
+__all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_image_rows",
+           "plot_image_grid"]
 
 
 def _save(fig, path) -> Path:
@@ -66,9 +67,12 @@ def plot_history(history: dict, path, reference: float | None = None,
 
 
 def _as_images(X: np.ndarray) -> np.ndarray | None:
-    """(n, h, w) stays; (n, f) with a square f (784) becomes (n, √f, √f); else None."""
+    """(n, h, w) stays; (n, 1, h, w) becomes (n, h, w) and (n, 3, h, w) (n, h, w, 3); (n, f)
+    with a square f (784) becomes (n, √f, √f); else None."""
     if X.ndim == 3:
         return X
+    if X.ndim == 4 and X.shape[1] in (1, 3):
+        return X[:, 0] if X.shape[1] == 1 else np.moveaxis(X, 1, -1).clip(0, 1)
     flat = X.reshape(len(X), -1)
     side = math.isqrt(flat.shape[1])
     if flat.shape[1] > 1 and side * side == flat.shape[1]:
@@ -193,4 +197,87 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
         fig.legend(handles, [str(c) for c in classes], loc="center right", title="label",
                    markerscale=1.5)
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _require_images(X: np.ndarray, what: str) -> np.ndarray:
+    images = _as_images(np.asarray(X))
+    if images is None:
+        raise ValueError(f"{what}: samples of shape {np.shape(X)[1:]} are not images; pictures "
+                         "need (n, H, W), (n, 1 or 3, H, W) or square (n, H·H) data")
+    return images
+
+
+def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
+    """Rows of images with a label at the left of each, e.g. noisy / denoised / clean, or
+    one row of a latent interpolation.
+
+    Parameters
+    ----------
+    rows : dict of str to ndarray, each shape (n, H, W), (n, C, H, W) or (n, H·H)
+        Row label → images with values in [0, 1]; every row has the same n.
+    path : str or Path
+    title : str
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        When the rows are not images or differ in length.
+    """
+    from matplotlib.figure import Figure
+
+    images = {k: _require_images(v, k) for k, v in rows.items()}
+    n = {len(v) for v in images.values()}
+    if len(n) != 1:
+        raise ValueError(f"every row needs the same number of images, got {sorted(n)}")
+    n = n.pop()
+    fig = Figure(figsize=(n * 0.9 + 1.0, len(images) * 1.0 + 0.3))
+    for r, (label, imgs) in enumerate(images.items()):
+        for c in range(n):
+            ax = fig.add_subplot(len(images), n, r * n + c + 1)
+            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_image_grid(images: np.ndarray, path, title: str = "", columns: int = 8) -> Path:
+    """Images in a grid of ``columns`` columns (e.g. samples of a variational autoencoder).
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, H, W), (n, C, H, W) or (n, H·H), values in [0, 1]
+    path : str or Path
+    title : str
+    columns : int, default 8
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        When the samples are not images.
+    """
+    from matplotlib.figure import Figure
+
+    imgs = _require_images(images, "images")
+    cols = max(1, min(columns, len(imgs)))
+    rows = math.ceil(len(imgs) / cols)
+    fig = Figure(figsize=(cols * 0.8, rows * 0.8 + 0.3))
+    for i, img in enumerate(imgs):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)

@@ -11,7 +11,8 @@ A run folder holds::
                         figures/evaluation_maps.png)
     cluster.json        written by cluster_run: the clustering's scores
     codes/              train.npy, test.npy (float32 latent codes) and *_labels.npy
-    figures/            loss.png, reconstructions.png, latent_maps.png
+    figures/            loss.png, reconstructions.png, latent_maps.png, interpolation.png;
+                        denoising.png (denoising models), samples.png (variational)
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from .checkpoints import CHECKPOINT_DIR
 from .persistence import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, save_model
 from .validation import check_labels
 
-__all__ = ["RunData", "train_run", "REFERENCE_TEST_BCE", "METRICS_FILE"]
+__all__ = ["RunData", "train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE",
+           "METRICS_FILE"]
 
 METRICS_FILE = "metrics.json"
 
@@ -99,15 +101,17 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         ``test_mse``, ``test_sse_per_image``, ``test_psnr`` (reconstruction metrics per
         pixel, per image and in dB; see ``evaluation.reconstruction_metrics``),
         ``train_seconds`` (training epochs only), ``seconds_per_epoch``, ``epochs``,
-        ``n_train``, ``n_test``, ``device``.
+        ``n_train``, ``n_test``, ``device``, ``test_code_near_zero`` (fraction of the test
+        codes' entries near 0, see ``evaluation.near_zero_fraction``), and for images in
+        [0, 1] those of :func:`variant_metrics`.
 
     Raises
     ------
     ValueError, OSError
         From validation of the data or from writing the folder.
     """
-    from .evaluation import map_2d, reconstruction_metrics
-    from .plotting import plot_history, plot_maps, plot_reconstructions
+    from .evaluation import map_2d, near_zero_fraction, reconstruction_metrics
+    from .plotting import _as_images, plot_history, plot_maps, plot_reconstructions
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,16 +138,19 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         "n_test": len(data.X_test),
         "device": estimator.device_,
     }
+    codes_test = estimator.transform(data.X_test)
+    metrics["test_code_near_zero"] = near_zero_fraction(codes_test)
+    figures = out / "figures"
+    if bounded and _as_images(Xs[:1]) is not None:
+        metrics.update(variant_metrics(estimator, data.X_test, figures))
     atomic_write(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
-    codes_test = estimator.transform(data.X_test)
     _save_npy(out / "codes" / "train.npy", estimator.transform(data.X_train))
     _save_npy(out / "codes" / "test.npy", codes_test)
     for split, y in (("train", data.y_train), ("test", data.y_test)):
         if y is not None:
             _save_npy(out / "codes" / f"{split}_labels.npy", np.asarray(y))
 
-    figures = out / "figures"
     plot_history(estimator.history_, figures / "loss.png",
                  reference=REFERENCE_TEST_BCE if data.description.get("dataset") == "mnist"
                  and estimator.recipe_.loss == "bce" else None,
@@ -163,6 +170,72 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         plot_maps(panels, data.y_test, figures / "latent_maps.png",
                   axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
     return metrics
+
+
+def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
+    """``X`` corrupted as a denoising autoencoder's training batches are, in ``X``'s units
+    (so that ``estimator.reconstruct`` takes it): float32, shape of ``X``.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``corruption`` or input the estimator refuses.
+    """
+    import torch
+
+    from . import scaling
+    from .corruption import corrupt
+
+    Xs = torch.from_numpy(np.ascontiguousarray(estimator.scale_input(X), dtype=np.float32))
+    bounded = estimator.architecture_.output_activation == "sigmoid"
+    noisy = corrupt(Xs, corruption, clip=bounded,
+                    generator=torch.Generator().manual_seed(seed)).numpy()
+    return scaling.unscale(noisy, estimator.input_scaling, estimator.scaling_stats_)
+
+
+def variant_metrics(estimator, X_test, figures) -> dict:
+    """Metrics and pictures of each kind of model, on image data in [0, 1].
+
+    Every model: ``figures/interpolation.png`` (decoded points between the first two test
+    images' codes). Denoising (a corruption in the recipe): the test images corrupted the
+    same way (seed 0), ``test_psnr_noisy`` and ``test_psnr_denoised`` (dB against the
+    clean images) and ``figures/denoising.png`` (noisy / denoised / clean rows).
+    Variational: ``test_elbo`` (mean ELBO per image in nats, one posterior sample each)
+    and ``figures/samples.png`` (64 draws from the prior, seed 0).
+
+    Returns
+    -------
+    dict of str to float
+        The metrics named above that apply.
+    """
+    from .evaluation import reconstruction_metrics
+    from .plotting import plot_image_grid, plot_image_rows
+
+    out: dict = {}
+    n = min(10, len(X_test))
+    if len(X_test) >= 2:
+        plot_image_rows({"interpolation": estimator.interpolate(X_test[0], X_test[1], 10)},
+                        figures / "interpolation.png",
+                        title="Decoded points between two test images' codes")
+    corruption = estimator.recipe_.corruption
+    if corruption != "none":
+        clean = estimator.scale_input(X_test)
+        noisy = corrupted_copy(estimator, X_test, corruption)
+        denoised = estimator.reconstruct(noisy, scaled=True)
+        noisy_s = estimator.scale_input(noisy)
+        out["test_psnr_noisy"] = reconstruction_metrics(clean, noisy_s)["psnr"]
+        out["test_psnr_denoised"] = reconstruction_metrics(clean, denoised)["psnr"]
+        plot_image_rows({"noisy": noisy_s[:n], "denoised": denoised[:n], "clean": clean[:n]},
+                        figures / "denoising.png",
+                        title=f"Test images with {corruption} noise: "
+                              f"{out['test_psnr_noisy']:.1f} dB noisy, "
+                              f"{out['test_psnr_denoised']:.1f} dB denoised")
+    if estimator.architecture_.variational:
+        if estimator.recipe_.loss == "bce":
+            out["test_elbo"] = float(np.mean(estimator.elbo(X_test)))
+        plot_image_grid(estimator.sample(64, random_state=0), figures / "samples.png",
+                        title="Samples from the prior N(0, I), decoded")
+    return out
 
 
 def describe_outputs(out_dir) -> list[str]:

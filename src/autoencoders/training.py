@@ -20,9 +20,11 @@ from torch import nn
 from .callbacks import Callback
 from .checkpoints import Checkpointer, CheckpointError
 from .config import TrainingConfig
-from .losses import per_sample_loss, reconstruction_loss
+from .corruption import corrupt
+from .losses import kl_divergence, l1_sparsity, per_sample_loss, reconstruction_loss
 
 __all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
+           "batch_objective",
            "as_float_input", "data_fingerprint", "TrainingDivergedError", "TrainingInterrupted"]
 
 #: Samples per forward pass when evaluating or encoding. Measured here (2 cores, MNIST test
@@ -102,6 +104,44 @@ def mean_loss(model: nn.Module, X: torch.Tensor, loss: str, device: torch.device
     return float(per.mean())
 
 
+def batch_objective(model: nn.Module, xb: torch.Tensor, recipe: TrainingConfig,
+                    kl_weight: float = 1.0, generator: torch.Generator | None = None
+                    ) -> torch.Tensor:
+    """The training objective of one batch, a scalar in per-pixel units.
+
+    The reconstruction loss (per pixel) of the clean batch ``xb`` from the model's code of
+    its corrupted copy (denoising; ``recipe.corruption``), with, for a variational model,
+    a code drawn by the reparameterisation trick and ``kl_weight · beta`` times the KL
+    divergence per sample divided by the number of features — so that with weight 1 the
+    objective is the negative ELBO per pixel for the BCE loss (Kingma & Welling 2014) —
+    and ``recipe.sparsity`` times the code's mean absolute value.
+
+    Parameters
+    ----------
+    model : AutoEncoderModule
+    xb : Tensor of float32, shape (b, *feature_shape)
+        A scaled training batch.
+    recipe : TrainingConfig
+    kl_weight : float, default 1
+        The KL warm-up factor in [0, 1] at this step.
+    generator : torch.Generator, optional
+        Source of the corruption noise and the variational draws, on ``xb``'s device; by
+        default torch's global generator.
+    """
+    out_act = model.config.output_activation
+    x_in = xb if recipe.corruption == "none" else corrupt(
+        xb, recipe.corruption, clip=out_act == "sigmoid", generator=generator)
+    mean, log_var = model.encode_stats(x_in)
+    code = mean if log_var is None else model.sample_code(mean, log_var, generator)
+    loss = reconstruction_loss(model.decode_logits(code), xb, recipe.loss, out_act)
+    if log_var is not None and recipe.beta > 0:
+        kl = kl_divergence(mean, log_var).mean() / model.config.n_features
+        loss = loss + (recipe.beta * kl_weight) * kl
+    if recipe.sparsity > 0:
+        loss = loss + recipe.sparsity * l1_sparsity(mean)
+    return loss
+
+
 def _make_optimizer(model: nn.Module, recipe: TrainingConfig) -> torch.optim.Optimizer:
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=recipe.learning_rate)
@@ -162,7 +202,7 @@ def _sanity_check(model, X, recipe, device):
         if out.shape != xb.shape:
             raise RuntimeError(f"model output shape {tuple(out.shape)} does not match input "
                                f"shape {tuple(xb.shape)}; the architecture is inconsistent")
-        value = reconstruction_loss(out, xb, recipe.loss, model.config.output_activation)
+        value = batch_objective(model, xb, recipe)
     if not torch.isfinite(value):
         raise TrainingDivergedError("the loss of the untrained model on the first batch is not "
                                     "finite; check the input for NaN or huge values")
@@ -332,6 +372,11 @@ class _Loop:
         self.checkpointer, self.run_facts = checkpointer, run
         self.n_batches = math.ceil(len(X) / recipe.batch_size)
         self.total_steps = recipe.epochs * self.n_batches
+        self.kl_warmup_steps = round(recipe.kl_warmup * self.total_steps)
+        # Noise of denoising and variational training: seeded from the batch-order
+        # generator, so that a seed fixes it, and checkpointed with the other RNG states.
+        self.noise = torch.Generator(device=device)
+        self.noise.manual_seed(generator.initial_seed() + 1)
         self.optimizer = _make_optimizer(model, recipe)
         self.best_state = None
         self.total = torch.zeros((), device=device)  # the epoch's summed loss, on the device
@@ -358,7 +403,6 @@ class _Loop:
     def _epoch(self, pos: _Position, caught: list[int]) -> None:
         model, X, recipe, device = self.model, self.X, self.recipe, self.device
         n, bs, n_batches, epoch = len(X), recipe.batch_size, self.n_batches, pos.epoch
-        out_act = model.config.output_activation
         # How often the progress bar gets a fresh running loss: reading it back syncs a GPU.
         report_every = max(1, n_batches // 20)
         for cb in self.callbacks:
@@ -370,11 +414,14 @@ class _Loop:
             self.total.zero_()
         start = time.perf_counter() - pos.epoch_seconds
         for b in range(pos.batch, n_batches):
+            step = (epoch - 1) * n_batches + b
             for group in self.optimizer.param_groups:
-                group["lr"] = self._lr_at((epoch - 1) * n_batches + b)
+                group["lr"] = self._lr_at(step)
             # index_select, not X[idx]: 36 µs against 100 µs per MNIST batch measured here.
             xb = as_float_input(X.index_select(0, perm[b * bs:(b + 1) * bs]))
-            loss = reconstruction_loss(model(xb), xb, recipe.loss, out_act)
+            kl_weight = (min(1.0, (step + 1) / self.kl_warmup_steps)
+                         if self.kl_warmup_steps else 1.0)
+            loss = batch_objective(model, xb, recipe, kl_weight, self.noise)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -440,6 +487,7 @@ class _Loop:
                     scalars[f"{i}.{k}"] = v
         tensors["rng.epoch"] = epoch_rng
         tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.noise"] = self.noise.get_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         tensors["loop.total"] = self.total
@@ -473,6 +521,8 @@ class _Loop:
                                         "param_groups": meta["optimizer"]["param_groups"]})
         self.generator.set_state(tensors["rng.epoch"])
         torch.set_rng_state(tensors["rng.torch"])
+        if "rng.noise" in tensors:  # absent from checkpoints written before it existed
+            self.noise.set_state(tensors["rng.noise"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         self.total.copy_(tensors["loop.total"])

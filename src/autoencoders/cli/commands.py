@@ -99,6 +99,9 @@ def _estimator(args):
     if args.optimizer and args.lr is None and args.optimizer != preset(args.preset)["optimizer"]:
         params["learning_rate"] = None  # the chosen optimizer's own default
     return AutoEncoder(hidden_dims=args.hidden_dims, latent_dim=args.latent_dim,
+                       architecture=args.architecture, channels=args.channels,
+                       corruption=args.corruption, variational=args.variational,
+                       beta=args.beta, kl_warmup=args.kl_warmup, sparsity=args.sparsity,
                        loss=args.loss, input_scaling=args.input_scaling,
                        early_stopping=args.early_stopping, random_state=args.seed,
                        verbose=0 if args.quiet else 1, device=args.device,
@@ -171,11 +174,12 @@ def _resume_args(args):
                                 ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{file}: not valid JSON ({exc}); the run folder is damaged") from None
-    for key in ("hidden_dims", "image_size"):
+    for key in ("hidden_dims", "channels", "image_size"):
         if saved.get(key) is not None:
             saved[key] = tuple(saved[key])
-    return argparse.Namespace(**{**saved, "quiet": args.quiet, "resume": args.resume,
-                                 "out": args.resume, "force": True})
+    # Options added since the run started take their defaults.
+    return argparse.Namespace(**{**defaults, **saved, "quiet": args.quiet,
+                                 "resume": args.resume, "out": args.resume, "force": True})
 
 
 def _save_command(args) -> None:
@@ -243,6 +247,12 @@ def cmd_fit(args) -> int:
     print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
     print(f"test MSE {metrics['test_mse']:.5f}  SSE/image {metrics['test_sse_per_image']:.2f}  "
           f"{metrics['train_seconds']:.1f} s training ({metrics['seconds_per_epoch']:.2f} s/epoch)")
+    if "test_psnr_denoised" in metrics:
+        print(f"test images with {estimator.recipe_.corruption} noise: PSNR "
+              f"{metrics['test_psnr_noisy']:.2f} dB noisy, {metrics['test_psnr_denoised']:.2f} "
+              "dB denoised")
+    if "test_elbo" in metrics:
+        print(f"test ELBO {metrics['test_elbo']:.1f} nats per image")
     for line in describe_outputs(args.out):
         print(line)
     return 0
@@ -321,6 +331,107 @@ def cmd_cluster(args) -> int:
     return 0
 
 
+def _run_dataset_args(args) -> None:
+    """Without --dataset or --input, use the data set the run was trained on."""
+    import json
+
+    from ..persistence import CONFIG_FILE
+
+    if args.dataset or args.input:
+        return
+    try:
+        with open(os.path.join(args.run_dir, CONFIG_FILE), encoding="utf-8") as f:
+            args.dataset = json.load(f).get("extra", {}).get("data", {}).get("dataset")
+    except (OSError, ValueError, AttributeError):
+        args.dataset = None
+    if not args.dataset:
+        raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
+                         "--dataset or --input")
+
+
+def _write_picture_or_array(out: str, images, picture) -> None:
+    """A .png goes to ``picture(images, out)``; other suffixes to ``write_array``."""
+    if out.lower().endswith(".png"):
+        picture(images, out)
+    else:
+        from ..datasets import write_array
+
+        write_array(out, images)
+    print(f"wrote {out}: {images.dtype} {tuple(images.shape)}", file=sys.stderr)
+
+
+def cmd_denoise(args) -> int:
+    import numpy as np
+
+    from ..datasets import read_input, write_array
+    from ..estimator import AutoEncoder
+    from ..evaluation import reconstruction_metrics
+    from ..plotting import plot_image_rows
+    from ..runs import corrupted_copy
+
+    if not (args.out or args.figure):
+        raise UsageError("denoise needs --out FILE and/or --figure PNG")
+    if args.clean and args.add_noise:
+        raise UsageError("--clean and --add-noise exclude each other: with --add-noise the "
+                         "input itself is the clean data")
+    est = AutoEncoder.load(args.run_dir)
+    X, _, _ = _load_source(args, args.split)
+    clean = None
+    if args.add_noise:
+        clean, X = X, corrupted_copy(est, X, args.add_noise, seed=args.seed)
+    elif args.clean:
+        clean, _ = read_input(args.clean, image_size=args.image_size)
+        if np.shape(clean) != np.shape(X):
+            raise ValueError(f"{args.clean}: shape {np.shape(clean)} differs from the noisy "
+                             f"data's {np.shape(X)}; give the clean originals of --input")
+    denoised = est.reconstruct(X)
+    if args.out:
+        write_array(args.out, denoised)
+        print(f"wrote {args.out}: {denoised.dtype} {tuple(denoised.shape)}", file=sys.stderr)
+    rows = {"noisy": est.scale_input(X), "denoised": est.reconstruct(X, scaled=True)}
+    if clean is not None:
+        rows["clean"] = est.scale_input(clean)
+        noisy_db = reconstruction_metrics(rows["clean"], rows["noisy"])["psnr"]
+        denoised_db = reconstruction_metrics(rows["clean"], rows["denoised"])["psnr"]
+        print(f"PSNR against the clean data: noisy {noisy_db:.2f} dB, denoised "
+              f"{denoised_db:.2f} dB ({denoised_db - noisy_db:+.2f} dB)")
+    if args.figure:
+        n = min(10, len(X))
+        plot_image_rows({k: v[:n] for k, v in rows.items()}, args.figure,
+                        title=f"Denoised by {args.run_dir}")
+        print(f"wrote {args.figure}", file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from ..estimator import AutoEncoder
+    from ..plotting import plot_image_grid
+
+    est = AutoEncoder.load(args.run_dir)
+    images = est.sample(args.n, random_state=args.seed)
+    _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
+        est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"))
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from ..estimator import AutoEncoder
+    from ..plotting import plot_image_rows
+
+    _run_dataset_args(args)
+    est = AutoEncoder.load(args.run_dir)
+    X, _, _ = _load_source(args, args.split)
+    for option, i in (("--from", args.index_from), ("--to", args.index_to)):
+        if not 0 <= i < len(X):
+            raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")
+    row = est.interpolate(X[args.index_from], X[args.index_to], args.steps)
+    _write_picture_or_array(args.out, row, lambda a, out: plot_image_rows(
+        {f"{args.index_from} → {args.index_to}": est.scale_input(a)}, out,
+        title=f"Decoded points between the codes of samples {args.index_from} and "
+              f"{args.index_to}"))
+    return 0
+
+
 def cmd_summary(args) -> int:
     from ..config import ArchitectureConfig
     from ..models import build_model
@@ -342,6 +453,7 @@ def cmd_summary(args) -> int:
 
 COMMANDS = {"fit": cmd_fit, "demo": cmd_demo, "embed": cmd_embed,
             "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
-            "summary": cmd_summary}
+            "summary": cmd_summary, "denoise": cmd_denoise, "sample": cmd_sample,
+            "interpolate": cmd_interpolate}
 
 

@@ -44,7 +44,36 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}")
+    return value
+
+
+def _corruption(text: str) -> str:
+    from ..config import parse_corruption
+
+    try:
+        parsed = parse_corruption(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return "none" if parsed is None else f"{parsed[0]}:{parsed[1]:g}"
+
+
 def _int_list(text: str) -> tuple[int, ...]:
+    if text.strip().lower() == "none":
+        return ()
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -92,8 +121,27 @@ def _add_training_options(p) -> None:
     g.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
-    g.add_argument("--hidden-dims", type=_int_list, default=(400, 200, 100, 50),
-                   metavar="W,W,...", help="encoder widths (default 400,200,100,50)")
+    g.add_argument("--architecture", choices=("dense", "conv"), default="dense",
+                   help="dense (the notebook's, default) or conv: strided convolutions to a "
+                        "dense bottleneck and transposed convolutions back (images only)")
+    g.add_argument("--hidden-dims", type=_int_list, metavar="W,W,...",
+                   help="dense encoder widths (default 400,200,100,50 for dense; none for "
+                        "conv, where they sit between the convolutions and the code)")
+    g.add_argument("--channels", type=_int_list, default=(32, 64), metavar="C,C,...",
+                   help="conv: filters of each stride-2 convolution (default 32,64)")
+    g.add_argument("--corruption", type=_corruption, default="none", metavar="KIND:LEVEL",
+                   help="train a denoising autoencoder: gaussian:SIGMA, masking:FRACTION or "
+                        "salt-pepper:FRACTION (e.g. gaussian:0.3); default none")
+    g.add_argument("--variational", action="store_true",
+                   help="a variational autoencoder (Gaussian code, KL term; enables "
+                        "'autoencoders sample')")
+    g.add_argument("--beta", type=_non_negative_float, default=1.0, metavar="B",
+                   help="variational: weight of the KL term (β-VAE; default 1)")
+    g.add_argument("--kl-warmup", type=_fraction, default=0.0, metavar="F",
+                   help="variational: fraction of the steps over which the KL weight rises "
+                        "from 0 to B (default 0)")
+    g.add_argument("--sparsity", type=_non_negative_float, default=0.0, metavar="L",
+                   help="weight of an L1 penalty on the code (default 0)")
     g.add_argument("--loss", choices=("bce", "mse"), default="bce")
     g.add_argument("--input-scaling", choices=("auto", "minmax", "none"), default="auto",
                    help="auto: uint8/255; minmax: each feature to [0, 1]; none")
@@ -196,6 +244,44 @@ def build_parser() -> argparse.ArgumentParser:
                         "or kmeans")
     p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    p = sub.add_parser("denoise", help="remove noise from images with a run's model",
+                       description="Reconstruct noisy data with RUN_DIR's model (best trained "
+                                   "with --corruption) and write the result to --out. With "
+                                   "--add-noise the data is clean and gets noise first, so "
+                                   "the PSNR of noisy and denoised images is printed.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=True)
+    p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
+    p.add_argument("--add-noise", type=_corruption, metavar="KIND:LEVEL",
+                   help="corrupt the (clean) data first, e.g. gaussian:0.3")
+    p.add_argument("--clean", metavar="FILE",
+                   help="the clean originals of --input, for the PSNR and the figure")
+    p.add_argument("--figure", metavar="PNG", help="noisy / denoised (/ clean) rows")
+    p.add_argument("--seed", type=int, default=0, help="seed of --add-noise (default 0)")
+
+    p = sub.add_parser("sample", help="draw new data from a variational run",
+                       description="Decode codes drawn from the prior N(0, I) of RUN_DIR's "
+                                   "variational autoencoder; write a grid picture (.png) or "
+                                   "the array (.npy, .csv, .parquet).")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("-n", type=_positive_int, default=64, metavar="N",
+                   help="how many samples (default 64)")
+    p.add_argument("--out", required=True, metavar="FILE", help=".png grid, or an array file")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    p = sub.add_parser("interpolate", help="decode the line between two samples' codes",
+                       description="Encode samples I and J of the data, decode STEPS evenly "
+                                   "spaced points between their codes; write a row picture "
+                                   "(.png) or the array (.npy, .csv, .parquet). The data is "
+                                   "the run's data set unless --dataset or --input is given.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_data_source(p, split=True, required=False)
+    p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
+                   help="index of the first sample in the split")
+    p.add_argument("--to", dest="index_to", type=int, required=True, metavar="J")
+    p.add_argument("--steps", type=_positive_int, default=10, help="points (default 10)")
+    p.add_argument("--out", required=True, metavar="FILE", help=".png row, or an array file")
 
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "

@@ -10,12 +10,13 @@ from .metrics import (
     knn_accuracy,
     knn_recall,
     linear_probe_accuracy,
+    near_zero_fraction,
     reconstruction_metrics,
     trustworthiness,
 )
 from .reducers import REDUCERS, make_reducer
 
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
-           "knn_accuracy", "linear_probe_accuracy", "cluster_accuracy", "clustering_scores",
+           "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy", "clustering_scores",
            "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",
            "map_2d", "MAP_METHODS", "ParametricMap", "make_reducer", "REDUCERS"]

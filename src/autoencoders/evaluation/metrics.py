@@ -53,6 +53,27 @@ def reconstruction_metrics(X: np.ndarray, R: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ neighbourhoods
+def near_zero_fraction(Z, tol: float = 0.01) -> float:
+    """Fraction of a code's entries that are near zero: ``|z| ≤ tol · max |Z|``.
+
+    The measure of a sparse code (the share of inactive units per sample, averaged);
+    relative to the largest magnitude so that it does not depend on the code's scale.
+
+    Parameters
+    ----------
+    Z : array-like, shape (n, latent_dim)
+        Latent codes.
+    tol : float, default 0.01
+
+    Returns
+    -------
+    float in [0, 1]; 1.0 for an all-zero code.
+    """
+    Z = np.abs(np.asarray(Z, dtype=np.float64))
+    top = Z.max() if Z.size else 0.0
+    return float((Z <= tol * top).mean()) if top > 0 else 1.0
+
+
 def subsample_indices(n: int, max_points: int | None, random_state: int) -> np.ndarray:
     """Sorted indices of at most ``max_points`` of ``n`` points (all of them for None),
     drawn without replacement with seed ``random_state``."""
