@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-COMMANDS = ("fit", "demo", "embed", "reconstruct", "evaluate", "cluster", "summary")
+COMMANDS = ("fit", "demo", "embed", "reconstruct", "evaluate", "cluster", "summary",
+            "denoise", "sample", "interpolate")
 
 
 def run(*args, cwd=None, check_code=None):
