@@ -654,6 +654,67 @@ def disk_full_at_save(ctx, monkeypatch):
             p.name for p in ctx.model_dir.iterdir())  # no temporary file left
 
 
+# ------------------------------------------------------------------ the autoencoder family
+@case("flat rows for a convolutional model", "AutoEncoder.fit", ValueError,
+      r"a convolutional autoencoder needs images of shape \(height, width\) or \(channels, "
+      r"height, width\), got samples of shape \(6,\); reshape flat rows to images")
+def flat_rows_for_conv(ctx):
+    ctx.new(architecture="conv").fit(ctx.X)
+
+
+@case("an unknown architecture", "AutoEncoder.fit", ValueError,
+      r"architecture must be one of \('dense', 'conv'\), got 'transformer'")
+def unknown_architecture(ctx):
+    ctx.new(architecture="transformer").fit(ctx.X)
+
+
+@case("a corruption without its level", "AutoEncoder.fit", ValueError,
+      r"corruption must be 'none' or KIND:LEVEL .* got 'gaussian'")
+def corruption_without_level(ctx):
+    ctx.new(corruption="gaussian").fit(ctx.X)
+
+
+@case("a masking fraction above 1", "autoencoders fit", ValueError,
+      r"argument --corruption: the masking corruption's level is the fraction of features "
+      r"corrupted, in \(0, 1\], got 1.5", exit_code=2)
+def masking_above_one(ctx):
+    ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "run-mask",
+            "--corruption", "masking:1.5")
+
+
+@case("a variational model with a ReLU code", "AutoEncoder.fit", ValueError,
+      r"a variational autoencoder's code is a Gaussian mean and needs "
+      r"code_activation='linear', got 'relu'")
+def variational_relu_code(ctx):
+    ctx.new(variational=True, code_activation="relu").fit(ctx.X)
+
+
+@case("sampling from a model that is not variational", "autoencoders sample", ValueError,
+      r"sample needs a variational autoencoder; this one was fitted with variational=False",
+      exit_code=1)
+def sample_plain_model(ctx):
+    ctx.cli("sample", ctx.model_dir, "--out", ctx.tmp / "samples.png")
+
+
+@case("samples that are not images, to a picture", "autoencoders sample", ValueError,
+      r"images: samples of shape \(6,\) are not images", exit_code=1)
+def sample_table_to_png(ctx):
+    folder = ctx.new(variational=True).fit(ctx.X).save(ctx.tmp / "vae-table")
+    ctx.cli("sample", folder, "--out", ctx.tmp / "samples.png")
+
+
+@case("an interpolation of one step", "AutoEncoder.interpolate", ValueError,
+      r"steps must be an integer of at least 2, got 1")
+def interpolate_one_step(ctx):
+    ctx.ae.interpolate(ctx.X[0], ctx.X[1], steps=1)
+
+
+@case("two samples as the end of an interpolation", "AutoEncoder.interpolate", ValueError,
+      r"x_from must be one sample of shape \(6,\), got an array of shape \(2, 6\)")
+def interpolate_two_samples(ctx):
+    ctx.ae.interpolate(ctx.X[:2], ctx.X[1])
+
+
 # ------------------------------------------------------------------ the tests
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
