@@ -17,6 +17,7 @@ from .metrics import (
 from .reducers import REDUCERS, make_reducer
 
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
-           "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy", "clustering_scores",
+           "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy",
+           "clustering_scores",
            "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",
            "map_2d", "MAP_METHODS", "ParametricMap", "make_reducer", "REDUCERS"]
