@@ -14,9 +14,8 @@ __all__ = ["ConvAutoEncoder"]
 class _ChannelsLast(nn.Module):
     """Store activations as (n, H, W, C) in memory; the shape stays (n, C, H, W).
 
-    oneDNN's convolutions run several times faster on this layout: measured here (2 cores,
-    batch 128), a 32 → 64 stride-2 convolution's forward and backward took 6.5 ms against
-    31.7 ms, the 32 → 1 transposed one 5.4 ms against 27.8 ms.
+    oneDNN's convolutions prefer this layout: measured here (2 cores, batch 128 of 28×28,
+    channels 32 and 64), a training step took 17.9 ms against 19.8 ms with the default one.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
