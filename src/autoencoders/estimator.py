@@ -94,8 +94,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     loss : {"bce", "mse"}, default "bce"
         Reconstruction loss, per pixel. "bce" needs scaled input in [0, 1].
     code_activation : str, optional
-        Activation of the latent code: by default "relu" (the notebook's), "linear" for a
-        variational model (which needs it); "linear" gives signed codes.
+        Activation of the latent code. By default "relu" for the dense model (the
+        notebook's) and "linear" (signed codes) for the convolutional and variational ones:
+        a variational code needs it, and for the convolutional model it was better here
+        (benchmarks/variants.py conditions, 90 s of training on MNIST: test MSE 0.00450
+        against 0.00525 with ReLU; denoising σ = 0.3 noise, 21.40 dB against 20.95 dB).
     architecture : {"dense", "conv"}, default "dense"
         "conv": strided 3×3 convolutions (``channels`` filters each, each halving height and
         width) to a dense bottleneck, and transposed convolutions back; needs image input
@@ -257,7 +260,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _make_architecture(self, feature_shape, in_unit: bool) -> ArchitectureConfig:
         code_activation = self.code_activation
         if code_activation is None:
-            code_activation = "linear" if self.variational else "relu"
+            plain_dense = self.architecture == "dense" and not self.variational
+            code_activation = "relu" if plain_dense else "linear"
         hidden = self.hidden_dims
         if hidden is None:
             hidden = DEFAULT_HIDDEN_DIMS.get(self.architecture, ())
