@@ -130,9 +130,10 @@ def render(r: dict) -> str:
         f"25 (ReLU for the dense models, linear for the others: the estimator's defaults); "
         f"budget {r['budget']:.0f} s of training per model (epochs fixed beforehand from the "
         f"fastest of three 20-step probes); seed {r['seed']}; one run each. Test set: 10,000 "
-        "images; k-NN (k = 5) and linear probe fitted on 10,000 training codes. PSNR: test images with Gaussian noise "
-        "σ = 0.3 (clipped to [0, 1], seed 0) against the clean ones, before and after the "
-        "model. Near-zero: fraction of code entries with |z| ≤ 0.01 · max |z|.",
+        "images; k-NN (k = 5) and linear probe fitted on 10,000 training codes. PSNR: test "
+        "images with Gaussian noise σ = 0.3 (clipped to [0, 1], seed 0) against the clean "
+        "ones, before and after the model. Near-zero: fraction of code entries with "
+        "|z| ≤ 0.01 · max |z|.",
         "",
         "| model | params | epochs | s/epoch | BCE | MSE | SSE/image | k-NN acc. | probe acc. "
         "| near-zero | PSNR noisy → out (dB) | ELBO (nats/image) |",
