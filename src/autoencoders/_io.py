@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "file_in_the_way"]
@@ -41,15 +42,13 @@ def atomic_path(path, suffix: str | None = None):
                                  "choose another location")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                   suffix=path.suffix if suffix is None else suffix)
+        tmp = _create_temporary(path, path.suffix if suffix is None else suffix)
     except OSError as exc:
         # Name the destination, not the temporary file the user never asked for.
         raise type(exc)(f"cannot write {path}: {exc.strerror or exc}; choose "
                         "another location or make the folder writable") from None
-    os.close(fd)
     try:
-        yield Path(tmp)
+        yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -61,6 +60,23 @@ def atomic_path(path, suffix: str | None = None):
             raise type(exc)(f"cannot write {path}: {exc.strerror}; nothing there was "
                             "changed (free some space or choose another location)") from None
         raise
+
+
+def _create_temporary(path: Path, suffix: str) -> Path:
+    """Create an empty file beside ``path`` with the permissions a plain ``open`` would give
+    (0o666 less the umask), or those of the file it replaces. ``tempfile.mkstemp`` would
+    make every output readable by its owner only (0o600)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def file_in_the_way(path) -> Path | None:
