@@ -242,8 +242,8 @@ def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
             ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, fontsize=8)
+            if c == 0:  # horizontal, so that long labels of adjacent rows do not collide
+                ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
