@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+import autoencoders._io
 from autoencoders import AutoEncoder
 from autoencoders.datasets import read_input, write_array
 from autoencoders.datasets.idx import parse_idx
@@ -621,7 +622,7 @@ def output_not_writable(ctx, monkeypatch):
     def refuse(*args, **kwargs):  # as the OS answers for a read-only folder, even for root
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(autoencoders._io, "_create_temporary", refuse)
     write_array(ctx.tmp / "locked" / "z.npy", ctx.X)
 
 

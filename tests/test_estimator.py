@@ -21,7 +21,12 @@ def test_init_stores_parameters_untouched():
     ae = AutoEncoder(hidden_dims=[3], latent_dim=-1, optimizer="nope")
     assert ae.hidden_dims == [3] and ae.latent_dim == -1 and ae.optimizer == "nope"
     defaults = AutoEncoder().get_params()
-    assert defaults["hidden_dims"] == (400, 200, 100, 50) and defaults["latent_dim"] == 25
+    assert defaults["hidden_dims"] is None and defaults["latent_dim"] == 25
+    # None: the notebook's widths for the dense model, none after the convolutions
+    dense = AutoEncoder()._make_architecture((28, 28), in_unit=True)
+    conv = AutoEncoder(architecture="conv")._make_architecture((28, 28), in_unit=True)
+    assert dense.hidden_dims == (400, 200, 100, 50) and conv.hidden_dims == ()
+    assert (dense.code_activation, conv.code_activation) == ("relu", "linear")
     assert (defaults["activation"], defaults["loss"], defaults["optimizer"]) == \
         ("relu", "bce", "adam")
 

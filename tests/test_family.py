@@ -125,7 +125,7 @@ def test_variational_objective_adds_beta_times_kl_per_feature():
     losses = {}
     for beta in (0.0, 2.0):
         torch.manual_seed(0)
-        losses[beta] = float(batch_objective(model, x, TrainingConfig(beta=beta)))
+        losses[beta] = float(batch_objective(model, x, TrainingConfig(beta=beta)).detach())
     assert losses[2.0] - losses[0.0] == pytest.approx(2 * kl, rel=1e-4)
 
 
