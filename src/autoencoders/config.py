@@ -53,7 +53,7 @@ def parse_corruption(spec) -> tuple[str, float] | None:
         For an unknown kind, a missing or non-numeric level, a negative standard deviation,
         or a fraction outside (0, 1].
     """
-    if spec is None or spec == "none":
+    if spec is None or (isinstance(spec, str) and spec == "none"):
         return None
     if isinstance(spec, str):
         kind, sep, level_text = spec.partition(":")
