@@ -691,7 +691,8 @@ def variational_relu_code(ctx):
 
 
 @case("sampling from a model that is not variational", "autoencoders sample", ValueError,
-      r"sample needs a variational autoencoder; this one was fitted with variational=False",
+      r"sample needs a variational autoencoder; this one was fitted without \(refit with "
+      r"variational=True, or fit --variational\)",
       exit_code=1)
 def sample_plain_model(ctx):
     ctx.cli("sample", ctx.model_dir, "--out", ctx.tmp / "samples.png")
@@ -702,6 +703,26 @@ def sample_plain_model(ctx):
 def sample_table_to_png(ctx):
     folder = ctx.new(variational=True).fit(ctx.X).save(ctx.tmp / "vae-table")
     ctx.cli("sample", folder, "--out", ctx.tmp / "samples.png")
+
+
+@case("a KL weight for a model that is not variational", "AutoEncoder.fit", ValueError,
+      r"beta and kl_warmup weight the KL term of a variational autoencoder; pass "
+      r"variational=True \(--variational\), or leave them out")
+def beta_without_variational(ctx):
+    ctx.new(beta=4.0).fit(ctx.X)
+
+
+@case("a picture format that is not PNG", "autoencoders interpolate", ValueError,
+      r"--out .*row\.jpg: name a \.png picture or an array file", exit_code=2)
+def interpolate_to_jpg(ctx):
+    ctx.cli("interpolate", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--from", "0",
+            "--to", "1", "--out", ctx.tmp / "row.jpg")
+
+
+@case("a scalar as the end of an interpolation", "AutoEncoder.interpolate", ValueError,
+      r"x_from must be one sample of shape \(6,\), got an array of shape \(\)")
+def interpolate_scalar(ctx):
+    ctx.ae.interpolate(0, 1)
 
 
 @case("an interpolation of one step", "AutoEncoder.interpolate", ValueError,

@@ -142,6 +142,24 @@ def test_variational_transform_is_the_mean_and_samples_come_from_the_prior(tiny_
     assert elbo.shape == (64,) and (elbo < 0).all()
 
 
+def test_kl_settings_are_refused_without_a_variational_model_and_warmup_defaults_to_half(
+        tiny_images):
+    for kw in ({"beta": 4.0}, {"kl_warmup": 0.1}):
+        with pytest.raises(ValueError, match="pass variational=True"):
+            _fit(tiny_images, **kw)
+    assert AutoEncoder(variational=True)._make_recipe().kl_warmup == 0.5
+    assert AutoEncoder()._make_recipe().kl_warmup == 0.0
+
+
+@pytest.mark.parametrize("corruption", ["gaussian:0.3", ("masking", 0.25)])
+def test_a_reloaded_denoiser_keeps_its_corruption_and_refits(tmp_path, tiny_images, corruption):
+    from sklearn.base import clone
+
+    loaded = AutoEncoder.load(_fit(tiny_images, corruption=corruption).save(tmp_path / "m"))
+    assert loaded.corruption == corruption
+    assert clone(loaded).fit(tiny_images).recipe_.corruption == loaded.recipe_.corruption
+
+
 def test_sample_and_elbo_need_a_variational_model(tiny_images):
     ae = _fit(tiny_images)
     for call in (lambda: ae.sample(3), lambda: ae.elbo(tiny_images)):

@@ -162,8 +162,8 @@ class ArchitectureConfig(_JSONMixin):
                 raise ValueError(
                     f"a convolutional autoencoder needs images of shape (height, width) or "
                     f"(channels, height, width), got samples of shape {tuple(self.input_shape)}"
-                    "; reshape flat rows to images (e.g. X.reshape(-1, 28, 28)) or use "
-                    "architecture='dense'")
+                    "; reshape flat rows to images (e.g. X.reshape(-1, 28, 28), and save "
+                    "that array for the command line) or use the dense architecture")
             if not self.channels or any(int(c) < 1 for c in self.channels):
                 raise ValueError(f"channels must be positive integers, got {self.channels}")
         if self.variational and self.code_activation != "linear":

@@ -25,6 +25,9 @@ _DEFAULT = PRESETS["default"]
 #: Dense hidden widths when ``hidden_dims`` is None: the notebook's for "dense", none
 #: between the convolutions and the code for "conv".
 DEFAULT_HIDDEN_DIMS = {"dense": (400, 200, 100, 50), "conv": ()}
+#: KL warm-up of a variational model when ``kl_warmup`` is None (measurements in the
+#: docstring of ``AutoEncoder``).
+DEFAULT_KL_WARMUP = 0.5
 
 
 def preset(name: str) -> dict:
@@ -112,8 +115,13 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         ``sample`` draws new data; ``elbo`` scores it.
     beta : float, default 1.0
         Weight of the KL term (β-VAE, Higgins et al. 2017); 1 trains on the ELBO.
-    kl_warmup : float, default 0.0
-        Fraction of the steps over which the KL weight rises linearly from 0 to ``beta``.
+    kl_warmup : float, optional
+        Fraction of the steps over which the KL weight rises linearly from 0 to ``beta``;
+        by default 0.5 for a variational model. Measured here (notebook architecture,
+        8 epochs, ELBO per MNIST test image): 60,000 images, −123.8 nats without warm-up,
+        −108.9 with 0.1, −103.8 with 0.5; 5,000 images, the model without warm-up or with
+        0.1 collapsed to the mean image (−200.8), with 0.5 it learned (−155.3).
+        ``beta`` and ``kl_warmup`` are refused for a model that is not variational.
     sparsity : float, default 0.0
         Weight of an L1 penalty on the code (its mean absolute value, added to the per-pixel
         loss); with the ReLU code it drives code units to exactly 0.
@@ -195,7 +203,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def __init__(self, hidden_dims=None, latent_dim=25, activation="relu",
                  loss="bce", *, code_activation=None, architecture="dense", channels=(32, 64),
-                 corruption=None, variational=False, beta=1.0, kl_warmup=0.0, sparsity=0.0,
+                 corruption=None, variational=False, beta=1.0, kl_warmup=None, sparsity=0.0,
                  optimizer="adam", learning_rate=None,
                  schedule=_DEFAULT.schedule, warmup=_DEFAULT.warmup,
                  init_output_bias=_DEFAULT.init_output_bias, epochs=_DEFAULT.epochs,
@@ -249,7 +257,16 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change, tol=self.tol,
             corruption=self.corruption or "none", beta=float(self.beta),
-            kl_warmup=float(self.kl_warmup), sparsity=float(self.sparsity))
+            kl_warmup=self._kl_warmup(), sparsity=float(self.sparsity))
+
+    def _kl_warmup(self) -> float:
+        if not self.variational:
+            if self.kl_warmup is not None or self.beta != 1.0:
+                raise ValueError("beta and kl_warmup weight the KL term of a variational "
+                                 "autoencoder; pass variational=True (--variational), or "
+                                 "leave them out")
+            return 0.0
+        return DEFAULT_KL_WARMUP if self.kl_warmup is None else float(self.kl_warmup)
 
     def _make_architecture(self, feature_shape, in_unit: bool) -> ArchitectureConfig:
         code_activation = self.code_activation
@@ -503,21 +520,18 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             x = np.asarray(x)
             if x.shape == self.feature_shape_ or x.shape == (self.n_features_in_,):
                 x = x[None]
-            ends.append(self.transform(self._one_sample(x, name)))
+            if x.ndim < 2 or len(x) != 1:
+                raise ValueError(f"{name} must be one sample of shape {self.feature_shape_}, "
+                                 f"got an array of shape {x.shape}")
+            ends.append(self.transform(x))
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         return self.inverse_transform((1 - t) * ends[0] + t * ends[1])
-
-    def _one_sample(self, x: np.ndarray, name: str) -> np.ndarray:
-        if len(x) != 1:
-            raise ValueError(f"{name} must be one sample of shape {self.feature_shape_}, "
-                             f"got an array of shape {x.shape}")
-        return x
 
     def _check_variational(self, what: str) -> None:
         check_is_fitted(self, "model_")
         if not self.architecture_.variational:
             raise ValueError(f"{what} needs a variational autoencoder; this one was fitted "
-                             "with variational=False (refit with variational=True)")
+                             "without (refit with variational=True, or fit --variational)")
 
     def sample(self, n_samples: int = 1, random_state=None):
         """Draw new data from a variational autoencoder: decode codes drawn from the prior

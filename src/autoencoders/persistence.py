@@ -89,7 +89,7 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
         tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
     params = estimator.get_params()
     for key in _TUPLE_PARAMS:
-        if params.get(key) is not None:
+        if params.get(key) is not None and not isinstance(params[key], str):
             params[key] = list(params[key])
     if params.get("checkpoint_dir") is not None:
         params["checkpoint_dir"] = str(params["checkpoint_dir"])
@@ -215,7 +215,7 @@ def load_model(path):
     except ValueError as exc:  # a field this version does not know, or a value it refuses
         raise ValueError(f"{config_file}: {exc}") from None
     for key in _TUPLE_PARAMS:
-        if params.get(key) is not None:
+        if isinstance(params.get(key), list):
             params[key] = tuple(params[key])
     est = AutoEncoder(**params)
     model = build_model(arch)

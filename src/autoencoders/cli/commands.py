@@ -350,8 +350,12 @@ def _run_dataset_args(args) -> None:
 
 
 def _write_picture_or_array(out: str, images, picture) -> None:
-    """A .png goes to ``picture(images, out)``; other suffixes to ``write_array``."""
-    if out.lower().endswith(".png"):
+    """A .png goes to ``picture(images, out)``; .npy, .csv, .parquet to ``write_array``."""
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix not in (".png", ".npy", ".csv", ".parquet"):
+        raise UsageError(f"--out {out}: name a .png picture or an array file (.npy, .csv, "
+                         ".parquet)")
+    if suffix == ".png":
         picture(images, out)
     else:
         from ..datasets import write_array

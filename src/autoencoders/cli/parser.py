@@ -34,6 +34,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _at_least_two(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected at least 2, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -137,9 +144,9 @@ def _add_training_options(p) -> None:
                         "'autoencoders sample')")
     g.add_argument("--beta", type=_non_negative_float, default=1.0, metavar="B",
                    help="variational: weight of the KL term (β-VAE; default 1)")
-    g.add_argument("--kl-warmup", type=_fraction, default=0.0, metavar="F",
+    g.add_argument("--kl-warmup", type=_fraction, metavar="F",
                    help="variational: fraction of the steps over which the KL weight rises "
-                        "from 0 to B (default 0)")
+                        "from 0 to B (default 0.5)")
     g.add_argument("--sparsity", type=_non_negative_float, default=0.0, metavar="L",
                    help="weight of an L1 penalty on the code (default 0)")
     g.add_argument("--loss", choices=("bce", "mse"), default="bce")
@@ -280,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
                    help="index of the first sample in the split")
     p.add_argument("--to", dest="index_to", type=int, required=True, metavar="J")
-    p.add_argument("--steps", type=_positive_int, default=10, help="points (default 10)")
+    p.add_argument("--steps", type=_at_least_two, default=10,
+                   help="points, both ends included (default 10)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png row, or an array file")
 
     p = sub.add_parser("summary", help="print the layer table of a model",
