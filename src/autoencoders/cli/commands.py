@@ -276,8 +276,8 @@ def _write_output(args, kind: str) -> int:
 
         check_samples(as_array(X, args.input), args.input)
     out = est.transform(X) if kind == "embed" else est.reconstruct(X)
-    write_array(args.out, out)
-    print(f"wrote {args.out}: {out.dtype} {tuple(out.shape)}", file=sys.stderr)
+    shape = write_array(args.out, out)
+    print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
     return 0
 
 
@@ -357,11 +357,12 @@ def _write_picture_or_array(out: str, images, picture) -> None:
                          ".parquet)")
     if suffix == ".png":
         picture(images, out)
+        shape = tuple(images.shape)
     else:
         from ..datasets import write_array
 
-        write_array(out, images)
-    print(f"wrote {out}: {images.dtype} {tuple(images.shape)}", file=sys.stderr)
+        shape = write_array(out, images)
+    print(f"wrote {out}: {images.dtype} {shape}", file=sys.stderr)
 
 
 def cmd_denoise(args) -> int:
@@ -390,8 +391,8 @@ def cmd_denoise(args) -> int:
                              f"data's {np.shape(X)}; give the clean originals of --input")
     denoised = est.reconstruct(X)
     if args.out:
-        write_array(args.out, denoised)
-        print(f"wrote {args.out}: {denoised.dtype} {tuple(denoised.shape)}", file=sys.stderr)
+        shape = write_array(args.out, denoised)
+        print(f"wrote {args.out}: {denoised.dtype} {shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": est.reconstruct(X, scaled=True)}
     if clean is not None:
         rows["clean"] = est.scale_input(clean)

@@ -239,7 +239,8 @@ def _to_gray8(img):
     return img.convert("L")
 
 
-def write_array(path, array: np.ndarray, columns: list[str] | None = None) -> None:
+def write_array(path, array: np.ndarray, columns: list[str] | None = None
+                ) -> tuple[int, ...]:
     """Write a 2-D array to ``.npy``, ``.csv`` or ``.parquet`` by the path's suffix, atomically.
 
     Parameters
@@ -250,6 +251,11 @@ def write_array(path, array: np.ndarray, columns: list[str] | None = None) -> No
         Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``.
     columns : list of str, optional
         Column names for ``.csv`` and ``.parquet``; ``f0, f1, ...`` by default.
+
+    Returns
+    -------
+    tuple of int
+        The shape as stored: ``array.shape`` for ``.npy``, (n, features) otherwise.
 
     Raises
     ------
@@ -281,3 +287,4 @@ def write_array(path, array: np.ndarray, columns: list[str] | None = None) -> No
 
             table = pa.table({name: flat[:, i] for i, name in enumerate(columns)})
             pq.write_table(table, tmp)
+    return tuple(array.shape) if suffix == ".npy" else tuple(flat.shape)
