@@ -23,16 +23,14 @@ Usage: python benchmarks/quality.py [--quick] [--epochs-30d N] [--epochs-25d-lon
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import machine, write_results  # benchmarks/_results.py
 
 from autoencoders import AutoEncoder, preset
 from autoencoders.datasets import load_mnist
@@ -232,29 +230,13 @@ def main() -> int:
         "clustering": [clustering(X_all, y_all, args.epochs_cluster, seed)
                        for seed in args.cluster_seeds],
         "maps": maps(ae25, X, y, Xt, yt, args.seed, subsample=min(10000, len(Xt))),
-        "machine": {"cpu": _cpu(), "cores": len(os.sched_getaffinity(0)),
-                    "platform": platform.platform(), "python": platform.python_version(),
-                    "torch": torch.__version__, "date": datetime.date.today().isoformat(),
-                    "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])},
+        "machine": machine(),
     }
     text = render(results)
     print(text)
     if not args.quick:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        for path, body in ((out.with_suffix(".json"), json.dumps(results, indent=1) + "\n"),
-                           (out, text)):
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(body)
-            os.replace(tmp, path)
+        write_results(Path(args.out), results, text)
     return 0
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 if __name__ == "__main__":

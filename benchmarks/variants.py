@@ -21,16 +21,15 @@ Usage: python benchmarks/variants.py [--budget SECONDS] [--quick] [--only KIND,K
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _results import machine, write_results  # benchmarks/_results.py
 
 from autoencoders import AutoEncoder
 from autoencoders.datasets import load_mnist
@@ -190,11 +189,7 @@ def main() -> int:
     for name, params in kinds.items():
         rows[name], models[name] = run_kind(name, params, X, y, Xt, yt, args.budget, args.seed)
     out = Path(args.out)
-    results = {"rows": rows, "budget": args.budget, "seed": args.seed, "machine": {
-        "cpu": _cpu(), "cores": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "date": datetime.date.today().isoformat(),
-        "command": "python benchmarks/variants.py " + " ".join(sys.argv[1:])}}
+    results = {"rows": rows, "budget": args.budget, "seed": args.seed, "machine": machine()}
     if not args.quick:
         out.parent.mkdir(parents=True, exist_ok=True)
         vae = [models[k] for k in ("variational dense", "variational conv") if k in models]
@@ -216,19 +211,8 @@ def main() -> int:
     text = render(results)
     print(text)
     if not args.quick:
-        for path, body in ((out.with_suffix(".json"), json.dumps(results, indent=1) + "\n"),
-                           (out, text)):
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(body)
-            os.replace(tmp, path)
+        write_results(out, results, text)
     return 0
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 if __name__ == "__main__":

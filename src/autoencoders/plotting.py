@@ -80,6 +80,16 @@ def _as_images(X: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _image_panel(fig, where: tuple[int, int, int], img: np.ndarray):
+    """A subplot at ``where`` (rows, columns, index) showing ``img`` (values in [0, 1],
+    grey levels or RGB) without ticks; returns its axes."""
+    ax = fig.add_subplot(*where)
+    ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
 def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Path:
     """Originals beside their reconstructions.
 
@@ -130,10 +140,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
     for i in range(n):
         r, c = divmod(i, cols)
         for k, img in enumerate((A[i], B[i])):
-            ax = fig.add_subplot(2 * rows, cols, (2 * r + k) * cols + c + 1)
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax = _image_panel(fig, (2 * rows, cols, (2 * r + k) * cols + c + 1), img)
             if k == 0 and labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
     fig.suptitle("Test images (top) and their reconstructions (bottom)", fontsize=10,
@@ -238,10 +245,7 @@ def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
     fig = Figure(figsize=(n * 0.9 + 1.0, len(images) * 1.0 + 0.3))
     for r, (label, imgs) in enumerate(images.items()):
         for c in range(n):
-            ax = fig.add_subplot(len(images), n, r * n + c + 1)
-            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax = _image_panel(fig, (len(images), n, r * n + c + 1), imgs[c])
             if c == 0:  # horizontal, so that long labels of adjacent rows do not collide
                 ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     if title:
@@ -275,9 +279,7 @@ def plot_image_grid(images: np.ndarray, path, title: str = "", columns: int = 8)
     rows = math.ceil(len(imgs) / cols)
     fig = Figure(figsize=(cols * 0.8, rows * 0.8 + 0.3))
     for i, img in enumerate(imgs):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_axis_off()
+        _image_panel(fig, (rows, cols, i + 1), img).set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
