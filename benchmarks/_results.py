@@ -1,5 +1,6 @@
-"""What the quality and variants benchmarks share: the machine's description and writing
-their results (Markdown and JSON) atomically."""
+"""What the quality and variants benchmarks share: torch set-up, MNIST (or the subsets of a
+quick run), the machine's description and writing their results (Markdown and JSON)
+atomically."""
 
 from __future__ import annotations
 
@@ -13,6 +14,23 @@ from pathlib import Path
 import torch
 
 from autoencoders._io import atomic_write
+from autoencoders.datasets import load_mnist
+
+
+def setup_torch() -> None:
+    """Threads = the cores this process may use; denormals flushed (before any torch work)."""
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.set_flush_denormal(True)
+
+
+def mnist(quick: bool):
+    """MNIST as (X, y, X_test, y_test), uint8 images (n, 28, 28); a quick run takes the first
+    3,000 training and 1,000 test images."""
+    X, y = load_mnist("train", progress=False)
+    Xt, yt = load_mnist("test", progress=False)
+    if quick:
+        return X[:3000], y[:3000], Xt[:1000], yt[:1000]
+    return X, y, Xt, yt
 
 
 def machine() -> dict:

@@ -23,17 +23,14 @@ Usage: python benchmarks/quality.py [--quick] [--epochs-30d N] [--epochs-25d-lon
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from _results import machine, write_results  # benchmarks/_results.py
+from _results import machine, mnist, setup_torch, write_results  # benchmarks/_results.py
 
 from autoencoders import AutoEncoder, preset
-from autoencoders.datasets import load_mnist
 from autoencoders.evaluation.clustering import cluster_codes
 from autoencoders.evaluation.compare import compare_representations
 from autoencoders.evaluation.metrics import clustering_scores, reconstruction_metrics
@@ -212,13 +209,9 @@ def main() -> int:
                         default=[0, 1, 2], help="one clustering run per seed (default 0,1,2)")
     parser.add_argument("--out", default=str(HERE / "results" / "quality.md"))
     args = parser.parse_args()
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
-    torch.set_flush_denormal(True)
-
-    X, y = load_mnist("train", progress=False)
-    Xt, yt = load_mnist("test", progress=False)
+    setup_torch()
+    X, y, Xt, yt = mnist(args.quick)
     if args.quick:
-        X, y, Xt, yt = X[:3000], y[:3000], Xt[:1000], yt[:1000]
         args.epochs_30d, args.epochs_cluster, args.epochs_25d_long = 2, 2, 2
     X_all, y_all = np.concatenate([X, Xt]), np.concatenate([y, yt])
     log("the notebook's architecture, 25-d code, default recipe ...")

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _results import machine, write_results  # benchmarks/_results.py
+from _results import machine, mnist, setup_torch, write_results  # benchmarks/_results.py
 
 from autoencoders import AutoEncoder
-from autoencoders.datasets import load_mnist
 from autoencoders.evaluation.metrics import (
     knn_accuracy,
     linear_probe_accuracy,
@@ -177,13 +175,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(HERE / "results" / "variants.md"))
     args = parser.parse_args()
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
-    torch.set_flush_denormal(True)
-
-    X, y = load_mnist("train", progress=False)
-    Xt, yt = load_mnist("test", progress=False)
+    setup_torch()
+    X, y, Xt, yt = mnist(args.quick)
     if args.quick:
-        X, y, Xt, yt, args.budget = X[:3000], y[:3000], Xt[:1000], yt[:1000], 5.0
+        args.budget = 5.0
     kinds = KINDS if not args.only else {k: KINDS[k] for k in args.only.split(",")}
     rows, models = {}, {}
     for name, params in kinds.items():

@@ -64,6 +64,7 @@ def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 
 
 def l1_sparsity(code: torch.Tensor) -> torch.Tensor:
-    """Mean absolute value of the code's entries, a scalar (the L1 sparsity penalty per
-    unit; Goodfellow, Bengio & Courville 2016, Deep Learning, section 14.2.1)."""
+    """Mean absolute value of the entries of ``code`` (n, latent_dim), a scalar: the L1
+    sparsity penalty per unit (Goodfellow, Bengio & Courville 2016, Deep Learning, section
+    14.2.1)."""
     return code.abs().mean()

@@ -174,7 +174,22 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
 
 def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
     """``X`` corrupted as a denoising autoencoder's training batches are, in ``X``'s units
-    (so that ``estimator.reconstruct`` takes it): float32, shape of ``X``.
+    (so that ``estimator.reconstruct`` takes it).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted; its scaling maps ``X`` to the model's units, where the noise is added
+        (clipped to [0, 1] for a sigmoid output), and back.
+    X : array, shape (n, *feature_shape)
+    corruption : str or (str, float)
+        As :func:`autoencoders.corruption.corrupt`, e.g. "gaussian:0.3".
+    seed : int, default 0
+        Seeds the noise.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, *feature_shape)
 
     Raises
     ------
@@ -202,6 +217,15 @@ def variant_metrics(estimator, X_test, figures) -> dict:
     clean images) and ``figures/denoising.png`` (noisy / denoised / clean rows).
     Variational: ``test_elbo`` (mean ELBO per image in nats, one posterior sample each)
     and ``figures/samples.png`` (64 draws from the prior, seed 0).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted, with a sigmoid output (data in [0, 1]).
+    X_test : array, shape (m, *feature_shape)
+        Image test data as the estimator takes it.
+    figures : Path
+        The run's figures folder.
 
     Returns
     -------

@@ -368,6 +368,7 @@ def _write_picture_or_array(out: str, images, picture) -> None:
 def cmd_denoise(args) -> int:
     import numpy as np
 
+    from .. import scaling
     from ..datasets import read_input, write_array
     from ..estimator import AutoEncoder
     from ..evaluation import reconstruction_metrics
@@ -389,11 +390,12 @@ def cmd_denoise(args) -> int:
         if np.shape(clean) != np.shape(X):
             raise ValueError(f"{args.clean}: shape {np.shape(clean)} differs from the noisy "
                              f"data's {np.shape(X)}; give the clean originals of --input")
-    denoised = est.reconstruct(X)
+    denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     if args.out:
-        shape = write_array(args.out, denoised)
-        print(f"wrote {args.out}: {denoised.dtype} {shape}", file=sys.stderr)
-    rows = {"noisy": est.scale_input(X), "denoised": est.reconstruct(X, scaled=True)}
+        out = scaling.unscale(denoised, est.input_scaling, est.scaling_stats_)
+        shape = write_array(args.out, out)
+        print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
+    rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
         rows["clean"] = est.scale_input(clean)
         noisy_db = reconstruction_metrics(rows["clean"], rows["noisy"])["psnr"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 __all__ = ["build_parser", "UsageError", "PROG"]
@@ -24,58 +25,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _number(cast, low, high=None, *, above: bool = False, finite: bool = True, what: str):
+    """An argparse type: ``cast(text)``, not NaN, finite unless ``finite`` is False, ≥ ``low``
+    (> with ``above``) and ≤ ``high``."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        if (value is None or math.isnan(value) or (finite and math.isinf(value)) or value < low
+                or (above and value == low) or (high is not None and value > high)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
 
 
-def _at_least_two(text: str) -> int:
-    value = _positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected at least 2, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}")
-    return value
+_positive_int = _number(int, 1, what="a positive integer")
+_at_least_two = _number(int, 2, what="an integer of at least 2")
+_positive_float = _number(float, 0, above=True, finite=False, what="a positive number")
+_non_negative_float = _number(float, 0, what="a number ≥ 0")
+_fraction = _number(float, 0, 1, what="a fraction in [0, 1]")
 
 
 def _corruption(text: str) -> str:
     from ..config import parse_corruption
 
     try:
-        parsed = parse_corruption(text)
+        parse_corruption(text)  # TrainingConfig keeps the normalised spelling
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return "none" if parsed is None else f"{parsed[0]}:{parsed[1]:g}"
+    return text
 
 
 def _int_list(text: str) -> tuple[int, ...]:
