@@ -246,6 +246,12 @@ class TrainingConfig(_JSONMixin):
         Weight λ of an L1 penalty on the code: λ × the mean absolute code value, added to
         the per-pixel loss (Ng 2011, "Sparse autoencoder", CS294A lecture notes, uses a KL
         target instead; L1 is Goodfellow et al. 2016, Deep Learning, section 14.2.1).
+    shuffle_buffer : int
+        Rows shuffled together each epoch (see ``autoencoders.batching``): data sets of at
+        most this many rows get one permutation of all rows per epoch; larger ones are
+        shuffled in blocks of 4,096 rows, then row by row within rounds of about this many
+        rows, which bounds the memory of streamed data. The default, 65,536 rows, is 51 MB
+        of 784-byte rows.
     """
 
     loss: str = "bce"
@@ -267,6 +273,7 @@ class TrainingConfig(_JSONMixin):
     beta: float = 1.0
     kl_warmup: float = 0.0
     sparsity: float = 0.0
+    shuffle_buffer: int = 65536
 
     def __post_init__(self):
         parsed = parse_corruption(self.corruption)
@@ -287,7 +294,7 @@ class TrainingConfig(_JSONMixin):
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate}")
-        for name in ("epochs", "batch_size", "n_iter_no_change"):
+        for name in ("epochs", "batch_size", "n_iter_no_change", "shuffle_buffer"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -14,6 +14,7 @@ from . import scaling
 from .callbacks import HISTORY_FIELDS, ProgressBar
 from .checkpoints import Checkpointer
 from .config import PRESETS, ArchitectureConfig, ScalingConfig, TrainingConfig
+from .datasets.streaming import NpySource, Source, iter_chunks
 from .losses import kl_divergence, per_sample_loss
 from .models import build_model
 from .training import batched_apply, flush_denormals, select_device, train
@@ -136,6 +137,12 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Start the output bias at the logit of each pixel's training mean.
     epochs : int, default 8
     batch_size : int, default 128
+        Samples per step; in a data-parallel run (``torchrun``) the global batch, which the
+        ranks share.
+    shuffle_buffer : int, default 65536
+        Rows shuffled together each epoch: data of at most this many rows gets one
+        permutation per epoch, larger data a block shuffle through a buffer of this many
+        rows (``autoencoders.batching``), in memory and streamed alike.
     input_scaling : {"auto", "minmax", "none"}, default "auto"
         "auto" divides uint8 by 255 and leaves floats as they are; "minmax" maps each feature
         to [0, 1] with the training minimum and range; "none" leaves input unchanged. Saved
@@ -207,7 +214,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                  optimizer="adam", learning_rate=None,
                  schedule=_DEFAULT.schedule, warmup=_DEFAULT.warmup,
                  init_output_bias=_DEFAULT.init_output_bias, epochs=_DEFAULT.epochs,
-                 batch_size=_DEFAULT.batch_size, input_scaling="auto", early_stopping=False,
+                 batch_size=_DEFAULT.batch_size, shuffle_buffer=_DEFAULT.shuffle_buffer,
+                 input_scaling="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, tol=1e-5, random_state=None,
                  verbose=1, device="auto", checkpoint_dir=None, checkpoint_every=None,
                  keep_checkpoints=3):
@@ -230,6 +238,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.init_output_bias = init_output_bias
         self.epochs = epochs
         self.batch_size = batch_size
+        self.shuffle_buffer = shuffle_buffer
         self.input_scaling = input_scaling
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -252,7 +261,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             loss=self.loss, optimizer=self.optimizer, learning_rate=float(lr),
             schedule=self.schedule, warmup=self.warmup,
             init_output_bias=bool(self.init_output_bias), epochs=self.epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size, shuffle_buffer=self.shuffle_buffer,
             early_stopping=bool(self.early_stopping),
             validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change, tol=self.tol,
@@ -289,7 +298,14 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                  ) -> np.ndarray:
         """Validate raw input; return the model's input (n, *feature_shape_): float32
         scaled, or uint8 pixels that the loops divide by 255 batch by batch. ``fitting``
-        (default: ``reset``) says whether errors should suggest training options."""
+        (default: ``reset``) says whether errors should suggest training options.
+        A :class:`Source` (or a memory-mapped ``.npy`` array) gives a source that scales
+        its rows as they are read."""
+        if isinstance(X, np.memmap) and NpySource.can_wrap(X):
+            X = NpySource.from_memmap(X)
+        if isinstance(X, Source):
+            return self._prepare_source(X, reset=reset, what=what,
+                                        fitting=reset if fitting is None else fitting)
         arr = as_array(X, what)
         check_samples(arr, what)
         if reset:
@@ -311,6 +327,41 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if self.recipe_.loss == "bce":
             check_unit_interval(scaled, what, fitting=reset if fitting is None else fitting)
         return scaled
+
+    def _prepare_source(self, source: Source, *, reset: bool, what: str, fitting: bool
+                        ) -> Source:
+        """:meth:`_prepare` for streamed data: the checks and statistics that need values
+        come from one pass over the rows, skipped for uint8 pixels under "auto" scaling."""
+        if not (np.issubdtype(source.dtype, np.integer)
+                or np.issubdtype(source.dtype, np.floating)):
+            raise ValueError(f"{what} has dtype {source.dtype}; it must hold real numbers")
+        if len(source) == 0:
+            raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
+        if reset:
+            self.feature_shape_ = tuple(int(d) for d in source.feature_shape)
+            self.n_features_in_ = int(np.prod(self.feature_shape_))
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            check_features(np.empty((1, *source.feature_shape), source.dtype),
+                           self.feature_shape_, what)
+            if source.feature_shape != self.feature_shape_:
+                source = source.reshaped(self.feature_shape_)
+        pixels = source.dtype == np.uint8 and self.input_scaling == "auto"
+        if reset and self.input_scaling == "minmax" or not pixels:
+            lo, hi = _scan(source, what)
+            if reset:
+                self.scaling_stats_ = scaling.fit_scaling(
+                    self.input_scaling, np.stack([lo, hi]).reshape(2, *self.feature_shape_))
+            if self.recipe_.loss == "bce" and self.input_scaling != "minmax":
+                check_unit_interval(np.array([lo.min(), hi.max()]), what, fitting=fitting)
+            self._source_in_unit = self.input_scaling == "minmax" or (
+                lo.min() >= 0 and hi.max() <= 1)
+        elif reset:
+            self.scaling_stats_ = {}
+            self._source_in_unit = True
+        kind, stats = self.input_scaling, self.scaling_stats_
+        return source.map(lambda a: scaling.model_input(a, kind, stats),
+                          np.uint8 if pixels else np.float32)
 
     def _device(self) -> torch.device:
         return select_device(self.device)
@@ -380,11 +431,20 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             if len(X_train) - n_val < 1:
                 raise ValueError("early_stopping needs at least 2 samples to hold out "
                                  "validation data; pass validation_data or more samples")
-            order = rng.permutation(len(X_train))
-            X_val, X_train = X_train[order[:n_val]], X_train[order[n_val:]]
+            if isinstance(X_train, Source):
+                # Without a permutation of all rows, which would grow with the data.
+                held = np.sort(np.random.default_rng(rng.randint(2**31)).choice(
+                    len(X_train), n_val, replace=False))
+                X_val, X_train = X_train.subset(held), X_train.without(held)
+            else:
+                order = rng.permutation(len(X_train))
+                X_val, X_train = X_train[order[:n_val]], X_train[order[n_val:]]
 
-        in_unit = X_train.dtype == np.uint8 or (float(X_train.min()) >= 0.0
-                                                 and float(X_train.max()) <= 1.0)
+        if isinstance(X_train, Source):
+            in_unit = self._source_in_unit
+        else:
+            in_unit = X_train.dtype == np.uint8 or (float(X_train.min()) >= 0.0
+                                                     and float(X_train.max()) <= 1.0)
         self.architecture_ = self._make_architecture(self.feature_shape_, in_unit)
 
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -396,8 +456,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 torch.manual_seed(seed)
                 model = build_model(self.architecture_)
             generator = torch.Generator().manual_seed(seed + 1)
-            rows = train(model, torch.from_numpy(X_train), recipe,
-                         X_val=None if X_val is None else torch.from_numpy(X_val),
+            rows = train(model, _as_tensor(X_train), recipe, X_val=_as_tensor(X_val),
                          device=device, generator=generator, callbacks=cbs,
                          checkpointer=checkpointer, resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
@@ -415,7 +474,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         device = self._device()
         self.model_.to(device)
         try:
-            return batched_apply(fn, torch.from_numpy(X_prepared), device).numpy()
+            return batched_apply(fn, _as_tensor(X_prepared), device).numpy()
         finally:
             self.model_.cpu()
 
@@ -677,3 +736,24 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         tags.non_deterministic = self.random_state is None
         tags.transformer_tags.preserves_dtype = ["float32"]  # codes are always float32
         return tags
+
+
+def _as_tensor(X):
+    """A prepared array as a tensor (sharing memory); a Source or None as it is."""
+    return X if X is None or isinstance(X, Source) else torch.from_numpy(X)
+
+
+def _scan(source: Source, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature minimum and maximum (float64, flat) of a source, in one pass that also
+    rejects NaN and infinite values."""
+    lo = hi = None
+    for start, _, chunk in iter_chunks(source):
+        flat = chunk.reshape(len(chunk), -1)
+        if np.issubdtype(flat.dtype, np.floating) and not np.isfinite(flat).all():
+            bad = start + int(np.argwhere(~np.isfinite(flat))[0][0])
+            raise ValueError(f"{what} contains NaN or infinite values (first in sample {bad});"
+                             " remove or impute them first")
+        c_lo, c_hi = flat.min(axis=0).astype(np.float64), flat.max(axis=0).astype(np.float64)
+        lo = c_lo if lo is None else np.minimum(lo, c_lo)
+        hi = c_hi if hi is None else np.maximum(hi, c_hi)
+    return lo, hi

@@ -14,18 +14,22 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
+from .batching import epoch_rounds, rank_part
 from .callbacks import Callback
 from .checkpoints import Checkpointer, CheckpointError
 from .config import TrainingConfig
 from .corruption import corrupt
+from .datasets.streaming import Source, iter_chunks
 from .losses import kl_divergence, l1_sparsity, per_sample_loss, reconstruction_loss
 
 __all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
            "batch_objective",
-           "as_float_input", "data_fingerprint", "TrainingDivergedError", "TrainingInterrupted"]
+           "as_float_input", "data_fingerprint", "distributed_context",
+           "TrainingDivergedError", "TrainingInterrupted"]
 
 #: Samples per forward pass when evaluating or encoding. Measured here (2 cores, MNIST test
 #: set): 512 to 4,096 encode at the same ~300,000 images/s, but the per-pixel BCE of a
@@ -73,32 +77,45 @@ def as_float_input(xb: torch.Tensor) -> torch.Tensor:
     return xb
 
 
-def batched_apply(fn, X: torch.Tensor, device: torch.device, batch: int = EVAL_BATCH):
+def _chunks(X, rows: int):
+    """Consecutive chunks of at most ``rows`` rows of a tensor or a :class:`Source`, as
+    tensors (a source's on the CPU)."""
+    if isinstance(X, Source):
+        for _, _, a in iter_chunks(X, rows):
+            yield torch.from_numpy(np.ascontiguousarray(a))
+    else:
+        for i in range(0, len(X), rows):
+            yield X[i:i + rows]
+
+
+def batched_apply(fn, X, device: torch.device, batch: int = EVAL_BATCH):
     """Apply ``fn`` to ``X`` in chunks on ``device`` without gradients; concatenate on CPU.
 
     Parameters
     ----------
     fn : callable
         float32 Tensor (b, ...) on ``device`` → Tensor (b, ...).
-    X : Tensor of uint8 or float32, shape (n, ...)
+    X : Tensor of uint8 or float32, shape (n, ...), or a Source of such rows
         On any device; uint8 chunks go through :func:`as_float_input` first.
     """
     with torch.inference_mode():
-        outs = [fn(as_float_input(X[i:i + batch].to(device, non_blocking=True))).float().cpu()
-                for i in range(0, len(X), batch)]
+        outs = [fn(as_float_input(xb.to(device, non_blocking=True))).float().cpu()
+                for xb in _chunks(X, batch)]
     return torch.cat(outs) if outs else torch.empty(0)
 
 
-def _feature_mean(X: torch.Tensor) -> torch.Tensor:
-    """Mean over samples of (n, *feature_shape) uint8 or float32, without a float copy."""
+def _feature_mean(X) -> torch.Tensor:
+    """Mean over samples of (n, *feature_shape) uint8 or float32 (a tensor or a Source),
+    without a float copy of the whole."""
     chunk = 1024  # small, so the float64 partial sums add no memory peak of their own
-    total = sum(as_float_input(X[i:i + chunk]).sum(dim=0, dtype=torch.float64)
-                for i in range(0, len(X), chunk))
+    total = sum(as_float_input(xb).sum(dim=0, dtype=torch.float64)
+                for xb in _chunks(X, chunk))
     return (total / len(X)).float()
 
 
-def mean_loss(model: nn.Module, X: torch.Tensor, loss: str, device: torch.device) -> float:
-    """Mean reconstruction loss per pixel of ``model`` on ``X`` (n, *feature_shape)."""
+def mean_loss(model: nn.Module, X, loss: str, device: torch.device) -> float:
+    """Mean reconstruction loss per pixel of ``model`` on ``X`` (n, *feature_shape), a
+    tensor or a Source."""
     out_act = model.config.output_activation
     per = batched_apply(lambda xb: per_sample_loss(model(xb), xb, loss, out_act), X, device)
     return float(per.mean())
@@ -196,7 +213,8 @@ def flush_denormals(device: torch.device):
 
 def _sanity_check(model, X, recipe, device):
     """One forward pass on a small batch: shapes agree and the loss is finite."""
-    xb = as_float_input(X[: min(len(X), recipe.batch_size)].to(device))
+    first = X.read(0, recipe.batch_size) if isinstance(X, Source) else X[:recipe.batch_size]
+    xb = as_float_input(torch.as_tensor(first).to(device))
     with torch.no_grad():
         out = model(xb)
         if out.shape != xb.shape:
@@ -208,17 +226,61 @@ def _sanity_check(model, X, recipe, device):
                                     "finite; check the input for NaN or huge values")
 
 
-def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
-          X_val: torch.Tensor | None = None, device: torch.device | None = None,
+@dataclass(frozen=True)
+class _Distributed:
+    """This process's place in a data-parallel run (``rank`` 0 of 1 when alone)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+def distributed_context() -> _Distributed:
+    """The rank and world size of the initialised ``torch.distributed`` process group, or
+    rank 0 of 1 when there is none."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return _Distributed(dist.get_rank(), dist.get_world_size())
+    return _Distributed()
+
+
+class _Objective(nn.Module):
+    """:func:`batch_objective` as a module, so that DistributedDataParallel can wrap it:
+    DDP averages the gradients of what its wrapped module's ``forward`` computes."""
+
+    def __init__(self, model: nn.Module, recipe: TrainingConfig):
+        super().__init__()
+        self.model, self.recipe = model, recipe
+
+    def forward(self, xb, kl_weight, generator):
+        return batch_objective(self.model, xb, self.recipe, kl_weight, generator)
+
+
+def train(model: nn.Module, X, recipe: TrainingConfig, *,
+          X_val=None, device: torch.device | None = None,
           generator: torch.Generator | None = None,
           callbacks: list[Callback] = (), checkpointer: Checkpointer | None = None,
           resume: bool = False) -> list[dict]:
     """Train ``model`` in place to reconstruct ``X``.
 
-    Each epoch draws one random permutation and slices mini-batches of ``recipe.batch_size``
-    from the one data tensor (no per-sample DataLoader). With ``recipe.early_stopping`` and
-    ``X_val``, training stops after ``n_iter_no_change`` epochs without a validation
-    improvement larger than ``tol``, and the best epoch's weights are restored.
+    Each epoch's batches come from :func:`autoencoders.batching.epoch_rounds`: one random
+    permutation of all rows for data sets of up to ``recipe.shuffle_buffer`` rows, a block
+    shuffle with a shuffle buffer for larger ones, the same for data in memory (sliced from
+    one tensor, no per-sample DataLoader) and streamed from a :class:`Source` (read one
+    round ahead, in a background thread). With ``recipe.early_stopping`` and ``X_val``,
+    training stops after ``n_iter_no_change`` epochs without a validation improvement larger
+    than ``tol``, and the best epoch's weights are restored.
+
+    In an initialised ``torch.distributed`` process group (``torchrun``), training is data
+    parallel with DistributedDataParallel: every rank draws the same batches and computes
+    the gradient of its part of each (:func:`autoencoders.batching.rank_part`), reading only
+    those rows; DDP averages the gradients, so each step is the step of the whole batch.
+    Rank 0 alone writes checkpoints and should alone have callbacks that write. At the end
+    the ranks compare their weights and raise if they differ.
 
     With a ``checkpointer``, a checkpoint (weights, optimiser moments, best weights, RNG
     states, epoch and step, history) is written at the end of every epoch and every
@@ -230,16 +292,17 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
     ----------
     model : nn.Module
         An autoencoder from ``autoencoders.models``; moved to ``device``.
-    X : Tensor of float32 or uint8, shape (n, *feature_shape)
-        Scaled training data, or uint8 pixels (divided by 255 batch by batch). Moved to
-        ``device`` whole.
+    X : Tensor of float32 or uint8, shape (n, *feature_shape), or a Source of such rows
+        Scaled training data, or uint8 pixels (divided by 255 batch by batch). A tensor is
+        moved to ``device`` whole; a source is read round by round.
     recipe : TrainingConfig
-    X_val : Tensor of float32 or uint8, shape (m, *feature_shape), optional
+    X_val : Tensor or Source like ``X``, shape (m, *feature_shape), optional
         Scaled validation data, evaluated after every epoch.
     device : torch.device, optional
         Where to train; CPU by default.
     generator : torch.Generator, optional
         Source of the batch permutations (CPU); seeded by the caller for reproducibility.
+        Every rank of a data-parallel run needs the same seed.
     callbacks : list of Callback
     checkpointer : Checkpointer, optional
         Where and how often to write checkpoints.
@@ -265,11 +328,14 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
         data.
     ValueError
         ``resume=True`` without a ``checkpointer``.
+    RuntimeError
+        When the ranks of a data-parallel run end with different weights.
     """
     if resume and checkpointer is None:
         raise ValueError("resume=True needs a checkpointer (a checkpoint folder) to resume from")
     device = device or torch.device("cpu")
     generator = generator or torch.Generator()
+    dist = distributed_context()
     run = None
     if checkpointer is not None:
         # What a checkpoint must match to be resumed: a changed recipe or data set would
@@ -278,19 +344,20 @@ def train(model: nn.Module, X: torch.Tensor, recipe: TrainingConfig, *,
                                      "recipe": recipe.to_dict(),
                                      "data": data_fingerprint(X, X_val)}))
     model.to(device)
-    X = X.to(device)
+    if not isinstance(X, Source):
+        X = X.to(device)
     _sanity_check(model, X, recipe, device)
     restored = None
     if resume:
         restored = checkpointer.load_latest()
     else:
-        if checkpointer is not None:
+        if checkpointer is not None and dist.rank == 0:
             checkpointer.clear()
         if recipe.init_output_bias:
-            model.init_output_bias(_feature_mean(X))
+            model.init_output_bias(_feature_mean(X).to(device))
     with flush_denormals(device):
         return _Loop(model, X, recipe, X_val, device, generator, callbacks, checkpointer,
-                     run).run(restored)
+                     run, dist).run(restored)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -310,12 +377,16 @@ class TrainingInterrupted(KeyboardInterrupt):
                          f"checkpoint written to {checkpoint}")
 
 
-def data_fingerprint(*arrays: torch.Tensor | None) -> str:
-    """A 128-bit BLAKE2b hash (hex) of tensors' shapes, dtypes and bytes; None hashes too."""
+def data_fingerprint(*arrays) -> str:
+    """A 128-bit BLAKE2b hash (hex) of tensors' shapes, dtypes and bytes; None hashes too,
+    and a :class:`Source` by its own fingerprint (files, sizes, times: no pass over it)."""
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
         if a is None:
             h.update(b"none")
+            continue
+        if isinstance(a, Source):
+            h.update(a.fingerprint().encode())
             continue
         t = a.detach().cpu().contiguous()
         h.update(f"{tuple(t.shape)}{t.dtype}".encode())
@@ -366,17 +437,25 @@ class _Loop:
     """One training run: the epoch loop, and capturing/restoring its state as a checkpoint."""
 
     def __init__(self, model, X, recipe, X_val, device, generator, callbacks, checkpointer,
-                 run):
+                 run, dist):
         self.model, self.X, self.recipe, self.X_val = model, X, recipe, X_val
         self.device, self.generator, self.callbacks = device, generator, callbacks
-        self.checkpointer, self.run_facts = checkpointer, run
+        self.checkpointer, self.run_facts, self.dist = checkpointer, run, dist
         self.n_batches = math.ceil(len(X) / recipe.batch_size)
         self.total_steps = recipe.epochs * self.n_batches
         self.kl_warmup_steps = round(recipe.kl_warmup * self.total_steps)
         # Noise of denoising and variational training: seeded from the batch-order
         # generator, so that a seed fixes it, and checkpointed with the other RNG states.
+        # Each rank draws its own.
         self.noise = torch.Generator(device=device)
-        self.noise.manual_seed(generator.initial_seed() + 1)
+        self.noise.manual_seed(generator.initial_seed() + 1 + dist.rank)
+        self.objective = _Objective(model, recipe)
+        if dist.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # Wrapping broadcasts rank 0's weights, so all ranks start alike.
+            self.objective = DistributedDataParallel(
+                self.objective, device_ids=[device.index] if device.type == "cuda" else None)
         self.optimizer = _make_optimizer(model, recipe)
         self.best_state = None
         self.total = torch.zeros((), device=device)  # the epoch's summed loss, on the device
@@ -396,55 +475,105 @@ class _Loop:
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         self.model.eval()
+        if self.dist.active:
+            _check_same_weights(self.model)
         for cb in callbacks:
             cb.on_train_end(pos.history)
         return pos.history
 
+    def _rounds(self, pos: _Position):
+        """This rank's batches of the epoch, round by round, from batch ``pos.batch`` on:
+        (first batch number, [(rows, weight), ...]); rounds already trained are skipped."""
+        b = 0
+        for batches in epoch_rounds(len(self.X), self.recipe.batch_size,
+                                    self.recipe.shuffle_buffer, self.generator):
+            first, b = b, b + len(batches)
+            if b <= pos.batch:
+                continue
+            skip = max(0, pos.batch - first)
+            yield first + skip, [rank_part(rows, self.dist.rank, self.dist.world)
+                                 for rows in batches[skip:]]
+
+    def _fetch(self, parts) -> list[torch.Tensor]:
+        """The rows of a round's parts, read from the source (on the CPU)."""
+        rows = torch.cat([r for r, _ in parts])
+        unique, inverse = torch.unique(rows, return_inverse=True)  # ascending: file order
+        data = torch.from_numpy(np.ascontiguousarray(self.X.take(unique.numpy())))
+        return list(data.index_select(0, inverse).split([len(r) for r, _ in parts]))
+
+    def _batches(self, pos: _Position):
+        """(batch number, rows on the device, loss weight) for the rest of the epoch. A
+        source's next round is read in a background thread while this one trains."""
+        if not isinstance(self.X, Source):
+            for first, parts in self._rounds(pos):
+                for j, (rows, weight) in enumerate(parts):
+                    yield first + j, self.X.index_select(0, rows.to(self.device)), weight
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            rounds = self._rounds(pos)
+            ahead = next(rounds, None)
+            pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
+            while ahead is not None:
+                (first, parts), data = ahead, pending.result()
+                ahead = next(rounds, None)
+                pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
+                for j, ((_, weight), xb) in enumerate(zip(parts, data, strict=True)):
+                    yield first + j, xb.to(self.device, non_blocking=True), weight
+
     def _epoch(self, pos: _Position, caught: list[int]) -> None:
-        model, X, recipe, device = self.model, self.X, self.recipe, self.device
-        n, bs, n_batches, epoch = len(X), recipe.batch_size, self.n_batches, pos.epoch
+        model, recipe, device, dist = self.model, self.recipe, self.device, self.dist
+        n, bs, n_batches, epoch = len(self.X), recipe.batch_size, self.n_batches, pos.epoch
         # How often the progress bar gets a fresh running loss: reading it back syncs a GPU.
         report_every = max(1, n_batches // 20)
         for cb in self.callbacks:
             cb.on_epoch_begin(epoch)
         model.train()
         epoch_rng = self.generator.get_state()
-        perm = torch.randperm(n, generator=self.generator).to(device)
         if pos.batch == 0:
             self.total.zero_()
         start = time.perf_counter() - pos.epoch_seconds
-        for b in range(pos.batch, n_batches):
+        for b, xb, weight in self._batches(pos):
             step = (epoch - 1) * n_batches + b
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr_at(step)
-            # index_select, not X[idx]: 36 µs against 100 µs per MNIST batch measured here.
-            xb = as_float_input(X.index_select(0, perm[b * bs:(b + 1) * bs]))
+            xb = as_float_input(xb)
             kl_weight = (min(1.0, (step + 1) / self.kl_warmup_steps)
                          if self.kl_warmup_steps else 1.0)
-            loss = batch_objective(model, xb, recipe, kl_weight, self.noise)
+            loss = self.objective(xb, kl_weight, self.noise)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight if dist.active else loss).backward()
             self.optimizer.step()
-            self.total += loss.detach() * len(xb)
-            running = (self.total.item() / min(n, (b + 1) * bs)
+            if weight:
+                self.total += loss.detach() * len(xb)
+            running = (self.total.item() * dist.world / min(n, (b + 1) * bs)
                        if (b + 1) % report_every == 0 else None)
             for cb in self.callbacks:
                 cb.on_batch_end(b, running)
-            if self.checkpointer is not None and (caught or self.checkpointer.due()):
+            if self.checkpointer is not None and self._stop_or_save(caught):
                 pos.batch, pos.epoch_seconds = b + 1, time.perf_counter() - start
                 path = self._save(pos, epoch_rng)
                 if caught:
                     raise TrainingInterrupted(caught[0], path)
 
-        train_loss = self.total.item() / n
+        total = self.total.clone()
+        if dist.active:
+            torch.distributed.all_reduce(total)
+        train_loss = total.item() / n
         seconds = time.perf_counter() - start
         if not math.isfinite(train_loss):
             raise TrainingDivergedError(
                 f"the training loss became {train_loss} in epoch {epoch}; lower the learning "
                 f"rate (now {recipe.learning_rate}) or check the input scaling")
         model.eval()
-        val_loss = (mean_loss(model, self.X_val, recipe.loss, device)
-                    if self.X_val is not None else None)
+        val_loss = None
+        if self.X_val is not None:
+            val = torch.tensor(mean_loss(model, self.X_val, recipe.loss, device),
+                               dtype=torch.float64, device=device)
+            if dist.active:  # one decision for early stopping, whatever the devices' rounding
+                torch.distributed.broadcast(val, 0)
+            val_loss = float(val)
         log = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                "learning_rate": self._lr_at(epoch * n_batches), "seconds": seconds}
         pos.history.append(log)
@@ -464,6 +593,19 @@ class _Loop:
             path = self._save(pos, self.generator.get_state())
             if caught:
                 raise TrainingInterrupted(caught[0], path)
+
+    def _stop_or_save(self, caught: list[int]) -> bool:
+        """Whether to checkpoint after this step: a signal arrived or the time is due. In a
+        data-parallel run the ranks agree first, so that all stop at the same step."""
+        if not self.dist.active:
+            return bool(caught) or self.checkpointer.due()
+        flags = torch.tensor([float(bool(caught)),
+                              float(self.dist.rank == 0 and self.checkpointer.due())],
+                             device=self.device)  # NCCL exchanges device tensors only
+        torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+        if flags[0] and not caught:
+            caught.append(signal.SIGTERM)  # another rank was stopped
+        return bool(flags.any())
 
     def _lr_at(self, step: int) -> float:
         """The learning rate of global step ``step`` (0-based)."""
@@ -494,6 +636,8 @@ class _Loop:
         meta = {**self.run_facts, "position": asdict(pos),
                 "optimizer": {"param_groups": opt["param_groups"], "scalars": scalars}}
         step = (pos.epoch - 1) * self.n_batches + pos.batch
+        if self.dist.rank != 0:  # rank 0 writes the run's one checkpoint
+            return self.checkpointer.folder
         return self.checkpointer.save(step, tensors, meta)
 
     def _restore(self, tensors: dict, meta: dict, path) -> _Position:
@@ -527,3 +671,20 @@ class _Loop:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         self.total.copy_(tensors["loop.total"])
         return _Position(**meta["position"])
+
+
+def _check_same_weights(model: nn.Module) -> None:
+    """Raise RuntimeError unless every rank of the process group holds the same weights."""
+    import torch.distributed as dist
+
+    h = hashlib.blake2b(digest_size=8)
+    for v in model.state_dict().values():
+        h.update(memoryview(v.detach().cpu().contiguous().numpy()).cast("B"))
+    mine = torch.tensor([int.from_bytes(h.digest(), "little", signed=True)],
+                        device=next(model.parameters()).device)
+    everyone = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(everyone, mine)
+    if any(int(t) != int(mine) for t in everyone):
+        raise RuntimeError("the ranks of the data-parallel run ended with different weights; "
+                           "this is a bug in autoencoders or torch.distributed, please report "
+                           "it with the command and versions")

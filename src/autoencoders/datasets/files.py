@@ -9,11 +9,16 @@ source                    ``X`` returned
 ``.npz``                  the array named ``X`` (or ``x``, ``data``, or the only one);
                           labels from ``y`` (or ``labels``) when present
 ``.csv``                  float32 (n, n_columns); a non-numeric first row is a header
-``.parquet``              float32 (n, n_columns) from numeric columns (needs pyarrow)
+``.parquet``              (n, n_values) of the stored dtype from one list column of numbers
+                          per row, or (n, n_columns) from numeric columns (needs pyarrow)
 folder of PNG/JPEG        uint8 (n, height, width), grayscale, files in name order;
                           16-bit images scaled to 8 bits, alpha dropped, other files
                           (no .png/.jpg/.jpeg suffix) skipped
 ========================  ==========================================================
+
+A column of row ids in a ``.csv`` (with a header) or ``.parquet`` file (``id``, or the one
+named by ``id_column``) is never read as a feature. Streaming sources, which read files
+larger than memory in parts, are in :mod:`autoencoders.datasets.streaming`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 
 from .._io import atomic_path
 
-__all__ = ["read_input", "write_array", "IMAGE_SUFFIXES", "ARRAY_SUFFIXES"]
+__all__ = ["read_input", "read_input_with_ids", "write_array", "IMAGE_SUFFIXES", "ARRAY_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -35,8 +40,8 @@ _X_KEYS = ("X", "x", "data", "images")
 _Y_KEYS = ("y", "labels", "targets")
 
 
-def read_input(path, *, image_size: tuple[int, int] | None = None):
-    """Read a data file or an image folder.
+def read_input(path, *, image_size: tuple[int, int] | None = None, id_column="auto"):
+    """Read a data file or an image folder into memory.
 
     Parameters
     ----------
@@ -45,6 +50,10 @@ def read_input(path, *, image_size: tuple[int, int] | None = None):
     image_size : (height, width), optional
         For an image folder: resize every image to this size (bilinear). Without it, all
         images must have the same size.
+    id_column : str or None, default "auto"
+        For ``.csv`` and ``.parquet``: a column of row ids, never read as a feature;
+        "auto" takes a column named ``id`` when there is one. See
+        :func:`read_input_with_ids` for the ids themselves.
 
     Returns
     -------
@@ -61,24 +70,39 @@ def read_input(path, *, image_size: tuple[int, int] | None = None):
         For an unsupported suffix, non-numeric or ragged CSV cells, an ``.npz`` without a
         recognisable data array, a ragged or object (pickled) array, a truncated or corrupt
         file, an image folder without images, with an unreadable image file, or with images
-        of different sizes (and no ``image_size``).
+        of different sizes (and no ``image_size``); a named ``id_column`` that is missing.
     ImportError
         For ``.parquet`` without pyarrow installed.
+    """
+    X, y, _ = read_input_with_ids(path, image_size=image_size, id_column=id_column)
+    return X, y
+
+
+def read_input_with_ids(path, *, image_size=None, id_column="auto"):
+    """:func:`read_input`, and the rows' ids: ``(X, y, ids)``.
+
+    ``ids`` is an array of shape (n,) from the id column of a ``.csv`` or ``.parquet`` file,
+    the file names of an image folder, or None.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
-        return _read_image_folder(path, image_size), None
+        X, names = _read_image_folder(path, image_size)
+        return X, None, names
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return _read_npy(path), None
+        return _read_npy(path), None, None
     if suffix == ".npz":
-        return _read_npz(path)
+        return (*_read_npz(path), None)
     if suffix == ".csv":
-        return _read_csv(path), None
+        X, ids = _read_csv(path, id_column)
+        return X, None, ids
     if suffix == ".parquet":
-        return _read_parquet(path), None
+        from .streaming import ParquetSource
+
+        source = ParquetSource([path], id_column)
+        return source.to_numpy(), None, source.ids(np.arange(len(source)))
     raise ValueError(
         f"{path}: unsupported input type {suffix or '(no suffix)'}; use one of "
         f"{', '.join(ARRAY_SUFFIXES)} or a folder of {'/'.join(IMAGE_SUFFIXES)} images"
@@ -132,7 +156,8 @@ def _read_npz(path: Path):
     return X, y
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def _read_csv(path: Path, id_column="auto") -> tuple[np.ndarray, np.ndarray | None]:
+    """(float32 (n, n_columns) features, ids or None) of a CSV file."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -144,23 +169,42 @@ def _read_csv(path: Path) -> np.ndarray:
         rows = [(reader.line_num, row) for row in reader if row]
     except csv.Error as exc:
         raise ValueError(f"{path}: line {reader.line_num} is not valid CSV ({exc})") from None
+    header = None
     if rows and not _is_numeric_row(rows[0][1]):
-        rows = rows[1:]  # a header
+        header, rows = [c.strip() for c in rows[0][1]], rows[1:]  # a header
+    id_at = None
+    if id_column == "auto":
+        id_at = header.index("id") if header and "id" in header else None
+    elif id_column is not None:
+        if not header or id_column not in header:
+            raise ValueError(f"{path}: no column {id_column!r} for the ids (header: "
+                             f"{', '.join(header or ['none'])}); pass the right --id-column, "
+                             "or none")
+        id_at = header.index(id_column)
     if not rows:
         raise ValueError(f"{path}: no data rows")
     width = len(rows[0][1])
-    out = np.empty((len(rows), width), dtype=np.float32)
+    ids = [] if id_at is not None else None
+    out = np.empty((len(rows), width - (id_at is not None)), dtype=np.float32)
     for i, (line, row) in enumerate(rows):
         if len(row) != width:
             raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {width}; "
                              "every row needs the same number of columns")
+        if id_at is not None:
+            ids.append(row[id_at])
+            row = row[:id_at] + row[id_at + 1:]
         try:
             out[i] = [float(cell) for cell in row]
         except ValueError:
             bad = next(c for c in row if not _is_number(c))
             raise ValueError(f"{path}: line {line} has a non-numeric or empty cell {bad!r}; "
-                             "the CSV must hold numbers only (one header row is allowed)") from None
-    return out
+                             "the CSV must hold numbers only (one header row and an id column "
+                             "are allowed)") from None
+    if ids is not None:
+        ids = np.array(ids, dtype=object)
+        if all(_is_number(v) and float(v).is_integer() for v in ids):
+            ids = ids.astype(np.int64)
+    return out, ids
 
 
 def _is_number(cell: str) -> bool:
@@ -185,37 +229,31 @@ def _require_pyarrow():
     return pq
 
 
-def _read_parquet(path: Path) -> np.ndarray:
-    pq = _require_pyarrow()
-    table = pq.read_table(path)
-    columns = [table.column(i).to_numpy() for i in range(table.num_columns)]
-    for name, col in zip(table.column_names, columns, strict=True):
-        if not np.issubdtype(col.dtype, np.number):
-            raise ValueError(f"{path}: column {name!r} is not numeric ({col.dtype})")
-    return np.stack(columns, axis=1).astype(np.float32)
-
-
-def _read_image_folder(folder: Path, image_size) -> np.ndarray:
-    from PIL import Image
-
+def _read_image_folder(folder: Path, image_size) -> tuple[np.ndarray, np.ndarray]:
+    """(images, file names) of a folder: uint8 (n, h, w) in name order, object (n,)."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this folder")
-    images = []
-    for f in files:
-        try:
-            with Image.open(f) as img:
-                gray = _to_gray8(img)
-        except (OSError, Image.DecompressionBombError) as exc:
-            raise ValueError(f"{f}: not a readable image ({exc}); remove or replace it") from None
-        if image_size is not None:
-            gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
-        images.append(np.asarray(gray, dtype=np.uint8))
+    images = [_read_image(f, image_size) for f in files]
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
         raise ValueError(f"{folder}: images have different sizes {sorted(sizes)}; pass "
                          "--image-size HxW (image_size=(h, w)) to resize them to one size")
-    return np.stack(images)
+    return np.stack(images), np.array([f.name for f in files], dtype=object)
+
+
+def _read_image(file: Path, image_size) -> np.ndarray:
+    """One image file as uint8 grayscale (h, w), resized to ``image_size`` when given."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as img:
+            gray = _to_gray8(img)
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{file}: not a readable image ({exc}); remove or replace it") from None
+    if image_size is not None:
+        gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
+    return np.asarray(gray, dtype=np.uint8)
 
 
 def _to_gray8(img):
