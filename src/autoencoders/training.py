@@ -54,7 +54,8 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            # The current device, which torchrun scripts set per process (LOCAL_RANK).
+            return torch.device("cuda", torch.cuda.current_device())
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")

@@ -32,13 +32,51 @@ def _configure_torch() -> None:
     import torch
 
     if hasattr(os, "sched_getaffinity"):
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+        # torchrun starts LOCAL_WORLD_SIZE processes per machine: they share the cores.
+        share = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // share))
     torch.set_flush_denormal(True)
 
 
+def _start_distributed(device: str) -> tuple[int, int]:
+    """(rank, world size). Under torchrun (WORLD_SIZE > 1) this joins the process group:
+    NCCL with one GPU per process (LOCAL_RANK) when CUDA is there and not refused by
+    ``--device cpu``, gloo otherwise. Alone: (0, 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        gpu = torch.cuda.is_available() and device != "cpu"
+        if gpu:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if gpu else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _stop_distributed() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+#: An --input larger than this (as arrays in memory) is streamed from disk even without
+#: --stream. Streamed and in-memory data train on the same batches, so this changes memory
+#: and speed, not results.
+STREAM_ABOVE_BYTES = 1 << 30
+
+
 def _load_source(args, split: str):
-    """(X, y, description) from --dataset/--split ("all": train then test) or --input."""
-    from ..datasets import load_dataset, read_input
+    """(X, y, description, ids) from --dataset/--split ("all": train then test) or --input.
+
+    X is an array in memory, or, for a streamed --input (--stream, or larger than
+    ``STREAM_ABOVE_BYTES``), a :class:`~autoencoders.datasets.streaming.Source` whose
+    ``ids`` method gives the ids; ids is then None.
+    """
+    from ..datasets import load_dataset
 
     if args.dataset and split == "all":
         import numpy as np
@@ -46,15 +84,37 @@ def _load_source(args, split: str):
         parts = [_load_source(args, s) for s in ("train", "test")]
         y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         return (np.concatenate([p[0] for p in parts]), y,
-                {"dataset": args.dataset, "split": "all"})
+                {"dataset": args.dataset, "split": "all"}, None)
     if args.dataset:
         X, y = load_dataset(args.dataset, split, progress=not getattr(args, "quiet", False))
-        return X, y, {"dataset": args.dataset, "split": split}
-    X, y = read_input(args.input, image_size=args.image_size)
-    return X, y, {"input": os.path.abspath(args.input)}
+        return X, y, {"dataset": args.dataset, "split": split}, None
+    X, y, ids = _read_input(args)
+    return X, y, {"input": os.path.abspath(args.input)}, ids
+
+
+def _read_input(args):
+    """(X, y, ids) of --input: read into memory, or a Source when streamed."""
+    from pathlib import Path
+
+    from ..datasets import read_input_with_ids
+    from ..datasets.streaming import open_source
+
+    id_column = None if args.id_column == "none" else args.id_column
+    path, stream = Path(args.input), getattr(args, "stream", False)
+    images = path.is_dir() and not any(p.suffix.lower() in (".npy", ".parquet")
+                                       for p in path.iterdir())
+    if path.suffix.lower() in (".npz", ".csv") or (images and not stream):
+        return read_input_with_ids(path, image_size=args.image_size, id_column=id_column)
+    source = open_source(args.input, id_column=id_column, image_size=args.image_size)
+    if stream or source.nbytes > STREAM_ABOVE_BYTES:
+        return source, None, None
+    import numpy as np
+
+    return source.to_numpy(), None, source.ids(np.arange(len(source)))
 
 
 def _run_data(args):
+    from ..datasets.streaming import Source
     from ..runs import RunData
 
     if getattr(args, "input", None):
@@ -64,28 +124,44 @@ def _run_data(args):
 
         if not 0 < args.test_fraction < 1:
             raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
-        X, y, desc = _load_source(args, "train")
-        # Checked before the shuffled split, so that errors name rows of the file.
-        check_samples(as_array(X, args.input), args.input)
+        X, y, desc, _ = _load_source(args, "train")
+        streamed = isinstance(X, Source)
+        if not streamed:  # checked before the split, so that errors name rows of the file
+            check_samples(as_array(X, args.input), args.input)
         if len(X) < 2:
             raise ValueError(f"{args.input}: {len(X)} sample; need at least 2 to hold out a "
                              "test split")
-        order = np.random.default_rng(args.seed).permutation(len(X))
         n_test = max(1, int(round(args.test_fraction * len(X))))
-        test, train = order[:n_test], order[n_test:]
-        Xtr, Xte = X[train], X[test]
-        ytr, yte = (None, None) if y is None else (y[train], y[test])
-        desc["test_fraction"] = args.test_fraction
+        if streamed and args.test_size is None:
+            n_test = min(n_test, STREAMED_TEST_ROWS)
+        # Drawn without a permutation of all rows (which would grow with the data); the
+        # training rows keep the file's order, streamed or not.
+        test = np.sort(np.random.default_rng(args.seed).choice(len(X), n_test, replace=False))
+        if streamed:
+            Xtr, Xte = X.without(test), X.take(test)
+        else:
+            Xtr, Xte = np.delete(X, test, axis=0), X[test]
+        ytr, yte = (None, None) if y is None else (np.delete(y, test), y[test])
+        desc.update(test_fraction=args.test_fraction, streamed=streamed)
     else:
-        Xtr, ytr, desc = _load_source(args, "train")
-        Xte, yte, _ = _load_source(args, "test")
+        Xtr, ytr, desc, _ = _load_source(args, "train")
+        Xte, yte, _, _ = _load_source(args, "test")
         desc["split"] = "train/test"
     if getattr(args, "train_size", None):
-        Xtr, ytr = Xtr[:args.train_size], None if ytr is None else ytr[:args.train_size]
+        import numpy as np
+
+        keep = np.arange(min(args.train_size, len(Xtr)))
+        Xtr = Xtr.subset(keep) if isinstance(Xtr, Source) else Xtr[keep]
+        ytr = None if ytr is None else ytr[keep]
     if getattr(args, "test_size", None):
         Xte, yte = Xte[:args.test_size], None if yte is None else yte[:args.test_size]
     desc.update(n_train=len(Xtr), n_test=len(Xte))
     return RunData(Xtr, Xte, ytr, yte, desc)
+
+
+#: Held-out test rows of a streamed --input at most, unless --test-size says otherwise: the
+#: test split is held in memory for the metrics and figures.
+STREAMED_TEST_ROWS = 10_000
 
 
 def _estimator(args):
@@ -104,6 +180,7 @@ def _estimator(args):
                        beta=args.beta, kl_warmup=args.kl_warmup, sparsity=args.sparsity,
                        loss=args.loss, input_scaling=args.input_scaling,
                        early_stopping=args.early_stopping, random_state=args.seed,
+                       shuffle_buffer=getattr(args, "shuffle_buffer", 65536),
                        verbose=0 if args.quiet else 1, device=args.device,
                        checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR),
                        checkpoint_every=args.checkpoint_every,
@@ -210,7 +287,6 @@ def _remove_failed_start(out: str, existed: bool) -> None:
 
 
 def cmd_fit(args) -> int:
-    from ..runs import describe_outputs, train_run
     from ..training import TrainingInterrupted
 
     if args.resume:
@@ -224,24 +300,48 @@ def cmd_fit(args) -> int:
     existed = os.path.isdir(args.out)
     if not args.resume:
         _check_out_dir(args.out, args.force)
+    rank, world = _start_distributed(args.device)
+    try:
+        return _fit(args, rank, world, maps, existed)
+    except TrainingInterrupted as exc:
+        if rank == 0:
+            again = f"torchrun ... -m {PROG}" if world > 1 else PROG
+            print(f"{PROG}: {exc}; continue with: {again} fit --resume "
+                  f"{shlex.quote(args.out)}", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        _stop_distributed()
+
+
+def _fit(args, rank: int, world: int, maps, existed: bool) -> int:
+    """cmd_fit's work in one process (one rank of a torchrun run): rank 0 writes."""
+    from ..runs import describe_outputs, train_run
+    from ..training import TrainingInterrupted
+
+    quiet = args.quiet or rank != 0
     try:
         _configure_torch()
         estimator = _estimator(args)
+        if rank != 0:
+            estimator.set_params(verbose=0)
         data = _run_data(args)
-        if not args.resume:
+        if not args.resume and rank == 0:
             _save_command(args)
-        log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+        log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+        ranks = f", {world} processes" if world > 1 else ""
         log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
-            f"({args.preset} recipe, {estimator.epochs} epochs)")
+            f"({args.preset} recipe, {estimator.epochs} epochs{ranks})")
+        if rank != 0:  # trains its part; rank 0 writes the run folder
+            estimator.fit(data.X_train, validation_data=data.X_test, resume=bool(args.resume))
+            return 0
         metrics = train_run(estimator, data, args.out, maps=maps,
-                            extra={"seed": args.seed, "preset": args.preset}, log=log,
-                            resume=bool(args.resume))
-    except TrainingInterrupted as exc:
-        print(f"{PROG}: {exc}; continue with: {PROG} fit --resume {shlex.quote(args.out)}",
-              file=sys.stderr)
-        return 128 + exc.signum
+                            extra={"seed": args.seed, "preset": args.preset, "processes": world},
+                            log=log, resume=bool(args.resume))
+    except TrainingInterrupted:
+        raise
     except BaseException:
-        _remove_failed_start(args.out, existed)
+        if rank == 0:
+            _remove_failed_start(args.out, existed)
         raise
     bce = metrics["test_bce"]
     print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
@@ -266,18 +366,36 @@ def cmd_demo(args) -> int:
 
 
 def _write_output(args, kind: str) -> int:
-    from ..datasets import write_array
+    """embed / reconstruct: chunk by chunk from the input to --out, with bounded memory."""
+    from tqdm import tqdm
+
+    from ..datasets import ArrayWriter
+    from ..datasets.streaming import ArraySource, Source, iter_chunks
     from ..estimator import AutoEncoder
 
     est = AutoEncoder.load(args.run_dir)
-    X, _, _ = _load_source(args, args.split)
-    if args.input:  # errors about samples name the file, not "X"
-        from ..validation import as_array, check_samples
-
-        check_samples(as_array(X, args.input), args.input)
-    out = est.transform(X) if kind == "embed" else est.reconstruct(X)
-    shape = write_array(args.out, out)
-    print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
+    X, _, _, ids = _load_source(args, args.split)
+    source = X if isinstance(X, Source) else ArraySource(X, ids)
+    what = args.input or f"{args.dataset} {args.split}"
+    apply = est.transform if kind == "embed" else est.reconstruct
+    columns = ([f"z{i}" for i in range(est.architecture_.latent_dim)] if kind == "embed"
+               else None)
+    id_name = getattr(source, "id_column", None) or (args.id_column if args.id_column
+                                                     not in ("auto", "none") else "id")
+    with ArrayWriter(args.out, len(source), columns, id_name=id_name) as writer, \
+            tqdm(total=len(source), unit="rows", desc=kind, file=sys.stderr,
+                 disable=True if args.quiet else None) as bar:
+        for start, stop, chunk in iter_chunks(source, args.batch_size):
+            try:
+                out = apply(chunk)
+            except ValueError as exc:  # errors about samples name the file and the rows
+                raise ValueError(f"{what}, rows {start} to {stop - 1}: {exc}") from None
+            writer.write(out, source.ids(range(start, stop)))
+            bar.update(stop - start)
+    if writer.ids_dropped:
+        print(f"{PROG}: note: the ids of {what} are not in {args.out} (.npy holds numbers "
+              "only); write .parquet or .csv to keep them", file=sys.stderr)
+    print(f"wrote {args.out}: {out.dtype} {writer.shape}", file=sys.stderr)
     return 0
 
 
@@ -318,10 +436,10 @@ def cmd_cluster(args) -> int:
                          f"{', '.join(CLUSTER_METHODS)}")
     _configure_torch()
     est = AutoEncoder.load(args.run_dir)
-    X, y, desc = _load_source(args, args.split)
+    X, y, desc, ids = _load_source(args, args.split)
     result = cluster_run(est, X, y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, random_state=args.seed, labels_out=args.out,
-                         description=desc)
+                         description=desc, ids=ids)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
@@ -381,7 +499,7 @@ def cmd_denoise(args) -> int:
         raise UsageError("--clean and --add-noise exclude each other: with --add-noise the "
                          "input itself is the clean data")
     est = AutoEncoder.load(args.run_dir)
-    X, _, _ = _load_source(args, args.split)
+    X, _, _, ids = _load_source(args, args.split)
     clean = None
     if args.add_noise:
         clean, X = X, corrupted_copy(est, X, args.add_noise, seed=args.seed)
@@ -393,7 +511,7 @@ def cmd_denoise(args) -> int:
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     if args.out:
         out = scaling.unscale(denoised, est.input_scaling, est.scaling_stats_)
-        shape = write_array(args.out, out)
+        shape = write_array(args.out, out, ids=ids)
         print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
@@ -427,7 +545,7 @@ def cmd_interpolate(args) -> int:
 
     _run_dataset_args(args)
     est = AutoEncoder.load(args.run_dir)
-    X, _, _ = _load_source(args, args.split)
+    X, _, _, _ = _load_source(args, args.split)
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= i < len(X):
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")

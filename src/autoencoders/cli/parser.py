@@ -82,18 +82,29 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def _add_data_source(p, *, split: bool, required: bool = True,
-                     splits: tuple[str, ...] = ("train", "test")) -> None:
+                     splits: tuple[str, ...] = ("train", "test"), stream: bool = False) -> None:
     from_ = p.add_mutually_exclusive_group(required=required)
     from_.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
                        help="a named data set (MNIST is read from $AUTOENCODERS_DATA_DIR/mnist, "
                             "the user cache, or downloaded)")
     from_.add_argument("--input", metavar="PATH",
-                       help="your data: .npy, .npz, .csv, .parquet or a folder of PNG/JPEG")
+                       help="your data: .npy, .npz, .csv, .parquet, a folder of PNG/JPEG, of "
+                          ".npy shards or of .parquet files, or a quoted glob like "
+                          "'data/*.parquet'")
     if split:
         p.add_argument("--split", choices=splits, default="test",
                        help=f"which split of --dataset: {', '.join(splits)} (default: test)")
     p.add_argument("--image-size", type=_image_size, metavar="HxW",
                    help="resize the images of an --input folder to this size")
+    p.add_argument("--id-column", default="auto", metavar="NAME",
+                   help="the column of row ids in a .csv/.parquet --input: never a feature, "
+                        "carried to .csv/.parquet outputs (default: a column named 'id' if "
+                        "there is one; 'none' for no ids)")
+    if stream:
+        p.add_argument("--stream", action="store_true",
+                       help="read --input (.npy, .parquet, folders and globs of them, image "
+                            "folders) in parts from disk instead of into memory; inputs over "
+                            "1 GiB always are. Same results, bounded memory")
 
 
 def _add_training_options(p) -> None:
@@ -102,7 +113,12 @@ def _add_training_options(p) -> None:
                    help="'notebook': the reference notebook's recipe exactly (SGD, lr 1.5, "
                         "batch 32, 50 epochs); 'default': ours (Adam, cosine decay)")
     g.add_argument("--epochs", type=_positive_int, help="passes over the training data")
-    g.add_argument("--batch-size", type=_positive_int)
+    g.add_argument("--batch-size", type=_positive_int,
+                   help="samples per step (under torchrun: the global batch, shared by the "
+                        "processes)")
+    g.add_argument("--shuffle-buffer", type=_positive_int, default=65536, metavar="ROWS",
+                   help="rows shuffled together each epoch; larger data is shuffled in blocks "
+                        "through a buffer of this many rows (default 65536)")
     g.add_argument("--optimizer", choices=("adam", "sgd"))
     g.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
@@ -168,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, config, history, metrics, codes, figures and "
                                    "checkpoints. Ctrl-C (SIGINT) or SIGTERM stops after the "
                                    "current step with a checkpoint; --resume continues.")
-    _add_data_source(p, split=False, required=False)
+    _add_data_source(p, split=False, required=False, stream=True)
     p.add_argument("--out", metavar="RUN_DIR", help="the run folder to write")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue the interrupted run in RUN_DIR from its newest checkpoint, "
@@ -190,11 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
                                        "input's feature shape")):
         p = sub.add_parser(name, help=f"write the {what}",
                            description=f"Load RUN_DIR's model and write the {what}, to "
-                                       "--out (.npy, .csv or .parquet).")
+                                       "--out (.npy, .csv or .parquet), chunk by chunk: "
+                                       "inputs larger than memory are streamed.")
         p.add_argument("run_dir", metavar="RUN_DIR")
-        _add_data_source(p, split=True)
+        _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
-                       help="output file: .npy, .csv or .parquet")
+                       help="output file: .npy, .csv or .parquet (with the ids first)")
+        p.add_argument("--batch-size", type=_positive_int, default=65536, metavar="N",
+                       help="rows read, encoded and written at a time (default 65536); "
+                            "memory grows with it")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("evaluate", help="compare the run's code with PCA, t-SNE and UMAP",
                        description="Fit raw input, PCA, t-SNE and UMAP on the same training "

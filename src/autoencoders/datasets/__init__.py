@@ -1,7 +1,7 @@
 """Data sets: MNIST and Fashion-MNIST (local or downloaded), scikit-learn's digits, user files."""
 
 from .bundled import load_digits
-from .files import read_input, write_array
+from .files import ArrayWriter, read_input, read_input_with_ids, write_array
 from .idx import IDXError
 from .mnist import (
     CorruptFileError,
@@ -9,6 +9,11 @@ from .mnist import (
     load_fashion_mnist,
     load_mnist,
 )
+from .streaming import Source, open_source
+
+#: ``autoencoders.datasets.open("data/*.parquet")``: a data set read on demand, for ``fit``
+#: and ``transform`` of data larger than memory (see :func:`~.streaming.open_source`).
+open = open_source  # noqa: A001 (the name users ask for; the builtin is not used here)
 
 __all__ = [
     "load_mnist",
@@ -16,7 +21,12 @@ __all__ = [
     "load_digits",
     "load_dataset",
     "read_input",
+    "read_input_with_ids",
     "write_array",
+    "ArrayWriter",
+    "open",
+    "open_source",
+    "Source",
     "CorruptFileError",
     "DatasetNotFoundError",
     "IDXError",
