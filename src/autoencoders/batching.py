@@ -60,7 +60,7 @@ def epoch_rounds(n: int, batch_size: int, shuffle_buffer: int,
         last = k == len(groups) - 1
         cut = len(rows) if last else len(rows) - len(rows) % batch_size
         carry = rows[cut:]
-        yield list(rows[:cut].split(batch_size))
+        yield list(rows[:cut].split(batch_size)) if cut else []
 
 
 def rank_part(batch: torch.Tensor, rank: int, world: int) -> tuple[torch.Tensor, float]:

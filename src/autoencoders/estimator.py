@@ -342,7 +342,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self.n_features_in_ = int(np.prod(self.feature_shape_))
             self.__dict__.pop("feature_names_in_", None)
         else:
-            check_features(np.empty((1, *source.feature_shape), source.dtype),
+            # A view of the source's shape without its data, for check_features' message.
+            check_features(np.broadcast_to(np.zeros((), source.dtype), source.shape),
                            self.feature_shape_, what)
             if source.feature_shape != self.feature_shape_:
                 source = source.reshaped(self.feature_shape_)

@@ -51,8 +51,11 @@ def as_array(X, what: str = "X") -> np.ndarray:
     return arr
 
 
-def check_samples(arr: np.ndarray, what: str = "X") -> None:
+def check_samples(arr: np.ndarray, what: str = "X", first: int = 0) -> None:
     """Reject empty input, 0-D and 1-D arrays, and NaN or infinite values.
+
+    ``first`` is the number of the array's first sample in a larger whole (a chunk of a
+    file), so that messages name the sample in the file.
 
     Raises
     ------
@@ -69,7 +72,7 @@ def check_samples(arr: np.ndarray, what: str = "X") -> None:
         raise ValueError(f"{what} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
                          "required; each sample needs at least one feature")
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0]
+        bad = first + np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0]
         raise ValueError(f"{what} contains NaN or infinite values (first in sample {bad}); "
                          "remove or impute them first")
 

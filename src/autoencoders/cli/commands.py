@@ -372,23 +372,23 @@ def _write_output(args, kind: str) -> int:
     from ..datasets import ArrayWriter
     from ..datasets.streaming import ArraySource, Source, iter_chunks
     from ..estimator import AutoEncoder
+    from ..validation import as_array, check_samples
 
     est = AutoEncoder.load(args.run_dir)
     X, _, _, ids = _load_source(args, args.split)
     source = X if isinstance(X, Source) else ArraySource(X, ids)
     what = args.input or f"{args.dataset} {args.split}"
     apply = est.transform if kind == "embed" else est.reconstruct
-    columns = ([f"z{i}" for i in range(est.architecture_.latent_dim)] if kind == "embed"
-               else None)
     id_name = getattr(source, "id_column", None) or (args.id_column if args.id_column
                                                      not in ("auto", "none") else "id")
-    with ArrayWriter(args.out, len(source), columns, id_name=id_name) as writer, \
+    with ArrayWriter(args.out, len(source), id_name=id_name) as writer, \
             tqdm(total=len(source), unit="rows", desc=kind, file=sys.stderr,
                  disable=True if args.quiet else None) as bar:
         for start, stop, chunk in iter_chunks(source, args.batch_size):
+            check_samples(as_array(chunk, what), what, first=start)  # errors name the file
             try:
                 out = apply(chunk)
-            except ValueError as exc:  # errors about samples name the file and the rows
+            except ValueError as exc:
                 raise ValueError(f"{what}, rows {start} to {stop - 1}: {exc}") from None
             writer.write(out, source.ids(range(start, stop)))
             bar.update(stop - start)
