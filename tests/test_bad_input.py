@@ -737,6 +737,90 @@ def interpolate_two_samples(ctx):
     ctx.ae.interpolate(ctx.X[:2], ctx.X[1])
 
 
+# ------------------------------------------------------------------ streamed data
+def _parquet(path, **columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+@case("a Parquet list column with rows of different lengths", "autoencoders fit --stream",
+      ValueError, r"ragged\.parquet: list column 'v' has rows of 2 and 1 values; every row "
+      r"needs the same number", exit_code=1)
+def ragged_parquet_list(ctx):
+    import pyarrow as pa
+
+    path = _parquet(ctx.tmp / "ragged.parquet", v=pa.array([[0.1, 0.2], [0.3]] * 4))
+    ctx.cli("fit", "--input", path, "--out", ctx.tmp / "r", "--stream", "-q")
+
+
+@case("a text column in a Parquet file", "autoencoders.datasets.open", ValueError,
+      r"text\.parquet: column 'name' is not numeric \(string\); features must be numbers")
+def text_parquet_column(ctx):
+    from autoencoders.datasets import open as open_data
+
+    open_data(_parquet(ctx.tmp / "text.parquet", a=[1.0, 2.0], name=["x", "y"]))
+
+
+@case("--id-column naming a column the file lacks", "autoencoders embed", ValueError,
+      r"ids\.parquet: no column 'key' for the ids \(columns: id, a\); pass the right "
+      r"--id-column, or none", exit_code=1)
+def missing_id_column(ctx):
+    path = _parquet(ctx.tmp / "ids.parquet", id=[1, 2], a=[0.5, 0.5])
+    ctx.cli("embed", ctx.model_dir, "--input", path, "--id-column", "key", "--out",
+            ctx.tmp / "z.parquet")
+
+
+@case("a glob matching .npy and .csv files", "autoencoders.datasets.open", ValueError,
+      r"matches files of several types \(\.csv, \.npy\); stream one type")
+def mixed_glob(ctx):
+    from autoencoders.datasets import open as open_data
+
+    folder = ctx.tmp / "mixed"
+    folder.mkdir()
+    np.save(folder / "a.npy", ctx.X)
+    np.savetxt(folder / "b.csv", ctx.X, delimiter=",")
+    open_data(str(folder / "*"))
+
+
+@case(".npy shards of different widths", "autoencoders.datasets.open", ValueError,
+      r"b\.npy: rows of shape \(5,\) float32, but .*a\.npy has \(6,\) float32; all "
+      r"shards need the same row shape and dtype")
+def mismatched_shards(ctx):
+    from autoencoders.datasets import open as open_data
+
+    (ctx.tmp / "shards").mkdir()
+    np.save(ctx.tmp / "shards" / "a.npy", ctx.X)
+    np.save(ctx.tmp / "shards" / "b.npy", ctx.X[:, :5])
+    open_data(ctx.tmp / "shards")
+
+
+@case("NaN in a streamed file", "AutoEncoder.fit(datasets.open(...))", ValueError,
+      r"X contains NaN or infinite values \(first in sample 3\); remove or impute them first")
+def nan_in_streamed_file(ctx):
+    from autoencoders.datasets import open as open_data
+
+    np.save(ctx.tmp / "nan3.npy", ctx.bad(np.nan))
+    ctx.new().fit(open_data(ctx.tmp / "nan3.npy"))
+
+
+@case("a streamed file with the wrong number of features", "AutoEncoder.transform", ValueError,
+      r"X has 5 features, but AutoEncoder is expecting 6 features as input .*got \(40, 5\)")
+def streamed_wrong_width(ctx):
+    from autoencoders.datasets import open as open_data
+
+    np.save(ctx.tmp / "narrow.npy", ctx.X[:, :5])
+    ctx.ae.transform(open_data(ctx.tmp / "narrow.npy"))
+
+
+@case("a pattern that matches no file", "autoencoders fit --input", FileNotFoundError,
+      r"nothing-\*\.parquet: no files match this pattern", exit_code=1)
+def glob_without_files(ctx):
+    ctx.cli("fit", "--input", ctx.tmp / "nothing-*.parquet", "--out", ctx.tmp / "g", "-q")
+
+
 # ------------------------------------------------------------------ the tests
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):

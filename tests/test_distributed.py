@@ -88,3 +88,40 @@ def test_python_api_under_torchrun_gives_identical_ranks(mnist_parquet, tmp_path
 
     ae = AutoEncoder.load(tmp_path / "model")
     assert ae.transform(np.zeros((2, 784), np.uint8)).shape == (2, 8)
+
+
+RESUMABLE = ["fit", "--dataset", "mnist", "--train-size", "4000", "--test-size", "300",
+             "--hidden-dims", "64", "--latent-dim", "8", "--epochs", "3", "--batch-size", "32",
+             "--maps", "none", "-q"]
+
+
+def test_torchrun_stopped_by_sigterm_resumes_to_the_same_weights(mnist, tmp_path):
+    """torchrun forwards SIGTERM to both ranks; they agree on a step, rank 0 checkpoints,
+    and ``fit --resume`` under torchrun ends with the weights of the run never stopped."""
+    import signal
+    import time
+
+    reference = _torchrun("-m", "autoencoders", *RESUMABLE, "--out", tmp_path / "whole",
+                          cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc-per-node", "2", "-m", "autoencoders", *RESUMABLE,
+                             "--out", str(tmp_path / "run"), "--checkpoint-every", "0.0005"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    folder = tmp_path / "run" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while not list(folder.glob("step-*.safetensors")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert "training stopped by SIGTERM" in err and "fit --resume" in err, err
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+    resumed = _torchrun("-m", "autoencoders", "fit", "--resume", tmp_path / "run", "-q",
+                        cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = (load_file(tmp_path / run / "model.safetensors") for run in ("whole", "run"))
+    assert all(np.array_equal(a[k], b[k]) for k in a)

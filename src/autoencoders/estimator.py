@@ -376,7 +376,12 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X : array-like, shape (n_samples, n_features) or (n_samples, *feature_shape)
             Training data: numpy array, pandas DataFrame, torch tensor or nested lists.
             uint8 is scaled by 1/255 (``input_scaling="auto"``). float64 and non-contiguous
-            arrays are accepted (converted to float32).
+            arrays are accepted (converted to float32). Data larger than memory: a source
+            from ``autoencoders.datasets.open`` (``.npy``, shards, Parquet, image folders)
+            or a memory-mapped array (``np.load(path, mmap_mode="r")``), read in rounds of
+            ``shuffle_buffer`` rows; the same seed trains on the same batches as the data
+            in memory. In an initialised ``torch.distributed`` process group (a script
+            under ``torchrun``) training is data-parallel (docs/larger-data.md).
         y : ignored
             Present for scikit-learn pipelines.
         validation_data : array-like, optional
@@ -485,6 +490,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Parameters
         ----------
         X : array-like, shape (n_samples, *feature_shape_) or (n_samples, n_features_in_)
+            Or a source from ``autoencoders.datasets.open``, read chunk by chunk (the codes
+            are returned in memory; ``autoencoders.inference.write_outputs`` writes them to
+            a file instead).
 
         Returns
         -------
@@ -677,6 +685,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self, "model_")
         prepared = self._prepare(X, reset=False)
+        if isinstance(prepared, Source):
+            prepared = prepared.to_numpy()
         if prepared.dtype == np.uint8:
             return scaling.scale(prepared, self.input_scaling, self.scaling_stats_)
         return prepared

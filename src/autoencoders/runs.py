@@ -27,6 +27,8 @@ import numpy as np
 from ._io import atomic_path, atomic_write
 from .callbacks import CSVLogger
 from .checkpoints import CHECKPOINT_DIR
+from .datasets.streaming import Source
+from .inference import write_outputs
 from .persistence import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, save_model
 from .validation import check_labels
 
@@ -46,7 +48,7 @@ class RunData:
 
     Attributes
     ----------
-    X_train : ndarray, shape (n, *feature_shape)
+    X_train : ndarray, shape (n, *feature_shape), or a streaming Source
     X_test : ndarray, shape (m, *feature_shape)
         Held out; metrics, figures and test codes use it.
     y_train, y_test : ndarray of shape (n,) / (m,), or None
@@ -56,7 +58,7 @@ class RunData:
         JSON facts for ``config.json`` (data set name or input path, sizes).
     """
 
-    X_train: np.ndarray
+    X_train: np.ndarray | Source
     X_test: np.ndarray
     y_train: np.ndarray | None
     y_test: np.ndarray | None
@@ -145,7 +147,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         metrics.update(variant_metrics(estimator, data.X_test, figures))
     atomic_write(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
-    _save_npy(out / "codes" / "train.npy", estimator.transform(data.X_train))
+    # Chunk by chunk: the training data may be streamed and larger than memory.
+    write_outputs(estimator, data.X_train, out / "codes" / "train.npy")
     _save_npy(out / "codes" / "test.npy", codes_test)
     for split, y in (("train", data.y_train), ("test", data.y_test)):
         if y is not None:

@@ -508,8 +508,11 @@ class _Loop:
         source's next round is read in a background thread while this one trains."""
         if not isinstance(self.X, Source):
             for first, parts in self._rounds(pos):
-                for j, (rows, weight) in enumerate(parts):
-                    yield first + j, self.X.index_select(0, rows.to(self.device)), weight
+                # The round's row numbers go to the device at once, not batch by batch.
+                rows = torch.cat([r for r, _ in parts]).to(self.device)
+                where = rows.split([len(r) for r, _ in parts])
+                for j, ((_, weight), idx) in enumerate(zip(parts, where, strict=True)):
+                    yield first + j, self.X.index_select(0, idx), weight
             return
         from concurrent.futures import ThreadPoolExecutor
 

@@ -378,46 +378,33 @@ def cmd_demo(args) -> int:
     return cmd_fit(args)
 
 
-def _write_output(args, kind: str) -> int:
+def _write_output(args, output: str) -> int:
     """embed / reconstruct: chunk by chunk from the input to --out, with bounded memory."""
-    from tqdm import tqdm
-
-    from ..datasets import ArrayWriter
-    from ..datasets.streaming import ArraySource, Source, iter_chunks
+    from ..datasets.streaming import ArraySource, Source
     from ..estimator import AutoEncoder
-    from ..validation import as_array, check_samples
+    from ..inference import write_outputs
 
     est = AutoEncoder.load(args.run_dir)
     X, _, _, ids = _load_source(args, args.split)
-    source = X if isinstance(X, Source) else ArraySource(X, ids)
     what = args.input or f"{args.dataset} {args.split}"
-    apply = est.transform if kind == "embed" else est.reconstruct
-    id_name = getattr(source, "id_column", None) or (args.id_column if args.id_column
-                                                     not in ("auto", "none") else "id")
-    with ArrayWriter(args.out, len(source), id_name=id_name) as writer, \
-            tqdm(total=len(source), unit="rows", desc=kind, file=sys.stderr,
-                 disable=True if args.quiet else None) as bar:
-        for start, stop, chunk in iter_chunks(source, args.batch_size):
-            check_samples(as_array(chunk, what), what, first=start)  # errors name the file
-            try:
-                out = apply(chunk)
-            except ValueError as exc:
-                raise ValueError(f"{what}, rows {start} to {stop - 1}: {exc}") from None
-            writer.write(out, source.ids(range(start, stop)))
-            bar.update(stop - start)
+    named = args.id_column not in ("auto", "none")
+    writer = write_outputs(est, X if isinstance(X, Source) else ArraySource(X, ids), args.out,
+                           output=output, batch_size=args.batch_size,
+                           id_name=args.id_column if named else None,
+                           progress=not args.quiet and sys.stderr.isatty(), what=what)
     if writer.ids_dropped:
         print(f"{PROG}: note: the ids of {what} are not in {args.out} (.npy holds numbers "
               "only); write .parquet or .csv to keep them", file=sys.stderr)
-    print(f"wrote {args.out}: {out.dtype} {writer.shape}", file=sys.stderr)
+    print(f"wrote {args.out}: float32 {writer.shape}", file=sys.stderr)
     return 0
 
 
 def cmd_embed(args) -> int:
-    return _write_output(args, "embed")
+    return _write_output(args, "codes")
 
 
 def cmd_reconstruct(args) -> int:
-    return _write_output(args, "reconstruct")
+    return _write_output(args, "reconstructions")
 
 
 def cmd_evaluate(args) -> int:

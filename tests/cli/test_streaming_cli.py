@@ -1,0 +1,85 @@
+"""The command line on streamed input: fit --stream gives the model of fit in memory, embed
+and reconstruct work chunk by chunk and carry the ids through."""
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from .test_cli import run
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+FIT = ["--epochs", "2", "--maps", "none", "--hidden-dims", "16", "--latent-dim", "3",
+       "--batch-size", "32", "-q"]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = (rng.uniform(size=(300, 12)) * 255).astype(np.uint8)
+    folder = tmp_path_factory.mktemp("stream")
+    ids = np.array([f"row-{i:03d}" for i in range(300)], dtype=object)
+    pq.write_table(pa.table({"id": ids, "px": pa.array(list(X))}), folder / "x.parquet",
+                   row_group_size=64)
+    np.save(folder / "x.npy", X)
+    return X, ids, folder
+
+
+def test_fit_stream_equals_fit_in_memory(table, tmp_path):
+    _, _, folder = table
+    for name, extra in (("memory", []), ("stream", ["--stream"]),
+                        ("parquet", ["--stream"])):
+        source = folder / ("x.parquet" if name == "parquet" else "x.npy")
+        run("fit", "--input", source, "--out", tmp_path / name, *FIT, *extra, check_code=0)
+    a = load_file(tmp_path / "memory" / "model.safetensors")
+    for name in ("stream", "parquet"):
+        b = load_file(tmp_path / name / "model.safetensors")
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        config = json.loads((tmp_path / name / "config.json").read_text())
+        assert config["extra"]["data"]["streamed"] is True
+        codes = np.load(tmp_path / name / "codes" / "train.npy")
+        assert codes.shape == (270, 3)  # 300 rows less the 10 % test split
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_embed_in_chunks_carries_ids(table, tmp_path, suffix):
+    X, ids, folder = table
+    run("fit", "--input", folder / "x.npy", "--out", tmp_path / "run", *FIT, check_code=0)
+    out = tmp_path / f"codes{suffix}"
+    proc = run("embed", tmp_path / "run", "--input", folder / "x.parquet", "--out", out,
+               "--batch-size", "50", check_code=0)
+    assert f"wrote {out}: float32 (300, 3)" in proc.stderr
+    from autoencoders import AutoEncoder
+    from autoencoders.datasets import read_input_with_ids
+
+    codes, _, got_ids = read_input_with_ids(out)
+    assert list(got_ids) == list(ids)
+    np.testing.assert_allclose(codes, AutoEncoder.load(tmp_path / "run").transform(X),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_reconstruct_to_npy_notes_the_ids_it_cannot_keep(table, tmp_path):
+    X, _, folder = table
+    run("fit", "--input", folder / "x.npy", "--out", tmp_path / "run", *FIT, check_code=0)
+    proc = run("reconstruct", tmp_path / "run", "--input", folder / "x.parquet", "--out",
+               tmp_path / "r.npy", "--batch-size", "64", check_code=0)
+    assert "ids of" in proc.stderr and "not in" in proc.stderr
+    assert np.load(tmp_path / "r.npy").shape == X.shape
+
+
+def test_fit_streams_an_image_folder(tiny_images, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    for i, img in enumerate(tiny_images):
+        Image.fromarray(img).save(tmp_path / "imgs" / f"{i:02d}.png")
+    run("fit", "--input", tmp_path / "imgs", "--stream", "--out", tmp_path / "run", *FIT,
+        check_code=0)
+    out = tmp_path / "codes.csv"
+    run("embed", tmp_path / "run", "--input", tmp_path / "imgs", "--stream", "--out", out,
+        check_code=0)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,f0,f1,f2" and lines[1].startswith("00.png,")
