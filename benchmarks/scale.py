@@ -163,8 +163,9 @@ def report(results: dict) -> str:
         "Default model (784-400-200-100-50-25, batch 128), one epoch, uint8 rows of shifted "
         "MNIST images in one `.npy` file. Peak memory: the process's peak resident set "
         "(ru_maxrss, torch included), each measurement in a fresh process. Each file was "
-        "written just before it was read and fitted in this machine's page cache, so the "
-        "reads came from memory, not from the disk: these numbers are not disk-bound.", "",
+        "written just before it was read, and the largest (12.5 GB) fits in this machine's "
+        "24 GiB, so reads could come from the page cache rather than the disk: these are "
+        "not disk-bound numbers.", "",
         "| rows | file | streamed fit: peak MiB | rows/s | streamed embed: peak MiB | rows/s "
         "| in-memory fit: peak MiB | rows/s | streamed / in-memory |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
