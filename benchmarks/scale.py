@@ -146,7 +146,8 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             rows_out.append(row)
             path.unlink()
-    results = {"machine": machine(), "sizes": rows_out}
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    results = {"machine": {**machine(), "memory_bytes": memory}, "sizes": rows_out}
     text = report(results)
     write_results(args.out, results, text)
     print(text)
@@ -156,16 +157,21 @@ def report(results: dict) -> str:
     sizes = results["sizes"]
     m = results["machine"]
     mib = 2 ** 20
+    largest = max(r["file_bytes"] for r in sizes)
+    memory = m.get("memory_bytes") or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    fits = largest < memory
+    cache = (f"Each file was written just before it was read; the largest "
+             f"({largest / 1e9:.1f} GB) {'fits' if fits else 'does not fit'} in this machine's "
+             f"{memory / 2**30:.0f} GiB, so reads "
+             + ("could come from the page cache rather than the disk." if fits
+                else "came partly from the disk."))
     lines = [
         "# Larger data: peak memory and throughput (benchmarks/scale.py)", "",
         f"{m['date']}, {m['cpu']}, {m['cores']} cores, torch {m['torch']}, Python "
         f"{m['python']}. Command: `{m['command']}`.", "",
         "Default model (784-400-200-100-50-25, batch 128), one epoch, uint8 rows of shifted "
         "MNIST images in one `.npy` file. Peak memory: the process's peak resident set "
-        "(ru_maxrss, torch included), each measurement in a fresh process. Each file was "
-        "written just before it was read, and the largest (12.5 GB) fits in this machine's "
-        "24 GiB, so reads could come from the page cache rather than the disk: these are "
-        "not disk-bound numbers.", "",
+        "(ru_maxrss, torch included), each measurement in a fresh process. " + cache, "",
         "| rows | file | streamed fit: peak MiB | rows/s | streamed embed: peak MiB | rows/s "
         "| in-memory fit: peak MiB | rows/s | streamed / in-memory |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
