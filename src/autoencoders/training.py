@@ -24,12 +24,12 @@ from .checkpoints import Checkpointer, CheckpointError
 from .config import TrainingConfig
 from .corruption import corrupt
 from .datasets.streaming import Source, iter_chunks
+from .distributed import check_same_weights, distributed_context
 from .losses import kl_divergence, l1_sparsity, per_sample_loss, reconstruction_loss
 
 __all__ = ["train", "select_device", "batched_apply", "mean_loss", "flush_denormals",
            "batch_objective",
-           "as_float_input", "data_fingerprint", "distributed_context",
-           "TrainingDivergedError", "TrainingInterrupted"]
+           "as_float_input", "data_fingerprint", "TrainingDivergedError", "TrainingInterrupted"]
 
 #: Samples per forward pass when evaluating or encoding. Measured here (2 cores, MNIST test
 #: set): 512 to 4,096 encode at the same ~300,000 images/s, but the per-pixel BCE of a
@@ -225,28 +225,6 @@ def _sanity_check(model, X, recipe, device):
     if not torch.isfinite(value):
         raise TrainingDivergedError("the loss of the untrained model on the first batch is not "
                                     "finite; check the input for NaN or huge values")
-
-
-@dataclass(frozen=True)
-class _Distributed:
-    """This process's place in a data-parallel run (``rank`` 0 of 1 when alone)."""
-
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-
-def distributed_context() -> _Distributed:
-    """The rank and world size of the initialised ``torch.distributed`` process group, or
-    rank 0 of 1 when there is none."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return _Distributed(dist.get_rank(), dist.get_world_size())
-    return _Distributed()
 
 
 class _Objective(nn.Module):
@@ -477,7 +455,7 @@ class _Loop:
             self.model.load_state_dict(self.best_state)
         self.model.eval()
         if self.dist.active:
-            _check_same_weights(self.model)
+            check_same_weights(self.model)
         for cb in callbacks:
             cb.on_train_end(pos.history)
         return pos.history
@@ -679,19 +657,3 @@ class _Loop:
         self.total.copy_(tensors["loop.total"])
         return _Position(**meta["position"])
 
-
-def _check_same_weights(model: nn.Module) -> None:
-    """Raise RuntimeError unless every rank of the process group holds the same weights."""
-    import torch.distributed as dist
-
-    h = hashlib.blake2b(digest_size=8)
-    for v in model.state_dict().values():
-        h.update(memoryview(v.detach().cpu().contiguous().numpy()).cast("B"))
-    mine = torch.tensor([int.from_bytes(h.digest(), "little", signed=True)],
-                        device=next(model.parameters()).device)
-    everyone = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
-    dist.all_gather(everyone, mine)
-    if any(int(t) != int(mine) for t in everyone):
-        raise RuntimeError("the ranks of the data-parallel run ended with different weights; "
-                           "this is a bug in autoencoders or torch.distributed, please report "
-                           "it with the command and versions")

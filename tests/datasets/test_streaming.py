@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from autoencoders.datasets import ArrayWriter, open_source, read_input_with_ids
+from autoencoders.datasets.parquet import ParquetSource
 from autoencoders.datasets.streaming import (
     ArraySource,
     ImageFolderSource,
     NpyShardsSource,
     NpySource,
-    ParquetSource,
     iter_chunks,
 )
 

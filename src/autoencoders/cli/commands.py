@@ -38,35 +38,6 @@ def _configure_torch() -> None:
     torch.set_flush_denormal(True)
 
 
-def _start_distributed(device: str) -> tuple[int, int]:
-    """(rank, world size). Under torchrun (WORLD_SIZE > 1) this joins the process group:
-    NCCL with one GPU per process (LOCAL_RANK) when CUDA is there and not refused by
-    ``--device cpu``, gloo otherwise. Alone: (0, 1)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    import torch
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        gpu = torch.cuda.is_available() and device != "cpu"
-        if gpu:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if gpu else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _stop_distributed() -> None:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        # Together: a rank that tore down its gloo connections while rank 0 still wrote the
-        # run folder aborted here now and then ("terminate called without an active
-        # exception").
-        dist.barrier()
-        dist.destroy_process_group()
-
-
 #: An --input larger than this (as arrays in memory) is streamed from disk even without
 #: --stream. Streamed and in-memory data train on the same batches, so this changes memory
 #: and speed, not results.
@@ -304,7 +275,10 @@ def cmd_fit(args) -> int:
     existed = os.path.isdir(args.out)
     if not args.resume:
         _check_out_dir(args.out, args.force)
-    rank, world = _start_distributed(args.device)
+    from ..distributed import join_torchrun, leave
+
+    place = join_torchrun(args.device)
+    rank, world = place.rank, place.world
     try:
         code = _fit(args, rank, world, maps, existed)
     except TrainingInterrupted as exc:
@@ -314,7 +288,7 @@ def cmd_fit(args) -> int:
                   f"{shlex.quote(args.out)}", file=sys.stderr)
         code = 128 + exc.signum
     finally:
-        _stop_distributed()
+        leave()
     if world > 1:
         # Measured here: about one run in ten, a rank that had finished its work aborted
         # while the interpreter shut down ("terminate called without an active exception",

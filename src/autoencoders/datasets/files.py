@@ -100,7 +100,7 @@ def read_input_with_ids(path, *, image_size=None, id_column="auto"):
         X, ids = _read_csv(path, id_column)
         return X, None, ids
     if suffix == ".parquet":
-        from .streaming import ParquetSource
+        from .parquet import ParquetSource
 
         source = ParquetSource([path], id_column)
         return source.to_numpy(), None, source.ids(np.arange(len(source)))

@@ -12,8 +12,7 @@ source                     how rows are read
 ``.npy`` file              memory-mapped (``np.load(mmap_mode="r")``) for each request
                            and unmapped after it, so mapped pages do not pile up
 folder or glob of .npy     shards in name order, each memory-mapped as above
-``.parquet`` file(s)       by row group with pyarrow; one list or fixed-size-list column
-                           of values per row, or numeric columns; an id column apart
+``.parquet`` file(s)       by row group with pyarrow (``autoencoders.datasets.parquet``)
 folder of PNG/JPEG         each image decoded when its row is asked for
 ``.npz``, ``.csv``         read whole into memory (neither format can be read in part)
 =========================  ===========================================================
@@ -29,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Source", "ArraySource", "NpySource", "NpyShardsSource", "ParquetSource",
-           "ImageFolderSource", "open_source", "iter_chunks", "is_source"]
+__all__ = ["Source", "ArraySource", "NpySource", "NpyShardsSource", "ImageFolderSource",
+           "open_source", "iter_chunks"]
 
 #: Rows a chunked reader takes at once when nothing else is asked: 4,096 rows of 784
 #: bytes are 3.2 MB.
@@ -150,11 +149,6 @@ class Source:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.n_rows} rows of {self.feature_shape} {self.dtype})"
-
-
-def is_source(X) -> bool:
-    """Whether ``X`` is a :class:`Source` (streamed) rather than array-like."""
-    return isinstance(X, Source)
 
 
 def iter_chunks(source: Source, rows: int = CHUNK_ROWS):
@@ -301,174 +295,6 @@ class NpyShardsSource(Source):
 
     def _identity(self):
         return [_file_identity(s.path) for s in self.shards]
-
-
-class ParquetSource(Source):
-    """Parquet files read by row group with pyarrow.
-
-    The features are either one column of lists (list or fixed-size list of numbers, one
-    row's values; all rows of the same length) or every numeric column; a column named
-    ``id_column`` is kept apart as the rows' ids and never used as a feature.
-
-    Parameters
-    ----------
-    paths : sequence of str or Path
-        Files whose rows are numbered one after the other; they need the same columns.
-    id_column : str or None, default "auto"
-        The id column; "auto" takes a column named ``id`` when there is one; None: no ids.
-
-    Raises
-    ------
-    ValueError
-        For files of different columns, a missing ``id_column``, no feature column, a
-        non-numeric column, or list rows of different lengths or with missing values.
-    ImportError
-        Without pyarrow.
-
-    Notes
-    -----
-    A row group is decoded whole when any of its rows is asked for, so memory grows with
-    the largest row group: write files with row groups of thousands of rows
-    (``pyarrow.parquet.write_table(table, path, row_group_size=4096)``, which is what
-    ``autoencoders embed --out x.parquet`` writes), not millions.
-    """
-
-    def __init__(self, paths, id_column: str | None = "auto"):
-        from .files import _require_pyarrow
-
-        self._pq = _require_pyarrow()
-        self.paths = [Path(p) for p in paths]
-        if not self.paths:
-            raise ValueError("no .parquet files given")
-        files = [self._file(p) for p in self.paths]
-        schema = files[0].schema_arrow
-        for p, f in zip(self.paths[1:], files[1:], strict=True):
-            if f.schema_arrow.names != schema.names:
-                raise ValueError(f"{p}: columns {f.schema_arrow.names} differ from "
-                                 f"{self.paths[0]}'s {schema.names}; all files need the "
-                                 "same columns")
-        names = schema.names
-        if id_column == "auto":
-            id_column = "id" if "id" in names else None
-        if id_column is not None and id_column not in names:
-            raise ValueError(f"{self.paths[0]}: no column {id_column!r} for the ids (columns: "
-                             f"{', '.join(names)}); pass the right --id-column, or none")
-        self.id_column = id_column
-        self.columns = [n for n in names if n != id_column]
-        if not self.columns:
-            raise ValueError(f"{self.paths[0]}: no feature columns besides {id_column!r}")
-        self._list = len(self.columns) == 1 and _is_list(schema.field(self.columns[0]).type)
-        import pyarrow as pa
-
-        for name in self.columns:
-            kind = schema.field(name).type
-            value = kind.value_type if _is_list(kind) else kind
-            if not (pa.types.is_integer(value) or pa.types.is_floating(value)):
-                raise ValueError(f"{self.paths[0]}: column {name!r} is not numeric ({kind}); "
-                                 "features must be numbers (or one list column of numbers)")
-            if _is_list(kind) and not self._list:
-                raise ValueError(f"{self.paths[0]}: list column {name!r} beside other "
-                                 "feature columns; keep one list column (and an id column)")
-        # (file, row group) of every group, and the first row of each.
-        self._groups = [(i, g) for i, f in enumerate(files)
-                        for g in range(f.metadata.num_row_groups)]
-        sizes = [files[i].metadata.row_group(g).num_rows for i, g in self._groups]
-        self.offsets = np.cumsum([0] + sizes)
-        self.n_rows = int(self.offsets[-1])
-        if self.n_rows == 0:
-            raise ValueError(f"{self.paths[0]}: no rows")
-        first = self._decode(0)
-        self.feature_shape, self.dtype = tuple(first.shape[1:]), first.dtype
-        self._files = files
-        self._cache: tuple[int, np.ndarray] | None = (0, first)
-
-    def _file(self, path):
-        try:
-            return self._pq.ParquetFile(path)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such file") from None
-        except Exception as exc:  # pyarrow's ArrowInvalid and friends
-            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
-
-    def _read_group(self, k: int, columns):
-        i, g = self._groups[k]
-        files = getattr(self, "_files", None) or [self._file(p) for p in self.paths]
-        self._files = files
-        try:
-            return files[i].read_row_group(g, columns=columns)
-        except Exception as exc:
-            raise ValueError(f"{self.paths[i]}: row group {g} could not be read ({exc}); the "
-                             "file is truncated or corrupt") from None
-
-    def _decode(self, k: int) -> np.ndarray:
-        """Row group ``k``'s features: (rows, n_features)."""
-        table = self._read_group(k, self.columns)
-        where = f"{self.paths[self._groups[k][0]]}"
-        if self._list:
-            col = table.column(0).combine_chunks()
-            if col.null_count:
-                raise ValueError(f"{where}: missing rows in list column {self.columns[0]!r}")
-            import pyarrow as pa
-
-            if pa.types.is_fixed_size_list(col.type):
-                width = col.type.list_size
-            else:
-                lengths = np.diff(col.offsets.to_numpy())
-                width = int(lengths[0]) if len(lengths) else 0
-                if (lengths != width).any():
-                    raise ValueError(f"{where}: list column {self.columns[0]!r} has rows of "
-                                     f"{width} and {int(lengths[lengths != width][0])} values;"
-                                     " every row needs the same number")
-            values = col.flatten()
-            if values.null_count:
-                raise ValueError(f"{where}: missing values in list column {self.columns[0]!r}")
-            return values.to_numpy(zero_copy_only=False).reshape(len(col), width)
-        arrays = [table.column(c).to_numpy() for c in range(table.num_columns)]
-        return np.stack(arrays, axis=1) if arrays else np.empty((table.num_rows, 0))
-
-    def _take(self, rows):
-        out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
-        which = np.searchsorted(self.offsets, rows, side="right") - 1
-        for k in np.unique(which):
-            if self._cache is None or self._cache[0] != k:
-                self._cache = (k, self._decode(int(k)))
-            mask = which == k
-            out[mask] = self._cache[1][rows[mask] - self.offsets[k]]
-        return out
-
-    def ids(self, rows):
-        if self.id_column is None:
-            return None
-        rows = np.asarray(rows, dtype=np.int64)
-        which = np.searchsorted(self.offsets, rows, side="right") - 1
-        parts = []
-        for k in np.unique(which):
-            col = self._read_group(int(k), [self.id_column]).column(0).to_numpy(
-                zero_copy_only=False)
-            parts.append(col[rows[which == k] - self.offsets[k]])
-        return np.concatenate(parts) if parts else np.empty(0)
-
-    def _identity(self):
-        return [_file_identity(p) for p in self.paths] + [self.id_column]
-
-    def __getstate__(self):  # picklable for process pools (Dask, Ray): no open files
-        state = self.__dict__.copy()
-        state.pop("_files", None)
-        state.pop("_pq", None)
-        state["_cache"] = None
-        return state
-
-    def __setstate__(self, state):
-        from .files import _require_pyarrow
-
-        self.__dict__.update(state, _pq=_require_pyarrow())
-
-
-def _is_list(kind) -> bool:
-    import pyarrow as pa
-
-    return (pa.types.is_list(kind) or pa.types.is_large_list(kind)
-            or pa.types.is_fixed_size_list(kind))
 
 
 class ImageFolderSource(Source):
@@ -654,6 +480,8 @@ def _from_files(files: list[Path], what: str, id_column) -> Source:
     if suffixes == {".npy"}:
         return NpySource(files[0]) if len(files) == 1 else NpyShardsSource(files)
     if suffixes == {".parquet"}:
+        from .parquet import ParquetSource
+
         return ParquetSource(files, id_column)
     if len(files) == 1 and suffixes <= {".npz", ".csv"}:
         X, _, ids = read_input_with_ids(files[0], id_column=id_column)

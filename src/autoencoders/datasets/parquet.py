@@ -1,0 +1,174 @@
+"""Parquet files as a streaming source: read by row group with pyarrow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .files import _require_pyarrow
+from .streaming import Source, _file_identity
+
+__all__ = ["ParquetSource"]
+
+
+class ParquetSource(Source):
+    """Parquet files read by row group with pyarrow.
+
+    The features are either one column of lists (list or fixed-size list of numbers, one
+    row's values; all rows of the same length) or every numeric column; a column named
+    ``id_column`` is kept apart as the rows' ids and never used as a feature.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Files whose rows are numbered one after the other; they need the same columns.
+    id_column : str or None, default "auto"
+        The id column; "auto" takes a column named ``id`` when there is one; None: no ids.
+
+    Raises
+    ------
+    ValueError
+        For files of different columns, a missing ``id_column``, no feature column, a
+        non-numeric column, or list rows of different lengths or with missing values.
+    ImportError
+        Without pyarrow.
+
+    Notes
+    -----
+    A row group is decoded whole when any of its rows is asked for, so memory grows with
+    the largest row group: write files with row groups of thousands of rows
+    (``pyarrow.parquet.write_table(table, path, row_group_size=4096)``, which is what
+    ``autoencoders embed --out x.parquet`` writes), not millions.
+    """
+
+    def __init__(self, paths, id_column: str | None = "auto"):
+        self._pq = _require_pyarrow()
+        self.paths = [Path(p) for p in paths]
+        if not self.paths:
+            raise ValueError("no .parquet files given")
+        files = self._files = [self._file(p) for p in self.paths]
+        schema = files[0].schema_arrow
+        for p, f in zip(self.paths[1:], files[1:], strict=True):
+            if f.schema_arrow.names != schema.names:
+                raise ValueError(f"{p}: columns {f.schema_arrow.names} differ from "
+                                 f"{self.paths[0]}'s {schema.names}; all files need the "
+                                 "same columns")
+        names = schema.names
+        if id_column == "auto":
+            id_column = "id" if "id" in names else None
+        if id_column is not None and id_column not in names:
+            raise ValueError(f"{self.paths[0]}: no column {id_column!r} for the ids (columns: "
+                             f"{', '.join(names)}); pass the right --id-column, or none")
+        self.id_column = id_column
+        self.columns = [n for n in names if n != id_column]
+        if not self.columns:
+            raise ValueError(f"{self.paths[0]}: no feature columns besides {id_column!r}")
+        self._list = len(self.columns) == 1 and _is_list(schema.field(self.columns[0]).type)
+        import pyarrow as pa
+
+        for name in self.columns:
+            kind = schema.field(name).type
+            value = kind.value_type if _is_list(kind) else kind
+            if not (pa.types.is_integer(value) or pa.types.is_floating(value)):
+                raise ValueError(f"{self.paths[0]}: column {name!r} is not numeric ({kind}); "
+                                 "features must be numbers (or one list column of numbers)")
+            if _is_list(kind) and not self._list:
+                raise ValueError(f"{self.paths[0]}: list column {name!r} beside other "
+                                 "feature columns; keep one list column (and an id column)")
+        # (file, row group) of every group, and the first row of each.
+        self._groups = [(i, g) for i, f in enumerate(files)
+                        for g in range(f.metadata.num_row_groups)]
+        sizes = [files[i].metadata.row_group(g).num_rows for i, g in self._groups]
+        self.offsets = np.cumsum([0] + sizes)
+        self.n_rows = int(self.offsets[-1])
+        if self.n_rows == 0:
+            raise ValueError(f"{self.paths[0]}: no rows")
+        first = self._decode(0)
+        self.feature_shape, self.dtype = tuple(first.shape[1:]), first.dtype
+        self._cache: tuple[int, np.ndarray] | None = (0, first)
+
+    def _file(self, path):
+        try:
+            return self._pq.ParquetFile(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: no such file") from None
+        except Exception as exc:  # pyarrow's ArrowInvalid and friends
+            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+
+    def _read_group(self, k: int, columns):
+        i, g = self._groups[k]
+        if self._files is None:  # unpickled: files are opened again where the rows are read
+            self._files = [self._file(p) for p in self.paths]
+        try:
+            return self._files[i].read_row_group(g, columns=columns)
+        except Exception as exc:
+            raise ValueError(f"{self.paths[i]}: row group {g} could not be read ({exc}); the "
+                             "file is truncated or corrupt") from None
+
+    def _decode(self, k: int) -> np.ndarray:
+        """Row group ``k``'s features: (rows, n_features)."""
+        table = self._read_group(k, self.columns)
+        where = f"{self.paths[self._groups[k][0]]}"
+        if self._list:
+            col = table.column(0).combine_chunks()
+            if col.null_count:
+                raise ValueError(f"{where}: missing rows in list column {self.columns[0]!r}")
+            import pyarrow as pa
+
+            if pa.types.is_fixed_size_list(col.type):
+                width = col.type.list_size
+            else:
+                lengths = np.diff(col.offsets.to_numpy())
+                width = int(lengths[0]) if len(lengths) else 0
+                if (lengths != width).any():
+                    raise ValueError(f"{where}: list column {self.columns[0]!r} has rows of "
+                                     f"{width} and {int(lengths[lengths != width][0])} values;"
+                                     " every row needs the same number")
+            values = col.flatten()
+            if values.null_count:
+                raise ValueError(f"{where}: missing values in list column {self.columns[0]!r}")
+            return values.to_numpy(zero_copy_only=False).reshape(len(col), width)
+        arrays = [table.column(c).to_numpy() for c in range(table.num_columns)]
+        return np.stack(arrays, axis=1) if arrays else np.empty((table.num_rows, 0))
+
+    def _take(self, rows):
+        out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        for k in np.unique(which):
+            if self._cache is None or self._cache[0] != k:
+                self._cache = (k, self._decode(int(k)))
+            mask = which == k
+            out[mask] = self._cache[1][rows[mask] - self.offsets[k]]
+        return out
+
+    def ids(self, rows):
+        if self.id_column is None:
+            return None
+        rows = np.asarray(rows, dtype=np.int64)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        parts = []
+        for k in np.unique(which):
+            col = self._read_group(int(k), [self.id_column]).column(0).to_numpy(
+                zero_copy_only=False)
+            parts.append(col[rows[which == k] - self.offsets[k]])
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def _identity(self):
+        return [_file_identity(p) for p in self.paths] + [self.id_column]
+
+    def __getstate__(self):  # picklable for process pools (Dask, Ray): no open files
+        state = self.__dict__.copy()
+        state.pop("_pq", None)
+        state.update(_files=None, _cache=None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, _pq=_require_pyarrow())
+
+
+def _is_list(kind) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_list(kind) or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind))
