@@ -90,8 +90,8 @@ def test_python_api_under_torchrun_gives_identical_ranks(mnist_parquet, tmp_path
     assert ae.transform(np.zeros((2, 784), np.uint8)).shape == (2, 8)
 
 
-RESUMABLE = ["fit", "--dataset", "mnist", "--train-size", "4000", "--test-size", "300",
-             "--hidden-dims", "64", "--latent-dim", "8", "--epochs", "3", "--batch-size", "32",
+RESUMABLE = ["fit", "--dataset", "mnist", "--train-size", "2000", "--test-size", "300",
+             "--hidden-dims", "64", "--latent-dim", "8", "--epochs", "2", "--batch-size", "32",
              "--maps", "none", "-q"]
 
 

@@ -433,8 +433,9 @@ class _Loop:
             from torch.nn.parallel import DistributedDataParallel
 
             # Wrapping broadcasts rank 0's weights, so all ranks start alike.
-            self.objective = DistributedDataParallel(
-                self.objective, device_ids=[device.index] if device.type == "cuda" else None)
+            gpu = ([torch.cuda.current_device() if device.index is None else device.index]
+                   if device.type == "cuda" else None)
+            self.objective = DistributedDataParallel(self.objective, device_ids=gpu)
         self.optimizer = _make_optimizer(model, recipe)
         self.best_state = None
         self.total = torch.zeros((), device=device)  # the epoch's summed loss, on the device

@@ -28,13 +28,20 @@ def table(tmp_path_factory):
     return X, ids, folder
 
 
-def test_fit_stream_equals_fit_in_memory(table, tmp_path):
+@pytest.fixture(scope="module")
+def run_dir(table, tmp_path_factory):
     _, _, folder = table
-    for name, extra in (("memory", []), ("stream", ["--stream"]),
-                        ("parquet", ["--stream"])):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    run("fit", "--input", folder / "x.npy", "--out", out, *FIT, check_code=0)
+    return out
+
+
+def test_fit_stream_equals_fit_in_memory(table, run_dir, tmp_path):
+    _, _, folder = table
+    for name, extra in (("stream", ["--stream"]), ("parquet", ["--stream"])):
         source = folder / ("x.parquet" if name == "parquet" else "x.npy")
         run("fit", "--input", source, "--out", tmp_path / name, *FIT, *extra, check_code=0)
-    a = load_file(tmp_path / "memory" / "model.safetensors")
+    a = load_file(run_dir / "model.safetensors")  # the same file, in memory
     for name in ("stream", "parquet"):
         b = load_file(tmp_path / name / "model.safetensors")
         assert all(np.array_equal(a[k], b[k]) for k in a)
@@ -45,11 +52,10 @@ def test_fit_stream_equals_fit_in_memory(table, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
-def test_embed_in_chunks_carries_ids(table, tmp_path, suffix):
+def test_embed_in_chunks_carries_ids(table, run_dir, tmp_path, suffix):
     X, ids, folder = table
-    run("fit", "--input", folder / "x.npy", "--out", tmp_path / "run", *FIT, check_code=0)
     out = tmp_path / f"codes{suffix}"
-    proc = run("embed", tmp_path / "run", "--input", folder / "x.parquet", "--out", out,
+    proc = run("embed", run_dir, "--input", folder / "x.parquet", "--out", out,
                "--batch-size", "50", check_code=0)
     assert f"wrote {out}: float32 (300, 3)" in proc.stderr
     from autoencoders import AutoEncoder
@@ -57,14 +63,13 @@ def test_embed_in_chunks_carries_ids(table, tmp_path, suffix):
 
     codes, _, got_ids = read_input_with_ids(out)
     assert list(got_ids) == list(ids)
-    np.testing.assert_allclose(codes, AutoEncoder.load(tmp_path / "run").transform(X),
+    np.testing.assert_allclose(codes, AutoEncoder.load(run_dir).transform(X),
                                rtol=1e-5, atol=1e-6)
 
 
-def test_reconstruct_to_npy_notes_the_ids_it_cannot_keep(table, tmp_path):
+def test_reconstruct_to_npy_notes_the_ids_it_cannot_keep(table, run_dir, tmp_path):
     X, _, folder = table
-    run("fit", "--input", folder / "x.npy", "--out", tmp_path / "run", *FIT, check_code=0)
-    proc = run("reconstruct", tmp_path / "run", "--input", folder / "x.parquet", "--out",
+    proc = run("reconstruct", run_dir, "--input", folder / "x.parquet", "--out",
                tmp_path / "r.npy", "--batch-size", "64", check_code=0)
     assert "ids of" in proc.stderr and "not in" in proc.stderr
     assert np.load(tmp_path / "r.npy").shape == X.shape
