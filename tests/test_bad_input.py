@@ -815,6 +815,40 @@ def streamed_wrong_width(ctx):
     ctx.ae.transform(open_data(ctx.tmp / "narrow.npy"))
 
 
+@case("NaN in a streamed file", "autoencoders fit --stream", ValueError,
+      r"nan4\.npy contains NaN or infinite values \(first in sample 3\); remove or impute "
+      r"them first", exit_code=1)
+def nan_in_streamed_file_at_cli(ctx):
+    np.save(ctx.tmp / "nan4.npy", ctx.bad(np.nan))
+    ctx.cli("fit", "--input", ctx.tmp / "nan4.npy", "--stream", "--out", ctx.tmp / "n", "-q")
+
+
+@case("a string id column not named id", "autoencoders.datasets.open", ValueError,
+      r"column 'key' is not numeric \(string\); .* if it holds row ids, pass --id-column key")
+def string_ids_not_named_id(ctx):
+    from autoencoders.datasets import open as open_data
+
+    open_data(_parquet(ctx.tmp / "keys.parquet", key=["a", "b"], x=[0.1, 0.2]))
+
+
+@case("a folder of CSV files", "autoencoders fit --input", ValueError,
+      r"csvs: no \.png/\.jpg/\.jpeg images in this folder \(it holds \.csv files\); a "
+      r"folder to read holds PNG/JPEG images, \.npy shards or \.parquet files", exit_code=1)
+def folder_of_csvs(ctx):
+    (ctx.tmp / "csvs").mkdir()
+    np.savetxt(ctx.tmp / "csvs" / "a.csv", ctx.X, delimiter=",")
+    ctx.cli("fit", "--input", ctx.tmp / "csvs", "--out", ctx.tmp / "c", "-q")
+
+
+@case("an unquoted pattern that the shell expanded", "autoencoders fit --input", ValueError,
+      r"unrecognized arguments: .*; if the shell expanded a pattern, quote it", exit_code=2)
+def unquoted_glob(ctx):
+    for i in range(2):
+        np.save(ctx.tmp / f"part{i}.npy", ctx.X)
+    ctx.cli("fit", "--input", ctx.tmp / "part0.npy", ctx.tmp / "part1.npy", "--out",
+            ctx.tmp / "u", "-q")
+
+
 @case("a pattern that matches no file", "autoencoders fit --input", FileNotFoundError,
       r"nothing-\*\.parquet: no files match this pattern", exit_code=1)
 def glob_without_files(ctx):

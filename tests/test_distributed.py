@@ -125,3 +125,7 @@ def test_torchrun_stopped_by_sigterm_resumes_to_the_same_weights(mnist, tmp_path
     assert resumed.returncode == 0, resumed.stderr
     a, b = (load_file(tmp_path / run / "model.safetensors") for run in ("whole", "run"))
     assert all(np.array_equal(a[k], b[k]) for k in a)
+    # The interrupted epoch's training loss covers both ranks' rows, as in the whole run.
+    whole, resumed = (np.genfromtxt(tmp_path / run / "history.csv", delimiter=",",
+                                    names=True) for run in ("whole", "run"))
+    np.testing.assert_allclose(resumed["train_loss"], whole["train_loss"], rtol=1e-6)

@@ -36,8 +36,8 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
     path : str or Path
         The output file.
     output : {"codes", "reconstructions"}
-        float32 codes (n, latent_dim), or float32 reconstructions in the input's feature
-        shape and units.
+        float32 codes (n, latent_dim), or float32 reconstructions of the model's feature
+        shape (``estimator.feature_shape_``) in the input's units.
     batch_size : int, default 65536
         Rows per chunk; memory grows with it (65,536 rows of 784 uint8 pixels are 51 MB in,
         and 205 MB of float32 reconstructions out).

@@ -362,7 +362,7 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=("pca", "tsne",
 
 def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "umap-gmm",
                 random_state: int = 0, labels_out=None, description: dict | None = None,
-                ids=None) -> dict:
+                ids=None, id_name: str = "id") -> dict:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
 
     Parameters
@@ -381,7 +381,8 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
     description : dict, optional
         The data, for the record.
     ids : array of shape (n,), optional
-        Row ids, written beside the labels to a ``.csv`` or ``.parquet`` ``labels_out``.
+        Row ids, written beside the labels to a ``.csv`` or ``.parquet`` ``labels_out``, in
+        a column named ``id_name``.
 
     Returns
     -------
@@ -408,6 +409,6 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:
-        write_array(labels_out, labels, columns=["cluster"], ids=ids)
+        write_array(labels_out, labels, columns=["cluster"], ids=ids, id_name=id_name)
     atomic_write(Path(out_dir) / CLUSTER_FILE, json.dumps(result, indent=2) + "\n")
     return result

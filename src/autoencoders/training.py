@@ -618,7 +618,10 @@ class _Loop:
         tensors["rng.noise"] = self.noise.get_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        tensors["loop.total"] = self.total
+        total = self.total.clone()
+        if self.dist.active:  # the whole batch's partial sum, so that any run can resume it
+            torch.distributed.all_reduce(total)
+        tensors["loop.total"] = total
         meta = {**self.run_facts, "position": asdict(pos),
                 "optimizer": {"param_groups": opt["param_groups"], "scalars": scalars}}
         step = (pos.epoch - 1) * self.n_batches + pos.batch
@@ -630,6 +633,10 @@ class _Loop:
         for key in ("architecture", "recipe", "data"):
             if meta.get(key) != self.run_facts[key]:
                 what = {"data": "other training or validation data"}.get(key, f"another {key}")
+                if key == "data" and isinstance(self.X, Source):
+                    what += (" (streamed files are known by their paths, sizes and "
+                             "modification times: a copy made with cp -p or rsync -t keeps "
+                             "them)")
                 raise CheckpointError(
                     f"{path}: written for {what}; resume with the same settings and data "
                     "as the interrupted run, or start afresh without resuming")
@@ -655,6 +662,8 @@ class _Loop:
             self.noise.set_state(tensors["rng.noise"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        self.total.copy_(tensors["loop.total"])
+        # The saved sum covers all ranks: rank 0 carries it, the others start from 0.
+        saved = tensors["loop.total"]
+        self.total.copy_(saved if self.dist.rank == 0 else torch.zeros_like(saved))
         return _Position(**meta["position"])
 

@@ -159,6 +159,25 @@ def test_unreadable_inputs_get_clear_errors(tmp_path, make, message):
         open_source(target).read()
 
 
+def test_parquet_files_must_agree_on_types_widths_and_values(tmp_path, data):
+    ids = np.arange(len(data))
+    pq.write_table(pa.table({"px": _fixed_list(data)}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"px": _fixed_list(data / 255.0)}), tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"b\.parquet: column 'px' holds fixed_size_list"
+                                         r"<\w+: double>\[12\], but .*a\.parquet has"):
+        open_source(tmp_path / "*.parquet")
+    (tmp_path / "b.parquet").unlink()
+    pq.write_table(pa.table({"px": pa.array(list(data))}), tmp_path / "c.parquet")
+    pq.write_table(pa.table({"px": pa.array(list(data[:, :5]))}), tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match=r"d\.parquet: row group 0 has rows of 5 values, but "
+                                         r"the rows before have 12"):
+        open_source(tmp_path / "[cd].parquet").read()
+    values = pa.array([1, None] * 2, type=pa.int64())
+    pq.write_table(pa.table({"id": ids[:4], "a": values}), tmp_path / "nulls.parquet")
+    with pytest.raises(ValueError, match="column 'a' has 2 missing values; fill or drop"):
+        open_source(tmp_path / "nulls.parquet").read()
+
+
 def test_missing_id_column_is_named(files):
     with pytest.raises(ValueError, match="no column 'name' for the ids"):
         ParquetSource([files / "fixed.parquet"], id_column="name")

@@ -78,7 +78,7 @@ def _read_input(args):
     path, stream = Path(args.input), getattr(args, "stream", False)
     images = path.is_dir() and not any(p.suffix.lower() in (".npy", ".parquet")
                                        for p in path.iterdir())
-    if path.suffix.lower() in (".npz", ".csv") or (images and not stream):
+    if (path.is_file() and path.suffix.lower() in (".npz", ".csv")) or (images and not stream):
         return read_input_with_ids(path, image_size=args.image_size, id_column=id_column)
     source = open_source(args.input, id_column=id_column, image_size=args.image_size)
     if stream or source.nbytes > STREAM_ABOVE_BYTES:
@@ -89,7 +89,7 @@ def _read_input(args):
 
 
 def _run_data(args):
-    from ..datasets.streaming import Source
+    from ..datasets.streaming import Source, iter_chunks
     from ..runs import RunData
 
     if getattr(args, "input", None):
@@ -101,14 +101,18 @@ def _run_data(args):
             raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
         X, y, desc, _ = _load_source(args, "train")
         streamed = isinstance(X, Source)
-        if not streamed:  # checked before the split, so that errors name rows of the file
+        # Checked before the split, so that errors name rows of the file.
+        if not streamed:
             check_samples(as_array(X, args.input), args.input)
+        elif np.issubdtype(X.dtype, np.floating):  # one pass; integers cannot be NaN
+            for start, _, chunk in iter_chunks(X):
+                check_samples(chunk, args.input, first=start)
         if len(X) < 2:
             raise ValueError(f"{args.input}: {len(X)} sample; need at least 2 to hold out a "
                              "test split")
-        n_test = max(1, int(round(args.test_fraction * len(X))))
-        if streamed and args.test_size is None:
-            n_test = min(n_test, STREAMED_TEST_ROWS)
+        # The same split streamed or not, so that --stream changes memory, not results.
+        n_test = min(max(1, int(round(args.test_fraction * len(X)))),
+                     getattr(args, "test_size", None) or MAX_TEST_ROWS)
         # Drawn without a permutation of all rows (which would grow with the data); the
         # training rows keep the file's order, streamed or not.
         test = np.sort(np.random.default_rng(args.seed).choice(len(X), n_test, replace=False))
@@ -134,9 +138,9 @@ def _run_data(args):
     return RunData(Xtr, Xte, ytr, yte, desc)
 
 
-#: Held-out test rows of a streamed --input at most, unless --test-size says otherwise: the
-#: test split is held in memory for the metrics and figures.
-STREAMED_TEST_ROWS = 10_000
+#: Held-out test rows of an --input at most, unless --test-size says otherwise: the test
+#: split is held in memory for the metrics, codes and figures.
+MAX_TEST_ROWS = 10_000
 
 
 def _estimator(args):
@@ -283,7 +287,9 @@ def cmd_fit(args) -> int:
         code = _fit(args, rank, world, maps, existed)
     except TrainingInterrupted as exc:
         if rank == 0:
-            again = f"torchrun ... -m {PROG}" if world > 1 else PROG
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            again = (PROG if world == 1 else f"torchrun --nproc-per-node {local} -m {PROG}"
+                     if local == world else f"torchrun ... -m {PROG}")
             print(f"{PROG}: {exc}; continue with: {again} fit --resume "
                   f"{shlex.quote(args.out)}", file=sys.stderr)
         code = 128 + exc.signum
@@ -352,6 +358,11 @@ def cmd_demo(args) -> int:
     return cmd_fit(args)
 
 
+def _id_name(args) -> str:
+    """The name of the id column in outputs: the one --id-column named, or "id"."""
+    return "id" if args.id_column in ("auto", "none") else args.id_column
+
+
 def _write_output(args, output: str) -> int:
     """embed / reconstruct: chunk by chunk from the input to --out, with bounded memory."""
     from ..datasets.streaming import ArraySource, Source
@@ -361,10 +372,8 @@ def _write_output(args, output: str) -> int:
     est = AutoEncoder.load(args.run_dir)
     X, _, _, ids = _load_source(args, args.split)
     what = args.input or f"{args.dataset} {args.split}"
-    named = args.id_column not in ("auto", "none")
     writer = write_outputs(est, X if isinstance(X, Source) else ArraySource(X, ids), args.out,
-                           output=output, batch_size=args.batch_size,
-                           id_name=args.id_column if named else None,
+                           output=output, batch_size=args.batch_size, id_name=_id_name(args),
                            progress=not args.quiet and sys.stderr.isatty(), what=what)
     if writer.ids_dropped:
         print(f"{PROG}: note: the ids of {what} are not in {args.out} (.npy holds numbers "
@@ -413,7 +422,7 @@ def cmd_cluster(args) -> int:
     X, y, desc, ids = _load_source(args, args.split)
     result = cluster_run(est, X, y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, random_state=args.seed, labels_out=args.out,
-                         description=desc, ids=ids)
+                         description=desc, ids=ids, id_name=_id_name(args))
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
@@ -485,7 +494,7 @@ def cmd_denoise(args) -> int:
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     if args.out:
         out = scaling.unscale(denoised, est.input_scaling, est.scaling_stats_)
-        shape = write_array(args.out, out, ids=ids)
+        shape = write_array(args.out, out, ids=ids, id_name=_id_name(args))
         print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:

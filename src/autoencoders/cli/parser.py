@@ -22,7 +22,11 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message):  # one line, not the usage block
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        hint = ""
+        if message.startswith("unrecognized arguments:") and any(
+                os.path.exists(a) for a in message.split(":", 1)[1].split()):
+            hint = ("; if the shell expanded a pattern, quote it: --input 'data/*.parquet'")
+        raise UsageError(f"{message}{hint} (see '{self.prog} --help')")
 
 
 def _number(cast, low, high=None, *, above: bool = False, finite: bool = True, what: str):
@@ -155,7 +159,8 @@ def _add_training_options(p) -> None:
     d.add_argument("--train-size", type=_positive_int, metavar="N",
                    help="use only the first N training samples")
     d.add_argument("--test-size", type=_positive_int, metavar="N",
-                   help="use only the first N test samples")
+                   help="with --dataset: use only the first N test samples; with --input: "
+                        "hold out at most N rows (default 10000)")
     d.add_argument("--maps", default="pca,tsne", metavar="LIST",
                    help="2-D maps of the test codes to draw: pca,tsne (default), or 'none'")
     d.add_argument("--force", action="store_true",
@@ -190,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the interrupted run in RUN_DIR from its newest checkpoint, "
                         "with the options it was started with (give no others)")
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
-                   help="with --input: fraction held out as the test split (default 0.1)")
+                   help="with --input: fraction held out as the test split, at most "
+                        "--test-size rows (default 0.1)")
     _add_training_options(p)
 
     p = sub.add_parser("demo", help="train the notebook's model on MNIST with our recipe",

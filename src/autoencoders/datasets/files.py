@@ -179,8 +179,8 @@ def _read_csv(path: Path, id_column="auto") -> tuple[np.ndarray, np.ndarray | No
     elif id_column is not None:
         if not header or id_column not in header:
             raise ValueError(f"{path}: no column {id_column!r} for the ids (header: "
-                             f"{', '.join(header or ['none'])}); pass the right --id-column, "
-                             "or none")
+                             f"{_names(header) if header else 'none'}); pass the right "
+                             "--id-column, or none")
         id_at = header.index(id_column)
     if not rows:
         raise ValueError(f"{path}: no data rows")
@@ -206,6 +206,12 @@ def _read_csv(path: Path, id_column="auto") -> tuple[np.ndarray, np.ndarray | No
         if all(_is_number(v) and float(v).is_integer() for v in ids):
             ids = ids.astype(np.int64)
     return out, ids
+
+
+def _names(names, shown: int = 10) -> str:
+    """Column names for a message: the first ``shown``, then how many more."""
+    more = f", … ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _csv_cell(value) -> str:
@@ -242,7 +248,12 @@ def _read_image_folder(folder: Path, image_size) -> tuple[np.ndarray, np.ndarray
     """(images, file names) of a folder: uint8 (n, h, w) in name order, object (n,)."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this folder")
+        others = sorted({p.suffix.lower() or "(no suffix)" for p in folder.iterdir()
+                         if p.is_file() and not p.name.startswith(".")})
+        held = f" (it holds {', '.join(others)} files)" if others else ""
+        raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this folder"
+                         f"{held}; a folder to read holds PNG/JPEG images, .npy shards or "
+                         ".parquet files")
     images = [_read_image(f, image_size) for f in files]
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
@@ -400,7 +411,8 @@ class ArrayWriter:
             table = pa.table(data)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self._tmp, table.schema)
-            self._parquet.write_table(table, row_group_size=max(1, len(chunk)))
+            # Row groups of 4,096 rows, which streaming readers decode whole.
+            self._parquet.write_table(table, row_group_size=4096)
 
     def _start(self, chunk, flat, with_ids: bool) -> None:
         self._row_shape, self._dtype = chunk.shape[1:], chunk.dtype

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import _require_pyarrow
+from .files import _names, _require_pyarrow
 from .streaming import Source, _file_identity
 
 __all__ = ["ParquetSource"]
@@ -38,8 +38,8 @@ class ParquetSource(Source):
     -----
     A row group is decoded whole when any of its rows is asked for, so memory grows with
     the largest row group: write files with row groups of thousands of rows
-    (``pyarrow.parquet.write_table(table, path, row_group_size=4096)``, which is what
-    ``autoencoders embed --out x.parquet`` writes), not millions.
+    (``pyarrow.parquet.write_table(table, path, row_group_size=4096)``, as
+    ``autoencoders embed --out x.parquet`` writes them), not millions.
     """
 
     def __init__(self, paths, id_column: str | None = "auto"):
@@ -51,15 +51,21 @@ class ParquetSource(Source):
         schema = files[0].schema_arrow
         for p, f in zip(self.paths[1:], files[1:], strict=True):
             if f.schema_arrow.names != schema.names:
-                raise ValueError(f"{p}: columns {f.schema_arrow.names} differ from "
-                                 f"{self.paths[0]}'s {schema.names}; all files need the "
-                                 "same columns")
+                raise ValueError(f"{p}: columns {_names(f.schema_arrow.names)} differ from "
+                                 f"{self.paths[0]}'s {_names(schema.names)}; all files need "
+                                 "the same columns")
+            for field in schema:  # a float file read as uint8 would be truncated silently
+                other = f.schema_arrow.field(field.name).type
+                if other != field.type:
+                    raise ValueError(f"{p}: column {field.name!r} holds {other}, but "
+                                     f"{self.paths[0]} has {field.type}; all files need the "
+                                     "same column types (cast them when writing)")
         names = schema.names
         if id_column == "auto":
             id_column = "id" if "id" in names else None
         if id_column is not None and id_column not in names:
             raise ValueError(f"{self.paths[0]}: no column {id_column!r} for the ids (columns: "
-                             f"{', '.join(names)}); pass the right --id-column, or none")
+                             f"{_names(names)}); pass the right --id-column, or none")
         self.id_column = id_column
         self.columns = [n for n in names if n != id_column]
         if not self.columns:
@@ -72,7 +78,9 @@ class ParquetSource(Source):
             value = kind.value_type if _is_list(kind) else kind
             if not (pa.types.is_integer(value) or pa.types.is_floating(value)):
                 raise ValueError(f"{self.paths[0]}: column {name!r} is not numeric ({kind}); "
-                                 "features must be numbers (or one list column of numbers)")
+                                 "features must be numbers (or one list column of numbers); "
+                                 f"if it holds row ids, pass --id-column {name} "
+                                 f"(id_column={name!r})")
             if _is_list(kind) and not self._list:
                 raise ValueError(f"{self.paths[0]}: list column {name!r} beside other "
                                  "feature columns; keep one list column (and an id column)")
@@ -129,15 +137,25 @@ class ParquetSource(Source):
             if values.null_count:
                 raise ValueError(f"{where}: missing values in list column {self.columns[0]!r}")
             return values.to_numpy(zero_copy_only=False).reshape(len(col), width)
-        arrays = [table.column(c).to_numpy() for c in range(table.num_columns)]
-        return np.stack(arrays, axis=1) if arrays else np.empty((table.num_rows, 0))
+        for name, col in zip(self.columns, table.columns, strict=True):
+            if col.null_count:
+                raise ValueError(f"{where}: column {name!r} has {col.null_count} missing "
+                                 "values; fill or drop them first")
+        return np.stack([c.to_numpy() for c in table.columns], axis=1)
 
     def _take(self, rows):
         out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
         which = np.searchsorted(self.offsets, rows, side="right") - 1
         for k in np.unique(which):
             if self._cache is None or self._cache[0] != k:
-                self._cache = (k, self._decode(int(k)))
+                decoded = self._decode(int(k))
+                if decoded.shape[1:] != self.feature_shape:
+                    i, g = self._groups[k]
+                    raise ValueError(f"{self.paths[i]}: row group {g} has rows of "
+                                     f"{decoded.shape[1]} values, but the rows before have "
+                                     f"{self.feature_shape[0]}; every row needs the same "
+                                     "number")
+                self._cache = (k, decoded)
             mask = which == k
             out[mask] = self._cache[1][rows[mask] - self.offsets[k]]
         return out

@@ -486,6 +486,10 @@ def _from_files(files: list[Path], what: str, id_column) -> Source:
     if len(files) == 1 and suffixes <= {".npz", ".csv"}:
         X, _, ids = read_input_with_ids(files[0], id_column=id_column)
         return ArraySource(X, ids)
+    if suffixes <= {".npz", ".csv"}:
+        raise ValueError(f"{what}: several {'/'.join(sorted(suffixes))} files; they are read "
+                         "whole, one at a time: pass one, or convert them to .npy shards or "
+                         ".parquet files to read them together")
     if len(suffixes) > 1:
         raise ValueError(f"{what}: matches files of several types ({', '.join(sorted(suffixes))});"
                          " stream one type: .npy shards or .parquet files")
@@ -499,7 +503,11 @@ def _from_folder(folder: Path, id_column, image_size) -> Source:
 
     entries = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     kinds = {p.suffix.lower() for p in entries}
-    if kinds & set(IMAGE_SUFFIXES) or not (kinds & {".npy", ".parquet"}):
+    if kinds & set(IMAGE_SUFFIXES) or not kinds:
         return ImageFolderSource(folder, image_size)
+    if not kinds & {".npy", ".parquet"}:
+        raise ValueError(f"{folder}: holds {', '.join(sorted(k or '(no suffix)' for k in kinds))}"
+                         " files; a folder to read holds PNG/JPEG images, .npy shards or "
+                         ".parquet files")
     data = [p for p in entries if p.suffix.lower() in (".npy", ".parquet")]
     return _from_files(data, os.fspath(folder), id_column)
