@@ -134,3 +134,13 @@ def test_early_stopping_holds_out_streamed_rows(tmp_path, blobs):
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, early_stopping=True, verbose=0,
                      random_state=0).fit(open_source(tmp_path / "x.npy"))
     assert all(v is not None for v in ae.history_["val_loss"])
+
+
+def test_streamed_validation_data_does_not_decide_the_output(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "train.npy", rng.uniform(0, 1, (200, 5)))
+    np.save(tmp_path / "val.npy", rng.uniform(0, 2, (50, 5)))
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, loss="mse", verbose=0,
+                     random_state=0).fit(open_source(tmp_path / "train.npy"),
+                                         validation_data=open_source(tmp_path / "val.npy"))
+    assert ae.architecture_.output_activation == "sigmoid"  # the training data is in [0, 1]

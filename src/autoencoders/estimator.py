@@ -348,18 +348,19 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             if source.feature_shape != self.feature_shape_:
                 source = source.reshaped(self.feature_shape_)
         pixels = source.dtype == np.uint8 and self.input_scaling == "auto"
-        if reset and self.input_scaling == "minmax" or not pixels:
+        in_unit = True
+        if not pixels:  # uint8 pixels are finite and in [0, 1] once divided by 255
             lo, hi = _scan(source, what)
             if reset:
                 self.scaling_stats_ = scaling.fit_scaling(
                     self.input_scaling, np.stack([lo, hi]).reshape(2, *self.feature_shape_))
             if self.recipe_.loss == "bce" and self.input_scaling != "minmax":
                 check_unit_interval(np.array([lo.min(), hi.max()]), what, fitting=fitting)
-            self._source_in_unit = self.input_scaling == "minmax" or (
-                lo.min() >= 0 and hi.max() <= 1)
+            in_unit = self.input_scaling == "minmax" or (lo.min() >= 0 and hi.max() <= 1)
         elif reset:
             self.scaling_stats_ = {}
-            self._source_in_unit = True
+        if reset:  # decides the output activation in fit; validation data must not
+            self._source_in_unit = in_unit
         kind, stats = self.input_scaling, self.scaling_stats_
         return source.map(lambda a: scaling.model_input(a, kind, stats),
                           np.uint8 if pixels else np.float32)
