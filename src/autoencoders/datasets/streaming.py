@@ -208,16 +208,13 @@ class NpySource(Source):
     def __init__(self, path):
         from .files import _numpy_errors
 
-        self.path = Path(path)
-        with _numpy_errors(self.path):
-            mm = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        with _numpy_errors(Path(path)):
+            mm = np.load(path, mmap_mode="r", allow_pickle=False)
         if mm.ndim < 2:
-            raise ValueError(f"{self.path}: holds an array of shape {mm.shape}; expected "
+            raise ValueError(f"{path}: holds an array of shape {mm.shape}; expected "
                              "(n_samples, ...) with one row per sample")
-        self.n_rows, self.feature_shape, self.dtype = mm.shape[0], tuple(mm.shape[1:]), mm.dtype
-        self._offset, self._fortran = mm.offset, bool(mm.flags.f_contiguous and mm.ndim > 1
-                                                         and not mm.flags.c_contiguous)
-        del mm
+        self._describe(mm)
+        mm._mmap.close()
 
     @staticmethod
     def can_wrap(mm: np.memmap) -> bool:
@@ -231,11 +228,15 @@ class NpySource(Source):
     def from_memmap(cls, mm: np.memmap) -> NpySource:
         """The file behind a memory-mapped array (see :meth:`can_wrap`)."""
         self = cls.__new__(cls)
+        self._describe(mm)
+        return self
+
+    def _describe(self, mm: np.memmap) -> None:
+        """Where the rows are in the file: what each read maps again."""
         self.path = Path(mm.filename)
         self.n_rows, self.feature_shape, self.dtype = mm.shape[0], tuple(mm.shape[1:]), mm.dtype
         self._offset = mm.offset
         self._fortran = bool(mm.flags.f_contiguous and not mm.flags.c_contiguous)
-        return self
 
     def _map(self) -> np.memmap:
         return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self._offset,
