@@ -474,39 +474,45 @@ class _Loop:
             yield first + skip, [rank_part(rows, self.dist.rank, self.dist.world)
                                  for rows in batches[skip:]]
 
-    def _fetch(self, parts) -> tuple[torch.Tensor, np.ndarray]:
+    def _fetch(self, parts) -> tuple[torch.Tensor, torch.Tensor]:
         """A round's rows read from the source in file order, and where each batch's rows
         are among them. NumPy only: torch operations here would start a second OpenMP
         team whose spinning threads, measured here, halved the training loop's speed."""
         rows = np.concatenate([r.numpy() for r, _ in parts])
         unique, inverse = np.unique(rows, return_inverse=True)  # ascending: file order
-        return torch.from_numpy(np.ascontiguousarray(self.X.take(unique))), inverse
+        data = torch.from_numpy(np.ascontiguousarray(self.X.take(unique)))
+        return data, torch.from_numpy(inverse)
 
     def _batches(self, pos: _Position):
-        """(batch number, rows on the device, loss weight) for the rest of the epoch. A
-        source's next round is read in a background thread while this one trains."""
+        """(batch number, rows on the device, loss weight) for the rest of the epoch."""
+        for first, parts, data, where in self._round_data(pos):
+            where = where.split([len(r) for r, _ in parts])
+            for j, ((_, weight), idx) in enumerate(zip(parts, where, strict=True)):
+                # index_select, not data[idx]: 36 µs against 100 µs per MNIST batch here.
+                xb = data.index_select(0, idx).to(self.device, non_blocking=True)
+                yield first + j, xb, weight
+
+    def _round_data(self, pos: _Position):
+        """Per round: (first batch number, parts, data, where), the batches' rows being
+        ``data[where]``. In memory, ``data`` is the data set on the device and ``where``
+        the round's row numbers, sent there at once; from a source, ``data`` is the round's
+        rows read in file order (the next round is read in a background thread while this
+        one trains) and ``where`` their places in it."""
+        rounds = self._rounds(pos)
         if not isinstance(self.X, Source):
-            for first, parts in self._rounds(pos):
-                # The round's row numbers go to the device at once, not batch by batch.
-                rows = torch.cat([r for r, _ in parts]).to(self.device)
-                where = rows.split([len(r) for r, _ in parts])
-                for j, ((_, weight), idx) in enumerate(zip(parts, where, strict=True)):
-                    yield first + j, self.X.index_select(0, idx), weight
+            for first, parts in rounds:
+                yield first, parts, self.X, torch.cat([r for r, _ in parts]).to(self.device)
             return
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as pool:
-            rounds = self._rounds(pos)
             ahead = next(rounds, None)
             pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
             while ahead is not None:
-                (first, parts), (data, inverse) = ahead, pending.result()
+                (first, parts), (data, where) = ahead, pending.result()
                 ahead = next(rounds, None)
                 pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
-                where = torch.from_numpy(inverse).split([len(r) for r, _ in parts])
-                for j, ((_, weight), idx) in enumerate(zip(parts, where, strict=True)):
-                    xb = data.index_select(0, idx)  # as the in-memory path slices its tensor
-                    yield first + j, xb.to(self.device, non_blocking=True), weight
+                yield first, parts, data, where
 
     def _epoch(self, pos: _Position, caught: list[int]) -> None:
         model, recipe, device, dist = self.model, self.recipe, self.device, self.dist

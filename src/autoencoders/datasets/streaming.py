@@ -63,10 +63,6 @@ class Source:
         return (self.n_rows, *self.feature_shape)
 
     @property
-    def ndim(self) -> int:
-        return 1 + len(self.feature_shape)
-
-    @property
     def nbytes(self) -> int:
         """Bytes the rows would take in memory as ``dtype``."""
         return self.n_rows * math.prod(self.feature_shape) * np.dtype(self.dtype).itemsize
@@ -134,7 +130,11 @@ class Source:
         ValueError
             When the shapes hold different numbers of values.
         """
-        return _Reshaped(self, tuple(int(d) for d in feature_shape))
+        feature_shape = tuple(int(d) for d in feature_shape)
+        if math.prod(feature_shape) != math.prod(self.feature_shape):
+            raise ValueError(f"rows of {math.prod(self.feature_shape)} values cannot be seen "
+                             f"as shape {feature_shape}")
+        return _Mapped(self, _unchanged, self.dtype, feature_shape)
 
     def map(self, fn, dtype) -> Source:
         """The same rows passed through ``fn`` as they are read: ``fn`` takes and returns
@@ -398,25 +398,17 @@ class _ExcludingView(_View):
         return [self.base.fingerprint(), hashlib.blake2b(self.excluded.tobytes()).hexdigest()]
 
 
-class _Reshaped(_View):
-    def __init__(self, base, feature_shape):
-        super().__init__(base)
-        if math.prod(feature_shape) != math.prod(base.feature_shape):
-            raise ValueError(f"rows of {math.prod(base.feature_shape)} values cannot be seen "
-                             f"as shape {feature_shape}")
-        self.feature_shape, self.n_rows = feature_shape, base.n_rows
-
-    def _to_base(self, rows):
-        return rows
-
-    def _identity(self):
-        return [self.base.fingerprint()]
+def _unchanged(array):
+    return array
 
 
 class _Mapped(_View):
-    def __init__(self, base, fn, dtype):
+    """The base's rows through ``fn``, optionally seen with another feature shape."""
+
+    def __init__(self, base, fn, dtype, feature_shape=None):
         super().__init__(base)
         self.fn, self.dtype, self.n_rows = fn, np.dtype(dtype), base.n_rows
+        self.feature_shape = base.feature_shape if feature_shape is None else feature_shape
 
     def _to_base(self, rows):
         return rows
