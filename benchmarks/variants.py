@@ -38,9 +38,9 @@ from autoencoders.evaluation.metrics import (
     reconstruction_metrics,
     subsample_indices,
 )
+from autoencoders.objective import batch_objective
 from autoencoders.plotting import plot_image_grid, plot_image_rows
-from autoencoders.runs import corrupted_copy
-from autoencoders.training import batch_objective
+from autoencoders.workflow import corrupted_copy
 
 HERE = Path(__file__).resolve().parent
 NOISE = "gaussian:0.3"

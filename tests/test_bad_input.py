@@ -227,7 +227,7 @@ def wrong_validation_width(ctx):
 
 
 @case("wrong number of features", "autoencoders embed", ValueError,
-      r"X has 5 features, but AutoEncoder is expecting 6", exit_code=1)
+      r"narrow\.npy has 5 features, but AutoEncoder is expecting 6", exit_code=1)
 def wrong_features_at_cli_embed(ctx):
     np.save(ctx.tmp / "narrow.npy", ctx.X[:, :5])
     ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "narrow.npy",
@@ -476,10 +476,10 @@ def labels_wrong_length(ctx):
     plot_maps({"codes": ctx.ae.transform(ctx.X)}, np.zeros(39), ctx.tmp / "map.png")
 
 
-@case("labels of the wrong length", "runs.RunData", ValueError,
+@case("labels of the wrong length", "workflow.RunData", ValueError,
       r"y_test has 5 entries but there are 10 samples")
 def run_labels_wrong_length(ctx):
-    from autoencoders.runs import RunData
+    from autoencoders.workflow import RunData
 
     RunData(ctx.X[:30], ctx.X[30:], None, np.zeros(5), {})
 
@@ -580,9 +580,9 @@ def failed_fit_leaves_no_run(ctx):
 
 
 @case("values outside [0, 1] for a BCE model", "autoencoders embed", ValueError,
-      r"X has values in \[0\.\d+, 15\.\d+\] but the 'bce' loss needs \[0, 1\]; the "
-      r"model was trained on input in \[0, 1\]: scale this data as the training data was",
-      exit_code=1)
+      r"big\.npy has values in \[0\.\d+, 15\.\d+\] but the 'bce' loss needs \[0, 1\]; "
+      r"the model was trained on input in \[0, 1\]: scale this data as the training data "
+      r"was", exit_code=1)
 def out_of_range_at_cli_embed(ctx):
     np.save(ctx.tmp / "big.npy", ctx.X * 16)
     ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "big.npy", "--out", ctx.tmp / "z.npy")

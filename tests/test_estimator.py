@@ -6,6 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from autoencoders import AutoEncoder, preset
+from autoencoders.config import architecture_from_params
 
 
 def small(**kw):
@@ -23,8 +24,9 @@ def test_init_stores_parameters_untouched():
     defaults = AutoEncoder().get_params()
     assert defaults["hidden_dims"] is None and defaults["latent_dim"] == 25
     # None: the notebook's widths for the dense model, none after the convolutions
-    dense = AutoEncoder()._make_architecture((28, 28), in_unit=True)
-    conv = AutoEncoder(architecture="conv")._make_architecture((28, 28), in_unit=True)
+    dense = architecture_from_params(AutoEncoder().get_params(), (28, 28), in_unit=True)
+    conv = architecture_from_params(AutoEncoder(architecture="conv").get_params(), (28, 28),
+                                    in_unit=True)
     assert dense.hidden_dims == (400, 200, 100, 50) and conv.hidden_dims == ()
     assert (dense.code_activation, conv.code_activation) == ("relu", "linear")
     assert (defaults["activation"], defaults["loss"], defaults["optimizer"]) == \

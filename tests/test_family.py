@@ -9,12 +9,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from autoencoders import AutoEncoder
-from autoencoders.config import ArchitectureConfig, TrainingConfig, parse_corruption
+from autoencoders.config import (
+    ArchitectureConfig,
+    TrainingConfig,
+    architecture_from_params,
+    parse_corruption,
+    recipe_from_params,
+)
 from autoencoders.corruption import corrupt
 from autoencoders.evaluation import near_zero_fraction
 from autoencoders.losses import kl_divergence
 from autoencoders.models import build_model
-from autoencoders.training import batch_objective
+from autoencoders.objective import batch_objective
 
 KINDS = {
     "dense": {},
@@ -147,8 +153,8 @@ def test_kl_settings_are_refused_without_a_variational_model_and_warmup_defaults
     for kw in ({"beta": 4.0}, {"kl_warmup": 0.1}):
         with pytest.raises(ValueError, match="pass variational=True"):
             _fit(tiny_images, **kw)
-    assert AutoEncoder(variational=True)._make_recipe().kl_warmup == 0.5
-    assert AutoEncoder()._make_recipe().kl_warmup == 0.0
+    assert recipe_from_params(AutoEncoder(variational=True).get_params()).kl_warmup == 0.5
+    assert recipe_from_params(AutoEncoder().get_params()).kl_warmup == 0.0
 
 
 @pytest.mark.parametrize("corruption", ["gaussian:0.3", ("masking", 0.25)])
@@ -211,10 +217,10 @@ def test_every_kind_trains_saves_and_loads_with_identical_outputs(tmp_path, tiny
 @pytest.mark.parametrize("kind", KINDS, ids=list(KINDS))
 def test_gradients_reach_every_parameter(kind):
     est = AutoEncoder(latent_dim=3, **KINDS[kind])
-    arch = est._make_architecture((8, 8), in_unit=True)
+    arch = architecture_from_params(est.get_params(), (8, 8), in_unit=True)
     model = build_model(arch)
     x = torch.rand(16, 8, 8)
-    batch_objective(model, x, est._make_recipe()).backward()
+    batch_objective(model, x, recipe_from_params(est.get_params())).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and float(p.grad.abs().sum()) > 0, name
 

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from autoencoders.plotting import _as_images, plot_history, plot_maps, plot_reconstructions
+from autoencoders.plotting import as_images, plot_history, plot_maps, plot_reconstructions
 
 
 def _png_size(path):
@@ -23,9 +23,9 @@ def test_reconstructions_of_images_and_of_tables(tmp_path):
                                                   labels=np.arange(10)))
     assert w_img > h_img  # one row of pairs: wide
     # flat MNIST is still drawn as 28x28 images; a 12-column table as line plots
-    assert _as_images(images.reshape(10, 784)).shape == (10, 28, 28)
+    assert as_images(images.reshape(10, 784)).shape == (10, 28, 28)
     table = rng.uniform(size=(4, 12))
-    assert _as_images(table) is None
+    assert as_images(table) is None
     w_tab, h_tab = _png_size(plot_reconstructions(table, table * 0.9, tmp_path / "table.png"))
     assert h_tab > 100
 

@@ -14,7 +14,8 @@ from hypothesis.extra import numpy as hnp
 
 from autoencoders.datasets import read_input
 from autoencoders.datasets.idx import IDXError, parse_idx
-from autoencoders.validation import as_array, check_features, check_samples
+from autoencoders.inputs import InputSpec, as_array, as_rows
+from autoencoders.inputs.scan import scan
 
 # The IDX element types: code → big-endian dtype (LeCun et al.).
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -135,7 +136,7 @@ any_dtype = st.sampled_from([np.uint8, np.int16, np.int64, np.float16, np.float3
 def test_input_checks_pass_only_finite_nonempty_2d_numbers(arr):
     try:
         out = as_array(arr)
-        check_samples(out)
+        scan(as_rows(out))
     except ValueError as exc:
         assert "X " in str(exc) or str(exc).startswith("X")
         bad_rank = arr.ndim < 2
@@ -151,12 +152,13 @@ def test_input_checks_pass_only_finite_nonempty_2d_numbers(arr):
 def test_check_features_accepts_any_shape_with_the_fitted_count_only(n, h, w, other):
     feature_shape = (h, w)
     flat = np.zeros((n, h * w), np.float32)
-    assert check_features(flat, feature_shape).shape == (n, h, w)
-    assert check_features(flat.reshape(n, h, w), feature_shape).shape == (n, h, w)
+    spec = InputSpec(feature_shape)
+    assert spec.check(flat).data.shape == (n, h, w)
+    assert spec.check(flat.reshape(n, h, w)).data.shape == (n, h, w)
     if other != h * w:
         with pytest.raises(ValueError, match=f"X has {other} features, but AutoEncoder is "
                                              f"expecting {h * w}"):
-            check_features(np.zeros((n, other), np.float32), feature_shape)
+            spec.check(np.zeros((n, other), np.float32))
 
 
 @given(st.lists(st.lists(st.one_of(st.integers(-5, 5), st.floats(-1, 1), st.text(max_size=2)),

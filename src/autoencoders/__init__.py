@@ -15,7 +15,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = ["AutoEncoder", "preset", "datasets", "__version__"]
 
-_LAZY = {"AutoEncoder": "estimator", "preset": "estimator", "datasets": "datasets"}
+_LAZY = {"AutoEncoder": "estimator", "preset": "config", "datasets": "datasets"}
 
 
 def __getattr__(name):

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 
 from .datasets import ArrayWriter
-from .datasets.streaming import ArraySource, Source, iter_chunks
-from .validation import as_array, check_samples
+from .datasets.source import ArraySource, Source, iter_chunks
+from .inputs import as_rows, named
 
 __all__ = ["write_outputs", "OUTPUTS"]
 
@@ -58,8 +58,8 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
     ------
     ValueError
         For an unknown ``output`` or suffix, and for rows the estimator refuses (NaN,
-        values outside [0, 1] for a BCE model, the wrong number of features), naming the
-        row in ``X``.
+        values outside [0, 1] for a BCE model, the wrong number of features), naming
+        ``what`` and the row in ``X`` (each chunk is checked once, by the estimator).
     OSError
         When ``path`` cannot be written; a file already there is left intact.
     """
@@ -68,19 +68,14 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
     apply = getattr(estimator, OUTPUTS[output])
-    source = X if isinstance(X, Source) else ArraySource(as_array(X, what))
-    if len(source) == 0:
-        raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
+    data = as_rows(X, what).data  # refuses empty input
+    source = data if isinstance(data, Source) else ArraySource(data)
     id_name = id_name or getattr(source, "id_column", None) or "id"
     with ArrayWriter(path, len(source), id_name=id_name) as writer, \
             tqdm(total=len(source), unit="rows", desc=output, file=sys.stderr,
                  disable=not progress) as bar:
         for start, stop, chunk in iter_chunks(source, batch_size):
-            check_samples(as_array(chunk, what), what, first=start)  # names the row in X
-            try:
-                result = apply(chunk)
-            except ValueError as exc:
-                raise ValueError(f"{what}, rows {start} to {stop - 1}: {exc}") from None
+            result = apply(named(chunk, what, numbers=start))
             writer.write(np.asarray(result), source.ids(np.arange(start, stop)))
             bar.update(stop - start)
     return writer

@@ -7,9 +7,13 @@ readable copies beside it, and ``load_model`` reads the header. A crash or a ful
 any point of a save leaves either the previous model or the new one, never a mixture.
 
 ``config.json`` holds ``format_version``, the estimator's parameters, the architecture, the
-training recipe, the input scaling, the fitted feature shape, training seconds, free-form
-``extra`` entries (the CLI records the data set and seed there), and the package versions of
-the environment that wrote it.
+training recipe, the input scaling, the fitted feature shape (and column names), training
+seconds, free-form ``extra`` entries (the CLI records the data set and seed there), and the
+package versions of the environment that wrote it.
+
+This module knows files, not estimators: :func:`save_model` writes a :class:`ModelRecord`
+and :func:`load_model` returns one; ``AutoEncoder.save`` and ``AutoEncoder.load`` turn an
+estimator into a record and back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import io
 import json
 import platform
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +31,65 @@ import numpy as np
 from ._io import atomic_path, atomic_write
 from .callbacks import HISTORY_FIELDS, history_to_csv
 from .config import FORMAT_VERSION, ArchitectureConfig, TrainingConfig
+from .inputs import InputSpec
+from .models import build_model
 
-__all__ = ["save_model", "load_model", "environment", "MODEL_FILE", "CONFIG_FILE",
-           "HISTORY_FILE"]
+__all__ = ["ModelRecord", "save_model", "load_model", "environment", "params_to_json",
+           "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 _SCALING_PREFIX = "scaling."
-#: Estimator parameters that are tuples (JSON lists in config.json).
-_TUPLE_PARAMS = ("hidden_dims", "channels", "corruption")
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
+
+
+@dataclass
+class ModelRecord:
+    """Everything a model folder holds, as plain values.
+
+    Attributes
+    ----------
+    params : dict
+        The estimator's parameters, JSON-ready (tuples as lists).
+    architecture : ArchitectureConfig
+    recipe : TrainingConfig
+    input_spec : InputSpec
+        Feature shape, column names, scaling and its statistics.
+    model : torch.nn.Module
+        The autoencoder, on the CPU, in eval mode.
+    history : dict of str to list
+        ``callbacks.HISTORY_FIELDS`` per epoch.
+    train_seconds : float
+    extra : dict
+        Free-form JSON facts (the CLI records the data set and seed).
+    """
+
+    params: dict
+    architecture: ArchitectureConfig
+    recipe: TrainingConfig
+    input_spec: InputSpec
+    model: object
+    history: dict
+    train_seconds: float = 0.0
+    extra: dict | None = None
+
+
+def params_to_json(params: dict) -> dict:
+    """Estimator parameters as JSON values: tuples as lists, paths as text, a
+    ``RandomState`` object (which JSON cannot hold) as None."""
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    for k, v in out.items():
+        if hasattr(v, "__fspath__"):
+            out[k] = str(v)
+    if not isinstance(out.get("random_state"), (int, np.integer, type(None))):
+        out["random_state"] = None
+    return out
+
+
+def params_from_json(params: dict) -> dict:
+    """:func:`params_to_json` undone where it can be: lists become tuples again."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
 def environment() -> dict:
@@ -52,8 +105,8 @@ def environment() -> dict:
     return env
 
 
-def save_model(estimator, path, extra: dict | None = None) -> Path:
-    """Write a fitted ``AutoEncoder`` into folder ``path`` (created if missing).
+def save_model(record: ModelRecord, path) -> Path:
+    """Write a model into folder ``path`` (created if missing).
 
     Each file is written to a temporary name, fsynced and renamed; ``model.safetensors``,
     which holds the configuration and history in its header too, goes first, so a crash or a
@@ -61,12 +114,9 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
 
     Parameters
     ----------
-    estimator : AutoEncoder
-        Fitted.
+    record : ModelRecord
     path : str or Path
         The folder.
-    extra : dict, optional
-        JSON-serialisable facts stored under ``"extra"`` in ``config.json``.
 
     Returns
     -------
@@ -78,40 +128,31 @@ def save_model(estimator, path, extra: dict | None = None) -> Path:
     OSError
         When the folder cannot be created or written.
     """
+    import torch
     from safetensors.torch import save_file
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.model_.state_dict().items()}
-    import torch
-
-    for name, value in estimator.scaling_stats_.items():
+    tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
+    for name, value in record.input_spec.stats.items():
         tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
-    params = estimator.get_params()
-    for key in _TUPLE_PARAMS:
-        if params.get(key) is not None and not isinstance(params[key], str):
-            params[key] = list(params[key])
-    if params.get("checkpoint_dir") is not None:
-        params["checkpoint_dir"] = str(params["checkpoint_dir"])
-    if not isinstance(params.get("random_state"), (int, type(None))):
-        params["random_state"] = None  # a RandomState object is not JSON
+    spec = record.input_spec
     config = {
         "format_version": FORMAT_VERSION,
-        "estimator": type(estimator).__name__,
-        "params": params,
-        "architecture": estimator.architecture_.to_dict(),
-        "recipe": estimator.recipe_.to_dict(),
-        "scaling": {"kind": estimator.input_scaling},
-        "feature_shape": list(estimator.feature_shape_),
-        "feature_names_in": (list(estimator.feature_names_in_)
-                             if hasattr(estimator, "feature_names_in_") else None),
-        "train_seconds": estimator.train_seconds_,
-        "extra": extra or {},
+        "estimator": "AutoEncoder",
+        "params": record.params,
+        "architecture": record.architecture.to_dict(),
+        "recipe": record.recipe.to_dict(),
+        "scaling": {"kind": spec.scaling},
+        "feature_shape": list(spec.feature_shape),
+        "feature_names_in": None if spec.feature_names is None else list(spec.feature_names),
+        "train_seconds": record.train_seconds,
+        "extra": record.extra or {},
         "environment": environment(),
     }
     config_text = json.dumps(config, indent=2) + "\n"
     rows = [dict(zip(HISTORY_FIELDS, vals, strict=True))
-            for vals in zip(*(estimator.history_[k] for k in HISTORY_FIELDS), strict=True)]
+            for vals in zip(*(record.history[k] for k in HISTORY_FIELDS), strict=True)]
     history_text = history_to_csv(rows)
     with atomic_path(folder / MODEL_FILE) as tmp:
         save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
@@ -143,8 +184,8 @@ def _parse_history(text: str | None) -> dict:
     return history
 
 
-def load_model(path):
-    """Load an ``AutoEncoder`` from a model or run folder, on CPU.
+def load_model(path) -> ModelRecord:
+    """Read a model or run folder, on the CPU.
 
     Parameters
     ----------
@@ -154,8 +195,7 @@ def load_model(path):
 
     Returns
     -------
-    AutoEncoder
-        Fitted; its ``device`` parameter is kept, so it moves to a GPU only when used there.
+    ModelRecord
 
     Raises
     ------
@@ -170,9 +210,6 @@ def load_model(path):
     import torch
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
-
-    from .estimator import AutoEncoder
-    from .models import build_model
 
     folder = Path(path)
     if folder.is_file():
@@ -209,19 +246,18 @@ def load_model(path):
         arch = ArchitectureConfig.from_dict(config["architecture"])
         recipe = TrainingConfig.from_dict(config["recipe"])
         params = dict(config["params"])
+        feature_shape = tuple(int(d) for d in config["feature_shape"])
+        scaling = (config.get("scaling") or {}).get("kind") or params.get("input_scaling",
+                                                                          "auto")
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{config_file}: missing or malformed configuration entry {exc}"
                          ) from None
     except ValueError as exc:  # a field this version does not know, or a value it refuses
         raise ValueError(f"{config_file}: {exc}") from None
-    for key in _TUPLE_PARAMS:
-        if isinstance(params.get(key), list):
-            params[key] = tuple(params[key])
-    est = AutoEncoder(**params)
     model = build_model(arch)
     scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()
                      for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
-    if params.get("input_scaling") == "minmax" and set(scaling_stats) != {"offset", "scale"}:
+    if scaling == "minmax" and set(scaling_stats) != {"offset", "scale"}:
         raise ValueError(f"{weights}: the model scales its input by min-max but the file lacks "
                          "the statistics (scaling.offset, scaling.scale); it is incomplete")
     expected = model.state_dict()
@@ -235,14 +271,13 @@ def load_model(path):
         model.load_state_dict(tensors)
     model.eval()
 
-    est.model_ = model
-    est.architecture_ = arch
-    est.recipe_ = recipe
-    est.scaling_stats_ = scaling_stats
-    est.feature_shape_ = tuple(config["feature_shape"])
-    est.n_features_in_ = int(np.prod(est.feature_shape_))
-    if config.get("feature_names_in"):
-        est.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
-    est.train_seconds_ = float(config.get("train_seconds") or 0.0)
-    est.history_ = _parse_history(history_text)
-    return est
+    names = config.get("feature_names_in")
+    try:
+        spec = InputSpec(feature_shape, scaling, scaling_stats.get("offset"),
+                         scaling_stats.get("scale"), tuple(names) if names else None)
+    except ValueError as exc:
+        raise ValueError(f"{config_file}: {exc}") from None
+    return ModelRecord(params=params, architecture=arch, recipe=recipe, input_spec=spec,
+                       model=model, history=_parse_history(history_text),
+                       train_seconds=float(config.get("train_seconds") or 0.0),
+                       extra=config.get("extra") or {})

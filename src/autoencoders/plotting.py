@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
-from .validation import check_labels
+from .inputs import check_labels
 
-__all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_image_rows",
+__all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_image_rows", "as_images",
            "plot_image_grid"]
 
 
@@ -66,7 +66,7 @@ def plot_history(history: dict, path, reference: float | None = None,
     return _save(fig, path)
 
 
-def _as_images(X: np.ndarray) -> np.ndarray | None:
+def as_images(X: np.ndarray) -> np.ndarray | None:
     """(n, h, w) stays; (n, 1, h, w) becomes (n, h, w) and (n, 3, h, w) (n, h, w, 3); (n, f)
     with a square f (784) becomes (n, √f, √f); else None."""
     if X.ndim == 3:
@@ -118,7 +118,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
     """
     from matplotlib.figure import Figure
 
-    A, B = _as_images(np.asarray(X)), _as_images(np.asarray(R))
+    A, B = as_images(np.asarray(X)), as_images(np.asarray(R))
     n = len(X)
     labels = check_labels(labels, n)
     cols = min(n, 10)
@@ -208,7 +208,7 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
 
 
 def _require_images(X: np.ndarray, what: str) -> np.ndarray:
-    images = _as_images(np.asarray(X))
+    images = as_images(np.asarray(X))
     if images is None:
         raise ValueError(f"{what}: samples of shape {np.shape(X)[1:]} are not images; pictures "
                          "need (n, H, W), (n, 1 or 3, H, W) or square (n, H·H) data")

@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from autoencoders.datasets import ArrayWriter, open_source, read_input_with_ids
+from autoencoders.datasets.images import ImageFolderSource
+from autoencoders.datasets.npy import NpyShardsSource, NpySource
 from autoencoders.datasets.parquet import ParquetSource
-from autoencoders.datasets.streaming import (
-    ArraySource,
-    ImageFolderSource,
-    NpyShardsSource,
-    NpySource,
-    iter_chunks,
-)
+from autoencoders.datasets.source import ArraySource, iter_chunks
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

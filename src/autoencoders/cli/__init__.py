@@ -1,9 +1,11 @@
-"""The ``autoencoders`` command: argument parsing that calls the library; no logic of its own.
+"""The ``autoencoders`` command: argument parsing that calls the library (the run workflow
+in ``autoencoders.workflow`` and the estimator); no logic of its own.
 
-Exit codes: 0 success, 1 failure (bad data, missing files, training diverged), 2 usage errors,
-130 interrupted. Errors are one line on stderr; ``--debug`` shows the traceback instead.
-Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the commands, so that
-``--help`` answers at once.
+Exit codes: 0 success, 1 failure (bad data, missing files, training diverged), 2 usage errors
+(an output folder that holds another run included), 130 interrupted. Errors are one line on
+stderr; ``--debug`` shows the traceback instead. Heavy libraries (torch, scikit-learn,
+matplotlib) are imported once a command runs, so that ``--help`` answers at once; torch is
+then set up once for every verb (``autoencoders.runtime.configured_torch``).
 """
 
 import sys
@@ -24,7 +26,10 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return COMMANDS[args.command](args)
+        from ..runtime import configured_torch
+
+        with configured_torch():
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
             raise

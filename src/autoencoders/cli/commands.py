@@ -1,4 +1,5 @@
-"""The commands of ``autoencoders``: each turns parsed arguments into calls to the library.
+"""The commands of ``autoencoders``: each turns parsed arguments into calls to the library
+(the run workflow, ``autoencoders.workflow``, and the estimator) and prints the results.
 
 Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the commands, so that
 ``--help`` answers at once.
@@ -7,163 +8,49 @@ Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the comman
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shlex
 import sys
 
-from .._io import file_in_the_way
-from ..checkpoints import CHECKPOINT_DIR, Checkpointer  # light: no numpy or torch
 from .parser import PROG, UsageError, build_parser
 
 __all__ = ["COMMANDS"]
 
-#: The run's options, saved beside its checkpoints for ``fit --resume``.
-COMMAND_FILE = "command.json"
+#: CLI options whose estimator parameter has another name.
+_RENAMED = {"lr": "learning_rate", "seed": "random_state"}
+#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
+_RESUME_OPTIONS = ("command", "resume", "quiet", "debug")
 
 
-def _configure_torch() -> None:
-    """Threads = the cores this process may use; denormals flushed to zero.
+def _request(args, **overrides):
+    from ..workflow import DataRequest
 
-    Both must happen before torch's first parallel operation: its worker threads copy the
-    floating-point mode of the thread that creates them, and the training loop can only set
-    it on its own thread (see ``training.flush_denormals``).
-    """
-    import torch
-
-    if hasattr(os, "sched_getaffinity"):
-        # torchrun starts LOCAL_WORLD_SIZE processes per machine: they share the cores.
-        share = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // share))
-    torch.set_flush_denormal(True)
+    if not 0 < getattr(args, "test_fraction", 0.1) < 1:
+        raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
+    return DataRequest.from_options(args, progress=not getattr(args, "quiet", False),
+                                    **overrides)
 
 
-#: An --input larger than this (as arrays in memory) is streamed from disk even without
-#: --stream. Streamed and in-memory data train on the same batches, so this changes memory
-#: and speed, not results.
-STREAM_ABOVE_BYTES = 1 << 30
-
-
-def _load_source(args, split: str):
-    """(X, y, description, ids) from --dataset/--split ("all": train then test) or --input.
-
-    X is an array in memory, or, for a streamed --input (--stream, or larger than
-    ``STREAM_ABOVE_BYTES``), a :class:`~autoencoders.datasets.streaming.Source` whose
-    ``ids`` method gives the ids; ids is then None.
-    """
-    from ..datasets import load_dataset
-
-    if args.dataset and split == "all":
-        import numpy as np
-
-        parts = [_load_source(args, s) for s in ("train", "test")]
-        y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
-        return (np.concatenate([p[0] for p in parts]), y,
-                {"dataset": args.dataset, "split": "all"}, None)
-    if args.dataset:
-        X, y = load_dataset(args.dataset, split, progress=not getattr(args, "quiet", False))
-        return X, y, {"dataset": args.dataset, "split": split}, None
-    X, y, ids = _read_input(args)
-    return X, y, {"input": os.path.abspath(args.input)}, ids
-
-
-def _read_input(args):
-    """(X, y, ids) of --input: read into memory, or a Source when streamed."""
-    from pathlib import Path
-
-    from ..datasets import read_input_with_ids
-    from ..datasets.streaming import open_source
-
-    id_column = None if args.id_column == "none" else args.id_column
-    path, stream = Path(args.input), getattr(args, "stream", False)
-    images = path.is_dir() and not any(p.suffix.lower() in (".npy", ".parquet")
-                                       for p in path.iterdir())
-    if (path.is_file() and path.suffix.lower() in (".npz", ".csv")) or (images and not stream):
-        return read_input_with_ids(path, image_size=args.image_size, id_column=id_column)
-    source = open_source(args.input, id_column=id_column, image_size=args.image_size)
-    if stream or source.nbytes > STREAM_ABOVE_BYTES:
-        return source, None, None
-    import numpy as np
-
-    return source.to_numpy(), None, source.ids(np.arange(len(source)))
-
-
-def _run_data(args):
-    from ..datasets.streaming import Source, iter_chunks
-    from ..runs import RunData
-
-    if getattr(args, "input", None):
-        import numpy as np
-
-        from ..validation import as_array, check_samples
-
-        if not 0 < args.test_fraction < 1:
-            raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
-        X, y, desc, _ = _load_source(args, "train")
-        streamed = isinstance(X, Source)
-        # Checked before the split, so that errors name rows of the file.
-        if not streamed:
-            check_samples(as_array(X, args.input), args.input)
-        elif np.issubdtype(X.dtype, np.floating):  # one pass; integers cannot be NaN
-            for start, _, chunk in iter_chunks(X):
-                check_samples(chunk, args.input, first=start)
-        if len(X) < 2:
-            raise ValueError(f"{args.input}: {len(X)} sample; need at least 2 to hold out a "
-                             "test split")
-        # The same split streamed or not, so that --stream changes memory, not results.
-        n_test = min(max(1, int(round(args.test_fraction * len(X)))),
-                     getattr(args, "test_size", None) or MAX_TEST_ROWS)
-        # Drawn without a permutation of all rows (which would grow with the data); the
-        # training rows keep the file's order, streamed or not.
-        test = np.sort(np.random.default_rng(args.seed).choice(len(X), n_test, replace=False))
-        if streamed:
-            Xtr, Xte = X.without(test), X.take(test)
-        else:
-            Xtr, Xte = np.delete(X, test, axis=0), X[test]
-        ytr, yte = (None, None) if y is None else (np.delete(y, test), y[test])
-        desc.update(test_fraction=args.test_fraction, streamed=streamed)
-    else:
-        Xtr, ytr, desc, _ = _load_source(args, "train")
-        Xte, yte, _, _ = _load_source(args, "test")
-        desc["split"] = "train/test"
-    if getattr(args, "train_size", None):
-        import numpy as np
-
-        keep = np.arange(min(args.train_size, len(Xtr)))
-        Xtr = Xtr.subset(keep) if isinstance(Xtr, Source) else Xtr[keep]
-        ytr = None if ytr is None else ytr[keep]
-    if getattr(args, "test_size", None):
-        Xte, yte = Xte[:args.test_size], None if yte is None else yte[:args.test_size]
-    desc.update(n_train=len(Xtr), n_test=len(Xte))
-    return RunData(Xtr, Xte, ytr, yte, desc)
-
-
-#: Held-out test rows of an --input at most, unless --test-size says otherwise: the test
-#: split is held in memory for the metrics, codes and figures.
-MAX_TEST_ROWS = 10_000
+def _log(args):
+    return (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
 
 
 def _estimator(args):
-    from ..estimator import AutoEncoder, preset
+    """An unfitted AutoEncoder of fit's options: the preset's recipe, then every option
+    named like a parameter (``_RENAMED`` for the others)."""
+    from ..config import preset
+    from ..estimator import AutoEncoder
+    from ..training import CHECKPOINT_DIR
 
-    params = preset(args.preset)
-    for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                       ("optimizer", args.optimizer), ("learning_rate", args.lr)):
-        if value is not None:
-            params[key] = value
+    names = AutoEncoder().get_params()
+    given = {_RENAMED.get(k, k): v for k, v in vars(args).items()}
+    params = {**preset(args.preset),
+              **{k: v for k, v in given.items() if k in names and v is not None}}
     if args.optimizer and args.lr is None and args.optimizer != preset(args.preset)["optimizer"]:
         params["learning_rate"] = None  # the chosen optimizer's own default
-    return AutoEncoder(hidden_dims=args.hidden_dims, latent_dim=args.latent_dim,
-                       architecture=args.architecture, channels=args.channels,
-                       corruption=args.corruption, variational=args.variational,
-                       beta=args.beta, kl_warmup=args.kl_warmup, sparsity=args.sparsity,
-                       loss=args.loss, input_scaling=args.input_scaling,
-                       early_stopping=args.early_stopping, random_state=args.seed,
-                       shuffle_buffer=getattr(args, "shuffle_buffer", 65536),
-                       verbose=0 if args.quiet else 1, device=args.device,
-                       checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR),
-                       checkpoint_every=args.checkpoint_every,
-                       keep_checkpoints=args.keep_checkpoints, **params)
+    params.update(verbose=0 if args.quiet else 1,
+                  checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR))
+    return AutoEncoder(**params)
 
 
 def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
@@ -179,40 +66,9 @@ def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
     return names
 
 
-def _check_out_dir(path: str, force: bool) -> None:
-    from ..persistence import MODEL_FILE
-
-    if os.path.exists(os.path.join(path, MODEL_FILE)) and not force:
-        raise UsageError(f"{path} already holds a trained model; choose another --out, or pass "
-                         "--force to replace it")
-    if Checkpointer(os.path.join(path, CHECKPOINT_DIR)).paths() and not force:
-        raise UsageError(f"{path} holds an interrupted run; continue it with "
-                         f"'{PROG} fit --resume {path}', or pass --force to start over")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"--out {path} is a file; name a folder")
-    blocker = file_in_the_way(os.path.join(path, "x"))
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot write the run folder {path}: {blocker} is a file, "
-                                 "not a folder; choose another --out")
-    # Fail now, not after an hour of training, when the folder cannot be written.
-    import tempfile
-
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise OSError(f"cannot write the run folder {path}: {exc.strerror or exc}; choose "
-                      "another --out") from None
-
-
-#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
-_RESUME_OPTIONS = ("command", "resume", "quiet", "debug")
-
-
 def _resume_args(args):
     """The arguments the interrupted run in ``args.resume`` was started with."""
-    import json
+    from ..workflow import read_command
 
     given = vars(args)
     defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
@@ -220,16 +76,7 @@ def _resume_args(args):
     if extra:
         raise UsageError(f"--resume takes the options of the run it continues; drop "
                          f"--{extra[0].replace('_', '-')}")
-    file = os.path.join(args.resume, CHECKPOINT_DIR, COMMAND_FILE)
-    try:
-        with open(file, encoding="utf-8") as f:
-            saved = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{file}: missing; {args.resume} is not a run folder started "
-                                f"by '{PROG} fit' (or it finished before checkpoints existed)"
-                                ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{file}: not valid JSON ({exc}); the run folder is damaged") from None
+    saved = read_command(args.resume)
     for key in ("hidden_dims", "channels", "image_size"):
         if saved.get(key) is not None:
             saved[key] = tuple(saved[key])
@@ -238,35 +85,10 @@ def _resume_args(args):
                                  "resume": args.resume, "out": args.resume, "force": True})
 
 
-def _save_command(args) -> None:
-    """Record the run's options in RUN_DIR/checkpoints for ``fit --resume``."""
-    import json
-
-    from .._io import atomic_write
-
-    saved = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
-    if saved.get("input"):
-        saved["input"] = os.path.abspath(saved["input"])
-    atomic_write(os.path.join(args.out, CHECKPOINT_DIR, COMMAND_FILE),
-                 json.dumps(saved, indent=2) + "\n")
-
-
-def _remove_failed_start(out: str, existed: bool) -> None:
-    """After a fit that failed before its first checkpoint, take away what it made (the
-    saved options, empty folders), so that the folder is not taken for an interrupted run."""
-    folder = os.path.join(out, CHECKPOINT_DIR)
-    if Checkpointer(folder).paths():
-        return  # a run that trained: keep it resumable
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(folder, COMMAND_FILE))
-    with contextlib.suppress(OSError):  # not empty, or not there: leave it
-        os.rmdir(folder)
-    if not existed and os.path.isdir(out) and not os.listdir(out):
-        os.rmdir(out)
-
-
 def cmd_fit(args) -> int:
     from ..training import TrainingInterrupted
+    from ..training.distributed import join_torchrun, leave
+    from ..workflow import RunFolderConflict, claim_out_dir
 
     if args.resume:
         args = _resume_args(args)
@@ -278,24 +100,25 @@ def cmd_fit(args) -> int:
     maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
     existed = os.path.isdir(args.out)
     if not args.resume:
-        _check_out_dir(args.out, args.force)
-    from ..distributed import join_torchrun, leave
-
+        try:
+            claim_out_dir(args.out, args.force)
+        except RunFolderConflict as exc:
+            raise UsageError(str(exc)) from None
     place = join_torchrun(args.device)
-    rank, world = place.rank, place.world
     try:
-        code = _fit(args, rank, world, maps, existed)
+        code = _fit(args, place.rank, place.world, maps, existed)
     except TrainingInterrupted as exc:
-        if rank == 0:
-            local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-            again = (PROG if world == 1 else f"torchrun --nproc-per-node {local} -m {PROG}"
-                     if local == world else f"torchrun ... -m {PROG}")
+        if place.rank == 0:
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", place.world))
+            again = (PROG if place.world == 1 else
+                     f"torchrun --nproc-per-node {local} -m {PROG}" if local == place.world
+                     else f"torchrun ... -m {PROG}")
             print(f"{PROG}: {exc}; continue with: {again} fit --resume "
                   f"{shlex.quote(args.out)}", file=sys.stderr)
         code = 128 + exc.signum
     finally:
         leave()
-    if world > 1:
+    if place.world > 1:
         # Measured here: about one run in ten, a rank that had finished its work aborted
         # while the interpreter shut down ("terminate called without an active exception",
         # gloo's threads; pytorch/pytorch#190489, #179291). Everything is written and the
@@ -308,24 +131,27 @@ def cmd_fit(args) -> int:
 
 def _fit(args, rank: int, world: int, maps, existed: bool) -> int:
     """cmd_fit's work in one process (one rank of a torchrun run): rank 0 writes."""
-    from ..runs import describe_outputs, train_run
     from ..training import TrainingInterrupted
+    from ..workflow import describe_outputs, remove_failed_start, run_data, save_command, train_run
 
     quiet = args.quiet or rank != 0
     try:
-        _configure_torch()
         estimator = _estimator(args)
         if rank != 0:
             estimator.set_params(verbose=0)
-        data = _run_data(args)
+        data = run_data(_request(args))
         if not args.resume and rank == 0:
-            _save_command(args)
+            options = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
+            if options.get("input"):
+                options["input"] = os.path.abspath(options["input"])
+            save_command(args.out, options)
         log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
         ranks = f", {world} processes" if world > 1 else ""
         log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
             f"({args.preset} recipe, {estimator.epochs} epochs{ranks})")
         if rank != 0:  # trains its part; rank 0 writes the run folder
-            estimator.fit(data.X_train, validation_data=data.X_test, resume=bool(args.resume))
+            estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+                          resume=bool(args.resume))
             return 0
         metrics = train_run(estimator, data, args.out, maps=maps,
                             extra={"seed": args.seed, "preset": args.preset, "processes": world},
@@ -334,7 +160,7 @@ def _fit(args, rank: int, world: int, maps, existed: bool) -> int:
         raise
     except BaseException:
         if rank == 0:
-            _remove_failed_start(args.out, existed)
+            remove_failed_start(args.out, existed)
         raise
     bce = metrics["test_bce"]
     print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
@@ -358,26 +184,23 @@ def cmd_demo(args) -> int:
     return cmd_fit(args)
 
 
-def _id_name(args) -> str:
-    """The name of the id column in outputs: the one --id-column named, or "id"."""
-    return "id" if args.id_column in ("auto", "none") else args.id_column
-
-
 def _write_output(args, output: str) -> int:
     """embed / reconstruct: chunk by chunk from the input to --out, with bounded memory."""
-    from ..datasets.streaming import ArraySource, Source
+    from ..datasets import ArraySource
     from ..estimator import AutoEncoder
     from ..inference import write_outputs
+    from ..workflow import load
 
     est = AutoEncoder.load(args.run_dir)
-    X, _, _, ids = _load_source(args, args.split)
-    what = args.input or f"{args.dataset} {args.split}"
-    writer = write_outputs(est, X if isinstance(X, Source) else ArraySource(X, ids), args.out,
-                           output=output, batch_size=args.batch_size, id_name=_id_name(args),
-                           progress=not args.quiet and sys.stderr.isatty(), what=what)
+    request = _request(args)
+    data = load(request)
+    X = data.X if data.ids is None else ArraySource(data.X, data.ids)
+    writer = write_outputs(est, X, args.out, output=output, batch_size=args.batch_size,
+                           id_name=request.id_name,
+                           progress=not args.quiet and sys.stderr.isatty(), what=request.name)
     if writer.ids_dropped:
-        print(f"{PROG}: note: the ids of {what} are not in {args.out} (.npy holds numbers "
-              "only); write .parquet or .csv to keep them", file=sys.stderr)
+        print(f"{PROG}: note: the ids of {request.name} are not in {args.out} (.npy holds "
+              "numbers only); write .parquet or .csv to keep them", file=sys.stderr)
     print(f"wrote {args.out}: float32 {writer.shape}", file=sys.stderr)
     return 0
 
@@ -393,16 +216,15 @@ def cmd_reconstruct(args) -> int:
 def cmd_evaluate(args) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS
-    from ..runs import EVALUATION_FILES, evaluate_run, evaluation_table
+    from ..workflow import evaluate_run, evaluation_table, run_data
+    from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines, "--baselines", "baseline", REDUCERS)
-    _configure_torch()
     est = AutoEncoder.load(args.run_dir)
-    data = _run_data(args)
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    data = run_data(_request(args))
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
                               subsample=args.subsample, k=args.k, random_state=args.seed,
-                              log=log)
+                              log=_log(args))
     print(evaluation_table(comparison))
     print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                if os.path.exists(os.path.join(args.run_dir, f))))
@@ -412,17 +234,18 @@ def cmd_evaluate(args) -> int:
 def cmd_cluster(args) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
-    from ..runs import CLUSTER_FILE, cluster_run
+    from ..workflow import cluster_run, load
+    from ..workflow.folder import CLUSTER_FILE
 
     if args.method not in CLUSTER_METHODS:
         raise UsageError(f"--method: unknown method {args.method!r}; choose from "
                          f"{', '.join(CLUSTER_METHODS)}")
-    _configure_torch()
     est = AutoEncoder.load(args.run_dir)
-    X, y, desc, ids = _load_source(args, args.split)
-    result = cluster_run(est, X, y, args.run_dir, n_clusters=args.n_clusters,
+    request = _request(args)
+    data = load(request)
+    result = cluster_run(est, data.X, data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, random_state=args.seed, labels_out=args.out,
-                         description=desc, ids=ids, id_name=_id_name(args))
+                         description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
@@ -430,24 +253,6 @@ def cmd_cluster(args) -> int:
     print(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
           + (f", {args.out}" if args.out else ""))
     return 0
-
-
-def _run_dataset_args(args) -> None:
-    """Without --dataset or --input, use the data set the run was trained on."""
-    import json
-
-    from ..persistence import CONFIG_FILE
-
-    if args.dataset or args.input:
-        return
-    try:
-        with open(os.path.join(args.run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            args.dataset = json.load(f).get("extra", {}).get("data", {}).get("dataset")
-    except (OSError, ValueError, AttributeError):
-        args.dataset = None
-    if not args.dataset:
-        raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
-                         "--dataset or --input")
 
 
 def _write_picture_or_array(out: str, images, picture) -> None:
@@ -469,12 +274,11 @@ def _write_picture_or_array(out: str, images, picture) -> None:
 def cmd_denoise(args) -> int:
     import numpy as np
 
-    from .. import scaling
     from ..datasets import read_input, write_array
     from ..estimator import AutoEncoder
     from ..evaluation import reconstruction_metrics
     from ..plotting import plot_image_rows
-    from ..runs import corrupted_copy
+    from ..workflow import corrupted_copy, load
 
     if not (args.out or args.figure):
         raise UsageError("denoise needs --out FILE and/or --figure PNG")
@@ -482,8 +286,9 @@ def cmd_denoise(args) -> int:
         raise UsageError("--clean and --add-noise exclude each other: with --add-noise the "
                          "input itself is the clean data")
     est = AutoEncoder.load(args.run_dir)
-    X, _, _, ids = _load_source(args, args.split)
-    clean = None
+    request = _request(args, stream=False)
+    data = load(request)
+    X, clean = data.X, None
     if args.add_noise:
         clean, X = X, corrupted_copy(est, X, args.add_noise, seed=args.seed)
     elif args.clean:
@@ -493,8 +298,8 @@ def cmd_denoise(args) -> int:
                              f"data's {np.shape(X)}; give the clean originals of --input")
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     if args.out:
-        out = scaling.unscale(denoised, est.input_scaling, est.scaling_stats_)
-        shape = write_array(args.out, out, ids=ids, id_name=_id_name(args))
+        out = est.input_spec_.unscale(denoised)
+        shape = write_array(args.out, out, ids=data.ids, id_name=request.id_name)
         print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
@@ -525,10 +330,15 @@ def cmd_sample(args) -> int:
 def cmd_interpolate(args) -> int:
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_rows
+    from ..workflow import load, recorded_dataset
 
-    _run_dataset_args(args)
+    if not (args.dataset or args.input):
+        args.dataset = recorded_dataset(args.run_dir)
+        if not args.dataset:
+            raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
+                             "--dataset or --input")
     est = AutoEncoder.load(args.run_dir)
-    X, _, _, _ = _load_source(args, args.split)
+    X = load(_request(args, stream=False)).X
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= i < len(X):
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")
@@ -563,5 +373,3 @@ COMMANDS = {"fit": cmd_fit, "demo": cmd_demo, "embed": cmd_embed,
             "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
             "summary": cmd_summary, "denoise": cmd_denoise, "sample": cmd_sample,
             "interpolate": cmd_interpolate}
-
-

@@ -1,7 +1,8 @@
-"""Data sets: MNIST and Fashion-MNIST (local or downloaded), scikit-learn's digits, user files."""
+"""Data sets: MNIST and Fashion-MNIST (local or downloaded), scikit-learn's digits, the
+user's files (one module per format, one dispatcher in ``files``), and writing outputs."""
 
 from .bundled import load_digits
-from .files import ArrayWriter, read_input, read_input_with_ids, write_array
+from .files import open_source, read_input, read_input_with_ids
 from .idx import IDXError
 from .mnist import (
     CorruptFileError,
@@ -9,10 +10,11 @@ from .mnist import (
     load_fashion_mnist,
     load_mnist,
 )
-from .streaming import Source, open_source
+from .source import ArraySource, Source, iter_chunks
+from .writers import ArrayWriter, write_array
 
 #: ``autoencoders.datasets.open("data/*.parquet")``: a data set read on demand, for ``fit``
-#: and ``transform`` of data larger than memory (see :func:`~.streaming.open_source`).
+#: and ``transform`` of data larger than memory (see :func:`~.files.open_source`).
 open = open_source  # noqa: A001 (the name users ask for; the builtin is not used here)
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "open",
     "open_source",
     "Source",
+    "ArraySource",
+    "iter_chunks",
     "CorruptFileError",
     "DatasetNotFoundError",
     "IDXError",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import _names, _require_pyarrow
-from .streaming import Source, _file_identity
+from ._common import file_identity, name_list, require_pyarrow
+from .source import Source
 
 __all__ = ["ParquetSource"]
 
@@ -43,7 +43,7 @@ class ParquetSource(Source):
     """
 
     def __init__(self, paths, id_column: str | None = "auto"):
-        self._pq = _require_pyarrow()
+        self._pq = require_pyarrow()
         self.paths = [Path(p) for p in paths]
         if not self.paths:
             raise ValueError("no .parquet files given")
@@ -51,8 +51,8 @@ class ParquetSource(Source):
         schema = files[0].schema_arrow
         for p, f in zip(self.paths[1:], files[1:], strict=True):
             if f.schema_arrow.names != schema.names:
-                raise ValueError(f"{p}: columns {_names(f.schema_arrow.names)} differ from "
-                                 f"{self.paths[0]}'s {_names(schema.names)}; all files need "
+                raise ValueError(f"{p}: columns {name_list(f.schema_arrow.names)} differ from "
+                                 f"{self.paths[0]}'s {name_list(schema.names)}; all files need "
                                  "the same columns")
             for field in schema:  # a float file read as uint8 would be truncated silently
                 other = f.schema_arrow.field(field.name).type
@@ -65,7 +65,7 @@ class ParquetSource(Source):
             id_column = "id" if "id" in names else None
         if id_column is not None and id_column not in names:
             raise ValueError(f"{self.paths[0]}: no column {id_column!r} for the ids (columns: "
-                             f"{_names(names)}); pass the right --id-column, or none")
+                             f"{name_list(names)}); pass the right --id-column, or none")
         self.id_column = id_column
         self.columns = [n for n in names if n != id_column]
         if not self.columns:
@@ -173,7 +173,7 @@ class ParquetSource(Source):
         return np.concatenate(parts) if parts else np.empty(0)
 
     def _identity(self):
-        return [_file_identity(p) for p in self.paths] + [self.id_column]
+        return [file_identity(p) for p in self.paths] + [self.id_column]
 
     def __getstate__(self):  # picklable for process pools (Dask, Ray): no open files
         state = self.__dict__.copy()
@@ -182,7 +182,7 @@ class ParquetSource(Source):
         return state
 
     def __setstate__(self, state):
-        self.__dict__.update(state, _pq=_require_pyarrow())
+        self.__dict__.update(state, _pq=require_pyarrow())
 
 
 def _is_list(kind) -> bool:

@@ -229,7 +229,7 @@ def linear_probe_accuracy(Z_train, y_train, Z_test, y_test, *, max_iter: int = 1
 
 
 def _split_pairs(Z_train, y_train, Z_test, y_test):
-    from ..validation import check_labels
+    from ..inputs import check_labels
 
     Z_train = np.asarray(Z_train, dtype=np.float32).reshape(len(Z_train), -1)
     Z_test = np.asarray(Z_test, dtype=np.float32).reshape(len(Z_test), -1)

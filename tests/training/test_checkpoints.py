@@ -9,8 +9,8 @@ import torch
 
 from autoencoders import AutoEncoder
 from autoencoders.callbacks import Callback
-from autoencoders.checkpoints import Checkpointer, CheckpointError, read_checkpoint
 from autoencoders.training import TrainingInterrupted
+from autoencoders.training.checkpoints import Checkpointer, CheckpointError, read_checkpoint
 
 EVERY_STEP = 1e-9  # minutes: a checkpoint after every step
 

@@ -5,11 +5,11 @@ import torch
 from autoencoders.callbacks import Callback
 from autoencoders.config import ArchitectureConfig, TrainingConfig
 from autoencoders.models import build_model
+from autoencoders.runtime import select_device
 from autoencoders.training import (
     TrainingDivergedError,
     lr_factor,
     mean_loss,
-    select_device,
     train,
 )
 

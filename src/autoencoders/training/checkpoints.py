@@ -1,10 +1,12 @@
-"""Training checkpoints on disk: one safetensors file per checkpoint, the last K kept.
+"""Training checkpoints: what one holds (:class:`RunState`, packed into tensors and JSON),
+and the files on disk (one safetensors file per checkpoint, the last K kept).
 
 A checkpoint is everything ``training.train`` needs to continue a run exactly where it
 stopped: the model's weights, the optimiser's moments, the best weights so far (early
 stopping), the random-number-generator states, the epoch and step, and the history. Tensors
 go into the safetensors body; the rest is JSON in the safetensors header's metadata, so that
-reading a checkpoint never unpickles anything.
+reading a checkpoint never unpickles anything. A checkpoint also records the facts of its
+run (architecture, recipe, a fingerprint of the data): a run with other facts refuses it.
 
 Files are named ``step-<global step, 10 digits>.safetensors`` and written atomically
 (temporary file, fsync, rename): a run killed at any moment, even while saving, leaves every
@@ -13,16 +15,20 @@ earlier checkpoint whole.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ._io import atomic_path
+from .._io import atomic_path
+from ..datasets.source import Source
 
 __all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FORMAT_VERSION",
-           "CHECKPOINT_DIR"]
+           "CHECKPOINT_DIR", "Position", "RunState", "pack", "unpack", "check_facts",
+           "data_fingerprint"]
 
 CHECKPOINT_FORMAT_VERSION = 1
 #: The sub-folder of a run folder that holds its checkpoints.
@@ -169,3 +175,116 @@ def read_checkpoint(path) -> tuple[dict, dict]:
         raise CheckpointError(f"{path}: checkpoint format_version {version!r} is not supported "
                               f"(this version reads {CHECKPOINT_FORMAT_VERSION})")
     return tensors, meta
+
+
+# ------------------------------------------------------------------ what a checkpoint holds
+@dataclass
+class Position:
+    """Where a run stands: what a checkpoint holds besides tensors."""
+
+    epoch: int = 1  # the epoch in progress (1-based)
+    batch: int = 0  # its next batch
+    epoch_seconds: float = 0.0  # training seconds already spent in that epoch
+    history: list = field(default_factory=list)
+    best_val: float | None = None  # early stopping: best validation loss so far
+    stale: int = 0  # early stopping: epochs without a large enough improvement
+    finished: bool = False  # early stopping ended the run
+
+
+@dataclass
+class RunState:
+    """The state of a training run, as a checkpoint stores it.
+
+    Attributes
+    ----------
+    model : dict of str to Tensor
+        The model's ``state_dict``.
+    optimizer : dict
+        The optimiser's ``state_dict`` (``state`` and ``param_groups``).
+    rng : dict of str to Tensor
+        Generator states by name (``epoch``: the state that draws the epoch's batch order;
+        ``torch``, ``noise``, ``cuda``).
+    total : Tensor
+        The epoch's summed loss so far (scalar).
+    position : Position
+    best : dict of str to Tensor, optional
+        The best weights so far (early stopping).
+    """
+
+    model: dict
+    optimizer: dict
+    rng: dict
+    total: object
+    position: Position
+    best: dict | None = None
+
+
+def pack(state: RunState, facts: dict) -> tuple[dict, dict]:
+    """``(tensors, meta)`` of a run state, for :meth:`Checkpointer.save`; ``facts`` (JSON)
+    are what a resumed run must match."""
+    tensors = {f"model.{k}": v for k, v in state.model.items()}
+    for k, v in (state.best or {}).items():
+        tensors[f"best.{k}"] = v
+    scalars = {}
+    for i, per_param in state.optimizer["state"].items():
+        for k, v in per_param.items():
+            if hasattr(v, "detach"):
+                tensors[f"optimizer.{i}.{k}"] = v
+            else:
+                scalars[f"{i}.{k}"] = v
+    for name, v in state.rng.items():
+        tensors[f"rng.{name}"] = v
+    tensors["loop.total"] = state.total
+    meta = {**facts, "position": asdict(state.position),
+            "optimizer": {"param_groups": state.optimizer["param_groups"], "scalars": scalars}}
+    return tensors, meta
+
+
+def unpack(tensors: dict, meta: dict) -> RunState:
+    """The run state of a checkpoint read by :func:`read_checkpoint` (tensors on CPU)."""
+
+    def part(prefix):
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    per_param: dict = {}
+    for k, v in part("optimizer.").items():
+        i, name = k.split(".", 1)
+        per_param.setdefault(int(i), {})[name] = v
+    for k, v in meta["optimizer"]["scalars"].items():
+        i, name = k.split(".", 1)
+        per_param.setdefault(int(i), {})[name] = v
+    return RunState(model=part("model."),
+                    optimizer={"state": per_param,
+                               "param_groups": meta["optimizer"]["param_groups"]},
+                    rng=part("rng."), total=tensors["loop.total"],
+                    position=Position(**meta["position"]), best=part("best.") or None)
+
+
+def check_facts(meta: dict, facts: dict, path, streamed: bool = False) -> None:
+    """Raise :class:`CheckpointError` unless the checkpoint's facts are ``facts``."""
+    for key in ("architecture", "recipe", "data"):
+        if meta.get(key) != facts[key]:
+            what = {"data": "other training or validation data"}.get(key, f"another {key}")
+            if key == "data" and streamed:
+                what += (" (streamed files are known by their paths, sizes and modification "
+                         "times: a copy made with cp -p or rsync -t keeps them)")
+            raise CheckpointError(f"{path}: written for {what}; resume with the same settings "
+                                  "and data as the interrupted run, or start afresh without "
+                                  "resuming")
+
+
+def data_fingerprint(*arrays) -> str:
+    """A 128-bit BLAKE2b hash (hex) of tensors' shapes, dtypes and bytes; None hashes too,
+    and a :class:`Source` by its own fingerprint (files, sizes, times: no pass over it)."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        if isinstance(a, Source):
+            h.update(a.fingerprint().encode())
+            continue
+        t = a.detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)}{t.dtype}".encode())
+        h.update(memoryview(t.numpy()).cast("B"))
+    return h.hexdigest()

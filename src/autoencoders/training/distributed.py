@@ -1,7 +1,7 @@
 """Data-parallel training's place in a ``torch.distributed`` process group: which rank this
 process is, joining and leaving the group that ``torchrun`` describes, and the end-of-run
 check that every rank holds the same weights. The training loop itself is in
-``training.py``; the batch each rank takes is in ``batching.py``."""
+``loop.py``; the batch each rank takes is in ``batching.py``."""
 
 from __future__ import annotations
 

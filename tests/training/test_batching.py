@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from autoencoders import AutoEncoder, batching, training
-from autoencoders.batching import epoch_rounds, rank_part
+from autoencoders import AutoEncoder, objective
 from autoencoders.datasets import open_source
+from autoencoders.training import batching
+from autoencoders.training.batching import epoch_rounds, rank_part
 
 
 def _batches(n, bs, buffer, seed=0):
@@ -85,13 +86,13 @@ def test_streamed_sources_train_on_the_same_batches_as_memory(mnist_files, monke
     X, folder = mnist_files
     monkeypatch.setattr(batching, "BLOCK_ROWS", 64)
     seen: list[list[float]] = []
-    objective = training.batch_objective
+    original = objective.batch_objective
 
     def recording(model, xb, *args, **kwargs):
         seen[-1].append(float(xb.double().sum()))
-        return objective(model, xb, *args, **kwargs)
+        return original(model, xb, *args, **kwargs)
 
-    monkeypatch.setattr(training, "batch_objective", recording)
+    monkeypatch.setattr(objective, "batch_objective", recording)
     params = dict(hidden_dims=(64,), latent_dim=8, epochs=2, batch_size=100, verbose=0,
                   shuffle_buffer=256, random_state=0)
     weights = []

@@ -1,0 +1,115 @@
+"""What the file readers share: suffixes, NumPy's errors named after the file, a file's
+identity for fingerprints, column names in messages, pyarrow on demand, and the one image
+decoder (Pillow, to 8-bit grey)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "numpy_errors",
+           "file_identity", "name_list", "require_pyarrow", "read_image"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+#: Formats that can be read in parts; .npz and .csv are read whole.
+STREAMED_SUFFIXES = (".npy", ".parquet")
+
+
+@contextlib.contextmanager
+def numpy_errors(path: Path):
+    """Turn NumPy's errors for an unusable .npy/.npz file into one ValueError naming it.
+
+    Raises
+    ------
+    ValueError
+        For an object (pickled) array, a file without NumPy's header, or a truncated or
+        corrupt file.
+    """
+    import zipfile
+
+    try:
+        yield
+    except ValueError as exc:
+        # "Object arrays cannot be loaded ..." from np.load, "Python objects in dtype" when
+        # memory-mapped: ragged rows or Python objects, stored with pickle.
+        if "Object arrays" in str(exc) or "Python objects" in str(exc):
+            raise ValueError(f"{path}: holds a ragged or object array, stored with pickle, "
+                             "which autoencoders never loads (unpickling runs code from the "
+                             "file); save a numeric array whose rows all have the same "
+                             "length") from None
+        if "pickled" in str(exc):  # numpy reads a file without its header as a pickle
+            raise ValueError(f"{path}: not a NumPy {path.suffix} file (it lacks NumPy's "
+                             "header, and pickled data is never loaded); it is corrupt or of "
+                             "another format") from None
+        raise ValueError(f"{path}: not a readable {path.suffix} file ({exc}); it is "
+                         "truncated, corrupt or of another format") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable {path.suffix} file ({exc}); it is "
+                         "truncated, corrupt or of another format") from None
+
+
+def file_identity(path: Path) -> tuple:
+    """(resolved path, size in bytes, modification time in ns): what a fingerprint of a
+    file holds instead of its bytes."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def name_list(columns, shown: int = 10) -> str:
+    """Column names for a message: the first ``shown``, then how many more."""
+    columns = list(columns)
+    more = f", … ({len(columns) - shown} more)" if len(columns) > shown else ""
+    return ", ".join(map(str, columns[:shown])) + more
+
+
+def require_pyarrow():
+    """``pyarrow.parquet``, or an ImportError that says which extra to install."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("Parquet files need pyarrow: "
+                          "pip install 'autoencoders[parquet]'") from None
+    return pq
+
+
+def read_image(file: Path, image_size=None) -> np.ndarray:
+    """One image file as uint8 grayscale (h, w), resized (bilinear) to ``image_size``
+    (height, width) when given.
+
+    16-bit images are scaled by 255/65535, where Pillow's own conversion would clip every
+    value above 255 to white. 32-bit integer images ("I", which Pillow also uses for some
+    16-bit PNGs) are scaled by the smallest of 255, 65535 or their maximum that holds their
+    values. Alpha is dropped; palette, RGB and CMYK images are converted with Pillow's
+    ITU-R 601-2 luma weights.
+
+    Raises
+    ------
+    ValueError
+        For a file Pillow cannot read (or a decompression bomb), or a 32-bit float image.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(file) as img:
+            gray = _to_gray8(img)
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{file}: not a readable image ({exc}); remove or replace it") from None
+    if image_size is not None:
+        gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def _to_gray8(img):
+    from PIL import Image
+
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.clip(np.asarray(img).astype(np.float64), 0, None)
+        top = 65535.0 if img.mode != "I" else next(
+            t for t in (255.0, 65535.0, values.max(initial=1.0)) if values.max(initial=0) <= t)
+        return Image.fromarray(np.rint(values * (255.0 / top)).astype(np.uint8))
+    if img.mode == "F":
+        raise OSError("32-bit float images are not supported; save them as 8- or 16-bit PNG")
+    return img.convert("L")

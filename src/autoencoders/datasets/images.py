@@ -1,0 +1,78 @@
+"""Folders of PNG/JPEG images: one grey uint8 image per row, decoded when its row is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._common import IMAGE_SUFFIXES, file_identity, read_image
+from .source import Source
+
+__all__ = ["ImageFolderSource"]
+
+
+class ImageFolderSource(Source):
+    """A folder of PNG/JPEG images, files in name order, each decoded to uint8 grey
+    (:func:`autoencoders.datasets._common.read_image`) when its row is asked for. The ids
+    are the file names. Other files (no .png/.jpg/.jpeg suffix) are skipped.
+
+    Parameters
+    ----------
+    folder : str or Path
+    image_size : (height, width), optional
+        Resize every image to this size (bilinear); without it, every image must have the
+        first one's size.
+
+    Raises
+    ------
+    ValueError
+        For a folder without images; when rows are read, for an unreadable image or one of
+        another size.
+    """
+
+    def __init__(self, folder, image_size=None):
+        self.folder = Path(folder)
+        self.files = sorted(p for p in self.folder.iterdir()
+                            if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            others = sorted({p.suffix.lower() or "(no suffix)" for p in self.folder.iterdir()
+                             if p.is_file() and not p.name.startswith(".")})
+            held = f" (it holds {', '.join(others)} files)" if others else ""
+            raise ValueError(f"{self.folder}: no {'/'.join(IMAGE_SUFFIXES)} images in this "
+                             f"folder{held}; a folder to read holds PNG/JPEG images, .npy "
+                             "shards or .parquet files")
+        self.image_size = image_size
+        self.n_rows, self.dtype = len(self.files), np.dtype(np.uint8)
+        self.feature_shape = read_image(self.files[0], image_size).shape
+
+    def _load(self, i: int) -> np.ndarray:
+        image = read_image(self.files[i], self.image_size)
+        if image.shape != self.feature_shape:
+            raise ValueError(f"{self.files[i]}: size {image.shape} differs from "
+                             f"{self.feature_shape} of {self.files[0].name}; pass --image-size "
+                             "HxW (image_size=(h, w)) to resize all images to one size")
+        return image
+
+    def _take(self, rows):
+        out = np.empty((len(rows), *self.feature_shape), dtype=np.uint8)
+        for j, i in enumerate(rows):
+            out[j] = self._load(int(i))
+        return out
+
+    def to_numpy(self) -> np.ndarray:
+        """Every image, uint8 (n, h, w); the message for images of several sizes lists
+        them all."""
+        images = [read_image(f, self.image_size) for f in self.files]
+        sizes = {im.shape for im in images}
+        if len(sizes) > 1:
+            raise ValueError(f"{self.folder}: images have different sizes {sorted(sizes)}; "
+                             "pass --image-size HxW (image_size=(h, w)) to resize them to one "
+                             "size")
+        return np.stack(images)
+
+    def ids(self, rows):
+        return np.array([self.files[int(i)].name for i in rows], dtype=object)
+
+    def _identity(self):
+        return [file_identity(p) for p in self.files] + [self.image_size]

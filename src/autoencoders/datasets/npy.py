@@ -1,0 +1,149 @@
+"""NumPy files: ``.npy`` memory-mapped row by row (one file or shards of one), ``.npz``
+read whole (a zip archive cannot be mapped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._common import file_identity, numpy_errors
+from .source import ArraySource, Source
+
+__all__ = ["NpySource", "NpyShardsSource", "read_npz"]
+
+_X_KEYS = ("X", "x", "data", "images")
+_Y_KEYS = ("y", "labels", "targets")
+
+
+class NpySource(Source):
+    """A ``.npy`` file, memory-mapped for each read and unmapped after it.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a numeric NumPy array of at least 2 dimensions (object
+        arrays, which would need pickle, included).
+    """
+
+    def __init__(self, path):
+        with numpy_errors(Path(path)):
+            mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        if mm.ndim < 2:
+            raise ValueError(f"{path}: holds an array of shape {mm.shape}; expected "
+                             "(n_samples, ...) with one row per sample")
+        self._describe(mm)
+        mm._mmap.close()
+
+    @staticmethod
+    def can_wrap(mm: np.memmap) -> bool:
+        """Whether ``mm`` is a whole file's mapping (as ``np.load(mmap_mode="r")`` gives),
+        not a view of part of one, so that it can be streamed from its file."""
+        import mmap
+
+        return bool(mm.filename) and isinstance(mm.base, mmap.mmap) and mm.ndim >= 2
+
+    @classmethod
+    def from_memmap(cls, mm: np.memmap) -> NpySource:
+        """The file behind a memory-mapped array (see :meth:`can_wrap`)."""
+        self = cls.__new__(cls)
+        self._describe(mm)
+        return self
+
+    def _describe(self, mm: np.memmap) -> None:
+        """Where the rows are in the file: what each read maps again."""
+        self.path = Path(mm.filename)
+        self.n_rows, self.feature_shape, self.dtype = mm.shape[0], tuple(mm.shape[1:]), mm.dtype
+        self._offset = mm.offset
+        self._fortran = bool(mm.flags.f_contiguous and not mm.flags.c_contiguous)
+
+    def _map(self) -> np.memmap:
+        return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self._offset,
+                         shape=self.shape, order="F" if self._fortran else "C")
+
+    def _take(self, rows):
+        mm = self._map()
+        try:
+            if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # a contiguous run
+                return np.array(mm[rows[0]:rows[-1] + 1])
+            return mm[rows]
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.path}: could not be read ({exc}); it changed or was "
+                             "truncated since it was opened") from None
+        finally:
+            mm._mmap.close()  # unmap now: mapped pages would count as resident memory
+
+    def _identity(self):
+        return [file_identity(self.path)]
+
+
+class NpyShardsSource(Source):
+    """``.npy`` files of the same feature shape and dtype, one after the other.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The shards, in the order their rows are numbered.
+
+    Raises
+    ------
+    ValueError
+        For no shards, or shards of different feature shapes or dtypes.
+    """
+
+    def __init__(self, paths):
+        self.shards = [NpySource(p) for p in paths]
+        if not self.shards:
+            raise ValueError("no .npy shards given")
+        first = self.shards[0]
+        for s in self.shards[1:]:
+            if (s.feature_shape, s.dtype) != (first.feature_shape, first.dtype):
+                raise ValueError(f"{s.path}: rows of shape {s.feature_shape} {s.dtype}, but "
+                                 f"{first.path} has {first.feature_shape} {first.dtype}; all "
+                                 "shards need the same row shape and dtype")
+        self.feature_shape, self.dtype = first.feature_shape, first.dtype
+        self.offsets = np.cumsum([0] + [s.n_rows for s in self.shards])
+        self.n_rows = int(self.offsets[-1])
+
+    def _take(self, rows):
+        out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        for i in np.unique(which):
+            mask = which == i
+            out[mask] = self.shards[i].take(rows[mask] - self.offsets[i])
+        return out
+
+    def _identity(self):
+        return [file_identity(s.path) for s in self.shards]
+
+
+def read_npz(path) -> ArraySource:
+    """An ``.npz`` archive's data array (named ``X``, ``x``, ``data``, ``images``, or the
+    only one) with its labels (``y``, ``labels`` or ``targets``, when present).
+
+    Raises
+    ------
+    ValueError
+        For an unreadable archive, no recognisable data array, an object (pickled) array,
+        or labels of another length than the data.
+    """
+    path = Path(path)
+    with numpy_errors(path):
+        archive = np.load(path, allow_pickle=False)
+    with archive:
+        keys = list(archive.keys())
+        x_key = next((k for k in _X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+        if x_key is None:
+            raise ValueError(f"{path}: holds arrays {keys}; name the data array one of "
+                             f"{', '.join(_X_KEYS)}")
+        y_key = next((k for k in _Y_KEYS if k in keys), None)
+        with numpy_errors(path):
+            X = archive[x_key]
+            y = archive[y_key] if y_key is not None else None
+    if y is not None and len(y) != len(X):
+        raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
+    return ArraySource(X, labels=y)

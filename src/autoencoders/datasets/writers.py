@@ -1,0 +1,173 @@
+"""Writing arrays to ``.npy``, ``.csv`` or ``.parquet``, chunk by chunk and atomically."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path
+from ._common import require_pyarrow
+
+__all__ = ["write_array", "ArrayWriter"]
+
+
+def write_array(path, array: np.ndarray, columns: list[str] | None = None, *,
+                ids=None, id_name: str = "id") -> tuple[int, ...]:
+    """Write an array to ``.npy``, ``.csv`` or ``.parquet`` by the path's suffix, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its suffix picks the format. The folder is created when missing.
+    array : ndarray, shape (n, ...)
+        Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``.
+    columns : list of str, optional
+        Column names for ``.csv`` and ``.parquet``; ``f0, f1, ...`` by default.
+    ids : array of shape (n,), optional
+        Row ids, written as the first column ``id_name`` of a ``.csv`` or ``.parquet`` (a
+        ``.npy`` cannot hold them beside numbers: see :class:`ArrayWriter`).
+
+    Returns
+    -------
+    tuple of int
+        The shape as stored: ``array.shape`` for ``.npy``, (n, features) otherwise.
+
+    Raises
+    ------
+    ValueError
+        For another suffix, or as many column names as columns.
+    ImportError
+        For ``.parquet`` without pyarrow.
+    OSError
+        When the destination cannot be written; an existing file there is left intact.
+    """
+    with ArrayWriter(path, len(array), columns, id_name=id_name) as writer:
+        writer.write(array, ids)
+    return writer.shape
+
+
+class ArrayWriter:
+    """Write an array chunk by chunk to ``.npy``, ``.csv`` or ``.parquet``, atomically: the
+    file appears, complete, when the ``with`` block ends without an error, and an existing
+    file there is left intact otherwise. Memory stays that of one chunk.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its suffix picks the format.
+    n_rows : int
+        Rows that will be written in all (the ``.npy`` header holds the shape).
+    columns : list of str, optional
+        Column names for ``.csv`` and ``.parquet``; ``f0, f1, ...`` by default.
+    id_name : str, default "id"
+        Name of the id column, when :meth:`write` gets ids.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The shape as stored: (n_rows, *row shape) for ``.npy``, (n_rows, features) for the
+        tables; known after the first chunk.
+    ids_dropped : bool
+        Whether ids were given for a ``.npy`` file, which cannot hold them.
+
+    Raises
+    ------
+    ValueError
+        For another suffix, chunks of different row shapes, as many column names as
+        columns, or more or fewer rows than ``n_rows`` by the end.
+    """
+
+    def __init__(self, path, n_rows: int, columns=None, *, id_name: str = "id"):
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in (".npy", ".csv", ".parquet"):
+            raise ValueError(f"{self.path}: output must end in .npy, .csv or .parquet")
+        self.n_rows, self.columns, self.id_name = n_rows, columns, id_name
+        self.shape, self.ids_dropped, self._written = None, False, 0
+        self._file = self._parquet = None
+
+    def __enter__(self):
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        if self.suffix != ".parquet":
+            self._file = open(self._tmp, "wb")  # noqa: SIM115 (closed in __exit__)
+        return self
+
+    def write(self, chunk: np.ndarray, ids=None) -> None:
+        """Append rows: ``chunk`` of shape (k, ...) and, optionally, their ids (k,)."""
+        chunk = np.asarray(chunk)
+        flat = chunk.reshape(len(chunk), -1)
+        if self.shape is None:
+            self._start(chunk, flat, ids is not None)
+        elif chunk.shape[1:] != self._row_shape:
+            raise ValueError(f"{self.path}: a chunk of rows {chunk.shape[1:]} after rows "
+                             f"{self._row_shape}")
+        if self._written + len(chunk) > self.n_rows:
+            raise ValueError(f"{self.path}: more than the {self.n_rows} rows announced")
+        self._written += len(chunk)
+        if self.suffix == ".npy":
+            self.ids_dropped |= ids is not None
+            self._file.write(np.ascontiguousarray(chunk, dtype=self._dtype).tobytes())
+        elif self.suffix == ".csv":
+            text = io.StringIO()
+            np.savetxt(text, flat, delimiter=",", fmt="%.7g")
+            lines = text.getvalue().splitlines()
+            if ids is not None:
+                lines = [f"{_csv_cell(i)},{line}" for i, line in zip(ids, lines, strict=True)]
+            self._file.write(("\n".join(lines) + "\n").encode() if lines else b"")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            data = {name: flat[:, i] for i, name in enumerate(self.columns)}
+            if ids is not None:
+                data = {self.id_name: np.asarray(ids), **data}
+            table = pa.table(data)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+            # Row groups of 4,096 rows, which streaming readers decode whole.
+            self._parquet.write_table(table, row_group_size=4096)
+
+    def _start(self, chunk, flat, with_ids: bool) -> None:
+        self._row_shape, self._dtype = chunk.shape[1:], chunk.dtype
+        self.columns = (list(self.columns) if self.columns is not None
+                        else [f"f{i}" for i in range(flat.shape[1])])
+        if len(self.columns) != flat.shape[1]:
+            raise ValueError(f"{len(self.columns)} column names for {flat.shape[1]} columns")
+        if self.suffix == ".npy":
+            self.shape = (self.n_rows, *chunk.shape[1:])
+            np.lib.format.write_array_header_2_0(self._file, {
+                "descr": np.lib.format.dtype_to_descr(chunk.dtype), "fortran_order": False,
+                "shape": self.shape})
+            return
+        self.shape = (self.n_rows, flat.shape[1])
+        if self.suffix == ".csv":
+            names = ([self.id_name] if with_ids else []) + self.columns
+            self._file.write((",".join(names) + "\n").encode())
+        else:
+            require_pyarrow()
+
+    def __exit__(self, kind, exc, tb):
+        try:
+            if self._file is not None:
+                self._file.close()
+            if self._parquet is not None:
+                self._parquet.close()
+            if exc is None and self._written != self.n_rows:
+                exc = ValueError(f"{self.path}: {self._written} rows written of the "
+                                 f"{self.n_rows} announced")
+                raise exc
+        except BaseException as error:
+            self._atomic.__exit__(type(error), error, error.__traceback__)
+            raise
+        return self._atomic.__exit__(kind, exc, tb)
+
+
+def _csv_cell(value) -> str:
+    """A value as one CSV cell, quoted when it holds a comma, a quote or a line break."""
+    text = str(value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

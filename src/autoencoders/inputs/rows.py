@@ -1,0 +1,169 @@
+"""What may come in: arrays, DataFrames, tensors, lists, memory maps and sources as
+:class:`Rows`, with the name and row numbers that errors use; and the checks of shape,
+labels and codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets.npy import NpySource
+from ..datasets.source import Source
+from .scan import scan
+
+__all__ = ["Rows", "as_rows", "named", "as_array", "check_codes", "check_labels"]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Input rows with what errors should call them.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n, ...) or Source
+        Numeric (integer or floating) values, at least 2-D.
+    name : str
+        How messages name the data ("X", "validation_data", a file's path).
+    numbers : int, or ndarray of int64 of shape (n,), or ``datasets.source.Without``
+        Each row's number in the whole the data came from (a file), for messages; an int is
+        the number of the first row of consecutive ones.
+    """
+
+    data: np.ndarray | Source
+    name: str = "X"
+    numbers: object = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def number(self, i: int) -> int:
+        """The number in the whole of row ``i``."""
+        return int(self.numbers + i if isinstance(self.numbers, int) else self.numbers[i])
+
+
+def named(X, name: str, numbers=0) -> Rows:
+    """``X`` with the name messages give it and its rows' numbers in a larger whole (a
+    file's rows), for :func:`as_rows`: ``named(chunk, "data.npy", numbers=start)``."""
+    return Rows(X.data if isinstance(X, Rows) else X, name, numbers)
+
+
+def as_rows(X, what: str = "X") -> Rows:
+    """Turn any accepted input into :class:`Rows`, without reading a source's values.
+
+    Accepted: numpy arrays (any integer or floating dtype; bool becomes float32),
+    memory-mapped ``.npy`` arrays (``np.load(path, mmap_mode="r")``, streamed from their
+    file), pandas/polars DataFrames, torch tensors, nested lists, :class:`Source` objects
+    (``autoencoders.datasets.open``) and :class:`Rows` (kept as they are).
+
+    Raises
+    ------
+    ValueError
+        For sparse matrices, non-numeric values (strings, objects), complex numbers, and
+        arrays of fewer than 2 dimensions, empty ones or ones with 0 features.
+    """
+    if isinstance(X, Rows):
+        return X
+    if isinstance(X, np.memmap) and NpySource.can_wrap(X):
+        X = NpySource.from_memmap(X)
+    if isinstance(X, Source):
+        if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
+            raise ValueError(f"{what} has dtype {X.dtype}; it must hold real numbers")
+        if len(X) == 0:
+            raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
+        return Rows(X, what)
+    arr = as_array(X, what)
+    _check_shape(arr, what)
+    return Rows(arr, what)
+
+
+def as_array(X, what: str = "X") -> np.ndarray:
+    """Turn array-likes (lists, pandas DataFrames, torch tensors) into a numpy array.
+
+    Returns
+    -------
+    ndarray
+        Same values; dtype kept for numeric input (uint8 stays uint8 so it can be scaled
+        by 1/255); bool becomes float32.
+
+    Raises
+    ------
+    ValueError
+        For sparse matrices, non-numeric values (strings, objects) and complex numbers.
+    """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise ValueError(f"{what} is a sparse matrix; autoencoders need dense input: "
+                         f"pass {what}.toarray()")
+    if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor
+        X = X.detach().cpu().numpy()
+    elif hasattr(X, "to_numpy"):  # pandas / polars
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} could not be read as an array: {exc}; rows must all have "
+                         "the same length") from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Complex data not supported: {what} has dtype {arr.dtype}; pass "
+                         "real numbers (e.g. the magnitude, np.abs)")
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    elif arr.dtype == object:  # e.g. mixed Python numbers: numeric if every cell converts
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise ValueError(f"{what} holds non-numeric values (strings or objects); convert "
+                             "them to numbers first") from None
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{what} has dtype {arr.dtype}; it must hold real numbers "
+                         "(convert strings or categories to numbers first)")
+    return arr
+
+
+def _check_shape(arr: np.ndarray, what: str) -> None:
+    if arr.ndim < 2:
+        raise ValueError(f"{what} must be 2-D or more, (n_samples, n_features) or "
+                         f"(n_samples, height, width); got shape {arr.shape}. Reshape your "
+                         f"data: {what}.reshape(1, -1) for a single sample")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
+    if 0 in arr.shape[1:]:
+        raise ValueError(f"{what} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                         "required; each sample needs at least one feature")
+
+
+def check_codes(Z, width: int, what: str = "Z") -> np.ndarray:
+    """Latent codes for a decoder: ``Z`` as C-contiguous float32 of shape (n, ``width``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`as_rows`, for NaN or infinite values, and for another shape.
+    """
+    rows = as_rows(Z, what)
+    scan(rows)
+    Z = rows.data
+    if Z.ndim != 2 or Z.shape[1] != width:
+        raise ValueError(f"{what} has shape {Z.shape}; expected (n_samples, {width}) latent "
+                         "codes from transform")
+    return np.ascontiguousarray(Z, dtype=np.float32)
+
+
+
+def check_labels(labels, n_samples: int, what: str = "labels") -> np.ndarray | None:
+    """One label per sample: ``labels`` as a 1-D array of length ``n_samples``, or None.
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` is not 1-D or its length differs from ``n_samples``.
+    """
+    if labels is None:
+        return None
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D (one label per sample); got shape {arr.shape}")
+    if len(arr) != n_samples:
+        raise ValueError(f"{what} has {len(arr)} entries but there are {n_samples} samples; "
+                         "pass one label per sample, in the same order")
+    return arr

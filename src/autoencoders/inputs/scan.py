@@ -1,0 +1,77 @@
+"""The one pass over the values of input rows: per-feature minimum and maximum, chunk by
+chunk, from which NaN and infinity (``np.min`` propagates NaN), overflow of float32 and the
+[0, 1] range of the BCE loss are all decided."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets.source import Source, iter_chunks
+
+__all__ = ["Range", "scan", "check_fits_float32", "check_unit_interval"]
+
+#: Rows per chunk of the value pass: small enough that a chunk's minimum and maximum are
+#: taken while it is in the cache.
+SCAN_ROWS = 4096
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Per-feature minimum and maximum (float64, flat) of rows that hold no NaN or inf."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def in_unit(self) -> bool:
+        return bool(self.lo.min() >= 0.0 and self.hi.max() <= 1.0)
+
+
+def scan(rows) -> Range:
+    """One pass over the values of ``rows`` (:class:`~autoencoders.inputs.Rows`):
+    per-feature minimum and maximum, chunk by chunk.
+
+    Raises
+    ------
+    ValueError
+        At the first chunk holding NaN or infinite values, naming its first such row.
+    """
+    lo = hi = None
+    data = rows.data
+    chunks = (iter_chunks(data, SCAN_ROWS) if isinstance(data, Source) else
+              ((s, s + SCAN_ROWS, data[s:s + SCAN_ROWS]) for s in range(0, len(data),
+                                                                          SCAN_ROWS)))
+    for start, _, chunk in chunks:
+        flat = chunk.reshape(len(chunk), -1)
+        c_lo, c_hi = flat.min(axis=0), flat.max(axis=0)
+        if np.issubdtype(flat.dtype, np.floating) and not (
+                np.isfinite(c_lo).all() and np.isfinite(c_hi).all()):
+            bad = start + int(np.argwhere(~np.isfinite(flat))[0][0])
+            raise ValueError(f"{rows.name} contains NaN or infinite values (first in sample "
+                             f"{rows.number(bad)}); remove or impute them first")
+        c_lo, c_hi = c_lo.astype(np.float64), c_hi.astype(np.float64)
+        lo = c_lo if lo is None else np.minimum(lo, c_lo)
+        hi = c_hi if hi is None else np.maximum(hi, c_hi)
+    return Range(lo, hi)
+
+
+def check_fits_float32(found: Range, what: str) -> None:
+    if max(-found.lo.min(), found.hi.max()) > _FLOAT32_MAX:
+        raise ValueError(f"{what} overflows float32 after scaling; rescale it first")
+
+
+def check_unit_interval(found: Range, what: str, fitting: bool) -> None:
+    """For the BCE loss: the scaled input must lie in [0, 1]. The range is shown as the
+    float32 values the model would see."""
+    if found.in_unit:
+        return
+    lo, hi = float(np.float32(found.lo.min())), float(np.float32(found.hi.max()))
+    fix = ("use input_scaling='minmax' (--input-scaling minmax) to map each feature to "
+           "[0, 1], or loss='mse'") if fitting else (
+           "the model was trained on input in [0, 1]: scale this data as the training "
+           "data was (e.g. uint8 pixels, or values divided by the same maximum)")
+    raise ValueError(f"{what} has values in [{lo:g}, {hi:g}] but the 'bce' loss needs "
+                     f"[0, 1]; {fix}")

@@ -1,0 +1,13 @@
+"""Training: the loop (``loop``) and what it draws on — batch order (``batching``),
+optimiser and schedule (``optim``), checkpoints (``checkpoints``), signals (``signals``),
+passes without gradients (``apply``) and data-parallel process groups (``distributed``)."""
+
+from .apply import EVAL_BATCH, batched_apply, feature_mean, mean_loss
+from .checkpoints import CHECKPOINT_DIR, Checkpointer, CheckpointError, data_fingerprint
+from .loop import TrainingDivergedError, train
+from .optim import lr_factor, make_optimizer
+from .signals import TrainingInterrupted
+
+__all__ = ["train", "TrainingDivergedError", "TrainingInterrupted", "batched_apply",
+           "mean_loss", "feature_mean", "EVAL_BATCH", "Checkpointer", "CheckpointError",
+           "CHECKPOINT_DIR", "data_fingerprint", "lr_factor", "make_optimizer"]

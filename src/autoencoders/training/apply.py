@@ -1,0 +1,67 @@
+"""Passes over data without gradients: a function applied chunk by chunk on a device, the
+mean loss of a model, the mean of the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..datasets.source import Source, iter_chunks
+from ..inputs import pixels_to_unit
+from ..losses import per_sample_loss
+
+__all__ = ["batched_apply", "mean_loss", "feature_mean", "chunks", "EVAL_BATCH"]
+
+#: Samples per forward pass when evaluating or encoding. Measured here (2 cores, MNIST test
+#: set): 512 to 4,096 encode at the same ~300,000 images/s, but the per-pixel BCE of a
+#: 4,096 chunk holds several 12.8 MB temporaries, which raised the peak memory of ``fit``
+#: with validation data from 520 MiB (512) to 576 MiB (4,096).
+EVAL_BATCH = 512
+
+
+def chunks(X, rows: int):
+    """Consecutive chunks of at most ``rows`` rows of a tensor or a :class:`Source`, as
+    tensors (a source's on the CPU)."""
+    if isinstance(X, Source):
+        for _, _, a in iter_chunks(X, rows):
+            yield torch.from_numpy(np.ascontiguousarray(a))
+    else:
+        for i in range(0, len(X), rows):
+            yield X[i:i + rows]
+
+
+def batched_apply(fn, X, device: torch.device, batch: int = EVAL_BATCH):
+    """Apply ``fn`` to ``X`` in chunks on ``device`` without gradients; concatenate on CPU.
+
+    Parameters
+    ----------
+    fn : callable
+        float32 Tensor (b, ...) on ``device`` → Tensor (b, ...).
+    X : Tensor of uint8 or float32, shape (n, ...), or a Source of such rows
+        On any device; uint8 chunks are divided by 255 first (``inputs.pixels_to_unit``).
+
+    Returns
+    -------
+    Tensor, shape (n, ...), on the CPU (float32 unless ``fn`` returns another float)
+    """
+    with torch.inference_mode():
+        outs = [fn(pixels_to_unit(xb.to(device, non_blocking=True))).float().cpu()
+                for xb in chunks(X, batch)]
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def feature_mean(X) -> torch.Tensor:
+    """Mean over samples of (n, *feature_shape) uint8 or float32 (a tensor or a Source),
+    float32 of shape feature_shape, without a float copy of the whole."""
+    chunk = 1024  # small, so the float64 partial sums add no memory peak of their own
+    total = sum(pixels_to_unit(xb).sum(dim=0, dtype=torch.float64) for xb in chunks(X, chunk))
+    return (total / len(X)).float()
+
+
+def mean_loss(model: nn.Module, X, loss: str, device: torch.device) -> float:
+    """Mean reconstruction loss per pixel of ``model`` on ``X`` (n, *feature_shape), a
+    tensor or a Source."""
+    out_act = model.config.output_activation
+    per = batched_apply(lambda xb: per_sample_loss(model(xb), xb, loss, out_act), X, device)
+    return float(per.mean())

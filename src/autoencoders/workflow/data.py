@@ -1,0 +1,224 @@
+"""The data of a command: a named data set or the user's files, in memory or streamed, and
+the split of a run into training and test rows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..datasets import load_dataset, open_source
+from ..datasets.source import ArraySource, Source, Without
+from ..inputs import check_labels, holdout, named, split
+
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "STREAM_ABOVE_BYTES",
+           "MAX_TEST_ROWS"]
+
+#: An input larger than this (as arrays in memory) is streamed from disk even without
+#: ``stream``. Streamed and in-memory data train on the same batches, so this changes memory
+#: and speed, not results.
+STREAM_ABOVE_BYTES = 1 << 30
+#: Held-out test rows of an input at most, unless ``test_size`` says otherwise: the test
+#: split is held in memory for the metrics, codes and figures.
+MAX_TEST_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """Where a command's data comes from (the CLI's data options, by the same names).
+
+    Attributes
+    ----------
+    dataset : {"mnist", "fashion-mnist", "digits"} or None
+    input : str or None
+        A file, folder or glob (``autoencoders.datasets.open``); one of the two is given.
+    split : {"train", "test", "all"}
+        Which split of ``dataset`` (``load``); "all" is train then test.
+    id_column : str
+        The id column of a table ("auto": a column named ``id``; "none": no ids).
+    image_size : (height, width) or None
+        Resize the images of an image folder.
+    stream : bool
+        Read ``input`` in parts from disk (above ``STREAM_ABOVE_BYTES`` it always is).
+    test_fraction : float
+        Of an ``input``, the fraction held out as the test split (``run_data``).
+    test_size, train_size : int or None
+        At most this many test rows (default ``MAX_TEST_ROWS`` for an input) and training
+        rows (the first ones).
+    seed : int
+        Seeds the test split of an input.
+    progress : bool
+        Progress bars while downloading a data set.
+    """
+
+    dataset: str | None = None
+    input: str | None = None
+    split: str = "test"
+    id_column: str = "auto"
+    image_size: tuple | None = None
+    stream: bool = False
+    test_fraction: float = 0.1
+    test_size: int | None = None
+    train_size: int | None = None
+    seed: int = 0
+    progress: bool = True
+
+    @classmethod
+    def from_options(cls, options, **overrides) -> DataRequest:
+        """The request of an object with attributes of these names (an argparse
+        namespace); missing ones take their defaults."""
+        values = {f.name: getattr(options, f.name) for f in fields(cls)
+                  if getattr(options, f.name, None) is not None}
+        return cls(**{**values, **overrides})
+
+    @property
+    def ids_from(self) -> str | None:
+        """The id column to read: a name, "auto", or None for no ids."""
+        return None if self.id_column == "none" else self.id_column
+
+    @property
+    def id_name(self) -> str:
+        """The name of the id column in outputs: the one asked for, or "id"."""
+        return "id" if self.id_column in ("auto", "none") else self.id_column
+
+    @property
+    def name(self) -> str:
+        """How messages name the data: the input's path, or the data set and split."""
+        return self.input or f"{self.dataset} {self.split}"
+
+
+@dataclass
+class Loaded:
+    """Data as :func:`load` gives it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, *feature_shape), or a Source (streamed)
+    y : ndarray of shape (n,) or None
+    description : dict
+        JSON facts for the record (data set and split, or the input's absolute path).
+    ids : ndarray of shape (n,) or None
+        Row ids (a table's id column, image file names); a source gives its own.
+    """
+
+    X: np.ndarray | Source
+    y: np.ndarray | None
+    description: dict
+    ids: np.ndarray | None = None
+
+
+def load(request: DataRequest, split_name: str | None = None) -> Loaded:
+    """The data of ``request``: a data set's split (``split_name``, by default
+    ``request.split``; "all" is train then test), or the input, streamed when asked or
+    larger than ``STREAM_ABOVE_BYTES``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, ImportError
+        From the readers (``autoencoders.datasets``).
+    """
+    part = split_name or request.split
+    if request.dataset and part == "all":
+        train, test = load(request, "train"), load(request, "test")
+        y = None if train.y is None else np.concatenate([train.y, test.y])
+        return Loaded(np.concatenate([train.X, test.X]), y,
+                      {"dataset": request.dataset, "split": "all"})
+    if request.dataset:
+        X, y = load_dataset(request.dataset, part, progress=request.progress)
+        return Loaded(X, y, {"dataset": request.dataset, "split": part})
+    source = open_source(request.input, id_column=request.ids_from,
+                         image_size=request.image_size)
+    description = {"input": os.path.abspath(request.input)}
+    # .npz and .csv are read whole (ArraySource): nothing to stream.
+    if not isinstance(source, ArraySource) and (request.stream
+                                                or source.nbytes > STREAM_ABOVE_BYTES):
+        return Loaded(source, None, description)
+    return Loaded(source.to_numpy(), source.labels(), description,
+                  source.ids(np.arange(len(source))))
+
+
+@dataclass
+class RunData:
+    """The data of a run, split into training and test rows.
+
+    Attributes
+    ----------
+    X_train : ndarray, shape (n, *feature_shape), or a streaming Source
+    X_test : ndarray, shape (m, *feature_shape)
+        Held out; metrics, figures and test codes use it.
+    y_train, y_test : ndarray of shape (n,) / (m,), or None
+        Labels, used only to colour the maps and saved beside the codes; one per sample,
+        or ValueError.
+    description : dict
+        JSON facts for ``config.json`` (data set name or input path, sizes).
+    name : str
+        How messages name the data (the input's path).
+    train_numbers, test_numbers
+        The rows' numbers in the input (``autoencoders.inputs.Rows.numbers``), so that
+        errors name the file's rows.
+    """
+
+    X_train: np.ndarray | Source
+    X_test: np.ndarray
+    y_train: np.ndarray | None
+    y_test: np.ndarray | None
+    description: dict
+    name: str = "X"
+    train_numbers: object = 0
+    test_numbers: object = 0
+
+    def __post_init__(self):
+        self.y_train = check_labels(self.y_train, len(self.X_train), "y_train")
+        self.y_test = check_labels(self.y_test, len(self.X_test), "y_test")
+
+    def train_rows(self):
+        """The training rows, named for messages (``autoencoders.inputs.named``)."""
+        return named(self.X_train, self.name, self.train_numbers)
+
+    def test_rows(self):
+        """The test rows, named for messages."""
+        return named(self.X_test, self.name, self.test_numbers)
+
+
+def run_data(request: DataRequest) -> RunData:
+    """A run's training and test data: a data set's own splits, or an input split by
+    :func:`autoencoders.inputs.holdout` (``test_fraction``, at most ``test_size`` or
+    ``MAX_TEST_ROWS`` rows, seeded by ``seed``) the same way streamed or not, the training
+    rows in the file's order.
+
+    Raises
+    ------
+    ValueError
+        For an input of fewer than 2 rows, or from the readers.
+    """
+    if request.input:
+        loaded = load(request)
+        X, y, n = loaded.X, loaded.y, len(loaded.X)
+        if n < 2:
+            raise ValueError(f"{request.input}: {n} sample; need at least 2 to hold out a "
+                             "test split")
+        test = holdout(n, request.test_fraction,
+                       max_rows=request.test_size or MAX_TEST_ROWS, seed=request.seed)
+        Xte, Xtr = split(X, test)
+        if isinstance(Xte, Source):
+            Xte = Xte.to_numpy()
+        yte, ytr = (None, None) if y is None else split(y, test)
+        description = {**loaded.description, "test_fraction": request.test_fraction,
+                       "streamed": isinstance(X, Source)}
+        data = RunData(Xtr, Xte, ytr, yte, description, request.input,
+                       Without(test), test)
+    else:
+        train, test = load(request, "train"), load(request, "test")
+        data = RunData(train.X, test.X, train.y, test.y,
+                       {**train.description, "split": "train/test"}, request.name)
+    if request.train_size:
+        keep = np.arange(min(request.train_size, len(data.X_train)))
+        data.X_train = (data.X_train.subset(keep) if isinstance(data.X_train, Source)
+                        else data.X_train[keep])
+        data.y_train = None if data.y_train is None else data.y_train[keep]
+    if request.test_size and not request.input:
+        data.X_test = data.X_test[:request.test_size]
+        data.y_test = None if data.y_test is None else data.y_test[:request.test_size]
+    data.description.update(n_train=len(data.X_train), n_test=len(data.X_test))
+    return data

@@ -1,0 +1,144 @@
+"""Measuring a run: the comparison with the baselines (``evaluate``) and the clustering of
+its codes (``cluster``), written into the run folder."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .._io import atomic_write
+from ..datasets import write_array
+from ..evaluation.clustering import cluster_codes
+from ..evaluation.compare import METHOD_LABELS, compare_representations
+from ..evaluation.metrics import clustering_scores
+from ..inputs import check_labels
+from ..plotting import plot_maps
+from .data import RunData
+from .folder import CLUSTER_FILE
+
+__all__ = ["evaluation_table", "evaluate_run", "cluster_run"]
+
+_COLUMNS = (("trustworthiness", "trust."), ("continuity", "contin."), ("knn_recall", "kNN recall"),
+            ("knn_accuracy", "kNN acc."), ("linear_probe_accuracy", "linear probe"),
+            ("mse", "MSE/pixel"), ("sse_per_image", "SSE/image"), ("fit_seconds", "fit s"),
+            ("transform_seconds", "transform s"))
+
+
+def evaluation_table(comparison) -> str:
+    """The comparison as a Markdown table, one row per method ("—" where n/a)."""
+    cols = [(k, h) for k, h in _COLUMNS
+            if any(k in row for row in comparison.methods.values())]
+    lines = ["| method | " + " | ".join(h for _, h in cols) + " |",
+             "| --- |" + " --- |" * len(cols)]
+    for name, row in comparison.methods.items():
+        cells = [("—" if k not in row else f"{row[k]:.2f}" if k.endswith("seconds")
+                  else f"{row[k]:.4f}") for k, _ in cols]
+        lines.append(f"| {name}: {METHOD_LABELS[name]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_run(estimator, data: RunData, out_dir, *, baselines=("pca", "tsne", "umap"),
+                 subsample: int | None = 10000, k: int = 10, random_state: int = 0,
+                 log=print):
+    """Compare the run's code with the baselines and write the results into ``out_dir``.
+
+    Writes ``evaluation.json`` (``{"methods": {NAME: {METRIC: value}}, "settings": ...}``),
+    ``evaluation.md`` (the table) and ``figures/evaluation_maps.png`` (every 2-D map of the
+    test points, coloured by label, with its trustworthiness and k-NN accuracy in the title).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted (loaded from the run).
+    data : RunData
+        Training and test splits; labels enable the accuracies.
+    out_dir : str or Path
+        The run folder.
+    baselines, subsample, k, random_state, log
+        See :func:`autoencoders.evaluation.compare.compare_representations`.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError, ImportError, OSError
+        From the comparison or from writing the files.
+    """
+    out = Path(out_dir)
+    comparison = compare_representations(
+        estimator, data.X_train, data.X_test, data.y_train, data.y_test, baselines=baselines,
+        subsample=subsample, k=k, random_state=random_state, log=log)
+    settings = {**comparison.settings, "data": data.description}
+    atomic_write(out / "evaluation.json", json.dumps(
+        {"methods": comparison.methods, "settings": settings}, indent=2) + "\n")
+    s = comparison.settings
+    atomic_write(out / "evaluation.md", (
+        f"# Evaluation of {out.name}\n\nFitted on {s['n_train']} training points, scored on "
+        f"{s['n_test']} test points ({json.dumps(data.description)}). Trustworthiness and "
+        f"continuity (k = {s['k']}) on {s['neighbourhood_points']} of them; k-NN recall with "
+        f"k = {s['k']}; k-NN accuracy with k = 5; the linear probe is logistic regression on "
+        "standardised features. The autoencoder's fit time is its training time.\n\n"
+        + evaluation_table(comparison) + "\n"))
+    panels = {}
+    for name, xy in comparison.maps.items():
+        row = comparison.methods[name]
+        extra = f"\ntrust. {row['trustworthiness']:.3f}" + (
+            f", kNN acc. {row['knn_accuracy']:.3f}" if "knn_accuracy" in row else "")
+        panels[METHOD_LABELS[name].split(" (")[0] + extra] = xy
+    if panels:
+        plot_maps(panels, comparison.y_test, out / "figures" / "evaluation_maps.png",
+                  title="2-D maps of the test points")
+    return comparison
+
+
+def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "umap-gmm",
+                random_state: int = 0, labels_out=None, description: dict | None = None,
+                ids=None, id_name: str = "id") -> dict:
+    """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted.
+    X : array, shape (n, *feature_shape)
+    y : array of shape (n,), optional
+        True labels: the scores ``accuracy`` (Hungarian matching), ``nmi`` and ``ari``.
+    out_dir : str or Path
+        The run folder.
+    n_clusters, method, random_state
+        See :func:`autoencoders.evaluation.clustering.cluster_codes`.
+    labels_out : str or Path, optional
+        Where to write the cluster labels, int64 (n,): ``.npy``, ``.csv`` or ``.parquet``.
+    description : dict, optional
+        The data, for the record.
+    ids : array of shape (n,), optional
+        Row ids, written beside the labels to a ``.csv`` or ``.parquet`` ``labels_out``, in
+        a column named ``id_name``.
+
+    Returns
+    -------
+    dict
+        What ``cluster.json`` holds: ``method``, ``n_clusters``, ``n_points``, ``seconds``
+        (encoding and clustering), ``random_state``, ``data``, and the scores with labels.
+
+    Raises
+    ------
+    ValueError, ImportError, OSError
+        From the clustering, the labels or writing the files.
+    """
+    y = check_labels(y, len(X), "y")
+    start = time.perf_counter()
+    labels = cluster_codes(estimator.transform(X), n_clusters, method,
+                           random_state=random_state)
+    result = {"method": method, "n_clusters": n_clusters, "n_points": len(labels),
+              "seconds": time.perf_counter() - start, "random_state": random_state,
+              "data": description or {}}
+    if y is not None:
+        result.update(clustering_scores(y, labels))
+    if labels_out is not None:
+        write_array(labels_out, labels, columns=["cluster"], ids=ids, id_name=id_name)
+    atomic_write(Path(out_dir) / CLUSTER_FILE, json.dumps(result, indent=2) + "\n")
+    return result

@@ -1,0 +1,221 @@
+"""Training a run: fit, save, measure and draw into the run folder."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path, atomic_write
+from ..callbacks import CSVLogger
+from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
+from ..inference import write_outputs
+from ..persistence import HISTORY_FILE
+from ..plotting import (
+    as_images,
+    plot_history,
+    plot_image_grid,
+    plot_image_rows,
+    plot_maps,
+    plot_reconstructions,
+)
+from ..training import CHECKPOINT_DIR
+from .data import RunData
+from .folder import METRICS_FILE
+
+__all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE"]
+
+#: The reference Keras notebook's validation BCE on the 10,000 MNIST test images after its
+#: 50 epochs of SGD (learning rate 1.5, batch 32).
+REFERENCE_TEST_BCE = 0.0956
+
+
+def _save_npy(path: Path, array) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
+              extra: dict | None = None, log=print, resume: bool = False) -> dict:
+    """Fit ``estimator`` on ``data`` and write the complete run folder ``out_dir``.
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Unfitted; fitted in place with the test split as validation data (for the loss
+        curve; early stopping, if on, also watches it). Without a ``checkpoint_dir`` of its
+        own, it checkpoints into ``out_dir/checkpoints``.
+    data : RunData
+    out_dir : str or Path
+        Created if missing.
+    maps : sequence of {"pca", "tsne"}
+        2-D maps of the test codes drawn in ``figures/latent_maps.png``; empty for none.
+    extra : dict, optional
+        More facts for ``config.json`` (e.g. the seed).
+    log : callable
+        Receives progress messages (one line each).
+    resume : bool, default False
+        Continue the interrupted run from its newest checkpoint (see ``AutoEncoder.fit``).
+
+    Returns
+    -------
+    dict
+        The metrics written to ``metrics.json``: ``test_bce`` (None for unbounded data),
+        ``test_mse``, ``test_sse_per_image``, ``test_psnr`` (reconstruction metrics per
+        pixel, per image and in dB; see ``evaluation.reconstruction_metrics``),
+        ``train_seconds`` (training epochs only), ``seconds_per_epoch``, ``epochs``,
+        ``n_train``, ``n_test``, ``device``, ``test_code_near_zero`` (fraction of the test
+        codes' entries near 0, see ``evaluation.near_zero_fraction``), and for images in
+        [0, 1] those of :func:`variant_metrics`.
+
+    Raises
+    ------
+    ValueError, OSError
+        From validation of the data or from writing the folder.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if estimator.checkpoint_dir is None:
+        estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
+    estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+                  callbacks=[CSVLogger(out / HISTORY_FILE)], resume=resume)
+    estimator.save(out, extra={"data": data.description, **(extra or {})})
+
+    Xs = estimator.scale_input(data.X_test)
+    Rs = estimator.reconstruct(data.X_test, scaled=True)
+    rec = reconstruction_metrics(Xs, Rs)
+    bounded = estimator.architecture_.output_activation == "sigmoid"
+    epochs = len(estimator.history_["epoch"])
+    metrics = {
+        "test_bce": rec["bce"] if bounded else None,
+        "test_mse": rec["mse"],
+        "test_sse_per_image": rec["sse_per_image"],
+        "test_psnr": rec["psnr"],
+        "train_seconds": estimator.train_seconds_,
+        "seconds_per_epoch": estimator.train_seconds_ / max(epochs, 1),
+        "epochs": epochs,
+        "n_train": len(data.X_train),
+        "n_test": len(data.X_test),
+        "device": estimator.device_,
+    }
+    codes_test = estimator.transform(data.X_test)
+    metrics["test_code_near_zero"] = near_zero_fraction(codes_test)
+    figures = out / "figures"
+    if bounded and as_images(Xs[:1]) is not None:
+        metrics.update(variant_metrics(estimator, data.X_test, figures))
+    atomic_write(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+
+    # Chunk by chunk: the training data may be streamed and larger than memory.
+    write_outputs(estimator, data.X_train, out / "codes" / "train.npy")
+    _save_npy(out / "codes" / "test.npy", codes_test)
+    for split, y in (("train", data.y_train), ("test", data.y_test)):
+        if y is not None:
+            _save_npy(out / "codes" / f"{split}_labels.npy", np.asarray(y))
+
+    plot_history(estimator.history_, figures / "loss.png",
+                 reference=REFERENCE_TEST_BCE if data.description.get("dataset") == "mnist"
+                 and estimator.recipe_.loss == "bce" else None,
+                 reference_label="notebook's final BCE")
+    n_show = min(10, len(Xs))
+    plot_reconstructions(
+        Xs[:n_show], Rs[:n_show], figures / "reconstructions.png",
+        labels=None if data.y_test is None else data.y_test[:n_show])
+    if maps:
+        panels = {}
+        for method in maps:
+            start = time.perf_counter()
+            name = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
+            panels[f"{name} of the codes"] = map_2d(codes_test, method)
+            log(f"{name} map of {len(codes_test)} test codes: "
+                f"{time.perf_counter() - start:.1f} s")
+        plot_maps(panels, data.y_test, figures / "latent_maps.png",
+                  axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
+    return metrics
+
+
+def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
+    """``X`` corrupted as a denoising autoencoder's training batches are, in ``X``'s units
+    (so that ``estimator.reconstruct`` takes it).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted; its scaling maps ``X`` to the model's units, where the noise is added
+        (clipped to [0, 1] for a sigmoid output), and back.
+    X : array, shape (n, *feature_shape)
+    corruption : str or (str, float)
+        As :func:`autoencoders.corruption.corrupt`, e.g. "gaussian:0.3".
+    seed : int, default 0
+        Seeds the noise.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, *feature_shape)
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``corruption`` or input the estimator refuses.
+    """
+    import torch
+
+    from ..corruption import corrupt
+
+    Xs = torch.from_numpy(np.ascontiguousarray(estimator.scale_input(X), dtype=np.float32))
+    bounded = estimator.architecture_.output_activation == "sigmoid"
+    noisy = corrupt(Xs, corruption, clip=bounded,
+                    generator=torch.Generator().manual_seed(seed)).numpy()
+    return estimator.input_spec_.unscale(noisy)
+
+
+def variant_metrics(estimator, X_test, figures) -> dict:
+    """Metrics and pictures of each kind of model, on image data in [0, 1].
+
+    Every model: ``figures/interpolation.png`` (decoded points between the first two test
+    images' codes). Denoising (a corruption in the recipe): the test images corrupted the
+    same way (seed 0), ``test_psnr_noisy`` and ``test_psnr_denoised`` (dB against the
+    clean images) and ``figures/denoising.png`` (noisy / denoised / clean rows).
+    Variational: ``test_elbo`` (mean ELBO per image in nats, one posterior sample each)
+    and ``figures/samples.png`` (64 draws from the prior, seed 0).
+
+    Parameters
+    ----------
+    estimator : AutoEncoder
+        Fitted, with a sigmoid output (data in [0, 1]).
+    X_test : array, shape (m, *feature_shape)
+        Image test data as the estimator takes it.
+    figures : Path
+        The run's figures folder.
+
+    Returns
+    -------
+    dict of str to float
+        The metrics named above that apply.
+    """
+    out: dict = {}
+    n = min(10, len(X_test))
+    if len(X_test) >= 2:
+        plot_image_rows({"interpolation": estimator.interpolate(X_test[0], X_test[1], 10)},
+                        figures / "interpolation.png",
+                        title="Decoded points between two test images' codes")
+    corruption = estimator.recipe_.corruption
+    if corruption != "none":
+        clean = estimator.scale_input(X_test)
+        noisy = corrupted_copy(estimator, X_test, corruption)
+        denoised = estimator.reconstruct(noisy, scaled=True)
+        noisy_s = estimator.scale_input(noisy)
+        out["test_psnr_noisy"] = reconstruction_metrics(clean, noisy_s)["psnr"]
+        out["test_psnr_denoised"] = reconstruction_metrics(clean, denoised)["psnr"]
+        plot_image_rows({"noisy": noisy_s[:n], "denoised": denoised[:n], "clean": clean[:n]},
+                        figures / "denoising.png",
+                        title=f"Test images with {corruption} noise: "
+                              f"{out['test_psnr_noisy']:.1f} dB noisy, "
+                              f"{out['test_psnr_denoised']:.1f} dB denoised")
+    if estimator.architecture_.variational:
+        if estimator.recipe_.loss == "bce":
+            out["test_elbo"] = float(np.mean(estimator.elbo(X_test)))
+        plot_image_grid(estimator.sample(64, random_state=0), figures / "samples.png",
+                        title="Samples from the prior N(0, I), decoded")
+    return out
