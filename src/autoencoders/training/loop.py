@@ -25,7 +25,7 @@ from ..config import TrainingConfig
 from ..datasets.source import Source
 from ..inputs import pixels_to_unit
 from ..objective import Objective
-from .apply import feature_mean, mean_loss
+from .apply import chunks, feature_mean, mean_loss
 from .batching import epoch_rounds, rank_part
 from .checkpoints import (
     Checkpointer,
@@ -64,10 +64,10 @@ def train(model: nn.Module, X, recipe: TrainingConfig, *,
 
     In an initialised ``torch.distributed`` process group (``torchrun``), training is data
     parallel with DistributedDataParallel: every rank draws the same batches and computes
-    the gradient of its part of each (:func:`autoencoders.training.batching.rank_part`), reading only
-    those rows; DDP averages the gradients, so each step is the step of the whole batch.
-    Rank 0 alone writes checkpoints and should alone have callbacks that write. At the end
-    the ranks compare their weights and raise if they differ.
+    the gradient of its part of each (:func:`autoencoders.training.batching.rank_part`),
+    reading only those rows; DDP averages the gradients, so each step is the step of the
+    whole batch. Rank 0 alone writes checkpoints and should alone have callbacks that
+    write. At the end the ranks compare their weights and raise if they differ.
 
     On the CPU, enter ``autoencoders.runtime.flush_denormals`` around model building and
     training (``AutoEncoder.fit`` does): without it, epochs slow down as Adam's moments
@@ -152,8 +152,7 @@ def train(model: nn.Module, X, recipe: TrainingConfig, *,
 
 def _sanity_check(model, X, recipe, device):
     """One forward pass on a small batch: shapes agree and the loss is finite."""
-    first = X.read(0, recipe.batch_size) if isinstance(X, Source) else X[:recipe.batch_size]
-    xb = pixels_to_unit(torch.as_tensor(first).to(device))
+    xb = pixels_to_unit(next(chunks(X, recipe.batch_size)).to(device))
     with torch.no_grad():
         out = model(xb)
         if out.shape != xb.shape:

@@ -214,8 +214,7 @@ def run_data(request: DataRequest) -> RunData:
                        {**train.description, "split": "train/test"}, request.name)
     if request.train_size:
         keep = np.arange(min(request.train_size, len(data.X_train)))
-        data.X_train = (data.X_train.subset(keep) if isinstance(data.X_train, Source)
-                        else data.X_train[keep])
+        data.X_train = split(data.X_train, keep)[0]
         data.y_train = None if data.y_train is None else data.y_train[keep]
     if request.test_size and not request.input:
         data.X_test = data.X_test[:request.test_size]

@@ -1,0 +1,99 @@
+"""The input contract (autoencoders.inputs): one pass over the values per call, one hold-out
+rule for early stopping and the command line, errors that name the file's rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autoencoders.inputs.spec
+from autoencoders import AutoEncoder
+from autoencoders.datasets import open_source
+from autoencoders.inference import write_outputs
+from autoencoders.inputs import InputSpec, holdout, named, split
+from autoencoders.workflow import DataRequest, run_data
+
+SMALL = dict(hidden_dims=(8,), latent_dim=2, epochs=1, batch_size=32, verbose=0,
+             random_state=0, device="cpu")
+
+
+@pytest.fixture
+def scanned(monkeypatch):
+    """Rows read by the value pass, one entry per call."""
+    calls: list[int] = []
+    original = autoencoders.inputs.spec.scan
+
+    def counting(rows):
+        calls.append(len(rows))
+        return original(rows)
+
+    monkeypatch.setattr(autoencoders.inputs.spec, "scan", counting)
+    return calls
+
+
+def test_a_run_fit_reads_every_value_once(tmp_path, scanned):
+    X = np.random.default_rng(0).uniform(size=(500, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    data = run_data(DataRequest(input=str(tmp_path / "x.npy"), test_fraction=0.2))
+    assert scanned == []  # loading and splitting read no values
+    AutoEncoder(**SMALL).fit(data.train_rows(), validation_data=data.test_rows())
+    assert scanned == [400, 100]  # the training rows, then the test rows, once each
+
+
+def test_streamed_fit_reads_every_value_once(tmp_path, scanned):
+    X = np.random.default_rng(0).uniform(size=(300, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    AutoEncoder(**SMALL).fit(open_source(tmp_path / "x.npy"))
+    assert scanned == [300]
+
+
+def test_pixels_are_never_scanned(scanned):
+    X = (np.random.default_rng(0).uniform(size=(64, 8, 8)) * 255).astype(np.uint8)
+    ae = AutoEncoder(**SMALL).fit(X)
+    ae.transform(X)
+    assert scanned == []
+
+
+def test_write_outputs_lets_the_estimator_check_each_chunk_once(tmp_path, scanned):
+    X = np.random.default_rng(0).uniform(size=(250, 6)).astype(np.float32)
+    ae = AutoEncoder(**SMALL).fit(X)
+    scanned.clear()
+    write_outputs(ae, X, tmp_path / "codes.npy", batch_size=100)
+    assert scanned == [100, 100, 50]
+
+
+def test_errors_name_the_files_row(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(100, 4)).astype(np.float32)
+    X[77, 2] = np.nan
+    np.save(tmp_path / "x.npy", X)
+    data = run_data(DataRequest(input=str(tmp_path / "x.npy"), seed=0))
+    with pytest.raises(ValueError, match=r"x\.npy contains NaN .*first in sample 77\)"):
+        AutoEncoder(**SMALL).fit(data.train_rows(), validation_data=data.test_rows())
+    spec, _, _ = InputSpec.fit(X[:50], "none")
+    with pytest.raises(ValueError, match=r"chunk contains NaN .*first in sample 1077\)"):
+        spec.check(named(X[50:], "chunk", numbers=1050))
+
+
+def test_one_holdout_rule_for_early_stopping_and_the_test_split():
+    held = holdout(1000, 0.1, seed=3)
+    assert len(held) == 100 and np.all(np.diff(held) > 0)
+    assert np.array_equal(held, np.sort(np.random.default_rng(3).choice(1000, 100,
+                                                                        replace=False)))
+    assert len(holdout(1000, 0.5, max_rows=7, seed=0)) == 7
+    assert len(holdout(3, 0.01, seed=0)) == 1  # at least one row
+    with pytest.raises(ValueError, match="too few to hold"):
+        holdout(1, 0.5)
+    X = np.arange(20).reshape(10, 2)
+    out, rest = split(X, np.array([1, 4]))
+    assert out.tolist() == [[2, 3], [8, 9]] and rest[:, 0].tolist() == [0, 4, 6, 10, 12, 14,
+                                                                          16, 18]
+
+
+def test_early_stopping_holds_out_the_same_rows_streamed_or_in_memory(tmp_path):
+    X = np.random.default_rng(1).uniform(size=(400, 10)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    params = {**SMALL, "epochs": 3, "early_stopping": True}
+    memory = AutoEncoder(**params).fit(X)
+    streamed = AutoEncoder(**params).fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
+    assert memory.history_ == {**streamed.history_, "seconds": memory.history_["seconds"]}
+    np.testing.assert_array_equal(memory.transform(X), streamed.transform(X))
