@@ -18,7 +18,7 @@ LAYERS = [
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence"},
-    {"estimator", "generative", "inference"},
+    {"estimator", "decoding", "inference"},
     {"evaluation", "plotting"},
     {"workflow"},
     {"cli", "__main__"},

@@ -242,7 +242,8 @@ def strings_at_fit(ctx):
 
 
 @case("mixed numbers and strings (object array)", "AutoEncoder.transform", ValueError,
-      r"X holds non-numeric values \(strings or objects\); convert them to numbers first")
+      r"X holds non-numeric values \(strings or objects\): could not convert string to "
+      r"float: 'x'; convert them to numbers first")
 def objects_at_transform(ctx):
     ctx.ae.transform(np.array([[0.1, "x", 0.2, 0.3, 0.4, 0.5]], dtype=object))
 
@@ -290,17 +291,33 @@ def dataframe_and_tensor(ctx):
 
 
 # ------------------------------------------------------------------ [0, 1] with BCE
-@case("values outside [0, 1] with the BCE loss", "AutoEncoder.fit", ValueError,
-      r"X has values in \[0\.\d+, 3\] but the 'bce' loss needs \[0, 1\]; use "
-      r"input_scaling='minmax'.*or loss='mse'")
+@case("values outside [0, 1] with the BCE loss and input_scaling='none'", "AutoEncoder.fit",
+      ValueError, r"X has values in \[0\.\d+, 3\] but the 'bce' loss needs \[0, 1\]; use "
+      r"input_scaling='auto' or 'minmax'.*or loss='mse'")
 def out_of_range_with_bce(ctx):
-    ctx.new().fit(ctx.bad(3.0))
+    ctx.new(input_scaling="none").fit(ctx.bad(3.0))
 
 
-@case("values outside [0, 1] with the BCE loss", "AutoEncoder.transform", ValueError,
-      r"X has values in \[-2, 0\.\d+\] but the 'bce' loss needs \[0, 1\]")
+@case("values outside [0, 1] with the BCE loss and the default scaling", "AutoEncoder.fit",
+      None, "works: each feature is mapped to [0, 1] by its training minimum and range "
+      "(min-max), and the log says so (logger 'autoencoders', INFO)")
+def out_of_range_with_bce_by_default(ctx):
+    ae = ctx.new().fit(ctx.bad(3.0))
+    assert ae.input_spec_.offset is not None and ae.transform(ctx.bad(3.0)).shape == (40, 2)
+
+
+@case("values a little outside [0, 1] for a BCE model (a held-out fold of a MinMaxScaler)",
+      "AutoEncoder.transform", None, "works: clipped to [0, 1], as min-max scaling clips "
+      "new data beyond the training range")
+def slightly_out_of_range_at_transform(ctx):
+    assert np.isfinite(ctx.ae.transform(ctx.bad(-2.0))).all()
+
+
+@case("values far outside [0, 1] for a BCE model (other units)", "AutoEncoder.transform",
+      ValueError, r"X has values in \[-20, 0\.\d+\] but the 'bce' loss needs \[0, 1\]; the "
+      r"model was trained on input in \[0, 1\]")
 def out_of_range_at_transform(ctx):
-    ctx.ae.transform(ctx.bad(-2.0))
+    ctx.ae.transform(ctx.bad(-20.0))
 
 
 @case("values outside [0, 1] with input_scaling='minmax'", "AutoEncoder.fit", None,
@@ -569,10 +586,12 @@ def no_model_folder_at_cli(ctx):
       "leaves nothing behind: the same --out takes a good run at once (exit 1 first, with "
       "the problem named)")
 def failed_fit_leaves_no_run(ctx):
-    np.save(ctx.tmp / "big.npy", ctx.X * 16)
+    bad = ctx.X.copy()
+    bad[7, 2] = np.nan
+    np.save(ctx.tmp / "holey.npy", bad)
     out = ctx.tmp / "run-retry"
-    with pytest.raises(CommandFailed, match="needs \\[0, 1\\]"):
-        ctx.cli("fit", "--input", ctx.tmp / "big.npy", "--out", out, "-q", "--maps", "none")
+    with pytest.raises(CommandFailed, match="NaN"):
+        ctx.cli("fit", "--input", ctx.tmp / "holey.npy", "--out", out, "-q", "--maps", "none")
     assert not out.exists()
     ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", out, "-q", "--maps", "none",
             "--epochs", "1")
@@ -637,16 +656,15 @@ def run_folder_under_a_file(ctx):
 @case("a failed write (disk full)", "AutoEncoder.save", OSError,
       r"cannot write .*model\.safetensors: No space left on device; nothing there was changed")
 def disk_full_at_save(ctx, monkeypatch):
-    import safetensors.torch
-
     folder = ctx.copy_model("full-disk")
     before = (folder / "model.safetensors").read_bytes()
+    write_bytes = Path.write_bytes
 
-    def full(tensors, filename, metadata=None):
-        Path(filename).write_bytes(b"partial")
+    def full(self, data):  # the first bytes land, then the disk is full
+        write_bytes(self, data[:7])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    monkeypatch.setattr(Path, "write_bytes", full)
     try:
         ctx.new(epochs=2).fit(ctx.X).save(folder)
     finally:

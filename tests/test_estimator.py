@@ -114,12 +114,24 @@ def test_validation_data_and_early_stopping(blobs):
     (np.zeros(20, np.float32), "Reshape your data: X.reshape\\(1, -1\\)"),
     (np.full((3, 20), np.nan, np.float32), "NaN or infinite"),
     (np.full((3, 20), np.inf, np.float32), "NaN or infinite"),
-    (np.full((3, 20), 2.0, np.float32), "needs \\[0, 1\\].*minmax"),
     (np.array([["a"] * 20] * 3), "real numbers"),
 ])
 def test_bad_input_at_fit_is_explained(bad, match):
     with pytest.raises(ValueError, match=match):
         small(epochs=1).fit(bad)
+
+
+def test_values_outside_unit_with_bce_are_min_max_scaled_by_default_and_refused_with_none(
+        caplog):
+    X = np.random.default_rng(0).normal(3.0, 2.0, size=(60, 20)).astype(np.float32)
+    with caplog.at_level("INFO", logger="autoencoders"):
+        ae = small(epochs=1).fit(X)
+    assert "min-max" in caplog.text
+    assert ae.input_spec_.offset is not None
+    np.testing.assert_allclose(ae.scale_input(X).min(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(ae.scale_input(X).max(axis=0), 1, atol=1e-6)
+    with pytest.raises(ValueError, match="needs \\[0, 1\\].*minmax"):
+        small(epochs=1, input_scaling="none").fit(X)
 
 
 def test_transform_rejects_wrong_feature_count_and_unfitted_use(blobs):
@@ -148,7 +160,7 @@ def test_minmax_scaling_handles_unbounded_data_and_inverts():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(200, 6)) * [1, 10, 100, 1, 1, 1] + 50).astype(np.float32)
     with pytest.raises(ValueError, match="minmax"):
-        small(epochs=1).fit(X)
+        small(epochs=1, input_scaling="none").fit(X)
     ae = small(epochs=40, input_scaling="minmax").fit(X)
     R = ae.reconstruct(X)
     assert np.abs(R - X).mean(axis=0)[2] < np.abs(X[:, 2] - X[:, 2].mean()).mean()

@@ -8,7 +8,8 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write", "file_in_the_way"]
+__all__ = ["atomic_path", "atomic_write", "file_in_the_way", "remove_stale_temporaries",
+           "process_alive"]
 
 
 @contextlib.contextmanager
@@ -63,11 +64,14 @@ def atomic_path(path, suffix: str | None = None):
 
 
 def _create_temporary(path: Path, suffix: str) -> Path:
-    """Create an empty file beside ``path`` with the permissions a plain ``open`` would give
-    (0o666 less the umask), or those of the file it replaces. ``tempfile.mkstemp`` would
-    make every output readable by its owner only (0o600)."""
+    """Create an empty file beside ``path``, named ``.NAME.tmp-PID-TOKEN`` (+ ``suffix``), with
+    the permissions a plain ``open`` would give (0o666 less the umask), or those of the file
+    it replaces: ``tempfile.mkstemp`` would make every output readable by its owner only.
+    Temporaries of ``path`` left by processes that no longer run (killed mid-write) are
+    removed first."""
+    remove_stale_temporaries(path)
     for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -77,6 +81,37 @@ def _create_temporary(path: Path, suffix: str) -> Path:
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         return tmp
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def remove_stale_temporaries(path) -> None:
+    """Delete the temporary files of ``path`` (``.NAME.tmp-PID-…``) whose writing process is
+    gone: what a ``kill -9`` in the middle of a write leaves behind."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    prefix = f".{path.name}.tmp-"
+    for entry in path.parent.iterdir():
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (it may belong to another user)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:  # Windows and others without signal 0: assume it runs
+        return True
+    return True
 
 
 def file_in_the_way(path) -> Path | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +14,18 @@ from sklearn.utils.validation import check_is_fitted
 from .callbacks import HISTORY_FIELDS, ProgressBar
 from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
-from .generative import GenerativeMixin
-from .inputs import InputSpec, check_codes, holdout, split
-from .losses import per_sample_loss
-from .models import build_model
+from .decoding import DecoderMixin
+from .inputs import InputSpec, check_codes, training_inputs
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
-from .runtime import flush_denormals, select_device
-from .training import Checkpointer, batched_apply, train
+from .runtime import select_device
+from .training import Checkpointer, batched_apply, fit_model
 
 __all__ = ["AutoEncoder"]
 
 _DEFAULT = PRESETS["default"]
 
 
-class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                   BaseEstimator):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
@@ -38,7 +37,8 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     ReLU, mirrored decoder, sigmoid output, binary cross-entropy; 842,009 parameters for
     28×28 input) trained with our recipe (Adam with betas (0.9, 0.99), learning rate 4e-3
     warmed up over the first 15 % of steps then cosine-decayed, output bias started at the
-    logit of the mean pixel, batch 128, 8 epochs). For the notebook's own recipe use
+    logit of the mean pixel, batch 128, 8 epochs on MNIST: the length follows the data).
+    For the notebook's own recipe use
     ``AutoEncoder(**preset("notebook"))``.
 
     Parameters
@@ -88,7 +88,10 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         Fraction of the steps with a linear learning-rate warm-up before the schedule.
     init_output_bias : bool, default True
         Start the output bias at the logit of each pixel's training mean.
-    epochs : int, default 8
+    epochs : int, optional
+        Passes over the training data. By default as many as make 3,750 steps, at least 8
+        and at most 500: 8 for MNIST's 60,000 images at batch 128, 500 for 600 images
+        (``autoencoders.config.auto_epochs``, with the measured reasons).
     batch_size : int, default 128
         Samples per step; in a data-parallel run (``torchrun``) the global batch, which the
         ranks share.
@@ -167,7 +170,7 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
                  corruption=None, variational=False, beta=1.0, kl_warmup=None, sparsity=0.0,
                  optimizer="adam", learning_rate=None,
                  schedule=_DEFAULT.schedule, warmup=_DEFAULT.warmup,
-                 init_output_bias=_DEFAULT.init_output_bias, epochs=_DEFAULT.epochs,
+                 init_output_bias=_DEFAULT.init_output_bias, epochs=None,
                  batch_size=_DEFAULT.batch_size, shuffle_buffer=_DEFAULT.shuffle_buffer,
                  input_scaling="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, tol=1e-5, random_state=None,
@@ -254,44 +257,33 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         params = self.get_params()
         recipe = self.recipe_ = recipe_from_params(params)
         if self.checkpoint_dir is not None:
+            # The owner token is not a parameter: a clone or a loaded copy gets its own, and
+            # so never deletes this estimator's checkpoints; a resumed fit takes over the
+            # token of the run it continues.
+            self._token = ((resume and Checkpointer(self.checkpoint_dir).recorded_owner())
+                           or self.__dict__.get("_token") or uuid.uuid4().hex)
             checkpointer = Checkpointer(self.checkpoint_dir, self.checkpoint_every,
-                                        self.keep_checkpoints)
+                                        self.keep_checkpoints, owner=self._token)
         elif resume:
             raise ValueError("resume=True needs checkpoint_dir, the folder where the "
                              "interrupted fit wrote its checkpoints")
         else:
             checkpointer = None
         device = select_device(self.device)
-        bce = recipe.loss == "bce"
-        spec, rows, in_unit = InputSpec.fit(X, self.input_scaling, require_unit=bce)
-        self._set_input_spec(spec)
-        X_train = spec.model_input(rows)
         rng = check_random_state(self.random_state)
-        X_val = None
-        if validation_data is not None:
-            X_val = spec.prepare(validation_data, require_unit=bce, fitting=True,
-                                 what="validation_data")
-        elif recipe.early_stopping:
-            if len(X_train) < 2:
-                raise ValueError("early_stopping needs at least 2 samples to hold out "
-                                 "validation data; pass validation_data or more samples")
-            held = holdout(len(X_train), recipe.validation_fraction,
-                           seed=rng.randint(2**31))
-            X_val, X_train = split(X_train, held)
+        spec, X_train, X_val, in_unit = training_inputs(
+            X, validation_data, self.input_scaling, unit=recipe.loss == "bce",
+            hold_out=recipe.validation_fraction if recipe.early_stopping else None, rng=rng)
+        self._set_input_spec(spec)
         self.architecture_ = architecture_from_params(params, spec.feature_shape, in_unit)
+        if self.epochs is None:  # the default length follows the data
+            recipe = self.recipe_ = recipe_from_params(params, len(X_train))
 
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         cbs = ([ProgressBar()] if self.verbose else []) + list(callbacks)
-        # Entered before the model is built, so that torch's worker threads, if this is the
-        # process's first parallel work, are created with denormals flushed.
-        with flush_denormals(device):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = build_model(self.architecture_)
-            generator = torch.Generator().manual_seed(seed + 1)
-            rows = train(model, _as_tensor(X_train), recipe, X_val=_as_tensor(X_val),
-                         device=device, generator=generator, callbacks=cbs,
-                         checkpointer=checkpointer, resume=resume)
+        model, rows = fit_model(self.architecture_, recipe, _as_tensor(X_train),
+                                _as_tensor(X_val), seed=int(rng.randint(np.iinfo(np.int32).max)),
+                                device=device, callbacks=cbs, checkpointer=checkpointer,
+                                resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
         self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
         self.device_ = str(device)
@@ -319,7 +311,7 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
 
     def _prepare(self, X, what: str = "X"):
         """Check ``X`` against the fitted input spec; the model's input (array or source)."""
-        return self.input_spec_.prepare(X, require_unit=self.recipe_.loss == "bce", what=what)
+        return self.input_spec_.prepare(X, what=what)
 
     def _run(self, fn, X_prepared) -> np.ndarray:
         device = select_device(self.device)
@@ -329,14 +321,22 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         finally:
             self.model_.cpu()
 
-    def transform(self, X):
+    def transform(self, X, *, sample: bool = False, random_state=None):
         """Encode ``X`` into latent codes.
+
+        Deterministic: a variational model gives the posterior mean. ``sample=True`` draws
+        one code from each posterior instead (an explicit request; ``sample`` draws new data
+        from the prior).
 
         Parameters
         ----------
         X : array-like, shape (n_samples, *feature_shape_) or (n_samples, n_features_in_)
             Or a source (``autoencoders.datasets.open``), read chunk by chunk; to write codes
             to a file chunk by chunk, see ``autoencoders.inference.write_outputs``.
+        sample : bool, default False
+            A variational model only: draw ``mean + σ · ε`` (reparameterisation) instead.
+        random_state : int, RandomState or None
+            Seeds the draws of ``sample``.
 
         Returns
         -------
@@ -347,9 +347,12 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         sklearn.exceptions.NotFittedError
             Before ``fit``.
         ValueError
-            For a wrong number of features, empty, 1-D, NaN or infinite input.
+            For a wrong number of features, empty, 1-D, NaN or infinite input;
+            ``sample=True`` for a model that is not variational.
         """
         check_is_fitted(self, "model_")
+        if sample:
+            return self._posterior_draws(X, random_state)
         return self._run(self.model_.encode, self._prepare(X))
 
     def inverse_transform(self, Z):
@@ -371,74 +374,11 @@ class AutoEncoder(GenerativeMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
             When ``Z`` is not (n, latent_dim) or holds NaN or infinite values.
         """
         check_is_fitted(self, "model_")
-        Z = check_codes(Z, self.architecture_.latent_dim)
-        return self.input_spec_.unscale(self._run(self.model_.decode, Z))
+        return self._decode(Z)
 
-    def reconstruct(self, X, *, scaled: bool = False):
-        """Encode and decode ``X`` in one pass: ``inverse_transform(transform(X))``.
-
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, *feature_shape_) or (n_samples, n_features_in_)
-        scaled : bool, default False
-            Return reconstructions in the model's scaled units (as :meth:`scale_input`),
-            not the input's; they differ only for ``input_scaling="minmax"``.
-
-        Returns
-        -------
-        ndarray of float32, shape (n_samples, *feature_shape_)
-            Same units as :meth:`inverse_transform` unless ``scaled``.
-
-        Raises
-        ------
-        ValueError
-            As :meth:`transform`.
-        """
-        check_is_fitted(self, "model_")
-        R = self._run(self.model_.reconstruct, self._prepare(X))
+    def _decode(self, Z, scaled: bool = False) -> np.ndarray:
+        R = self._run(self.model_.decode, check_codes(Z, self.architecture_.latent_dim))
         return R if scaled else self.input_spec_.unscale(R)
-
-    def scale_input(self, X):
-        """Validate ``X`` and scale it as the model sees it.
-
-        Returns
-        -------
-        ndarray of float32, shape (n_samples, *feature_shape_)
-            uint8 divided by 255 (``input_scaling="auto"``), min-max scaled, or unchanged.
-
-        Raises
-        ------
-        ValueError
-            As :meth:`transform`.
-        """
-        check_is_fitted(self, "model_")
-        rows = self.input_spec_.check(X, require_unit=self.recipe_.loss == "bce")
-        data = rows.data.to_numpy() if isinstance(rows.data, Source) else rows.data
-        return self.input_spec_.scaled(data)
-
-    def score_samples(self, X):
-        """Reconstruction loss of each sample, usable as an anomaly score.
-
-        Parameters
-        ----------
-        X : array-like, shape (n_samples, *feature_shape_) or (n_samples, n_features_in_)
-
-        Returns
-        -------
-        ndarray of float32, shape (n_samples,)
-            The training loss (BCE in nats, or squared error) averaged over each sample's
-            pixels, in the model's scaled units. Higher means worse reconstructed, i.e. more
-            anomalous. (Unlike scikit-learn's outlier detectors, higher is *less* normal.)
-        """
-        check_is_fitted(self, "model_")
-        loss, out_act = self.recipe_.loss, self.architecture_.output_activation
-        return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
-                         self._prepare(X))
-
-    def score(self, X, y=None):
-        """Mean negative reconstruction loss per pixel, a float (higher is better), as
-        scikit-learn's model selection expects of a score. Raises as :meth:`transform`."""
-        return -float(self.score_samples(X).mean())
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, *, extra: dict | None = None) -> Path:

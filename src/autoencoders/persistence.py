@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_path, atomic_write
+from ._io import atomic_write
 from .callbacks import HISTORY_FIELDS, history_to_csv
 from .config import FORMAT_VERSION, ArchitectureConfig, TrainingConfig
 from .inputs import InputSpec
@@ -76,20 +76,25 @@ class ModelRecord:
 
 
 def params_to_json(params: dict) -> dict:
-    """Estimator parameters as JSON values: tuples as lists, paths as text, a
-    ``RandomState`` object (which JSON cannot hold) as None."""
+    """Estimator parameters as JSON values: tuples as lists, a ``RandomState`` object
+    (which JSON cannot hold) as None, and no ``checkpoint_dir``: a model folder never binds
+    a later fit to the folder its training checkpointed into (a relative path would also
+    resolve against another directory then)."""
     out = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    for k, v in out.items():
-        if hasattr(v, "__fspath__"):
-            out[k] = str(v)
+    if "checkpoint_dir" in out:
+        out["checkpoint_dir"] = None
     if not isinstance(out.get("random_state"), (int, np.integer, type(None))):
         out["random_state"] = None
     return out
 
 
 def params_from_json(params: dict) -> dict:
-    """:func:`params_to_json` undone where it can be: lists become tuples again."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    """:func:`params_to_json` undone where it can be: lists become tuples again; a
+    ``checkpoint_dir`` written by older versions is dropped."""
+    out = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    if "checkpoint_dir" in out:
+        out["checkpoint_dir"] = None
+    return out
 
 
 def environment() -> dict:
@@ -129,7 +134,7 @@ def save_model(record: ModelRecord, path) -> Path:
         When the folder cannot be created or written.
     """
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,9 +159,10 @@ def save_model(record: ModelRecord, path) -> Path:
     rows = [dict(zip(HISTORY_FIELDS, vals, strict=True))
             for vals in zip(*(record.history[k] for k in HISTORY_FIELDS), strict=True)]
     history_text = history_to_csv(rows)
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
-                                               "config": config_text, "history": history_text})
+    # Serialised here and written by us: a full disk is an OSError naming the file, not
+    # safetensors' own SafetensorError, and the file gets the usual permissions.
+    atomic_write(folder / MODEL_FILE, save(tensors, metadata={
+        "format_version": str(FORMAT_VERSION), "config": config_text, "history": history_text}))
     atomic_write(folder / CONFIG_FILE, config_text)
     atomic_write(folder / HISTORY_FILE, history_text)
     return folder
@@ -274,7 +280,8 @@ def load_model(path) -> ModelRecord:
     names = config.get("feature_names_in")
     try:
         spec = InputSpec(feature_shape, scaling, scaling_stats.get("offset"),
-                         scaling_stats.get("scale"), tuple(names) if names else None)
+                         scaling_stats.get("scale"), tuple(names) if names else None,
+                         unit=recipe.loss == "bce")
     except ValueError as exc:
         raise ValueError(f"{config_file}: {exc}") from None
     return ModelRecord(params=params, architecture=arch, recipe=recipe, input_spec=spec,

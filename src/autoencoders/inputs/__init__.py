@@ -24,9 +24,19 @@ the training range are clipped to [0, 1]); ``"none"`` changes nothing. uint8 pix
 held at one byte per pixel: 47 MB rather than 188 MB for MNIST's training images.
 """
 
-from .holdout import holdout, split
-from .rows import Rows, as_array, as_rows, check_codes, check_labels, named
+from .holdout import holdout, split, training_inputs
+from .rows import (
+    InputTypeError,
+    Rows,
+    as_array,
+    as_rows,
+    check_codes,
+    check_labels,
+    column_names,
+    named,
+)
 from .spec import SCALINGS, InputSpec, pixels_to_unit
 
 __all__ = ["Rows", "as_rows", "named", "InputSpec", "SCALINGS", "holdout", "split",
+           "training_inputs", "InputTypeError", "column_names",
            "check_codes", "check_labels", "pixels_to_unit", "as_array"]

@@ -1,12 +1,14 @@
-"""Holding rows out: the one rule for early stopping and the command line's test split."""
+"""Holding rows out: the one rule for early stopping and the command line's test split; and
+the training inputs of a fit."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..datasets.source import Source
+from .spec import InputSpec
 
-__all__ = ["holdout", "split"]
+__all__ = ["holdout", "split", "training_inputs"]
 
 
 def holdout(n: int, fraction: float, *, max_rows: int | None = None,
@@ -45,3 +47,48 @@ def split(X, held: np.ndarray):
         return X.subset(held), X.without(held)
     return X[held], np.delete(X, held, axis=0)
 
+
+
+def training_inputs(X, validation_data, scaling: str, *, unit: bool,
+                    hold_out: float | None, rng):
+    """What a fit trains on: the input spec learnt from ``X``, the model inputs of the
+    training rows and of the validation rows (``validation_data``, or ``hold_out`` of
+    ``X`` held out by :func:`holdout`, seeded by a draw from ``rng``), each checked once.
+
+    Parameters
+    ----------
+    X, validation_data : anything ``as_rows`` takes; validation_data may be None
+    scaling : {"auto", "minmax", "none"}
+    unit : bool
+        The model takes [0, 1] (the BCE loss).
+    hold_out : float or None
+        Fraction held out for validation when there is no ``validation_data`` (early
+        stopping); None holds nothing out.
+    rng : numpy.random.RandomState
+        Draws the hold-out's seed (only when rows are held out).
+
+    Returns
+    -------
+    spec : InputSpec
+    X_train : ndarray or Source
+    X_val : ndarray, Source or None
+    in_unit : bool
+        As :meth:`InputSpec.fit`.
+
+    Raises
+    ------
+    ValueError
+        As :meth:`InputSpec.fit` and :meth:`InputSpec.check`; for fewer than 2 samples to
+        hold out from.
+    """
+    spec, rows, in_unit = InputSpec.fit(X, scaling, unit=unit)
+    X_train, X_val = spec.model_input(rows), None
+    if validation_data is not None:
+        X_val = spec.prepare(validation_data, fitting=True, what="validation_data")
+    elif hold_out is not None:
+        if len(X_train) < 2:
+            raise ValueError("early_stopping needs at least 2 samples to hold out "
+                             "validation data; pass validation_data or more samples")
+        X_val, X_train = split(X_train, holdout(len(X_train), hold_out,
+                                                seed=rng.randint(2**31)))
+    return spec, X_train, X_val, in_unit

@@ -12,7 +12,15 @@ from ..datasets.npy import NpySource
 from ..datasets.source import Source
 from .scan import scan
 
-__all__ = ["Rows", "as_rows", "named", "as_array", "check_codes", "check_labels"]
+__all__ = ["Rows", "InputTypeError", "as_rows", "named", "as_array", "column_names",
+           "check_codes", "check_labels"]
+
+
+class InputTypeError(TypeError, ValueError):
+    """Input of a type that holds no real numbers (strings, objects, complex numbers).
+
+    Both a ``ValueError`` (this project's contract for every bad input) and a ``TypeError``
+    (scikit-learn's convention for the wrong type of data)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,9 @@ class Rows:
     data: np.ndarray | Source
     name: str = "X"
     numbers: object = 0
+    #: Set by ``InputSpec.check``: the values already lie in the model's range, so that
+    #: nothing needs clipping.
+    in_range: bool = True
 
     def __len__(self) -> int:
         return len(self.data)
@@ -68,7 +79,7 @@ def as_rows(X, what: str = "X") -> Rows:
         X = NpySource.from_memmap(X)
     if isinstance(X, Source):
         if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-            raise ValueError(f"{what} has dtype {X.dtype}; it must hold real numbers")
+            raise InputTypeError(f"{what} has dtype {X.dtype}; it must hold real numbers")
         if len(X) == 0:
             raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
         return Rows(X, what)
@@ -78,25 +89,38 @@ def as_rows(X, what: str = "X") -> Rows:
 
 
 def as_array(X, what: str = "X") -> np.ndarray:
-    """Turn array-likes (lists, pandas DataFrames, torch tensors) into a numpy array.
+    """Turn array-likes (lists, pandas/polars DataFrames, torch tensors) into a numpy array.
 
     Returns
     -------
     ndarray
         Same values; dtype kept for numeric input (uint8 stays uint8 so it can be scaled
-        by 1/255); bool becomes float32.
+        by 1/255); bool becomes float32; torch's bfloat16 float32; pandas' missing values
+        (NA) NaN, which the value pass then reports with their row.
 
     Raises
     ------
+    InputTypeError
+        (a ValueError and a TypeError) for non-numeric values (strings, objects, naming a
+        DataFrame's non-numeric columns) and complex numbers.
     ValueError
-        For sparse matrices, non-numeric values (strings, objects) and complex numbers.
+        For sparse matrices and ragged rows.
     """
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise ValueError(f"{what} is a sparse matrix; autoencoders need dense input: "
                          f"pass {what}.toarray()")
     if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor
-        X = X.detach().cpu().numpy()
-    elif hasattr(X, "to_numpy"):  # pandas / polars
+        import torch
+
+        X = X.detach().cpu()
+        # numpy has no bfloat16 (nor the float8 types): go through float32.
+        if X.is_floating_point() and X.dtype not in (torch.float16, torch.float32,
+                                                     torch.float64):
+            X = X.float()
+        X = X.numpy()
+    elif hasattr(X, "to_numpy") and hasattr(X, "columns"):  # pandas / polars
+        X = _frame_to_numpy(X, what)
+    elif hasattr(X, "to_numpy"):
         X = X.to_numpy()
     try:
         arr = np.asarray(X)
@@ -104,19 +128,50 @@ def as_array(X, what: str = "X") -> np.ndarray:
         raise ValueError(f"{what} could not be read as an array: {exc}; rows must all have "
                          "the same length") from None
     if np.iscomplexobj(arr):
-        raise ValueError(f"Complex data not supported: {what} has dtype {arr.dtype}; pass "
-                         "real numbers (e.g. the magnitude, np.abs)")
+        raise InputTypeError(f"Complex data not supported: {what} has dtype {arr.dtype}; "
+                             "pass real numbers (e.g. the magnitude, np.abs)")
     if arr.dtype == bool:
         arr = arr.astype(np.float32)
     elif arr.dtype == object:  # e.g. mixed Python numbers: numeric if every cell converts
         try:
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise ValueError(f"{what} holds non-numeric values (strings or objects); convert "
-                             "them to numbers first") from None
+        except (ValueError, TypeError) as exc:
+            # numpy's own words ("float() argument must be a string or a real number, not
+            # 'dict'") are what scikit-learn's checks look for.
+            raise InputTypeError(f"{what} holds non-numeric values (strings or objects): "
+                                 f"{exc}; convert them to numbers first") from None
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{what} has dtype {arr.dtype}; it must hold real numbers "
-                         "(convert strings or categories to numbers first)")
+        raise InputTypeError(f"{what} has dtype {arr.dtype}; it must hold real numbers "
+                             "(convert strings or categories to numbers first)")
+    return arr
+
+
+def column_names(X) -> tuple | None:
+    """A DataFrame's column names when they are all strings (scikit-learn's rule for
+    ``feature_names_in_``), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return tuple(columns)
+
+
+def _frame_to_numpy(frame, what: str) -> np.ndarray:
+    """A DataFrame's values; non-numeric columns are named, missing values become NaN."""
+    dtypes = getattr(frame, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # pandas
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        bad = [str(name) for name, dtype in dtypes.items()
+               if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))]
+        if bad:
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise InputTypeError(
+                f"{what} has non-numeric columns {', '.join(map(repr, bad[:5]))}{more}; "
+                "convert them to numbers or drop them (a column of row ids: drop it, or "
+                "name it with --id-column in the command line)")
+    arr = frame.to_numpy()
+    if arr.dtype == object:  # pandas' nullable types: NA becomes NaN, reported with its row
+        arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     return arr
 
 

@@ -4,18 +4,21 @@ the model's input."""
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..datasets.source import Source
-from .rows import Rows, as_rows
-from .scan import check_fits_float32, check_unit_interval, scan
+from .rows import Rows, as_rows, column_names
+from .scan import UNIT_TOLERANCE, check_fits_float32, check_unit_interval, scan
 
 __all__ = ["InputSpec", "SCALINGS", "pixels_to_unit"]
 
 SCALINGS = ("auto", "minmax", "none")
+_log = logging.getLogger("autoencoders")
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,20 +28,26 @@ class InputSpec:
     Attributes
     ----------
     feature_shape : tuple of int
-        Shape of one sample, e.g. (28, 28) or (784,); flat rows of as many values are
-        accepted and reshaped to it.
+        Shape of one sample, e.g. (28, 28) or (784,). Flat rows of as many values are
+        accepted and reshaped to it; other shapes of as many values are not (a (4, 14, 14)
+        image is not a (1, 28, 28) one), except for axes of size 1.
     scaling : {"auto", "minmax", "none"}
-        The scaling policy (module docstring).
+        The scaling policy (``autoencoders.inputs``).
     offset, scale : ndarray of float32, shape feature_shape, or None
-        Min-max statistics: the training minimum and 1 / range (1 for a constant feature);
-        None for the other policies.
+        Min-max statistics: the training minimum and 1 / range (1 for a constant feature).
+        Present for "minmax", and for "auto" when a model that takes [0, 1] was fitted on
+        values outside it; None otherwise.
     feature_names : tuple of str or None
         Column names, when the training data was a DataFrame with string column names.
+    unit : bool
+        The model takes values in [0, 1] (the BCE loss): new values within ``CLIP_BAND`` of
+        it are clipped to it, values further out refused.
 
     Raises
     ------
     ValueError
-        For an unknown scaling policy, or "minmax" without statistics.
+        For an unknown scaling policy, "minmax" without statistics, or statistics of
+        another shape than ``feature_shape``.
     """
 
     feature_shape: tuple
@@ -46,12 +55,18 @@ class InputSpec:
     offset: np.ndarray | None = field(default=None, repr=False)
     scale: np.ndarray | None = field(default=None, repr=False)
     feature_names: tuple | None = None
+    unit: bool = False
 
     def __post_init__(self):
         if self.scaling not in SCALINGS:
             raise ValueError(f"input_scaling must be one of {SCALINGS}, got {self.scaling!r}")
         if self.scaling == "minmax" and (self.offset is None or self.scale is None):
             raise ValueError("min-max scaling needs its statistics (offset and scale)")
+        for name, stat in self.stats.items():
+            if tuple(np.shape(stat)) != tuple(self.feature_shape):
+                raise ValueError(f"the min-max statistic {name!r} has shape "
+                                 f"{tuple(np.shape(stat))}, not the feature shape "
+                                 f"{tuple(self.feature_shape)}")
 
     @property
     def n_features(self) -> int:
@@ -63,17 +78,34 @@ class InputSpec:
         """``{"offset": ..., "scale": ...}`` for min-max scaling, else ``{}``."""
         return {} if self.offset is None else {"offset": self.offset, "scale": self.scale}
 
+    def _pixels(self, dtype) -> bool:
+        """uint8 divided by 255: under "auto", unless the model was fitted with min-max
+        statistics (whose units every dtype then takes)."""
+        return self.offset is None and _is_pixels(dtype, self.scaling)
+
+    def describe(self, dtype=None) -> str:
+        """One line on how input becomes the model's input, for logs and the CLI."""
+        if dtype is not None and self._pixels(dtype):
+            return "uint8 pixels divided by 255 to [0, 1]"
+        if self.offset is not None:
+            return "each feature mapped to [0, 1] by the training minimum and range (min-max)"
+        return ("values used as they are" + (", clipped to [0, 1]" if self.unit else ""))
+
     @classmethod
-    def fit(cls, X, scaling: str = "auto", *, require_unit: bool = False,
+    def fit(cls, X, scaling: str = "auto", *, unit: bool = False,
             what: str = "X") -> tuple[InputSpec, Rows, bool]:
         """Learn the spec from training data, checking it in the same pass.
+
+        Under "auto", uint8 is divided by 255; other data for a model that takes [0, 1]
+        (``unit``) is used as it is when it lies in [0, 1] and mapped to it by min-max
+        otherwise; what was chosen is logged (logger "autoencoders", INFO).
 
         Parameters
         ----------
         X : anything :func:`as_rows` takes, shape (n, *feature_shape)
         scaling : {"auto", "minmax", "none"}
-        require_unit : bool
-            The model needs scaled input in [0, 1] (the BCE loss).
+        unit : bool
+            The model takes scaled input in [0, 1] (the BCE loss).
         what : str
             How messages name ``X``.
 
@@ -89,44 +121,45 @@ class InputSpec:
         ------
         ValueError
             As :func:`as_rows`; for NaN or infinite values (naming the first row), values
-            beyond float32, and values outside [0, 1] after scaling when
-            ``require_unit``.
+            beyond float32, and values outside [0, 1] with ``scaling="none"`` and ``unit``.
         """
         if scaling not in SCALINGS:
             raise ValueError(f"input_scaling must be one of {SCALINGS}, got {scaling!r}")
         rows = as_rows(X, what)
         data = rows.data
-        feature_shape = tuple(int(d) for d in data.shape[1:])
-        columns = getattr(X, "columns", None)
-        names = (tuple(columns) if columns is not None
-                 and all(isinstance(c, str) for c in columns) else None)
+        shape, names = tuple(int(d) for d in data.shape[1:]), column_names(X)
         if _is_pixels(data.dtype, scaling):  # uint8 / 255 is finite and in [0, 1]
-            return cls(feature_shape, scaling, feature_names=names), rows, True
+            spec = cls(shape, scaling, feature_names=names, unit=unit)
+            _log.info("%s: %s", rows.name, spec.describe(data.dtype))
+            return spec, rows, True
         found = scan(rows)
-        if scaling == "minmax":
-            lo = found.lo.reshape(feature_shape)
-            span = found.hi.reshape(feature_shape) - lo
-            scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
-            spec = cls(feature_shape, scaling, lo.astype(np.float32), scale.astype(np.float32),
-                       names)
+        near_unit = found.within(-UNIT_TOLERANCE, 1.0 + UNIT_TOLERANCE)
+        if scaling == "minmax" or (scaling == "auto" and unit and not near_unit):
+            lo = found.lo.reshape(shape)
+            span = found.hi.reshape(shape) - lo
+            inverse = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
+            spec = cls(shape, scaling, lo.astype(np.float32), inverse.astype(np.float32),
+                       names, unit)
             if not (np.isfinite(spec.offset).all() and np.isfinite(spec.scale).all()):
                 raise ValueError(f"{rows.name} overflows float32 after scaling; rescale it "
                                  "first")
+            _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
+                      found.high, spec.describe())
             return spec, rows, True
         check_fits_float32(found, rows.name)
-        if require_unit:
+        if unit:
             check_unit_interval(found, rows.name, fitting=True)
-        return cls(feature_shape, scaling, feature_names=names), rows, found.in_unit
+        spec = cls(shape, scaling, feature_names=names, unit=unit)
+        _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
+                  found.high, spec.describe())
+        return spec, replace(rows, in_range=found.in_unit or not unit), found.in_unit
 
-    def check(self, X, *, require_unit: bool = False, fitting: bool = False,
-              what: str = "X") -> Rows:
+    def check(self, X, *, fitting: bool = False, what: str = "X") -> Rows:
         """Check new data against the spec in one pass; return its rows in the feature shape.
 
         Parameters
         ----------
         X : anything :func:`as_rows` takes, shape (n, *feature_shape) or (n, n_features)
-        require_unit : bool
-            The model needs scaled input in [0, 1] (the BCE loss).
         fitting : bool
             Whether the data is part of a fit (validation data): the fix suggested for a
             range error is then a training option.
@@ -136,63 +169,104 @@ class InputSpec:
         Raises
         ------
         ValueError
-            As :meth:`fit`, and for another number of features than the spec's.
+            As :meth:`fit`; for another number of features or image shape than the spec's,
+            DataFrame columns other than those of fit (or in another order), and values
+            beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1].
         """
+        self._check_names(X)
         rows = as_rows(X, what)
         data = rows.data
         if data.shape[1:] != self.feature_shape:
-            n = math.prod(data.shape[1:])
-            if n != self.n_features:
-                raise ValueError(_features_message(rows.name, data.shape, self.feature_shape))
-            data = (data.reshaped(self.feature_shape) if isinstance(data, Source)
-                    else data.reshape(len(data), *self.feature_shape))
-            rows = Rows(data, rows.name, rows.numbers)
-        if not _is_pixels(data.dtype, self.scaling):
-            found = scan(rows)
-            if self.scaling != "minmax":  # min-max scaled values are clipped to [0, 1]
-                check_fits_float32(found, rows.name)
-                if require_unit:
-                    check_unit_interval(found, rows.name, fitting)
-        return rows
+            data = self._reshaped(data, rows.name)
+            rows = replace(rows, data=data)
+        if self._pixels(data.dtype):
+            return rows
+        found = scan(rows)
+        if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
+            return rows
+        check_fits_float32(found, rows.name)
+        if self.unit:
+            check_unit_interval(found, rows.name, fitting)
+        return replace(rows, in_range=found.in_unit or not self.unit)
+
+    def _reshaped(self, data, name: str):
+        """``data`` seen with the feature shape: flat rows, or the shape up to axes of 1."""
+        shape = tuple(data.shape[1:])
+        if math.prod(shape) != self.n_features:
+            raise ValueError(_features_message(name, data.shape, self.feature_shape))
+        squeezed = tuple(d for d in shape if d != 1)
+        if len(shape) > 1 and len(self.feature_shape) > 1 and squeezed != tuple(
+                d for d in self.feature_shape if d != 1):
+            raise ValueError(f"{name} holds samples of shape {shape}, but the model was "
+                             f"fitted on shape {tuple(self.feature_shape)}: as many values, "
+                             "another layout; pass samples of the training shape (or flat "
+                             f"rows of {self.n_features} values)")
+        if isinstance(data, Source):
+            return data.reshaped(self.feature_shape)
+        return data.reshape(len(data), *self.feature_shape)
+
+    def _check_names(self, X) -> None:
+        """scikit-learn's rules for ``feature_names_in_``: other or reordered columns are
+        refused; a DataFrame for a model fitted on an array, or the reverse, warns."""
+        names = column_names(X)
+        if names is None and self.feature_names is not None:
+            warnings.warn("X does not have valid feature names, but AutoEncoder was fitted "
+                          "with feature names", UserWarning, stacklevel=6)
+        elif names is not None and self.feature_names is None:
+            warnings.warn("X has feature names, but AutoEncoder was fitted without feature "
+                          "names", UserWarning, stacklevel=6)
+        elif names is not None and names != self.feature_names:
+            unseen = [n for n in names if n not in self.feature_names]
+            missing = [n for n in self.feature_names if n not in names]
+            detail = ("the same columns in another order; reorder them as in fit: "
+                      "X[ae.feature_names_in_]" if not unseen and not missing else
+                      "; ".join(part for part in (
+                          f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"
+                          if unseen else "",
+                          f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
+                          if part))
+            raise ValueError("The feature names should match those that were passed during "
+                             f"fit ({detail})")
 
     def model_input(self, rows: Rows) -> np.ndarray | Source:
         """Checked rows (:meth:`check`, :meth:`fit`) → what training and inference take:
         C-contiguous float32 scaled values, or uint8 pixels under "auto" (divided by 255
         batch by batch, :func:`pixels_to_unit`); a source maps its rows as they are read."""
         data = rows.data
+        clip = not rows.in_range
         if isinstance(data, Source):
-            dtype = np.uint8 if _is_pixels(data.dtype, self.scaling) else np.float32
-            return data.map(self._model_input, dtype)
-        return self._model_input(data)
+            dtype = np.uint8 if self._pixels(data.dtype) else np.float32
+            return data.map(lambda a: self._model_input(a, clip), dtype)
+        return self._model_input(data, clip)
 
-    def prepare(self, X, *, require_unit: bool = False, fitting: bool = False,
-                what: str = "X") -> np.ndarray | Source:
+    def prepare(self, X, *, fitting: bool = False, what: str = "X") -> np.ndarray | Source:
         """:meth:`check`, then :meth:`model_input`."""
-        return self.model_input(self.check(X, require_unit=require_unit, fitting=fitting,
-                                           what=what))
+        return self.model_input(self.check(X, fitting=fitting, what=what))
 
-    def _model_input(self, X: np.ndarray) -> np.ndarray:
-        if _is_pixels(X.dtype, self.scaling):
+    def _model_input(self, X: np.ndarray, clip: bool = False) -> np.ndarray:
+        if self._pixels(X.dtype):
             return np.ascontiguousarray(X)
-        return self.scaled(X)
+        return self.scaled(X, clip)
 
-    def scaled(self, X: np.ndarray) -> np.ndarray:
-        """Raw (n, *feature_shape) array → C-contiguous float32 in the model's units."""
-        if self.scaling == "minmax":
+    def scaled(self, X: np.ndarray, clip: bool = False) -> np.ndarray:
+        """Raw (n, *feature_shape) array → C-contiguous float32 in the model's units;
+        ``clip`` to [0, 1] (a copy: the caller's array is never changed)."""
+        if self.offset is not None:
             # New data beyond the training range is clipped to it, so that it stays valid
             # for the BCE loss and a sigmoid output.
             out = np.ascontiguousarray((X - self.offset) * self.scale, dtype=np.float32)
             return np.clip(out, 0.0, 1.0, out=out)
-        if _is_pixels(X.dtype, self.scaling):
+        if self._pixels(X.dtype):
             return pixels_to_unit(X)
         with np.errstate(over="ignore"):  # checked before: values fit float32
-            return np.ascontiguousarray(X, dtype=np.float32)
+            out = np.ascontiguousarray(X, dtype=np.float32)
+        return np.clip(out, 0.0, 1.0) if clip else out
 
     def unscale(self, R: np.ndarray) -> np.ndarray:
-        """Model-space values (reconstructions) → the input's units; only "minmax" changes
+        """Model-space values (reconstructions) → the input's units; only min-max changes
         anything. Under "auto", reconstructions of uint8 images stay intensities in [0, 1]
         (float32), the convention for image models."""
-        if self.scaling == "minmax":
+        if self.offset is not None:
             return (R / self.scale + self.offset).astype(np.float32)
         return R
 

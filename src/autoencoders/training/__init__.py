@@ -4,10 +4,10 @@ passes without gradients (``apply``) and data-parallel process groups (``distrib
 
 from .apply import EVAL_BATCH, batched_apply, feature_mean, mean_loss
 from .checkpoints import CHECKPOINT_DIR, Checkpointer, CheckpointError, data_fingerprint
-from .loop import TrainingDivergedError, train
+from .loop import TrainingDivergedError, fit_model, train
 from .optim import lr_factor, make_optimizer
 from .signals import TrainingInterrupted
 
-__all__ = ["train", "TrainingDivergedError", "TrainingInterrupted", "batched_apply",
+__all__ = ["train", "fit_model", "TrainingDivergedError", "TrainingInterrupted", "batched_apply",
            "mean_loss", "feature_mean", "EVAL_BATCH", "Checkpointer", "CheckpointError",
            "CHECKPOINT_DIR", "data_fingerprint", "lr_factor", "make_optimizer"]

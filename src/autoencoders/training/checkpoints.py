@@ -23,7 +23,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .._io import atomic_path
+from .._io import atomic_write
 from ..datasets.source import Source
 
 __all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FORMAT_VERSION",
@@ -33,6 +33,8 @@ __all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FOR
 CHECKPOINT_FORMAT_VERSION = 1
 #: The sub-folder of a run folder that holds its checkpoints.
 CHECKPOINT_DIR = "checkpoints"
+#: Records which run owns the folder, so that a fit never deletes another run's checkpoints.
+OWNER_FILE = "owner.json"
 _NAME = re.compile(r"^step-(\d{10})\.safetensors$")
 _TEMPORARY = re.compile(r"^\.step-(\d{10})\.safetensors\..+")  # left by a save cut short
 
@@ -53,6 +55,9 @@ class Checkpointer:
         since the last save. Checkpoints are always written at the end of each epoch.
     keep : int, default 3
         How many of the newest checkpoints to keep; older ones are deleted after each save.
+    owner : str, optional
+        Who runs the training (``AutoEncoder`` passes a token of its own): a fresh run may
+        only delete checkpoints of the same owner (:meth:`start`).
 
     Raises
     ------
@@ -60,12 +65,15 @@ class Checkpointer:
         For ``keep < 1`` or ``every_minutes <= 0``.
     """
 
-    def __init__(self, folder, every_minutes: float | None = None, keep: int = 3):
+    def __init__(self, folder, every_minutes: float | None = None, keep: int = 3,
+                 owner: str | None = None):
         if int(keep) != keep or keep < 1:
             raise ValueError(f"keep must be a positive integer, got {keep!r}")
         if every_minutes is not None and not every_minutes > 0:
             raise ValueError(f"every_minutes must be positive or None, got {every_minutes!r}")
-        self.folder = Path(folder)
+        # Resolved now: a relative folder must not move with a later change of directory.
+        self.folder = Path(folder).absolute()
+        self.owner = owner
         self.every_seconds = None if every_minutes is None else 60.0 * every_minutes
         self.keep = int(keep)
         self._last_save = time.monotonic()
@@ -104,23 +112,53 @@ class Checkpointer:
         OSError
             When the folder cannot be written (earlier checkpoints stay intact).
         """
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         path = self.folder / f"step-{step:010d}.safetensors"
         cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         header = {"format_version": str(CHECKPOINT_FORMAT_VERSION), "meta": json.dumps(meta)}
-        with atomic_path(path) as tmp:
-            save_file(cpu, str(tmp), metadata=header)
+        # Serialised here and written by us: a full disk is then an OSError naming the file
+        # (safetensors' own writer raised SafetensorError) and the file gets the usual
+        # permissions (it made 0600 files).
+        atomic_write(path, save(cpu, metadata=header))
         for old in self.paths()[:-self.keep]:
             old.unlink(missing_ok=True)
         self._last_save = time.monotonic()
         return path
 
     def clear(self) -> None:
-        """Delete this folder's checkpoint files (and nothing else), to start a run afresh."""
+        """Delete this folder's checkpoint files and owner record (and nothing else)."""
         for path in self.paths():
             path.unlink(missing_ok=True)
+        (self.folder / OWNER_FILE).unlink(missing_ok=True)
         self._remove_temporaries()
+
+    def recorded_owner(self) -> str | None:
+        """The owner recorded in the folder, or None."""
+        try:
+            return json.loads((self.folder / OWNER_FILE).read_text(encoding="utf-8"))["owner"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def start(self) -> None:
+        """Make the folder this run's: delete the checkpoints of an earlier run of the same
+        owner, record the owner.
+
+        Raises
+        ------
+        CheckpointError
+            When the folder holds checkpoints of another run (another estimator, a clone, a
+            loaded model): they are never deleted without being named.
+        """
+        if self.paths() and self.owner is not None and self.recorded_owner() != self.owner:
+            raise CheckpointError(
+                f"{self.folder} holds the checkpoints of another run; resume it (fit(..., "
+                "resume=True), or autoencoders fit --resume), choose another "
+                "checkpoint_dir, or delete them: a fit never deletes another run's "
+                "checkpoints")
+        self.clear()
+        if self.owner is not None:
+            atomic_write(self.folder / OWNER_FILE, json.dumps({"owner": self.owner}) + "\n")
 
     def _remove_temporaries(self) -> None:
         if self.folder.is_dir():

@@ -22,16 +22,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
-from .._io import atomic_write, file_in_the_way
+from .._io import atomic_write, file_in_the_way, process_alive
 from ..persistence import CONFIG_FILE, MODEL_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
-__all__ = ["RunFolderConflict", "claim_out_dir", "save_command", "read_command",
-           "remove_failed_start", "describe_outputs", "recorded_dataset", "METRICS_FILE",
-           "COMMAND_FILE", "CLUSTER_FILE", "EVALUATION_FILES", "PROG"]
+__all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
+           "save_command", "read_command", "remove_failed_start", "describe_outputs",
+           "recorded_dataset", "METRICS_FILE", "COMMAND_FILE", "CLUSTER_FILE",
+           "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "PROG"]
 
 METRICS_FILE = "metrics.json"
 #: The run's options, saved beside its checkpoints for ``fit --resume``.
@@ -47,37 +51,140 @@ class RunFolderConflict(ValueError):
     continue it or to start over (the CLI exits with 2)."""
 
 
+#: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
+RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
+               "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE)
+#: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
+#: same folder is refused while the first runs, and a stale lock (a killed run) is not.
+LOCK_FILE = ".lock"
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """What ``folder`` holds besides a run's own files (and our temporaries)."""
+    foreign = [p.name for p in folder.iterdir()
+               if p.name not in RUN_ENTRIES and p.name != LOCK_FILE
+               and not (p.name.startswith(".") and ".tmp-" in p.name)]
+    config = folder / CONFIG_FILE
+    if config.is_file() and not _is_our_config(config):
+        foreign.append(CONFIG_FILE)
+    return sorted(foreign)
+
+
+def _is_our_config(path: Path) -> bool:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and "format_version" in config and "architecture" in config
+
+
 def claim_out_dir(path, force: bool) -> None:
     """Make sure a new run may be written into folder ``path``, creating it.
+
+    A folder that holds anything but a run's own files is never written into (a user's
+    ``config.json`` would be replaced); one that holds a run only with ``force``, which
+    removes that run's files first, so that the new run's are not mixed with them.
 
     Raises
     ------
     RunFolderConflict
-        When it holds a trained model or an interrupted run (unless ``force``), or is a
-        file.
+        When the folder holds files that are not a run's, or a trained model or an
+        interrupted run (unless ``force``), or is a file.
     OSError
         When it cannot be created or written (checked now, not after an hour of training).
     """
-    path = os.fspath(path)
-    if os.path.exists(os.path.join(path, MODEL_FILE)) and not force:
-        raise RunFolderConflict(f"{path} already holds a trained model; choose another --out, "
-                                "or pass --force to replace it")
-    if Checkpointer(os.path.join(path, CHECKPOINT_DIR)).paths() and not force:
-        raise RunFolderConflict(f"{path} holds an interrupted run; continue it with "
-                                f"'{PROG} fit --resume {path}', or pass --force to start over")
-    if os.path.exists(path) and not os.path.isdir(path):
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
         raise RunFolderConflict(f"--out {path} is a file; name a folder")
-    blocker = file_in_the_way(os.path.join(path, "x"))
+    blocker = file_in_the_way(folder / "x")
     if blocker is not None:
         raise NotADirectoryError(f"cannot write the run folder {path}: {blocker} is a file, "
                                  "not a folder; choose another --out")
+    if folder.is_dir():
+        foreign = _foreign_entries(folder)
+        if foreign:
+            raise RunFolderConflict(
+                f"{path} holds files that are not a run's ({', '.join(foreign[:5])}"
+                f"{', …' if len(foreign) > 5 else ''}); choose a new or empty folder for "
+                "--out: nothing there is replaced, even with --force")
+        if (folder / MODEL_FILE).exists() and not force:
+            raise RunFolderConflict(f"{path} already holds a trained model; choose another "
+                                    "--out, or pass --force to replace it")
+        if Checkpointer(folder / CHECKPOINT_DIR).paths() and not force:
+            raise RunFolderConflict(f"{path} holds an interrupted run; continue it with "
+                                    f"'{PROG} fit --resume {path}', or pass --force to start "
+                                    "over")
+        if force:
+            remove_run_files(folder)
     try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         raise OSError(f"cannot write the run folder {path}: {exc.strerror or exc}; choose "
                       "another --out") from None
+
+
+def remove_run_files(folder) -> None:
+    """Delete a run's own files from ``folder`` (``RUN_ENTRIES``), nothing else."""
+    for name in RUN_ENTRIES:
+        entry = Path(folder) / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+
+
+@contextlib.contextmanager
+def run_lock(folder):
+    """Hold ``folder/.lock`` (creating the folder) while a run writes it.
+
+    Raises
+    ------
+    RunFolderConflict
+        When a running process holds the lock (on this machine); a lock left by a process
+        that no longer runs is taken over.
+    """
+    lock = Path(folder) / LOCK_FILE
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                       "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None:
+                raise RunFolderConflict(
+                    f"{folder} is being written by process {owner['pid']} (started "
+                    f"{owner.get('started', '?')}); wait for it to finish or choose another "
+                    "--out") from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(mine + "\n")
+        break
+    else:
+        raise RunFolderConflict(f"{folder}: could not take {LOCK_FILE}; try again")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _lock_owner(lock: Path) -> dict | None:
+    """The lock's owner when it is a running process on this machine, else None."""
+    try:
+        owner = json.loads(lock.read_text(encoding="utf-8"))
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable: a crash between creating and writing it
+    if owner.get("host") not in (None, socket.gethostname()):
+        return owner  # another machine's (a shared file system): assume it runs
+    return owner if process_alive(pid) else None
 
 
 def save_command(run_dir, options: dict) -> None:
@@ -109,17 +216,14 @@ def read_command(run_dir) -> dict:
 
 
 def remove_failed_start(out, existed: bool) -> None:
-    """After a fit that failed before its first checkpoint, take away what it made (the
-    saved options, empty folders), so that the folder is not taken for an interrupted run."""
-    folder = os.path.join(out, CHECKPOINT_DIR)
-    if Checkpointer(folder).paths():
-        return  # a run that trained: keep it resumable
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(folder, COMMAND_FILE))
-    with contextlib.suppress(OSError):  # not empty, or not there: leave it
-        os.rmdir(folder)
-    if not existed and os.path.isdir(out) and not os.listdir(out):
-        os.rmdir(out)
+    """After a new run failed (not interrupted), take away everything it wrote, so that the
+    folder is as before: empty, or gone when the run created it."""
+    folder = Path(out)
+    if not folder.is_dir():
+        return
+    remove_run_files(folder)
+    if not existed and not any(p.name != LOCK_FILE for p in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def describe_outputs(out_dir) -> list[str]:
