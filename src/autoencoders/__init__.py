@@ -5,8 +5,19 @@ module and ``__version__``. PyTorch and scikit-learn are imported on first use o
 ``AutoEncoder``, so that ``import autoencoders`` and ``autoencoders --help`` stay fast.
 """
 
+import os
+import sys
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+
+# OpenMP threads that wait for work by spinning stall when other processes hold the cores:
+# measured here, 200 Adam steps of a 784-400-200-784 model took 84–119 s beside two busy
+# processes with torch's default policy against 6.8–7.8 s with PASSIVE (benchmarks/load.py
+# compares both, quiet and loaded). The runtime reads the variable when torch loads it, so
+# it is set here, before any import of torch through this package; a program that imported
+# torch first keeps its policy (``runtime.check_wait_policy`` says so under load).
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("autoencoders")

@@ -1,4 +1,5 @@
-"""Writing files so that a crash or a full disk never leaves a half-written one behind."""
+"""Writing files so that a crash or a full disk never leaves a half-written one behind, and
+the memory a reader may claim before it allocates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import stat
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "file_in_the_way", "remove_stale_temporaries",
-           "process_alive"]
+           "process_alive", "available_memory", "check_fits_in_memory"]
 
 
 @contextlib.contextmanager
@@ -141,3 +142,41 @@ def atomic_write(path, data: bytes | str) -> None:
         data = data.encode("utf-8")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process now (Linux: MemAvailable of
+    /proc/meminfo; elsewhere the physical memory)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62  # unknown: no bound
+
+
+def check_fits_in_memory(nbytes: int, what: str, fix: str) -> None:
+    """Refuse, before allocating, what would not fit in the available memory.
+
+    Raises
+    ------
+    MemoryError
+        Naming ``what``, both sizes and ``fix`` (the way out: stream it, shrink it).
+    """
+    free = available_memory()
+    if nbytes > free:
+        raise MemoryError(f"{what} would take {_size(nbytes)}, more than the {_size(free)} "
+                          f"of memory available; {fix}")
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return f"{nbytes} bytes"

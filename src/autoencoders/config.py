@@ -90,14 +90,30 @@ def parse_corruption(spec) -> tuple[str, float] | None:
     return kind, level
 
 
-def _tuple_fields(cls, data: dict) -> dict:
-    """Keep only ``cls``'s fields and turn JSON lists back into tuples."""
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
+def _typed_fields(cls, data) -> dict:
+    """``data`` (JSON) as ``cls``'s fields, each of its default's type: lists become tuples
+    of integers, ints become floats where floats are due; anything else is refused."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+    defaults = {f.name: f.default for f in fields(cls)}
+    unknown = set(data) - set(defaults)
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; the file was "
-                         "written by a newer version of autoencoders")
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+                         "written by a newer version of autoencoders, or damaged")
+    out = {}
+    for name, value in data.items():
+        want = type(defaults[name])
+        if want is tuple and isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value):
+            value = tuple(value)
+        elif want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise ValueError(f"{cls.__name__}: field {name!r} must be "
+                             f"{'a list of integers' if want is tuple else want.__name__}, got "
+                             f"{value!r}")
+        out[name] = value
+    return out
 
 
 class _JSONMixin:
@@ -107,8 +123,14 @@ class _JSONMixin:
 
     @classmethod
     def from_dict(cls, data: dict):
-        """Build from :meth:`to_dict`'s output; ``ValueError`` on unknown or invalid fields."""
-        return cls(**_tuple_fields(cls, data))
+        """Build from :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        ValueError
+            For unknown fields, fields of the wrong type, or invalid values.
+        """
+        return cls(**_typed_fields(cls, data))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from .datasets.source import Source
 from .decoding import DecoderMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
-from .runtime import select_device
+from .runtime import check_wait_policy, select_device
 from .training import Checkpointer, batched_apply, fit_model
 
 __all__ = ["AutoEncoder"]
@@ -270,12 +271,18 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         else:
             checkpointer = None
         device = select_device(self.device)
+        check_wait_policy()
         rng = check_random_state(self.random_state)
         spec, X_train, X_val, in_unit = training_inputs(
             X, validation_data, self.input_scaling, unit=recipe.loss == "bce",
             hold_out=recipe.validation_fraction if recipe.early_stopping else None, rng=rng)
         self._set_input_spec(spec)
         self.architecture_ = architecture_from_params(params, spec.feature_shape, in_unit)
+        if self.architecture_.latent_dim >= spec.n_features:
+            warnings.warn(f"latent_dim={self.architecture_.latent_dim} is not smaller than the "
+                          f"{spec.n_features} features: the code cannot compress them (and "
+                          "PCA of as many components reconstructs them exactly); choose "
+                          f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
         if self.epochs is None:  # the default length follows the data
             recipe = self.recipe_ = recipe_from_params(params, len(X_train))
 
@@ -401,21 +408,41 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         return save_model(record, path)
 
     @classmethod
-    def load(cls, path) -> AutoEncoder:
+    def load(cls, path, *, device: str | None = None) -> AutoEncoder:
         """Load a model folder written by :meth:`save` (or a run folder), on CPU.
+
+        Parameters
+        ----------
+        path : str or Path
+        device : str, optional
+            Where the loaded model runs. By default the one it was saved with when this
+            machine has it, else "auto": a model trained on a GPU works on a CPU-only
+            machine without a flag.
 
         Returns
         -------
         AutoEncoder
-            Fitted; on the CPU until used on its ``device``.
+            Fitted, on the CPU until used on its ``device``.
 
         Raises
         ------
         FileNotFoundError, ValueError
-            See :func:`autoencoders.persistence.load_model`.
+            See :func:`autoencoders.persistence.load_model`; ValueError for a ``device``
+            this machine does not have.
         """
         record = load_model(path)
-        est = cls(**params_from_json(record.params))
+        try:
+            est = cls(**params_from_json(record.params, cls._get_param_names()))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if device is not None:
+            select_device(device)  # refuses a device this machine lacks
+            est.set_params(device=device)
+        else:
+            try:
+                select_device(est.device)
+            except ValueError:
+                est.set_params(device="auto")
         est.model_ = record.model
         est.architecture_ = record.architecture
         est.recipe_ = record.recipe

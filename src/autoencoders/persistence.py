@@ -88,9 +88,19 @@ def params_to_json(params: dict) -> dict:
     return out
 
 
-def params_from_json(params: dict) -> dict:
+def params_from_json(params: dict, known=None) -> dict:
     """:func:`params_to_json` undone where it can be: lists become tuples again; a
-    ``checkpoint_dir`` written by older versions is dropped."""
+    ``checkpoint_dir`` written by older versions is dropped.
+
+    Raises
+    ------
+    ValueError
+        For names outside ``known`` (the estimator's parameters), when given.
+    """
+    unknown = sorted(set(params) - set(known)) if known is not None else []
+    if unknown:
+        raise ValueError(f"unknown estimator parameters {unknown}; the file was written by a "
+                         "newer version of autoencoders, or damaged")
     out = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     if "checkpoint_dir" in out:
         out["checkpoint_dir"] = None
@@ -173,6 +183,9 @@ def _parse_config(text: str | bytes, file: Path) -> dict:
         config = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{file}: not valid JSON ({exc}); the file is corrupt") from None
+    except RecursionError:
+        raise ValueError(f"{file}: not a configuration (JSON nested too deeply to read); the "
+                         "file is corrupt or not one written by autoencoders") from None
     version = config.get("format_version") if isinstance(config, dict) else None
     if version != FORMAT_VERSION:
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
@@ -181,13 +194,49 @@ def _parse_config(text: str | bytes, file: Path) -> dict:
     return config
 
 
-def _parse_history(text: str | None) -> dict:
+def _parse_history(text: str | None, file: Path) -> dict:
     history = {k: [] for k in HISTORY_FIELDS}
-    for row in csv.DictReader(io.StringIO(text or "")):
-        history["epoch"].append(int(row["epoch"]))
-        for k in HISTORY_FIELDS[1:]:
-            history[k].append(float(row[k]) if row.get(k) else None)
+    try:
+        for row in csv.DictReader(io.StringIO(text or "")):
+            history["epoch"].append(int(row["epoch"]))
+            for k in HISTORY_FIELDS[1:]:
+                history[k].append(float(row[k]) if row.get(k) else None)
+    except (KeyError, TypeError, ValueError, csv.Error) as exc:
+        raise ValueError(f"{file}: its training history is damaged ({exc})") from None
     return history
+
+
+def _header(weights: Path) -> tuple[dict, dict]:
+    """(metadata, {name: (shape, dtype)}) of a safetensors file, without reading tensors."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            shapes = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype())
+                      for k in f.keys()}
+            return f.metadata() or {}, shapes
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
+                         "or corrupt") from None
+
+
+def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict) -> None:
+    """The file's tensors against the configuration, before anything is allocated: the
+    model is built on PyTorch's meta device, which holds shapes and no memory (a 3 KB
+    configuration claiming 10^9-unit layers allocated gigabytes when built for real)."""
+    import torch
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in build_model(arch).state_dict().items()}
+    weights_only = {k: v for k, v in shapes.items() if not k.startswith(_SCALING_PREFIX)}
+    problems = sorted(set(expected) ^ set(weights_only))
+    problems += [f"{k}: {weights_only[k][0]} != {v}" for k, v in expected.items()
+                 if k in weights_only and weights_only[k][0] != v]
+    problems += [f"{k} is {dtype}, not F32" for k, (_, dtype) in shapes.items()
+                 if dtype != "F32"]
+    if problems:
+        raise ValueError(f"{weights}: its tensors do not match the model's configuration "
+                         f"({'; '.join(problems[:5])}); the files belong to different models")
 
 
 def load_model(path) -> ModelRecord:
@@ -209,12 +258,13 @@ def load_model(path) -> ModelRecord:
         When the folder or ``model.safetensors`` is missing (or ``config.json``, for a file
         whose header lacks the configuration).
     ValueError
-        For a pickle file (``.pt``, ``.pkl``, ...), which is never loaded; a corrupt or
-        truncated file; an unknown ``format_version``; tensors whose names or shapes do not
-        match the configuration.
+        For a pickle file (``.pt``, ``.pkl``, ...), which is never loaded; a model file that
+        is not a regular file; a corrupt or truncated file; an unknown ``format_version``; a
+        configuration with unknown fields or fields of the wrong type; tensors whose names,
+        shapes or dtypes do not match the configuration (checked before anything is
+        allocated); weights that hold NaN or infinite values.
     """
     import torch
-    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     folder = Path(path)
@@ -227,16 +277,13 @@ def load_model(path) -> ModelRecord:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such model folder")
     weights = folder / MODEL_FILE
+    if weights.exists() and not weights.is_file():
+        raise ValueError(f"{weights}: not a regular file (a pipe, a device or a link to one); "
+                         "a model folder holds model.safetensors as a file")
     if not weights.is_file():
         raise FileNotFoundError(f"{weights}: missing; {folder} is not a complete model folder "
                                 "written by autoencoders (it needs model.safetensors)")
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            header = f.metadata() or {}
-        tensors = load_file(str(weights), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
-                         "or corrupt") from None
+    header, shapes = _header(weights)
     if "config" in header:
         config_file, config_text, history_text = weights, header["config"], header.get("history")
     else:  # written before the header carried the configuration: the files beside it
@@ -247,7 +294,6 @@ def load_model(path) -> ModelRecord:
         history_text = (history_file.read_text(encoding="utf-8") if history_file.is_file()
                         else None)
     config = _parse_config(config_text, config_file)
-
     try:
         arch = ArchitectureConfig.from_dict(config["architecture"])
         recipe = TrainingConfig.from_dict(config["recipe"])
@@ -260,31 +306,30 @@ def load_model(path) -> ModelRecord:
                          ) from None
     except ValueError as exc:  # a field this version does not know, or a value it refuses
         raise ValueError(f"{config_file}: {exc}") from None
-    model = build_model(arch)
+    _check_tensors(weights, arch, shapes)
+    tensors = load_file(str(weights), device="cpu")
     scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()
                      for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
     if scaling == "minmax" and set(scaling_stats) != {"offset", "scale"}:
         raise ValueError(f"{weights}: the model scales its input by min-max but the file lacks "
                          "the statistics (scaling.offset, scaling.scale); it is incomplete")
-    expected = model.state_dict()
-    problems = sorted(set(expected) ^ set(tensors))
-    problems += [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}"
-                 for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
-    if problems:
-        raise ValueError(f"{weights}: its tensors do not match the model's configuration "
-                         f"({'; '.join(problems[:5])}); the files belong to different models")
+    broken = [k for k, v in tensors.items() if not bool(v.isfinite().all())]
+    broken += [f"scaling.{k}" for k, v in scaling_stats.items() if not np.isfinite(v).all()]
+    if broken:
+        raise ValueError(f"{weights}: the weights {', '.join(broken[:3])} hold NaN or infinite "
+                         "values; the model diverged or the file is damaged: retrain it")
+    model = build_model(arch)
     with torch.no_grad():
         model.load_state_dict(tensors)
     model.eval()
-
     names = config.get("feature_names_in")
     try:
         spec = InputSpec(feature_shape, scaling, scaling_stats.get("offset"),
                          scaling_stats.get("scale"), tuple(names) if names else None,
                          unit=recipe.loss == "bce")
     except ValueError as exc:
-        raise ValueError(f"{config_file}: {exc}") from None
+        raise ValueError(f"{weights}: {exc}") from None
     return ModelRecord(params=params, architecture=arch, recipe=recipe, input_spec=spec,
-                       model=model, history=_parse_history(history_text),
+                       model=model, history=_parse_history(history_text, config_file),
                        train_seconds=float(config.get("train_seconds") or 0.0),
                        extra=config.get("extra") or {})

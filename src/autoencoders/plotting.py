@@ -14,8 +14,8 @@ import numpy as np
 from ._io import atomic_path
 from .inputs import check_labels
 
-__all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_image_rows", "as_images",
-           "plot_image_grid"]
+__all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_code_values",
+           "plot_image_rows", "as_images", "plot_image_grid"]
 
 
 def _save(fig, path) -> Path:
@@ -181,7 +181,9 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     cols = min(len(maps), 4)
     rows = math.ceil(len(maps) / cols)
     fig = Figure(figsize=(5.2 * cols, 5.0 * rows))
-    classes = np.unique(labels) if labels is not None else None
+    classes = None
+    if labels is not None:  # names or numbers: colours by their rank
+        classes, labels = np.unique(labels, return_inverse=True)
     cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"
     handles = None
     size = float(np.clip(3000.0 / max(len(next(iter(maps.values()))), 1), 1.5, 12.0))
@@ -204,6 +206,46 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
         fig.legend(handles, [str(c) for c in classes], loc="center right", title="label",
                    markerscale=1.5)
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_code_values(codes: np.ndarray, labels, path,
+                     title: str = "The test set's one-dimensional latent codes") -> Path:
+    """Histograms of one-dimensional codes, one per class: a 1-D code has no 2-D map.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n, 1)
+    labels : ndarray of shape (n,) or None
+    path : str or Path
+    title : str
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` does not have one entry per point.
+    """
+    from matplotlib.figure import Figure
+
+    values = np.asarray(codes, dtype=np.float64).reshape(len(codes), -1)[:, 0]
+    labels = check_labels(labels, len(values))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    bins = np.histogram_bin_edges(values, bins=min(60, max(10, len(values) // 20)))
+    if labels is None:
+        ax.hist(values, bins=bins)
+    else:
+        for c in np.unique(labels):
+            ax.hist(values[labels == c], bins=bins, histtype="step", label=str(c))
+        if len(np.unique(labels)) <= 20:
+            ax.legend(title="label", fontsize=7)
+    ax.set_xlabel("code value")
+    ax.set_ylabel("test samples")
+    ax.set_title(title)
     return _save(fig, path)
 
 

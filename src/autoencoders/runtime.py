@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import torch
 
-__all__ = ["select_device", "configured_torch", "flush_denormals", "available_cores"]
+__all__ = ["select_device", "configured_torch", "flush_denormals", "available_cores",
+           "check_wait_policy"]
 
 #: Whether configured_torch has flushed denormals for the running command, so that
 #: flush_denormals must leave the flag on when it ends.
@@ -102,3 +104,29 @@ def flush_denormals(device: torch.device):
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+_warned_wait_policy = False
+
+
+def check_wait_policy() -> None:
+    """Warn, once, when the machine is busier than its cores and this process's OpenMP
+    threads spin while they wait (``OMP_WAIT_POLICY`` is not PASSIVE: torch was imported
+    before ``autoencoders``, which sets it otherwise): training then runs many times slower
+    than its fair share (benchmarks/load.py)."""
+    global _warned_wait_policy
+
+    if _warned_wait_policy or os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        return
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average here
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    if load > cores + 0.5:
+        _warned_wait_policy = True
+        warnings.warn(f"the machine is busy (load {load:.1f} on {cores} cores) and torch's "
+                      "OpenMP threads spin while they wait, which slows training many times "
+                      "over; set OMP_WAIT_POLICY=PASSIVE in the environment, or import "
+                      "autoencoders before torch", RuntimeWarning, stacklevel=3)

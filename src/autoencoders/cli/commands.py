@@ -77,9 +77,15 @@ def _resume_args(args):
         raise UsageError(f"--resume takes the options of the run it continues; drop "
                          f"--{extra[0].replace('_', '-')}")
     saved = read_command(args.resume)
-    for key in ("hidden_dims", "channels", "image_size"):
-        if saved.get(key) is not None:
-            saved[key] = tuple(saved[key])
+    for key, value in saved.items():
+        default = defaults.get(key)
+        if isinstance(value, list):
+            saved[key] = value = tuple(value)
+        if key in defaults and None not in (value, default) and not (
+                isinstance(value, type(default))
+                or isinstance(value, (int, float)) and isinstance(default, (int, float))):
+            raise ValueError(f"{args.resume}: the saved option --{key.replace('_', '-')} holds "
+                             f"{value!r}; the run folder is damaged (start the run again)")
     # Options added since the run started take their defaults.
     return argparse.Namespace(**{**defaults, **saved, "quiet": args.quiet,
                                  "resume": args.resume, "out": args.resume, "force": True})
@@ -88,7 +94,7 @@ def _resume_args(args):
 def cmd_fit(args) -> int:
     from ..training import TrainingInterrupted
     from ..training.distributed import join_torchrun, leave
-    from ..workflow import RunFolderConflict, claim_out_dir
+    from ..workflow import RunFolderConflict
 
     if args.resume:
         args = _resume_args(args)
@@ -98,15 +104,9 @@ def cmd_fit(args) -> int:
     from ..evaluation.maps import MAP_METHODS
 
     maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
-    existed = os.path.isdir(args.out)
-    if not args.resume:
-        try:
-            claim_out_dir(args.out, args.force)
-        except RunFolderConflict as exc:
-            raise UsageError(str(exc)) from None
     place = join_torchrun(args.device)
     try:
-        code = _fit(args, place.rank, place.world, maps, existed)
+        code = _fit(args, place.rank, place.world, maps)
     except TrainingInterrupted as exc:
         if place.rank == 0:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", place.world))
@@ -116,6 +116,8 @@ def cmd_fit(args) -> int:
             print(f"{PROG}: {exc}; continue with: {again} fit --resume "
                   f"{shlex.quote(args.out)}", file=sys.stderr)
         code = 128 + exc.signum
+    except RunFolderConflict as exc:
+        raise UsageError(str(exc)) from None
     finally:
         leave()
     if place.world > 1:
@@ -129,52 +131,106 @@ def cmd_fit(args) -> int:
     return code
 
 
-def _fit(args, rank: int, world: int, maps, existed: bool) -> int:
-    """cmd_fit's work in one process (one rank of a torchrun run): rank 0 writes."""
-    from ..training import TrainingInterrupted
-    from ..workflow import describe_outputs, remove_failed_start, run_data, save_command, train_run
+def _fit(args, rank: int, world: int, maps) -> int:
+    """cmd_fit's work in one process (one rank of a torchrun run): rank 0 holds the run
+    folder's lock and writes; a new run that fails (not interrupted, not after training)
+    leaves the folder as it found it."""
+    import contextlib
 
-    quiet = args.quiet or rank != 0
+    from ..training import TrainingInterrupted
+    from ..workflow import (
+        RunIncomplete,
+        claim_out_dir,
+        remove_failed_start,
+        run_data,
+        run_lock,
+        save_command,
+        train_run,
+    )
+
+    existed = os.path.isdir(args.out)
+    claimed = False
     try:
-        estimator = _estimator(args)
-        if rank != 0:
-            estimator.set_params(verbose=0)
-        data = run_data(_request(args))
-        if not args.resume and rank == 0:
-            options = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
-            if options.get("input"):
-                options["input"] = os.path.abspath(options["input"])
-            save_command(args.out, options)
-        log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
-        ranks = f", {world} processes" if world > 1 else ""
-        log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
-            f"({args.preset} recipe, {estimator.epochs} epochs{ranks})")
-        if rank != 0:  # trains its part; rank 0 writes the run folder
-            estimator.fit(data.train_rows(), validation_data=data.test_rows(),
-                          resume=bool(args.resume))
-            return 0
-        metrics = train_run(estimator, data, args.out, maps=maps,
-                            extra={"seed": args.seed, "preset": args.preset, "processes": world},
-                            log=log, resume=bool(args.resume))
-    except TrainingInterrupted:
+        with run_lock(args.out) if rank == 0 else contextlib.nullcontext():
+            if not args.resume and rank == 0:
+                claim_out_dir(args.out, args.force)
+            claimed = True
+            estimator = _estimator(args)
+            if rank != 0:
+                estimator.set_params(verbose=0)
+            data = run_data(_request(args))
+            if not args.resume and rank == 0:
+                options = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
+                if options.get("input"):
+                    options["input"] = os.path.abspath(options["input"])
+                save_command(args.out, options)
+            quiet = args.quiet or rank != 0
+            log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+            epochs = estimator.epochs or f"{_auto_epochs(len(data.X_train), estimator)} (auto)"
+            for note in data.notes:
+                log(f"note: {note}")
+            ranks = f", {world} processes" if world > 1 else ""
+            log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
+                f"({args.preset} recipe, {epochs} epochs{ranks})")
+            if rank != 0:  # trains its part; rank 0 writes the run folder
+                estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+                              resume=bool(args.resume))
+                return 0
+            metrics = train_run(estimator, data, args.out, maps=maps,
+                                extra={"seed": args.seed, "preset": args.preset,
+                                       "processes": world},
+                                log=log, resume=bool(args.resume))
+    except (TrainingInterrupted, RunIncomplete):
         raise
     except BaseException:
-        if rank == 0:
+        if rank == 0 and claimed and not args.resume:
             remove_failed_start(args.out, existed)
+        elif rank == 0 and not existed and os.path.isdir(args.out) \
+                and not os.listdir(args.out):
+            os.rmdir(args.out)  # made only to hold the lock
         raise
-    bce = metrics["test_bce"]
-    print(f"test BCE {bce:.4f}  " if bce is not None else "", end="")
-    print(f"test MSE {metrics['test_mse']:.5f}  SSE/image {metrics['test_sse_per_image']:.2f}  "
-          f"{metrics['train_seconds']:.1f} s training ({metrics['seconds_per_epoch']:.2f} s/epoch)")
+    _print_summary(metrics, estimator, args.out)
+    return 0
+
+
+def _auto_epochs(n: int, estimator) -> int:
+    from ..config import auto_epochs
+
+    return auto_epochs(n, estimator.batch_size)
+
+
+def _print_summary(metrics: dict, estimator, out) -> None:
+    """The run's numbers on standard output, its loss first, then where everything went."""
+    from ..workflow import describe_outputs
+    from ..workflow.train import UNDER_TRAINED_STEPS
+
+    per = "image" if len(estimator.feature_shape_) >= 2 else "sample"
+    first = ([f"test BCE {metrics['test_bce']:.4f}"] if metrics["loss"] == "bce"
+             and metrics["test_bce"] is not None else [])
+    print("  ".join(first + [f"test MSE {metrics['test_mse']:.5f}",
+                             f"SSE/{per} {metrics['test_sse_per_image']:.2f}",
+                             f"{metrics['train_seconds']:.1f} s training "
+                             f"({metrics['seconds_per_epoch']:.2f} s/epoch)"]))
     if "test_psnr_denoised" in metrics:
         print(f"test images with {estimator.recipe_.corruption} noise: PSNR "
               f"{metrics['test_psnr_noisy']:.2f} dB noisy, {metrics['test_psnr_denoised']:.2f} "
               "dB denoised")
     if "test_elbo" in metrics:
         print(f"test ELBO {metrics['test_elbo']:.1f} nats per image")
-    for line in describe_outputs(args.out):
+    print(f"input:    {metrics['input']}")
+    if metrics["dead_code_units"]:
+        print(f"note: {metrics['dead_code_units']} of {estimator.architecture_.latent_dim} "
+              "code units are constant over the test data (dead): the code is narrower than "
+              "latent_dim; a linear code (--code-activation linear) avoids it")
+    if metrics["under_trained"]:
+        why = (f"only {metrics['steps']} training steps"
+               if metrics["steps"] < UNDER_TRAINED_STEPS else
+               f"its loss still fell {100 * metrics['last_epoch_loss_drop']:.0f} % in the last "
+               "epoch")
+        print(f"note: {why}: the model is probably under-trained; train longer (--epochs, or "
+              "leave it out: the default follows the data)")
+    for line in describe_outputs(out):
         print(line)
-    return 0
 
 
 def cmd_demo(args) -> int:
@@ -189,11 +245,15 @@ def _write_output(args, output: str) -> int:
     from ..datasets import ArraySource
     from ..estimator import AutoEncoder
     from ..inference import write_outputs
-    from ..workflow import load
+    from ..workflow import check_output, load
 
-    est = AutoEncoder.load(args.run_dir)
     request = _request(args)
+    check_output(args.out, request.input)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
+    if not args.quiet:
+        for note in data.notes:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
     X = data.X if data.ids is None else ArraySource(data.X, data.ids)
     writer = write_outputs(est, X, args.out, output=output, batch_size=args.batch_size,
                            id_name=request.id_name,
@@ -220,7 +280,7 @@ def cmd_evaluate(args) -> int:
     from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines, "--baselines", "baseline", REDUCERS)
-    est = AutoEncoder.load(args.run_dir)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_request(args))
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
                               subsample=args.subsample, k=args.k, random_state=args.seed,
@@ -234,14 +294,16 @@ def cmd_evaluate(args) -> int:
 def cmd_cluster(args) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
-    from ..workflow import cluster_run, load
+    from ..workflow import check_output, cluster_run, load
     from ..workflow.folder import CLUSTER_FILE
 
     if args.method not in CLUSTER_METHODS:
         raise UsageError(f"--method: unknown method {args.method!r}; choose from "
                          f"{', '.join(CLUSTER_METHODS)}")
-    est = AutoEncoder.load(args.run_dir)
     request = _request(args)
+    if args.out:
+        check_output(args.out, request.input)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     result = cluster_run(est, data.X, data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, random_state=args.seed, labels_out=args.out,
@@ -278,15 +340,18 @@ def cmd_denoise(args) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation import reconstruction_metrics
     from ..plotting import plot_image_rows
-    from ..workflow import corrupted_copy, load
+    from ..workflow import check_output, corrupted_copy, load
 
     if not (args.out or args.figure):
         raise UsageError("denoise needs --out FILE and/or --figure PNG")
     if args.clean and args.add_noise:
         raise UsageError("--clean and --add-noise exclude each other: with --add-noise the "
                          "input itself is the clean data")
-    est = AutoEncoder.load(args.run_dir)
     request = _request(args, stream=False)
+    for out in (args.out, args.figure):
+        if out:
+            check_output(out, request.input, args.clean)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     X, clean = data.X, None
     if args.add_noise:
@@ -320,7 +385,7 @@ def cmd_sample(args) -> int:
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_grid
 
-    est = AutoEncoder.load(args.run_dir)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
     images = est.sample(args.n, random_state=args.seed)
     _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
         est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"))
@@ -330,15 +395,17 @@ def cmd_sample(args) -> int:
 def cmd_interpolate(args) -> int:
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_rows
-    from ..workflow import load, recorded_dataset
+    from ..workflow import check_output, load, recorded_dataset
 
     if not (args.dataset or args.input):
         args.dataset = recorded_dataset(args.run_dir)
         if not args.dataset:
             raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
                              "--dataset or --input")
-    est = AutoEncoder.load(args.run_dir)
-    X = load(_request(args, stream=False)).X
+    request = _request(args, stream=False)
+    check_output(args.out, request.input)
+    est = AutoEncoder.load(args.run_dir, device=args.device)
+    X = load(request).X
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= i < len(X):
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")

@@ -47,6 +47,9 @@ def _number(cast, low, high=None, *, above: bool = False, finite: bool = True, w
 _positive_int = _number(int, 1, what="a positive integer")
 _at_least_two = _number(int, 2, what="an integer of at least 2")
 _positive_float = _number(float, 0, above=True, finite=False, what="a positive number")
+_positive_finite = _number(float, 0, above=True, what="a positive finite number")
+# numpy's RandomState takes seeds in [0, 2**32).
+_seed = _number(int, 0, 2**32 - 1, what="a seed, an integer from 0 to 4294967295")
 _non_negative_float = _number(float, 0, what="a number ≥ 0")
 _fraction = _number(float, 0, 1, what="a fraction in [0, 1]")
 
@@ -104,11 +107,20 @@ def _add_data_source(p, *, split: bool, required: bool = True,
                    help="the column of row ids in a .csv/.parquet --input: never a feature, "
                         "carried to .csv/.parquet outputs (default: a column named 'id' if "
                         "there is one; 'none' for no ids)")
+    p.add_argument("--label-column", metavar="NAME",
+                   help="a column of labels in a .csv/.parquet --input: never a feature; "
+                        "colours the figures and scores evaluate and cluster")
     if stream:
         p.add_argument("--stream", action="store_true",
                        help="read --input (.npy, .parquet, folders and globs of them, image "
                             "folders) in parts from disk instead of into memory; inputs over "
                             "1 GiB always are. Same results, bounded memory")
+
+
+def _add_device(p) -> None:
+    p.add_argument("--device", default="auto",
+                   help="where the model runs: auto (CUDA, then MPS, then CPU; default), cpu, "
+                        "cuda, cuda:1, mps")
 
 
 def _add_training_options(p) -> None:
@@ -124,7 +136,7 @@ def _add_training_options(p) -> None:
                    help="rows shuffled together each epoch; larger data is shuffled in blocks "
                         "through a buffer of this many rows (default 65536)")
     g.add_argument("--optimizer", choices=("adam", "sgd"))
-    g.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate")
+    g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
     g.add_argument("--architecture", choices=("dense", "conv"), default="dense",
@@ -153,8 +165,8 @@ def _add_training_options(p) -> None:
                    help="auto: uint8/255; minmax: each feature to [0, 1]; none")
     g.add_argument("--early-stopping", action="store_true",
                    help="stop when the held-out loss stops improving; keep the best epoch")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    g.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
+    g.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    _add_device(g)
     d = p.add_argument_group("data and outputs")
     d.add_argument("--train-size", type=_positive_int, metavar="N",
                    help="use only the first N training samples")
@@ -215,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "--out (.npy, .csv or .parquet), chunk by chunk: "
                                        "inputs larger than memory are streamed.")
         p.add_argument("run_dir", metavar="RUN_DIR")
+        _add_device(p)
         _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
                        help="output file: .npy, .csv or .parquet (with the ids first)")
@@ -231,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "print the table and write evaluation.json, evaluation.md "
                                    "and figures/evaluation_maps.png into RUN_DIR.")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_device(p)
     _add_data_source(p, split=False)
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
                    help="with --input: fraction held out as the test split (default 0.1)")
@@ -241,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 10000)")
     p.add_argument("--k", type=_positive_int, default=10,
                    help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
@@ -250,13 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(with accuracy, NMI and ARI when labels are known) and the "
                                    "labels to --out.")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
     p.add_argument("--method", default="umap-gmm",
                    help="umap-gmm (default: UMAP to K dimensions, then a Gaussian mixture) "
                         "or kmeans")
     p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("denoise", help="remove noise from images with a run's model",
                        description="Reconstruct noisy data with RUN_DIR's model (best trained "
@@ -264,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--add-noise the data is clean and gets noise first, so "
                                    "the PSNR of noisy and denoised images is printed.")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_device(p)
     _add_data_source(p, split=True)
     p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
     p.add_argument("--add-noise", type=_corruption, metavar="KIND:LEVEL",
@@ -271,17 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", metavar="FILE",
                    help="the clean originals of --input, for the PSNR and the figure")
     p.add_argument("--figure", metavar="PNG", help="noisy / denoised (/ clean) rows")
-    p.add_argument("--seed", type=int, default=0, help="seed of --add-noise (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of --add-noise (default 0)")
 
     p = sub.add_parser("sample", help="draw new data from a variational run",
                        description="Decode codes drawn from the prior N(0, I) of RUN_DIR's "
                                    "variational autoencoder; write a grid picture (.png) or "
                                    "the array (.npy, .csv, .parquet).")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_device(p)
     p.add_argument("-n", type=_positive_int, default=64, metavar="N",
                    help="how many samples (default 64)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png grid, or an array file")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("interpolate", help="decode the line between two samples' codes",
                        description="Encode samples I and J of the data, decode STEPS evenly "
@@ -289,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(.png) or the array (.npy, .csv, .parquet). The data is "
                                    "the run's data set unless --dataset or --input is given.")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    _add_device(p)
     _add_data_source(p, split=True, required=False)
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
                    help="index of the first sample in the split")

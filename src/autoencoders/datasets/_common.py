@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "numpy_errors",
-           "file_identity", "name_list", "require_pyarrow", "read_image"]
+__all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "COLOUR_MODES",
+           "numpy_errors", "file_identity", "name_list", "require_pyarrow", "read_image",
+           "image_mode"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -73,6 +74,21 @@ def require_pyarrow():
         raise ImportError("Parquet files need pyarrow: "
                           "pip install 'autoencoders[parquet]'") from None
     return pq
+
+
+#: Pillow's modes of colour images, which ``read_image`` turns grey.
+COLOUR_MODES = ("RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def image_mode(file: Path) -> str | None:
+    """An image file's Pillow mode, read from its header only (None if unreadable)."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as img:
+            return img.mode
+    except (OSError, Image.DecompressionBombError):
+        return None
 
 
 def read_image(file: Path, image_size=None) -> np.ndarray:

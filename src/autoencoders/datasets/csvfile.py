@@ -14,20 +14,22 @@ from .source import ArraySource
 __all__ = ["read_csv"]
 
 
-def read_csv(path, id_column="auto") -> ArraySource:
+def read_csv(path, id_column="auto", label_column=None) -> ArraySource:
     """A CSV file of numbers: float32 (n, n_columns) features, with the ids of its id
-    column.
+    column and the labels of its label column.
 
     A first row that is not all numbers is a header. ``id_column`` names the column of row
-    ids (never a feature); "auto" takes a column named ``id`` when there is one, None none.
-    Ids that are all whole numbers become int64, others stay strings.
+    ids; "auto" takes a column named ``id`` when there is one, None none. ``label_column``
+    names a column of labels (class names or numbers). Neither is ever a feature; ids and
+    labels that are all whole numbers become int64, others stay strings.
 
     Raises
     ------
     ValueError
         For text that is not UTF-8, malformed CSV, no data rows, rows of different lengths,
-        non-numeric or empty cells (naming the file's line), or a named ``id_column`` that
-        the header lacks.
+        non-numeric or empty cells (naming the file's line and the column, and
+        ``--id-column`` when a whole column holds text), or a named column that the header
+        lacks.
     """
     path = Path(path)
     try:
@@ -44,39 +46,66 @@ def read_csv(path, id_column="auto") -> ArraySource:
     header = None
     if rows and not _is_numeric_row(rows[0][1]):
         header, rows = [c.strip() for c in rows[0][1]], rows[1:]  # a header
-    id_at = None
-    if id_column == "auto":
-        id_at = header.index("id") if header and "id" in header else None
-    elif id_column is not None:
-        if not header or id_column not in header:
-            raise ValueError(f"{path}: no column {id_column!r} for the ids (header: "
-                             f"{name_list(header) if header else 'none'}); pass the right "
-                             "--id-column, or none")
-        id_at = header.index(id_column)
+    id_at = _column(path, header, "id" if id_column == "auto" else id_column,
+                    "the ids", "--id-column", required=id_column != "auto")
+    label_at = _column(path, header, label_column, "the labels", "--label-column")
     if not rows:
         raise ValueError(f"{path}: no data rows")
     width = len(rows[0][1])
-    ids = [] if id_at is not None else None
-    out = np.empty((len(rows), width - (id_at is not None)), dtype=np.float32)
-    for i, (line, row) in enumerate(rows):
+    aside = [i for i in (id_at, label_at) if i is not None]
+    features = [i for i in range(width) if i not in aside]
+    kept = {i: [] for i in aside}
+    out = np.empty((len(rows), len(features)), dtype=np.float32)
+    for r, (line, row) in enumerate(rows):
         if len(row) != width:
             raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {width}; "
                              "every row needs the same number of columns")
-        if id_at is not None:
-            ids.append(row[id_at])
-            row = row[:id_at] + row[id_at + 1:]
+        for i in aside:
+            kept[i].append(row[i])
         try:
-            out[i] = [float(cell) for cell in row]
+            out[r] = [float(row[i]) for i in features]
         except ValueError:
-            bad = next(c for c in row if not _is_number(c))
-            raise ValueError(f"{path}: line {line} has a non-numeric or empty cell {bad!r}; "
-                             "the CSV must hold numbers only (one header row and an id column "
-                             "are allowed)") from None
-    if ids is not None:
-        ids = np.array(ids, dtype=object)
-        if all(_is_number(v) and float(v).is_integer() for v in ids):
-            ids = ids.astype(np.int64)
-    return ArraySource(out, ids)
+            col = next(i for i in features if not _is_number(row[i]))
+            raise ValueError(_non_numeric(path, header, rows, line, col)) from None
+    ids = None if id_at is None else _as_values(kept[id_at])
+    labels = None if label_at is None else _as_values(kept[label_at])
+    return ArraySource(out, ids, labels)
+
+
+def _column(path, header, name, what: str, option: str, required: bool = True):
+    """The index of column ``name`` in ``header`` (None for no name, or a missing name that
+    is not ``required``)."""
+    if name is None:
+        return None
+    if header and name in header:
+        return header.index(name)
+    if not required:
+        return None
+    raise ValueError(f"{path}: no column {name!r} for {what} (header: "
+                     f"{name_list(header) if header else 'none'}); pass the right {option}, "
+                     "or none")
+
+
+def _non_numeric(path, header, rows, line: int, col: int) -> str:
+    """The message for a cell that is not a number: where, which column, and, when the
+    whole column holds text, that it may be ids or labels."""
+    cell = next(row for n, row in rows if n == line)[col]
+    name = f"column {header[col]!r}" if header else f"column {col + 1}"
+    if all(not _is_number(row[col]) for _, row in rows[:100] if len(row) > col):
+        option = header[col] if header else "NAME"
+        return (f"{path}: {name} holds text ({cell!r} on line {line}), not numbers; if it "
+                f"holds row ids pass --id-column {option} (labels: --label-column {option}), "
+                "or remove it")
+    return (f"{path}: line {line} has a non-numeric or empty cell {cell!r} in {name}; the CSV "
+            "must hold numbers only (one header row, an id column and a label column are "
+            "allowed)")
+
+
+def _as_values(cells: list) -> np.ndarray:
+    values = np.array(cells, dtype=object)
+    if all(_is_number(v) and float(v).is_integer() for v in values):
+        return values.astype(np.int64)
+    return values
 
 
 def _is_number(cell: str) -> bool:

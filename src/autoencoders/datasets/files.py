@@ -41,8 +41,8 @@ from .source import Source
 __all__ = ["open_source", "read_input", "read_input_with_ids"]
 
 
-def open_source(path, *, id_column: str | None = "auto", image_size=None,
-                feature_shape=None) -> Source:
+def open_source(path, *, id_column: str | None = "auto", label_column: str | None = None,
+                image_size=None, feature_shape=None) -> Source:
     """Open a data set for reading on demand: ``autoencoders.datasets.open("data/*.parquet")``.
 
     Parameters
@@ -55,6 +55,8 @@ def open_source(path, *, id_column: str | None = "auto", image_size=None,
     id_column : str or None, default "auto"
         For tables (Parquet, CSV): the column holding row ids, never used as a feature;
         "auto" takes a column named ``id`` when there is one, None takes none.
+    label_column : str, optional
+        For tables: a column of labels (``Source.labels``), never used as a feature.
     image_size : (height, width), optional
         For an image folder: resize every image to this size.
     feature_shape : tuple of int, optional
@@ -78,15 +80,15 @@ def open_source(path, *, id_column: str | None = "auto", image_size=None,
         files = [Path(p) for p in sorted(_glob.glob(text))]
         if not files:
             raise FileNotFoundError(f"{text}: no files match this pattern")
-        source = _from_files(files, text, id_column)
+        source = _from_files(files, text, id_column, label_column)
     else:
         p = Path(text)
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such file or folder")
         if p.is_dir():
-            source = _from_folder(p, id_column, image_size)
+            source = _from_folder(p, id_column, label_column, image_size)
         else:
-            source = _from_files([p], text, id_column)
+            source = _from_files([p], text, id_column, label_column)
     return source if feature_shape is None else source.reshaped(feature_shape)
 
 
@@ -128,26 +130,31 @@ def read_input(path, *, image_size: tuple[int, int] | None = None, id_column="au
     return X, y
 
 
-def read_input_with_ids(path, *, image_size=None, id_column="auto"):
+def read_input_with_ids(path, *, image_size=None, id_column="auto", label_column=None):
     """:func:`read_input`, and the rows' ids: ``(X, y, ids)``.
 
     ``ids`` is an array of shape (n,) from the id column of a ``.csv`` or ``.parquet`` file,
-    the file names of an image folder, or None. Errors as :func:`read_input`.
+    the file names of an image folder, or None; ``y`` the labels of an ``.npz`` or of the
+    table's ``label_column``. Errors as :func:`read_input`.
     """
-    source = open_source(path, id_column=id_column, image_size=image_size)
+    source = open_source(path, id_column=id_column, label_column=label_column,
+                         image_size=image_size)
     return source.to_numpy(), source.labels(), source.ids(np.arange(len(source)))
 
 
-def _from_files(files: list[Path], what: str, id_column) -> Source:
+def _from_files(files: list[Path], what: str, id_column, label_column=None) -> Source:
     suffixes = {f.suffix.lower() for f in files}
+    if label_column is not None and not suffixes <= {".csv", ".parquet"}:
+        raise ValueError(f"{what}: a label column needs a table (.csv or .parquet); an .npz "
+                         "holds its labels as 'y', other files none")
     if suffixes == {".npy"}:
         return NpySource(files[0]) if len(files) == 1 else NpyShardsSource(files)
     if suffixes == {".parquet"}:
-        return ParquetSource(files, id_column)
+        return ParquetSource(files, id_column, label_column)
     if len(files) == 1 and suffixes == {".npz"}:
         return read_npz(files[0])
     if len(files) == 1 and suffixes == {".csv"}:
-        return read_csv(files[0], id_column)
+        return read_csv(files[0], id_column, label_column)
     if suffixes <= {".npz", ".csv"}:
         raise ValueError(f"{what}: several {'/'.join(sorted(suffixes))} files; they are read "
                          "whole, one at a time: pass one, or convert them to .npy shards or "
@@ -160,10 +167,13 @@ def _from_files(files: list[Path], what: str, id_column) -> Source:
                      f"{'/'.join(IMAGE_SUFFIXES)} images")
 
 
-def _from_folder(folder: Path, id_column, image_size) -> Source:
+def _from_folder(folder: Path, id_column, label_column, image_size) -> Source:
     entries = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     kinds = {p.suffix.lower() for p in entries}
     if kinds & set(IMAGE_SUFFIXES) or not kinds & set(STREAMED_SUFFIXES):
+        if label_column is not None:
+            raise ValueError(f"{folder}: a folder of images has no label column; a label "
+                             "column needs a table (.csv or .parquet)")
         return ImageFolderSource(folder, image_size)
     data = [p for p in entries if p.suffix.lower() in STREAMED_SUFFIXES]
-    return _from_files(data, os.fspath(folder), id_column)
+    return _from_files(data, os.fspath(folder), id_column, label_column)

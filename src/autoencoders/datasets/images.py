@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import IMAGE_SUFFIXES, file_identity, read_image
+from .._io import check_fits_in_memory
+from ._common import COLOUR_MODES, IMAGE_SUFFIXES, file_identity, image_mode, read_image
 from .source import Source
 
 __all__ = ["ImageFolderSource"]
@@ -45,6 +46,13 @@ class ImageFolderSource(Source):
         self.image_size = image_size
         self.n_rows, self.dtype = len(self.files), np.dtype(np.uint8)
         self.feature_shape = read_image(self.files[0], image_size).shape
+        self.colour_files = sum(image_mode(f) in COLOUR_MODES for f in self.files)
+
+    def notes(self):
+        if not self.colour_files:
+            return []
+        return [f"{self.colour_files} of {self.n_rows} images in {self.folder} are in colour "
+                "and are read as grey (ITU-R 601-2 luma)"]
 
     def _load(self, i: int) -> np.ndarray:
         image = read_image(self.files[i], self.image_size)
@@ -63,6 +71,8 @@ class ImageFolderSource(Source):
     def to_numpy(self) -> np.ndarray:
         """Every image, uint8 (n, h, w); the message for images of several sizes lists
         them all."""
+        check_fits_in_memory(self.nbytes, f"{self.folder}'s {self.n_rows} images",
+                             "stream them instead (--stream), or resize them (--image-size)")
         images = [read_image(f, self.image_size) for f in self.files]
         sizes = {im.shape for im in images}
         if len(sizes) > 1:

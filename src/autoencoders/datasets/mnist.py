@@ -12,8 +12,9 @@ MD5 before use, wherever it came from; a file that fails is never used.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_path
 from .idx import IDXError, read_idx
 
 __all__ = [
@@ -127,9 +128,16 @@ def _find_local(stem: str, folders: list[Path]) -> Path | None:
     return None
 
 
+#: The most an MNIST-like file may hold: its training images are 47,040,016 bytes
+#: decompressed (9.9 MB gzipped). A header or a mirror claiming more is refused before
+#: anything is allocated or downloaded (a 9 MB file expanded to 2.5 GB before its checksum
+#: was checked).
+MAX_FILE_BYTES = 1 << 26
+
+
 def _read_verified_idx(stream, name: str, md5: str) -> np.ndarray:
     """Parse an IDX stream and check the MD5 of its decompressed contents before use."""
-    array, digest = read_idx(stream, name)
+    array, digest = read_idx(stream, name, max_bytes=MAX_FILE_BYTES)
     if digest != md5:
         raise CorruptFileError(
             f"{name}: the decompressed contents have MD5 {digest}, expected {md5}; "
@@ -138,42 +146,43 @@ def _read_verified_idx(stream, name: str, md5: str) -> np.ndarray:
     return array
 
 
-def _download(url: str, timeout: float, progress: bool) -> bytes:
+def _download(url: str, file, timeout: float, progress: bool) -> None:
+    """Stream ``url`` into the open binary ``file``, at most ``MAX_FILE_BYTES``."""
     from tqdm.auto import tqdm
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
-        chunks = []
+        if total is not None and total > MAX_FILE_BYTES:
+            raise CorruptFileError(f"{url}: the mirror announces {total:,} bytes, more than "
+                                   "such a file holds; not downloaded")
+        received = 0
         with tqdm(
             total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
             disable=not progress, leave=False,
         ) as bar:
             while chunk := response.read(1 << 16):
-                chunks.append(chunk)
+                received += len(chunk)
+                if received > MAX_FILE_BYTES:
+                    raise CorruptFileError(f"{url}: more than {MAX_FILE_BYTES:,} bytes; not "
+                                           "such a file, download stopped")
+                file.write(chunk)
                 bar.update(len(chunk))
-    raw = b"".join(chunks)
-    if total is not None and len(raw) != total:
-        raise CorruptFileError(f"{url}: received {len(raw)} of {total} bytes")
-    return raw
+    if total is not None and received != total:
+        raise CorruptFileError(f"{url}: received {received} of {total} bytes")
 
 
 def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress) -> np.ndarray:
-    """Download ``stem`` from the first mirror that serves a verified copy; cache it."""
-    cache = data_dirs(dataset.name)[-1]
+    """Download ``stem`` from the first mirror that serves a verified copy, streamed into
+    the cache (it appears there only once verified), or into a temporary folder when the
+    cache cannot be written (a download next time, nothing more)."""
+    cache = data_dirs(dataset.name)[-1] / f"{stem}.gz"
     failures = []
     for base in mirrors:
         url = base.rstrip("/") + f"/{stem}.gz"
         try:
-            raw = _download(url, timeout, progress)
-            data = _read_verified_idx(io.BytesIO(raw), url, md5)
+            return _download_verified(url, cache, md5, timeout, progress)
         except (urllib.error.URLError, OSError, CorruptFileError, IDXError) as exc:
             failures.append(f"{url}: {exc}")
-            continue
-        try:
-            atomic_write(cache / f"{stem}.gz", raw)
-        except OSError:
-            pass  # a read-only cache costs a download next time, nothing more
-        return data
     searched = ", ".join(str(d) for d in data_dirs(dataset.name))
     raise DatasetNotFoundError(
         f"could not find or download {stem}: no local copy in {searched}, and every mirror "
@@ -181,6 +190,26 @@ def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress)
         f"(gzipped or not) in {data_dirs(dataset.name)[0]}, or set {DATA_DIR_ENV} to a folder "
         f"holding {dataset.name}/"
     )
+
+
+def _download_verified(url: str, cache: Path, md5: str, timeout, progress) -> np.ndarray:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(cache.parent, os.W_OK)
+    except OSError:
+        writable = False
+    with atomic_path(cache) if writable else _scratch(cache.name) as path:
+        with open(path, "wb") as f:
+            _download(url, f, timeout, progress)
+        with open(path, "rb") as f:
+            return _read_verified_idx(f, url, md5)  # only then is the file committed
+
+
+@contextlib.contextmanager
+def _scratch(name: str):
+    """A path in a temporary folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        yield Path(folder) / name
 
 
 def _read_verified(stem: str, dataset: IDXDataset, mirrors, timeout, progress) -> np.ndarray:

@@ -3,10 +3,12 @@ read whole (a zip archive cannot be mapped)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
+from .._io import check_fits_in_memory
 from ._common import file_identity, numpy_errors
 from .source import ArraySource, Source
 
@@ -130,10 +132,16 @@ def read_npz(path) -> ArraySource:
     ValueError
         For an unreadable archive, no recognisable data array, an object (pickled) array,
         or labels of another length than the data.
+    MemoryError
+        Before decompressing, when the arrays' declared shapes would not fit in memory (a
+        186-byte archive can declare (10^11, 784)).
     """
     path = Path(path)
     with numpy_errors(path):
         archive = np.load(path, allow_pickle=False)
+        declared = _declared_bytes(path)
+    check_fits_in_memory(declared, f"{path}, decompressed,",
+                         "convert it to .npy shards or .parquet files, which are streamed")
     with archive:
         keys = list(archive.keys())
         x_key = next((k for k in _X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
@@ -147,3 +155,23 @@ def read_npz(path) -> ArraySource:
     if y is not None and len(y) != len(X):
         raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
     return ArraySource(X, labels=y)
+
+
+def _declared_bytes(path: Path) -> int:
+    """Bytes the arrays of an ``.npz`` declare in their headers (read without their data)."""
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not name.endswith(".npy"):
+                continue
+            with zf.open(name) as f:
+                version = np.lib.format.read_magic(f)
+                read = {(1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read is None:  # version 3 (UTF-8 names): np.load checks it
+                    continue
+                shape, _, dtype = read(f)
+            total += math.prod(shape) * dtype.itemsize
+    return total

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import check_fits_in_memory
 from ._common import file_identity, name_list, require_pyarrow
 from .source import Source
 
@@ -16,8 +17,9 @@ class ParquetSource(Source):
     """Parquet files read by row group with pyarrow.
 
     The features are either one column of lists (list or fixed-size list of numbers, one
-    row's values; all rows of the same length) or every numeric column; a column named
-    ``id_column`` is kept apart as the rows' ids and never used as a feature.
+    row's values; all rows of the same length) or every numeric column; the columns named
+    ``id_column`` and ``label_column`` are kept apart as the rows' ids and labels and never
+    used as features.
 
     Parameters
     ----------
@@ -25,11 +27,14 @@ class ParquetSource(Source):
         Files whose rows are numbered one after the other; they need the same columns.
     id_column : str or None, default "auto"
         The id column; "auto" takes a column named ``id`` when there is one; None: no ids.
+    label_column : str or None
+        A column of labels (class names or numbers).
 
     Raises
     ------
     ValueError
-        For files of different columns, a missing ``id_column``, no feature column, a
+        For files of different columns, a missing ``id_column`` or ``label_column``, no
+        feature column, a
         non-numeric column, or list rows of different lengths or with missing values.
     ImportError
         Without pyarrow.
@@ -42,7 +47,7 @@ class ParquetSource(Source):
     ``autoencoders embed --out x.parquet`` writes them), not millions.
     """
 
-    def __init__(self, paths, id_column: str | None = "auto"):
+    def __init__(self, paths, id_column: str | None = "auto", label_column: str | None = None):
         self._pq = require_pyarrow()
         self.paths = [Path(p) for p in paths]
         if not self.paths:
@@ -66,8 +71,11 @@ class ParquetSource(Source):
         if id_column is not None and id_column not in names:
             raise ValueError(f"{self.paths[0]}: no column {id_column!r} for the ids (columns: "
                              f"{name_list(names)}); pass the right --id-column, or none")
-        self.id_column = id_column
-        self.columns = [n for n in names if n != id_column]
+        if label_column is not None and label_column not in names:
+            raise ValueError(f"{self.paths[0]}: no column {label_column!r} for the labels "
+                             f"(columns: {name_list(names)}); pass the right --label-column")
+        self.id_column, self.label_column = id_column, label_column
+        self.columns = [n for n in names if n not in (id_column, label_column)]
         if not self.columns:
             raise ValueError(f"{self.paths[0]}: no feature columns besides {id_column!r}")
         self._list = len(self.columns) == 1 and _is_list(schema.field(self.columns[0]).type)
@@ -108,6 +116,9 @@ class ParquetSource(Source):
         i, g = self._groups[k]
         if self._files is None:  # unpickled: files are opened again where the rows are read
             self._files = [self._file(p) for p in self.paths]
+        check_fits_in_memory(self._files[i].metadata.row_group(g).total_byte_size,
+                             f"{self.paths[i]}: row group {g}", "write the file with row "
+                             "groups of thousands of rows (row_group_size=4096)")
         try:
             return self._files[i].read_row_group(g, columns=columns)
         except Exception as exc:
@@ -172,8 +183,15 @@ class ParquetSource(Source):
             parts.append(col[rows[which == k] - self.offsets[k]])
         return np.concatenate(parts) if parts else np.empty(0)
 
+    def labels(self):
+        if self.label_column is None:
+            return None
+        return np.concatenate([
+            self._read_group(k, [self.label_column]).column(0).to_numpy(zero_copy_only=False)
+            for k in range(len(self._groups))])
+
     def _identity(self):
-        return [file_identity(p) for p in self.paths] + [self.id_column]
+        return [file_identity(p) for p in self.paths] + [self.id_column, self.label_column]
 
     def __getstate__(self):  # picklable for process pools (Dask, Ray): no open files
         state = self.__dict__.copy()

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from .._io import check_fits_in_memory
+
 __all__ = ["Source", "ArraySource", "Without", "iter_chunks", "CHUNK_ROWS"]
 
 #: Rows a chunked reader takes at once when nothing else is asked: 4,096 rows of 784
@@ -87,13 +89,26 @@ class Source:
         """The id of each row in ``rows`` (the id column, or file names), or None."""
         return None
 
+    def notes(self) -> list[str]:
+        """What reading changed that the user should know (colour images made grey)."""
+        return []
+
     def labels(self) -> np.ndarray | None:
         """Every row's label, shape (n_rows,), when the file holds them (an ``.npz`` with
         ``y``), else None."""
         return None
 
     def to_numpy(self) -> np.ndarray:
-        """All rows in memory, shape (n_rows, *feature_shape)."""
+        """All rows in memory, shape (n_rows, *feature_shape).
+
+        Raises
+        ------
+        MemoryError
+            Before reading, when they would not fit in the available memory.
+        """
+        check_fits_in_memory(self.nbytes, f"{self!r} in memory",
+                             "stream it instead (autoencoders.datasets.open and fit, or "
+                             "--stream)")
         return self.read()
 
     def fingerprint(self) -> str:

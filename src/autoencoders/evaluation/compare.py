@@ -160,7 +160,9 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
     C_test, encode_seconds = timed_transform(estimator.transform, X_test)
     record("autoencoder", C_train, C_test, estimator.train_seconds_, encode_seconds,
            recon=estimator.reconstruct(X_test, scaled=True))
-    dim = C_test.shape[1]
+    # PCA cannot have more components than features or points: a code wider than the data
+    # is compared with PCA of all the features.
+    dim = min(C_test.shape[1], Xs_train.shape[1], len(Xs_train))
     for method in baselines:
         specs = [(dim, "pca"), (2, "pca_2d")] if method == "pca" else [(2, f"{method}_2d")]
         for n_comp, name in specs:

@@ -149,6 +149,13 @@ class InputSpec:
         check_fits_float32(found, rows.name)
         if unit:
             check_unit_interval(found, rows.name, fitting=True)
+        if (scaling == "auto" and np.issubdtype(data.dtype, np.integer)
+                and found.within(0, 255) and found.high > 1):
+            warnings.warn(f"{rows.name} holds {data.dtype} values in [{found.low:g}, "
+                          f"{found.high:g}], used as they are, while uint8 pixels would be "
+                          "divided by 255; for images pass X.astype(np.uint8), else "
+                          "input_scaling='minmax' or 'none' to say so", UserWarning,
+                          stacklevel=4)
         spec = cls(shape, scaling, feature_names=names, unit=unit)
         _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
                   found.high, spec.describe())

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._io import check_fits_in_memory
 from ..callbacks import Callback
 from ..config import TrainingConfig
 from ..datasets.source import Source
@@ -176,7 +177,14 @@ def fit_model(architecture, recipe: TrainingConfig, X, X_val=None, *, seed: int,
         Trained, on ``device``.
     history : list of dict
         As :func:`train` returns it.
+
+    Raises
+    ------
+    MemoryError
+        Before anything is allocated, when training the model would not fit in the
+        available memory (CPU).
     """
+    _check_model_size(architecture, device)
     # Entered before the model is built, so that torch's worker threads, if this is the
     # process's first parallel work, are created with denormals flushed.
     with flush_denormals(device):
@@ -187,6 +195,17 @@ def fit_model(architecture, recipe: TrainingConfig, X, X_val=None, *, seed: int,
         history = train(model, X, recipe, X_val=X_val, device=device, generator=generator,
                         callbacks=list(callbacks), checkpointer=checkpointer, resume=resume)
     return model, history
+
+
+def _check_model_size(architecture, device: torch.device) -> None:
+    """Refuse, before allocating, a model whose training would not fit in memory: weights,
+    gradients and Adam's two moments, 16 bytes a parameter (``fit --hidden-dims
+    1000000000`` was killed for memory)."""
+    with torch.device("meta"):  # shapes only, no memory
+        n = sum(p.numel() for p in build_model(architecture).parameters())
+    if device.type == "cpu":
+        check_fits_in_memory(16 * n, f"training a model of {n:,} parameters",
+                             "choose smaller hidden_dims, channels or latent_dim")
 
 
 def _sanity_check(model, X, recipe, device) -> float:

@@ -1,7 +1,7 @@
 """The run workflow of the command line and of scripts: a command's data (``data``), the
 run folder's life (``folder``), training a run (``train``), measuring it (``evaluate``)."""
 
-from .data import DataRequest, Loaded, RunData, load, run_data
+from .data import DataRequest, Loaded, RunData, check_output, load, run_data
 from .evaluate import cluster_run, evaluate_run, evaluation_table
 from .folder import (
     RunFolderConflict,
@@ -10,11 +10,19 @@ from .folder import (
     read_command,
     recorded_dataset,
     remove_failed_start,
+    run_lock,
     save_command,
 )
-from .train import REFERENCE_TEST_BCE, corrupted_copy, train_run, variant_metrics
+from .train import (
+    REFERENCE_TEST_BCE,
+    RunIncomplete,
+    corrupted_copy,
+    train_run,
+    variant_metrics,
+)
 
-__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "train_run",
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
+           "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",

@@ -3,8 +3,10 @@ the split of a run into training and test rows."""
 
 from __future__ import annotations
 
+import glob
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -12,8 +14,8 @@ from ..datasets import load_dataset, open_source
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import check_labels, holdout, named, split
 
-__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "STREAM_ABOVE_BYTES",
-           "MAX_TEST_ROWS"]
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
+           "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
 #: ``stream``. Streamed and in-memory data train on the same batches, so this changes memory
@@ -37,6 +39,8 @@ class DataRequest:
         Which split of ``dataset`` (``load``); "all" is train then test.
     id_column : str
         The id column of a table ("auto": a column named ``id``; "none": no ids).
+    label_column : str or None
+        A column of labels in a table (never a feature).
     image_size : (height, width) or None
         Resize the images of an image folder.
     stream : bool
@@ -56,6 +60,7 @@ class DataRequest:
     input: str | None = None
     split: str = "test"
     id_column: str = "auto"
+    label_column: str | None = None
     image_size: tuple | None = None
     stream: bool = False
     test_fraction: float = 0.1
@@ -100,12 +105,15 @@ class Loaded:
         JSON facts for the record (data set and split, or the input's absolute path).
     ids : ndarray of shape (n,) or None
         Row ids (a table's id column, image file names); a source gives its own.
+    notes : list of str
+        What reading changed that the user should know (``Source.notes``).
     """
 
     X: np.ndarray | Source
     y: np.ndarray | None
     description: dict
     ids: np.ndarray | None = None
+    notes: list = field(default_factory=list)
 
 
 def load(request: DataRequest, split_name: str | None = None) -> Loaded:
@@ -128,14 +136,14 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
         X, y = load_dataset(request.dataset, part, progress=request.progress)
         return Loaded(X, y, {"dataset": request.dataset, "split": part})
     source = open_source(request.input, id_column=request.ids_from,
-                         image_size=request.image_size)
+                         label_column=request.label_column, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input)}
     # .npz and .csv are read whole (ArraySource): nothing to stream.
     if not isinstance(source, ArraySource) and (request.stream
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
-        return Loaded(source, None, description)
+        return Loaded(source, source.labels(), description, notes=source.notes())
     return Loaded(source.to_numpy(), source.labels(), description,
-                  source.ids(np.arange(len(source))))
+                  source.ids(np.arange(len(source))), source.notes())
 
 
 @dataclass
@@ -157,6 +165,8 @@ class RunData:
     train_numbers, test_numbers
         The rows' numbers in the input (``autoencoders.inputs.Rows.numbers``), so that
         errors name the file's rows.
+    notes : list of str
+        What reading changed that the user should know.
     """
 
     X_train: np.ndarray | Source
@@ -167,6 +177,7 @@ class RunData:
     name: str = "X"
     train_numbers: object = 0
     test_numbers: object = 0
+    notes: list = field(default_factory=list)
 
     def __post_init__(self):
         self.y_train = check_labels(self.y_train, len(self.X_train), "y_train")
@@ -207,7 +218,7 @@ def run_data(request: DataRequest) -> RunData:
         description = {**loaded.description, "test_fraction": request.test_fraction,
                        "streamed": isinstance(X, Source)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
-                       Without(test), test)
+                       Without(test), test, loaded.notes)
     else:
         train, test = load(request, "train"), load(request, "test")
         data = RunData(train.X, test.X, train.y, test.y,
@@ -221,3 +232,28 @@ def run_data(request: DataRequest) -> RunData:
         data.y_test = None if data.y_test is None else data.y_test[:request.test_size]
     data.description.update(n_train=len(data.X_train), n_test=len(data.X_test))
     return data
+
+
+def check_output(out, *inputs) -> None:
+    """Refuse to write ``out`` over one of the ``inputs`` (paths, folders or globs, None
+    skipped): ``embed --input data.npy --out data.npy`` would destroy the data.
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is (or links to) an input file, or sits in an input folder or matches
+        an input glob.
+    """
+    target = Path(out).resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        text = str(given)
+        files = ([Path(p) for p in glob.glob(text)] if any(c in text for c in "*?[")
+                 and not Path(text).exists() else [Path(text)])
+        for path in files:
+            path = path.resolve()
+            if target == path or (path.is_dir() and path in target.parents
+                                  and target.parent == path):
+                raise ValueError(f"--out {out} is the input {given} (or lies in it): writing "
+                                 "it would destroy the data; choose another output path")

@@ -206,13 +206,17 @@ def read_command(run_dir) -> dict:
     file = os.path.join(run_dir, CHECKPOINT_DIR, COMMAND_FILE)
     try:
         with open(file, encoding="utf-8") as f:
-            return json.load(f)
+            options = json.load(f)
+        if not isinstance(options, dict):
+            raise ValueError(f"expected an object, got {type(options).__name__}")
+        return options
     except FileNotFoundError:
         raise FileNotFoundError(f"{file}: missing; {run_dir} is not a run folder started "
                                 f"by '{PROG} fit' (or it finished before checkpoints existed)"
                                 ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{file}: not valid JSON ({exc}); the run folder is damaged") from None
+    except (ValueError, RecursionError) as exc:  # JSON, UTF-8 or its shape
+        raise ValueError(f"{file}: not the options of a run ({exc}); the run folder is "
+                         "damaged") from None
 
 
 def remove_failed_start(out, existed: bool) -> None:

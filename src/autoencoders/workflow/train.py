@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ..inference import write_outputs
 from ..persistence import HISTORY_FILE
 from ..plotting import (
     as_images,
+    plot_code_values,
     plot_history,
     plot_image_grid,
     plot_image_rows,
@@ -25,7 +27,17 @@ from ..training import CHECKPOINT_DIR
 from .data import RunData
 from .folder import METRICS_FILE
 
-__all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE"]
+__all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE",
+           "RunIncomplete", "UNDER_TRAINED_STEPS"]
+
+#: Fewer optimiser steps than this and a run is reported as probably under-trained: 600
+#: images trained 40 steps stopped at BCE 0.41 with grey blobs for reconstructions.
+UNDER_TRAINED_STEPS = 1000
+
+
+class RunIncomplete(RuntimeError):
+    """Training finished (and was checkpointed) but writing the rest of the run failed: the
+    message says why and how ``fit --resume`` writes the rest without training again."""
 
 #: The reference Keras notebook's validation BCE on the 10,000 MNIST test images after its
 #: 50 epochs of SGD (learning rate 1.5, batch 32).
@@ -62,18 +74,26 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     Returns
     -------
     dict
-        The metrics written to ``metrics.json``: ``test_bce`` (None for unbounded data),
+        The metrics written to ``metrics.json`` (valid JSON: a non-finite number is null):
+        ``loss`` (the training loss's name), ``test_bce`` (None for unbounded data),
         ``test_mse``, ``test_sse_per_image``, ``test_psnr`` (reconstruction metrics per
-        pixel, per image and in dB; see ``evaluation.reconstruction_metrics``),
+        pixel, per sample and in dB; see ``evaluation.reconstruction_metrics``),
         ``train_seconds`` (training epochs only), ``seconds_per_epoch``, ``epochs``,
-        ``n_train``, ``n_test``, ``device``, ``test_code_near_zero`` (fraction of the test
-        codes' entries near 0, see ``evaluation.near_zero_fraction``), and for images in
-        [0, 1] those of :func:`variant_metrics`.
+        ``steps`` (optimiser steps), ``under_trained`` (fewer than
+        ``UNDER_TRAINED_STEPS`` steps, or the loss still fell 5 % in the last epoch),
+        ``n_train``, ``n_test``, ``device``, ``input`` (how input became the model's),
+        ``test_code_near_zero`` (fraction of the test codes' entries near 0, see
+        ``evaluation.near_zero_fraction``), ``dead_code_units`` (:func:`dead_units`), and
+        for images in [0, 1] those of :func:`variant_metrics`.
 
     Raises
     ------
     ValueError, OSError
-        From validation of the data or from writing the folder.
+        From validation of the data, or training (``TrainingDivergedError``, a
+        RuntimeError).
+    RunIncomplete
+        When training finished but writing the folder failed (a full disk at the figures):
+        its checkpoint is kept and the message says how to finish.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,6 +101,18 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
     estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                   callbacks=[CSVLogger(out / HISTORY_FILE)], resume=resume)
+    try:
+        return _write_run(estimator, data, out, maps, extra, log)
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunIncomplete(
+            f"{first}; training finished and its last checkpoint is kept: once the cause is "
+            f"fixed, 'autoencoders fit --resume {out}' writes the rest without training "
+            "again") from exc
+
+
+def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
+    """Everything of a run but the training: model, metrics, codes, figures."""
     estimator.save(out, extra={"data": data.description, **(extra or {})})
 
     Xs = estimator.scale_input(data.X_test)
@@ -88,7 +120,11 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     rec = reconstruction_metrics(Xs, Rs)
     bounded = estimator.architecture_.output_activation == "sigmoid"
     epochs = len(estimator.history_["epoch"])
+    steps = epochs * math.ceil(len(data.X_train) / estimator.recipe_.batch_size)
+    losses = estimator.history_["train_loss"]
+    last_drop = (losses[-2] - losses[-1]) / losses[-2] if len(losses) > 1 and losses[-2] else 0
     metrics = {
+        "loss": estimator.recipe_.loss,
         "test_bce": rec["bce"] if bounded else None,
         "test_mse": rec["mse"],
         "test_sse_per_image": rec["sse_per_image"],
@@ -96,16 +132,24 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         "train_seconds": estimator.train_seconds_,
         "seconds_per_epoch": estimator.train_seconds_ / max(epochs, 1),
         "epochs": epochs,
+        "steps": steps,
+        "last_epoch_loss_drop": last_drop,
+        # Few steps, or a loss still falling by 5 % an epoch at the end (under a cosine
+        # schedule, whose last epochs barely move, that is a model far from done).
+        "under_trained": bool(steps < UNDER_TRAINED_STEPS or last_drop > 0.05),
         "n_train": len(data.X_train),
         "n_test": len(data.X_test),
         "device": estimator.device_,
+        "input": estimator.input_spec_.describe(np.asarray(data.X_test[:1]).dtype),
     }
     codes_test = estimator.transform(data.X_test)
     metrics["test_code_near_zero"] = near_zero_fraction(codes_test)
+    metrics["dead_code_units"] = dead_units(codes_test)
     figures = out / "figures"
     if bounded and as_images(Xs[:1]) is not None:
         metrics.update(variant_metrics(estimator, data.X_test, figures))
-    atomic_write(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    atomic_write(out / METRICS_FILE, json.dumps(_finite(metrics), indent=2,
+                                                 allow_nan=False) + "\n")
 
     # Chunk by chunk: the training data may be streamed and larger than memory.
     write_outputs(estimator, data.X_train, out / "codes" / "train.npy")
@@ -122,7 +166,9 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     plot_reconstructions(
         Xs[:n_show], Rs[:n_show], figures / "reconstructions.png",
         labels=None if data.y_test is None else data.y_test[:n_show])
-    if maps:
+    if maps and codes_test.shape[1] == 1:
+        plot_code_values(codes_test, data.y_test, figures / "latent_maps.png")
+    elif maps:
         panels = {}
         for method in maps:
             start = time.perf_counter()
@@ -133,6 +179,23 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         plot_maps(panels, data.y_test, figures / "latent_maps.png",
                   axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
     return metrics
+
+
+def dead_units(codes: np.ndarray) -> int:
+    """Code units that do not vary over ``codes`` (n, latent_dim): a dead ReLU is 0 for
+    every sample; any constant unit carries no information."""
+    spread = codes.max(axis=0) - codes.min(axis=0)
+    return int((spread <= 1e-6 * max(float(spread.max(initial=0.0)), 1e-12)).sum())
+
+
+def _finite(value):
+    """``value`` with every NaN or infinite float replaced by None: metrics.json stays JSON
+    (``NaN`` and ``Infinity`` are not)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
@@ -197,7 +260,8 @@ def variant_metrics(estimator, X_test, figures) -> dict:
     out: dict = {}
     n = min(10, len(X_test))
     if len(X_test) >= 2:
-        plot_image_rows({"interpolation": estimator.interpolate(X_test[0], X_test[1], 10)},
+        row = estimator.interpolate(X_test[0], X_test[1], 10, scaled=True)  # picture units
+        plot_image_rows({"interpolation": row},
                         figures / "interpolation.png",
                         title="Decoded points between two test images' codes")
     corruption = estimator.recipe_.corruption
@@ -216,6 +280,7 @@ def variant_metrics(estimator, X_test, figures) -> dict:
     if estimator.architecture_.variational:
         if estimator.recipe_.loss == "bce":
             out["test_elbo"] = float(np.mean(estimator.elbo(X_test)))
-        plot_image_grid(estimator.sample(64, random_state=0), figures / "samples.png",
+        plot_image_grid(estimator.sample(64, random_state=0, scaled=True),
+                        figures / "samples.png",
                         title="Samples from the prior N(0, I), decoded")
     return out
