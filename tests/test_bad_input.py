@@ -110,7 +110,8 @@ class Ctx:
 
 # ------------------------------------------------------------------ NaN, ±inf, overflow
 @case("NaN", "AutoEncoder.fit", ValueError,
-      r"X contains NaN or infinite values \(first in sample 3\); remove or impute them first")
+      r"X contains NaN or infinite values \(first in sample 3, feature \d+\); remove or "
+      r"impute them first")
 def nan_at_fit(ctx):
     ctx.new().fit(ctx.bad(np.nan))
 
@@ -131,7 +132,7 @@ def nan_codes_at_inverse_transform(ctx):
 
 
 @case("NaN in a file", "autoencoders fit --input", ValueError,
-      r"contains NaN or infinite values \(first in sample 3\)", exit_code=1)
+      r"contains NaN or infinite values \(first in sample 3, feature \d+\)", exit_code=1)
 def nan_in_file_at_cli_fit(ctx):
     np.save(ctx.tmp / "nan.npy", ctx.bad(np.nan))
     ctx.cli("fit", "--input", ctx.tmp / "nan.npy", "--out", ctx.tmp / "run-nan", "-q")
@@ -329,7 +330,8 @@ def out_of_range_with_minmax(ctx):
 
 # ------------------------------------------------------------------ CSV
 @case("a string in a CSV", "read_input", ValueError,
-      r"words\.csv: line 3 has a non-numeric or empty cell 'abc'; the CSV must hold numbers")
+      r"words\.csv: line 3 has a non-numeric or empty cell 'abc' in column 'b'; the CSV must "
+      r"hold numbers")
 def csv_string(ctx):
     read_input(ctx.write("words.csv", "a,b\n1,2\n3,abc\n"))
 
@@ -608,8 +610,8 @@ def out_of_range_at_cli_embed(ctx):
 
 
 @case("NaN in a file", "autoencoders embed", ValueError,
-      r"nan2\.npy contains NaN or infinite values \(first in sample 3\); remove or impute "
-      r"them first", exit_code=1)
+      r"nan2\.npy contains NaN or infinite values \(first in sample 3, feature \d+\); remove "
+      r"or impute them first", exit_code=1)
 def nan_in_file_at_cli_embed(ctx):
     np.save(ctx.tmp / "nan2.npy", ctx.bad(np.nan))
     ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "nan2.npy", "--out", ctx.tmp / "z.npy")
@@ -816,7 +818,8 @@ def mismatched_shards(ctx):
 
 
 @case("NaN in a streamed file", "AutoEncoder.fit(datasets.open(...))", ValueError,
-      r"X contains NaN or infinite values \(first in sample 3\); remove or impute them first")
+      r"X contains NaN or infinite values \(first in sample 3, feature \d+\); remove or "
+      r"impute them first")
 def nan_in_streamed_file(ctx):
     from autoencoders.datasets import open as open_data
 
@@ -834,8 +837,8 @@ def streamed_wrong_width(ctx):
 
 
 @case("NaN in a streamed file", "autoencoders fit --stream", ValueError,
-      r"nan4\.npy contains NaN or infinite values \(first in sample 3\); remove or impute "
-      r"them first", exit_code=1)
+      r"nan4\.npy contains NaN or infinite values \(first in sample 3, feature \d+\); remove "
+      r"or impute them first", exit_code=1)
 def nan_in_streamed_file_at_cli(ctx):
     np.save(ctx.tmp / "nan4.npy", ctx.bad(np.nan))
     ctx.cli("fit", "--input", ctx.tmp / "nan4.npy", "--stream", "--out", ctx.tmp / "n", "-q")
@@ -871,6 +874,309 @@ def unquoted_glob(ctx):
       r"nothing-\*\.parquet: no files match this pattern", exit_code=1)
 def glob_without_files(ctx):
     ctx.cli("fit", "--input", ctx.tmp / "nothing-*.parquet", "--out", ctx.tmp / "g", "-q")
+
+
+# ------------------------------------------------------------------ a hostile trial's kinds
+@case("a learning rate so large that the loss becomes NaN or explodes", "AutoEncoder.fit",
+      RuntimeError, r"training diverged in epoch 1: the training loss (became nan|exploded "
+      r"from .*) \(NaN, non-finite or exploding\); lower the learning rate \(now 1e\+30\)")
+def nan_loss_at_fit(ctx):
+    ctx.new(learning_rate=1e30).fit(ctx.X)
+
+
+@case("a learning rate large enough that the loss explodes without being NaN",
+      "AutoEncoder.fit", RuntimeError, r"the training loss exploded from \d\.\d+ "
+      r"\(untrained\) to [\d.e+]+ \(NaN, non-finite or exploding\)")
+def exploding_loss_at_fit(ctx):
+    ctx.new(learning_rate=1e6).fit(ctx.X)
+
+
+@case("a diverging run", "autoencoders fit", RuntimeError,
+      r"training diverged in epoch 1", exit_code=1)
+def diverging_run_at_cli(ctx):
+    out = ctx.tmp / "run-diverged"
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", out, "-q", "--maps", "none",
+                "--lr", "1e30", "--epochs", "1")
+    finally:
+        assert not out.exists()  # nothing half-written is left to demand --force
+
+
+@case("a model whose weights hold NaN", "AutoEncoder.load", ValueError,
+      r"model\.safetensors: the weights .* hold NaN or infinite values; the model diverged "
+      r"or the file is damaged")
+def nan_weights_at_load(ctx):
+    from safetensors.torch import load_file, save_file
+
+    folder = ctx.copy_model("nan-weights")
+    weights = folder / "model.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(weights), "pt") as f:
+        header = f.metadata()
+    tensors = load_file(weights)
+    name = next(k for k in tensors if k.endswith("weight"))
+    tensors[name] = torch.full_like(tensors[name], float("nan"))
+    save_file(tensors, weights, metadata=header)
+    AutoEncoder.load(folder)
+
+
+@case("integer tensors in a model file", "AutoEncoder.load", ValueError,
+      r"its tensors do not match the model's configuration \(.* is I64, not F32")
+def integer_weights_at_load(ctx):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    folder = ctx.copy_model("int-weights")
+    weights = folder / "model.safetensors"
+    with safe_open(str(weights), "pt") as f:
+        header = f.metadata()
+    tensors = {k: v.to(torch.int64) for k, v in load_file(weights).items()}
+    save_file(tensors, weights, metadata=header)
+    AutoEncoder.load(folder)
+
+
+@case("a 3 KB model folder whose configuration claims 10^9-unit layers", "AutoEncoder.load",
+      ValueError, r"its tensors do not match the model's configuration \(.*1000000000")
+def huge_layers_claimed_at_load(ctx):
+    import json
+    import resource
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    folder = ctx.copy_model("huge-config")
+    weights = folder / "model.safetensors"
+    with safe_open(str(weights), "pt") as f:
+        header = dict(f.metadata())
+    config = json.loads(header["config"])
+    config["architecture"]["hidden_dims"] = [10**9]
+    header["config"] = json.dumps(config)
+    save_file(load_file(weights), weights, metadata=header)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        AutoEncoder.load(folder)
+    finally:  # checked before anything was allocated (KB)
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000
+
+
+@case("hidden layers too large for the machine's memory", "autoencoders fit", MemoryError,
+      r"training a model of [\d,]+ parameters would take [\d.]+ [TP]B, more than the .* "
+      r"of memory available; choose smaller hidden_dims", exit_code=1)
+def huge_model_at_fit(ctx):
+    ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "run-huge", "-q",
+            "--hidden-dims", "1000000000", "--maps", "none")
+
+
+@case("a 186-byte .npz declaring (10^11, 784) float32", "autoencoders embed", MemoryError,
+      r"huge\.npz, decompressed, would take 313\.6 TB, more than the .* of memory "
+      r"available; convert it to \.npy shards or \.parquet files", exit_code=1)
+def npz_declaring_huge_array(ctx):
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10**11, 784)})
+    with zipfile.ZipFile(ctx.tmp / "huge.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("X.npy", header.getvalue() + b"\0" * 100)
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "huge.npz", "--out", ctx.tmp / "z.npy")
+
+
+@case("an IDX header claiming 14.6 GiB", "load_mnist", ValueError,
+      r"the header declares shape \(60000, 512, 512\) \([\d,]+ bytes, more than the "
+      r"67,108,864 such a file holds\); the file is corrupt")
+def idx_claiming_huge_size(ctx, monkeypatch):
+    from autoencoders.datasets import load_mnist
+
+    folder = ctx.tmp / "claims" / "mnist"
+    folder.mkdir(parents=True)
+    header = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big")
+                                            for d in (60000, 512, 512))
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + b"\0" * 64))
+    monkeypatch.setenv("AUTOENCODERS_DATA_DIR", str(ctx.tmp / "claims"))
+    load_mnist("train", progress=False, mirrors=())
+
+
+@case("a model file that is a named pipe", "AutoEncoder.load", ValueError,
+      r"model\.safetensors: not a regular file \(a pipe, a device or a link to one\)")
+def fifo_model_file(ctx):
+    import os
+
+    folder = ctx.copy_model("fifo")
+    (folder / "model.safetensors").unlink()
+    os.mkfifo(folder / "model.safetensors")
+    AutoEncoder.load(folder)
+
+
+@case("a string where a model's configuration has a number", "AutoEncoder.load", ValueError,
+      r"model\.safetensors: ArchitectureConfig: field 'latent_dim' must be int, got 'two'")
+def config_with_wrong_type(ctx):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    folder = ctx.copy_model("wrong-type")
+    weights = folder / "model.safetensors"
+    with safe_open(str(weights), "pt") as f:
+        header = dict(f.metadata())
+    config = json.loads(header["config"])
+    config["architecture"]["latent_dim"] = "two"
+    header["config"] = json.dumps(config)
+    save_file(load_file(weights), weights, metadata=header)
+    AutoEncoder.load(folder)
+
+
+@case("a configuration nested 100,000 levels deep", "AutoEncoder.load", ValueError,
+      r"config\.json: not a configuration \(JSON nested too deeply to read\)")
+def config_nested_too_deep(ctx):
+    from safetensors.torch import load_file, save_file
+
+    folder = ctx.copy_model("deep")
+    weights = folder / "model.safetensors"
+    save_file(load_file(weights), weights, metadata={"format_version": "1"})  # use config.json
+    (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    AutoEncoder.load(folder)
+
+
+@case("a damaged command.json in an interrupted run", "autoencoders fit --resume",
+      ValueError, r"run-damaged: its saved options are damaged \(argument --epochs: expected "
+      r"a positive integer, got 'many'", exit_code=1)
+def damaged_command_file(ctx):
+    import json
+
+    run = ctx.tmp / "run-damaged"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "command.json").write_text(json.dumps({"epochs": "many"}))
+    ctx.cli("fit", "--resume", run)
+
+
+@case("a bfloat16 tensor", "AutoEncoder.transform", None,
+      "works: converted to float32 (numpy has no bfloat16)")
+def bfloat16_tensor(ctx):
+    codes = ctx.ae.transform(torch.from_numpy(ctx.X).to(torch.bfloat16))
+    assert codes.dtype == np.float32 and np.isfinite(codes).all()
+
+
+@case("images of another layout with as many values ((4, 14, 14) for (1, 28, 28))",
+      "AutoEncoder.transform", ValueError, r"X holds samples of shape \(4, 14, 14\), but the "
+      r"model was fitted on shape \(1, 28, 28\): as many values, another layout")
+def other_image_layout(ctx):
+    images = np.random.default_rng(0).uniform(size=(8, 1, 28, 28)).astype(np.float32)
+    conv = ctx.new(architecture="conv", channels=(4,)).fit(images)
+    conv.transform(images.reshape(8, 4, 14, 14))
+
+
+@case("a NumPy integer for an integer parameter (a GridSearchCV grid)", "AutoEncoder.fit",
+      None, "works: np.int64(2) is taken as 2")
+def numpy_integer_parameter(ctx):
+    assert ctx.new(epochs=np.int64(2), batch_size=np.int64(8)).fit(ctx.X).recipe_.epochs == 2
+
+
+@case("a DataFrame with missing values (pandas NA)", "AutoEncoder.fit", ValueError,
+      r"X contains NaN or infinite values \(first in sample 2, feature 1\)")
+def pandas_na_at_fit(ctx):
+    import pandas as pd
+
+    df = pd.DataFrame(ctx.X[:5, :2]).astype("Float64")
+    df.iloc[2, 1] = pd.NA
+    ctx.new().fit(df)
+
+
+@case("a DataFrame with a string column", "AutoEncoder.fit", ValueError,
+      r"X has non-numeric columns 'name'; convert them to numbers or drop them")
+def string_column_at_fit(ctx):
+    import pandas as pd
+
+    ctx.new().fit(pd.DataFrame(ctx.X).assign(name="x"))
+
+
+@case("an infinite learning rate", "autoencoders fit --lr", None,
+      "exit 2: `argument --lr: expected a positive finite number, got 'inf'`")
+def infinite_lr_at_cli(ctx):
+    with pytest.raises(CommandFailed) as info:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "r", "--lr", "inf")
+    assert info.value.code == 2 and "--lr: expected a positive finite number" in str(info.value)
+
+
+@case("a negative seed", "autoencoders fit --seed", None,
+      "exit 2: `argument --seed: expected a seed, an integer from 0 to 4294967295, got '-1'`")
+def negative_seed_at_cli(ctx):
+    with pytest.raises(CommandFailed) as info:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "r", "--seed", "-1")
+    assert info.value.code == 2 and "--seed: expected a seed" in str(info.value)
+
+
+@case("integers 0–255 that are not uint8, with the MSE loss", "AutoEncoder.fit", None,
+      "works, with a UserWarning: `X holds int64 values in [0, 255], used as they are, while "
+      "uint8 pixels would be divided by 255`")
+def int64_pixels_at_fit(ctx):
+    X = (ctx.X * 255).astype(np.int64)
+    with pytest.warns(UserWarning, match="int64 values in \\[0, 25\\d\\], used as they are"):
+        ctx.new(loss="mse").fit(X)
+
+
+@case("a code wider than the data (latent_dim 8 for 6 features)", "AutoEncoder.fit", None,
+      "works, with a UserWarning: `latent_dim=8 is not smaller than the 6 features: the code "
+      "cannot compress them`")
+def code_wider_than_data(ctx):
+    with pytest.warns(UserWarning, match="latent_dim=8 is not smaller than the 6 features"):
+        ctx.new(latent_dim=8).fit(ctx.X)
+
+
+# ------------------------------------------------------------------ the user's files
+@case("--out an existing folder of the user's", "autoencoders fit", ValueError,
+      r"mine holds files that are not a run's \(config\.json\); choose a new or empty folder "
+      r"for --out: nothing there is replaced, even with --force", exit_code=2)
+def out_is_a_users_folder(ctx):
+    ctx.write("mine/config.json", '{"mine": 1}')
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "mine", "-q",
+                "--force")
+    finally:
+        assert (ctx.tmp / "mine" / "config.json").read_text() == '{"mine": 1}'
+
+
+@case("--out the input file", "autoencoders embed", ValueError,
+      r"--out .*same\.npy is the input .*same\.npy \(or lies in it\): writing it would "
+      r"destroy the data", exit_code=1)
+def output_is_the_input(ctx):
+    np.save(ctx.tmp / "same.npy", ctx.X)
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "same.npy", "--out",
+                ctx.tmp / "same.npy")
+    finally:
+        np.testing.assert_array_equal(np.load(ctx.tmp / "same.npy"), ctx.X)
+
+
+@case("a second fit into a folder that a running fit writes", "autoencoders fit", ValueError,
+      r"busy is being written by process \d+ \(started .*\); wait for it to finish or choose "
+      r"another --out", exit_code=2)
+def two_fits_into_one_folder(ctx):
+    import json
+    import subprocess
+    import sys
+
+    (ctx.tmp / "busy").mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (ctx.tmp / "busy" / ".lock").write_text(json.dumps({"pid": sleeper.pid}))
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "busy", "-q")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@case("a lock left by a killed fit", "autoencoders fit", None,
+      "works: the lock of a process that no longer runs is taken over")
+def stale_lock(ctx):
+    import json
+
+    (ctx.tmp / "stale").mkdir()
+    (ctx.tmp / "stale" / ".lock").write_text(json.dumps({"pid": 2**22 + 12345}))
+    ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "stale", "-q",
+            "--maps", "none", "--epochs", "1")
+    assert not (ctx.tmp / "stale" / ".lock").exists()
 
 
 # ------------------------------------------------------------------ the tests
@@ -940,7 +1246,8 @@ def render(outcomes: dict[str, str]) -> str:
         "",
         "## Related guarantees, tested elsewhere",
         "",
-        "- Checkpoints and resume (`tests/test_checkpoints.py`, `tests/cli/test_resume.py`): "
+        "- Checkpoints and resume (`tests/training/test_checkpoints.py`, "
+        "`tests/cli/test_resume.py`): "
         "a run killed with SIGKILL mid-epoch and resumed ends with bit-identical weights; "
         "SIGINT/SIGTERM finish the step, checkpoint and exit 130/143 with the command that "
         "resumes; a corrupt newest checkpoint is skipped for the one before; resuming with "
@@ -949,7 +1256,38 @@ def render(outcomes: dict[str, str]) -> str:
         "the CSV reader and the IDX parser on generated input, including a fuzzing run of "
         "the IDX parser that may raise only `IDXError`.",
         "- Downloads (`tests/datasets/test_mnist.py`): checksums of local and downloaded "
-        "files, a corrupt mirror skipped, nothing cached from a bad download.",
+        "files, a corrupt mirror skipped, nothing cached from a bad download; a download is "
+        "streamed to a temporary file and bounded by the size such a file can have.",
+        "- The bug cases of public reports against tools like ours "
+        "(`tests/test_bug_cases.py`, one test per case of `../shared/bug-cases.md`, named "
+        "by its id: C01 … C31).",
+        "",
+        "## The user's files and runs",
+        "",
+        "Tested in `tests/test_reliability.py` (and the cases above):",
+        "",
+        "- A loaded or cloned estimator never writes into another run's checkpoint folder: "
+        "a model folder does not record `checkpoint_dir`, a relative `checkpoint_dir` is "
+        "resolved when `fit` starts, and a fit deletes only checkpoints its own estimator "
+        "wrote (`CheckpointError` otherwise; resuming names them).",
+        "- `--out` must be new, empty, or a run folder: another folder's files (a user's "
+        "`config.json`) are never replaced, not even with `--force`. An output is never "
+        "written over an input (`embed --input x.npy --out x.npy` exits 1).",
+        "- Two `fit`s into one folder: the second exits 2 naming the first's pid "
+        "(`RUN/.lock`); a lock left by a killed run is taken over.",
+        "- A write killed with SIGKILL leaves the old file whole; its temporary "
+        "(`.NAME.tmp-PID-…`) is swept by the next write to the same path.",
+        "- A full disk (a 600 KB tmpfs in the test) fails `save`, `reconstruct` and `fit` "
+        "with one line naming the file and `No space left on device`, and leaves no partial "
+        "file; a read-only folder is refused before any work.",
+        "- A new run that fails (bad data, divergence) leaves the folder as it found it; one "
+        "that fails after training finished keeps its checkpoint and says how `fit --resume` "
+        "writes the rest without training again.",
+        "- `metrics.json` is always valid JSON (a non-finite number is `null`); files we "
+        "write, models and checkpoints included, get the permissions of a plain `open`.",
+        "- Under load: `import autoencoders` sets `OMP_WAIT_POLICY=PASSIVE` before torch "
+        "loads (`benchmarks/results/load.md` measures the stall it prevents); a program that "
+        "imported torch first gets a warning when the machine is busy.",
         "",
     ]
     return "\n".join(lines)

@@ -67,10 +67,10 @@ def test_errors_name_the_files_row(tmp_path):
     X[77, 2] = np.nan
     np.save(tmp_path / "x.npy", X)
     data = run_data(DataRequest(input=str(tmp_path / "x.npy"), seed=0))
-    with pytest.raises(ValueError, match=r"x\.npy contains NaN .*first in sample 77\)"):
+    with pytest.raises(ValueError, match=r"x\.npy contains NaN .*sample 77, feature 2\)"):
         AutoEncoder(**SMALL).fit(data.train_rows(), validation_data=data.test_rows())
     spec, _, _ = InputSpec.fit(X[:50], "none")
-    with pytest.raises(ValueError, match=r"chunk contains NaN .*first in sample 1077\)"):
+    with pytest.raises(ValueError, match=r"chunk contains NaN .*sample 1077, feature 2\)"):
         spec.check(named(X[50:], "chunk", numbers=1050))
 
 

@@ -149,6 +149,9 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Column names, when ``fit`` got a DataFrame with string column names.
     train_seconds_ : float
         Seconds spent in training epochs (validation excluded).
+    best_epoch_ : int
+        The epoch (1-based) whose weights the model holds: with early stopping, the one of
+        the lowest validation loss (restored however training ended), else the last.
     device_ : str
         The device that trained the model ("cpu", "cuda", ...).
 
@@ -293,6 +296,11 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
                                 resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
         self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
+        val = self.history_["val_loss"]
+        # The weights it holds: early stopping restores the best epoch's, however it ended.
+        self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))]
+                            if recipe.early_stopping and rows and None not in val
+                            else len(rows))
         self.device_ = str(device)
         self.model_ = model.cpu()
         return self
@@ -449,6 +457,7 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         est._set_input_spec(record.input_spec)
         est.train_seconds_ = record.train_seconds
         est.history_ = record.history
+        est.best_epoch_ = len(record.history["epoch"])
         return est
 
     def __sklearn_tags__(self):

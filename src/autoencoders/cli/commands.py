@@ -67,7 +67,8 @@ def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
 
 
 def _resume_args(args):
-    """The arguments the interrupted run in ``args.resume`` was started with."""
+    """The arguments the interrupted run in ``args.resume`` was started with, parsed anew
+    from its saved options, so that a damaged file gets the checks of a command line."""
     from ..workflow import read_command
 
     given = vars(args)
@@ -76,19 +77,25 @@ def _resume_args(args):
     if extra:
         raise UsageError(f"--resume takes the options of the run it continues; drop "
                          f"--{extra[0].replace('_', '-')}")
-    saved = read_command(args.resume)
-    for key, value in saved.items():
-        default = defaults.get(key)
-        if isinstance(value, list):
-            saved[key] = value = tuple(value)
-        if key in defaults and None not in (value, default) and not (
-                isinstance(value, type(default))
-                or isinstance(value, (int, float)) and isinstance(default, (int, float))):
-            raise ValueError(f"{args.resume}: the saved option --{key.replace('_', '-')} holds "
-                             f"{value!r}; the run folder is damaged (start the run again)")
-    # Options added since the run started take their defaults.
-    return argparse.Namespace(**{**defaults, **saved, "quiet": args.quiet,
-                                 "resume": args.resume, "out": args.resume, "force": True})
+    argv = ["fit"]
+    for key, value in read_command(args.resume).items():
+        flag = "--" + key.replace("_", "-")
+        if key in _RESUME_OPTIONS or value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, list):
+            text = "x" if key == "image_size" else ","
+            argv += [flag, text.join(map(str, value)) or "none"]
+        else:
+            argv += [flag, str(value)]
+    try:
+        saved = build_parser().parse_args(argv)
+    except UsageError as exc:
+        raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "
+                         "run again") from None
+    return argparse.Namespace(**{**vars(saved), "quiet": args.quiet, "resume": args.resume,
+                                 "out": args.resume, "force": True})
 
 
 def cmd_fit(args) -> int:

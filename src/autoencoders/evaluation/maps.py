@@ -42,6 +42,8 @@ def map_2d(codes: np.ndarray, method: str = "pca", random_state: int = 0) -> np.
         if codes.shape[1] < 2:  # 1-D codes: put them on a line
             return np.column_stack([codes[:, 0] - codes[:, 0].mean(),
                                     np.zeros(len(codes))]).astype(np.float32)
+    if np.ptp(codes, axis=0).max(initial=0.0) == 0:  # constant codes (dead units): a dot
+        return np.zeros((len(codes), 2), np.float32)
     out = make_reducer(method, 2, random_state).fit_transform(codes)
     return np.asarray(out, dtype=np.float32)
 

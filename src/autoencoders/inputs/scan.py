@@ -70,9 +70,10 @@ def scan(rows) -> Range:
         c_lo, c_hi = flat.min(axis=0), flat.max(axis=0)
         if np.issubdtype(flat.dtype, np.floating) and not (
                 np.isfinite(c_lo).all() and np.isfinite(c_hi).all()):
-            bad = start + int(np.argwhere(~np.isfinite(flat))[0][0])
+            row, feature = (int(i) for i in np.argwhere(~np.isfinite(flat))[0])
             raise ValueError(f"{rows.name} contains NaN or infinite values (first in sample "
-                             f"{rows.number(bad)}); remove or impute them first")
+                             f"{rows.number(start + row)}, feature {feature}); remove or impute "
+                             "them first")
         c_lo, c_hi = c_lo.astype(np.float64), c_hi.astype(np.float64)
         lo = c_lo if lo is None else np.minimum(lo, c_lo)
         hi = c_hi if hi is None else np.maximum(hi, c_hi)

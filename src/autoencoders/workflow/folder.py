@@ -94,12 +94,7 @@ def claim_out_dir(path, force: bool) -> None:
         When it cannot be created or written (checked now, not after an hour of training).
     """
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise RunFolderConflict(f"--out {path} is a file; name a folder")
-    blocker = file_in_the_way(folder / "x")
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot write the run folder {path}: {blocker} is a file, "
-                                 "not a folder; choose another --out")
+    _refuse_a_file(folder)
     if folder.is_dir():
         foreign = _foreign_entries(folder)
         if foreign:
@@ -125,6 +120,15 @@ def claim_out_dir(path, force: bool) -> None:
                       "another --out") from None
 
 
+def _refuse_a_file(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderConflict(f"--out {folder} is a file; name a folder")
+    blocker = file_in_the_way(folder / "x")
+    if blocker is not None:
+        raise NotADirectoryError(f"cannot write the run folder {folder}: {blocker} is a file, "
+                                 "not a folder; choose another --out")
+
+
 def remove_run_files(folder) -> None:
     """Delete a run's own files from ``folder`` (``RUN_ENTRIES``), nothing else."""
     for name in RUN_ENTRIES:
@@ -143,15 +147,18 @@ def run_lock(folder):
     Raises
     ------
     RunFolderConflict
-        When a running process holds the lock (on this machine); a lock left by a process
-        that no longer runs is taken over.
+        When a running process holds the lock (on this machine; a lock left by a process
+        that no longer runs is taken over), or the folder is a file.
+    NotADirectoryError
+        When a file stands where a parent folder should be.
     """
+    _refuse_a_file(Path(folder))
     lock = Path(folder) / LOCK_FILE
-    lock.parent.mkdir(parents=True, exist_ok=True)
     mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                        "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     for _ in range(3):
         try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             owner = _lock_owner(lock)
@@ -163,6 +170,9 @@ def run_lock(folder):
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its process is gone
             continue
+        except OSError as exc:
+            raise OSError(f"cannot write the run folder {folder}: {exc.strerror or exc}; "
+                          "choose another --out") from None
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(mine + "\n")
         break
