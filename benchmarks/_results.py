@@ -11,10 +11,12 @@ import platform
 import sys
 from pathlib import Path
 
-import torch
-
-from autoencoders._io import atomic_write
-from autoencoders.datasets import load_mnist
+# autoencoders before torch: importing it sets OMP_WAIT_POLICY=PASSIVE before torch's OpenMP
+# runtime starts (benchmarks/results/load.md), so that a benchmark does not stall when
+# something else runs beside it.
+from autoencoders._io import atomic_write  # isort: skip
+from autoencoders.datasets import load_mnist  # isort: skip
+import torch  # isort: skip
 
 
 def setup_torch() -> None:

@@ -19,7 +19,10 @@ import os
 import platform
 from pathlib import Path
 
+# isort: off
+import autoencoders  # noqa: F401  (before torch: sets OMP_WAIT_POLICY=PASSIVE)
 import torch
+# isort: on
 
 from autoencoders.config import ArchitectureConfig, TrainingConfig
 from autoencoders.datasets import load_mnist

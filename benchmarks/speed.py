@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+import autoencoders  # noqa: F401  (before torch: sets OMP_WAIT_POLICY=PASSIVE)
+
 HERE = Path(__file__).resolve().parent
 TARGET = 0.0956  # the reference notebook's final validation BCE
 LAYERS = [(784, 400), (400, 200), (200, 100), (100, 50), (50, 25),

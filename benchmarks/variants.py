@@ -27,7 +27,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+# isort: off
+import autoencoders  # noqa: F401  (before torch: sets OMP_WAIT_POLICY=PASSIVE)
 import torch
+# isort: on
 from _results import machine, mnist, setup_torch, write_results  # benchmarks/_results.py
 
 from autoencoders import AutoEncoder
