@@ -17,7 +17,7 @@ LAYERS = [
     {"datasets"},
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},
-    {"training", "persistence"},
+    {"training", "persistence", "neighbours"},
     {"estimator", "decoding", "inference"},
     {"evaluation", "plotting"},
     {"workflow"},

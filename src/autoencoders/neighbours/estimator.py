@@ -1,0 +1,274 @@
+"""``NeighbourMap``: a parametric neighbour embedding as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._io import atomic_write
+from ..inputs import as_rows
+from ..inputs.scan import scan
+from .fit import fit_map
+from .network import MapConfig, MapNetwork
+
+__all__ = ["NeighbourMap", "MAP_FILE"]
+
+MAP_FILE = "map.safetensors"
+#: Rows per forward pass when placing points: 16,384 rows of 784 floats are 51 MB.
+_CHUNK = 16384
+
+
+class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """A 2-D map of data (or more dimensions) that places new points with one forward pass.
+
+    A parametric neighbour embedding (van der Maaten 2009, "Learning a parametric
+    embedding by preserving local structure", AISTATS): a network trained with a
+    neighbour-embedding objective on the k-nearest-neighbour graph of the training data —
+    here the contrastive InfoNCE loss with t-SNE's Cauchy kernel and in-batch negatives
+    (Damrich, Böhm, Hamprecht & Kobak 2023, "From t-SNE to UMAP with contrastive learning",
+    ICLR) — not a regression onto a precomputed picture. The network sees the data's first
+    ``n_pca`` principal components; ``transform`` is then PCA and one forward pass, where
+    UMAP's and openTSNE's ``transform`` optimise every new point against the training map.
+    Details: :func:`autoencoders.neighbours.fit.fit_map`; measured against UMAP and
+    openTSNE on MNIST in ``benchmarks/results/quality.md``.
+
+    Parameters
+    ----------
+    n_components : int, default 2
+    n_neighbors : int, default 15
+        Neighbours of each point in the graph.
+    n_pca : int, default 50
+        Principal components the network sees.
+    hidden : tuple of int, default (128,) * 6
+        Widths of the network's hidden ReLU layers.
+    epochs : float, default 4.0
+        Passes over the graph's edges (at least 500 steps).
+    batch_size : int, default 2048
+        Edges per step.
+    negatives : int, default 512
+        Tails each edge's head is contrasted with.
+    learning_rate : float, default 0.01
+    exaggeration : float, default 1.5
+        Weight of attraction: above 1, tighter clusters (t-SNE's exaggeration).
+    random_state : int, RandomState or None
+        Seeds the weights and the order of edges: the same seed gives the same map on CPU.
+    verbose : int, default 0
+        1 prints progress on standard error.
+
+    Attributes
+    ----------
+    network_ : MapNetwork
+        PCA projection and network; ``network_(x)`` places rows (n, n_features_in_).
+    config_ : MapConfig
+    n_features_in_ : int
+    fit_info_ : dict
+        ``edges``, ``steps``, ``seconds`` by phase, final ``loss``.
+    embedding_ : ndarray of float32, shape (n_samples, n_components)
+        The training points' coordinates.
+
+    Examples
+    --------
+    >>> from autoencoders.neighbours import NeighbourMap
+    >>> xy = NeighbourMap(random_state=0).fit_transform(X)       # doctest: +SKIP
+    >>> new_xy = mapper.transform(X_new)                          # doctest: +SKIP
+    """
+
+    def __init__(self, n_components=2, n_neighbors=15, n_pca=50,
+                 hidden=(128, 128, 128, 128, 128, 128), epochs=4.0, batch_size=2048,
+                 negatives=512, learning_rate=0.01, exaggeration=1.5, random_state=None,
+                 verbose=0):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.n_pca = n_pca
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.negatives = negatives
+        self.learning_rate = learning_rate
+        self.exaggeration = exaggeration
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _config(self) -> MapConfig:
+        return MapConfig(n_components=int(self.n_components), n_neighbors=int(self.n_neighbors),
+                         n_pca=int(self.n_pca), hidden=tuple(int(h) for h in self.hidden),
+                         epochs=float(self.epochs), batch_size=int(self.batch_size),
+                         negatives=int(self.negatives),
+                         learning_rate=float(self.learning_rate),
+                         exaggeration=float(self.exaggeration))
+
+    def fit(self, X, y=None):
+        """Train the map on ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features) or (n_samples, *feature_shape)
+            Real numbers, scaled as they should be compared (images in [0, 1]; tables
+            standardised, e.g. by ``StandardScaler``): distances decide the neighbours.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters; empty, non-numeric, NaN or infinite input; fewer than
+            3 samples or ``n_neighbors`` ≥ n_samples.
+        """
+        config = self.config_ = self._config()
+        data = _checked(X)
+        self.n_features_in_ = data.shape[1]
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        log = (lambda m: print(m, file=sys.stderr)) if self.verbose else None
+        start = time.perf_counter()
+        self.network_, self.fit_info_ = fit_map(torch.from_numpy(data), config, seed, log)
+        self.embedding_ = self._place(data)
+        self.fit_info_["seconds"]["total"] = time.perf_counter() - start
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """:meth:`fit`, then the training points' coordinates (``embedding_``)."""
+        return self.fit(X, y).embedding_
+
+    def transform(self, X):
+        """Place points on the map: PCA and one forward pass.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples, n_components)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            For another number of features, or input that ``fit`` refuses.
+        """
+        check_is_fitted(self, "network_")
+        data = _checked(X)
+        if data.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {data.shape[1]} features, but NeighbourMap is expecting "
+                             f"{self.n_features_in_} features as input")
+        return self._place(data)
+
+    def _place(self, data: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(data)
+            return torch.cat([self.network_(x[i:i + _CHUNK])
+                              for i in range(0, len(x), _CHUNK)]).numpy()
+
+    @property
+    def _n_features_out(self):
+        return self.config_.n_components
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> tuple[dict, dict]:
+        """``(tensors, facts)``: the network's tensors and the JSON that rebuilds it."""
+        check_is_fitted(self, "network_")
+        tensors = {k: v.detach().contiguous() for k, v in self.network_.state_dict().items()}
+        facts = {"params": {k: list(v) if isinstance(v, tuple) else v
+                            for k, v in self.get_params().items()
+                            if not isinstance(v, np.random.RandomState)},
+                 "config": self.config_.to_dict(), "n_features": self.n_features_in_,
+                 "fit_info": self.fit_info_}
+        return tensors, facts
+
+    @classmethod
+    def from_state(cls, tensors: dict, facts: dict) -> NeighbourMap:
+        """A fitted map from :meth:`state`'s output.
+
+        Raises
+        ------
+        ValueError
+            When the tensors do not match the configuration, or hold NaN.
+        """
+        try:
+            config = MapConfig.from_dict(facts["config"])
+            params = {k: tuple(v) if isinstance(v, list) else v
+                      for k, v in facts["params"].items()}
+            est = cls(**params)
+            n_features = int(facts["n_features"])
+            n_inputs = int(tensors["projection"].shape[1])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the map's configuration is damaged ({exc})") from None
+        net = MapNetwork(n_features, n_inputs, config)
+        expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in tensors.items()}
+        if expected != found:
+            raise ValueError(f"the map's tensors {found} do not match its configuration "
+                             f"{expected}")
+        if not all(bool(v.isfinite().all()) for v in tensors.values()):
+            raise ValueError("the map's weights hold NaN or infinite values")
+        net.load_state_dict(tensors)
+        net.eval()
+        est.network_, est.config_, est.n_features_in_ = net, config, n_features
+        est.fit_info_ = facts.get("fit_info", {})
+        return est
+
+    def save(self, path) -> Path:
+        """Write ``path/map.safetensors`` (atomically; the configuration in its header).
+
+        Raises
+        ------
+        OSError
+            When the folder cannot be written.
+        """
+        from safetensors.torch import save
+
+        tensors, facts = self.state()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / MAP_FILE, save(tensors, metadata={"map": json.dumps(facts)}))
+        return folder
+
+    @classmethod
+    def load(cls, path) -> NeighbourMap:
+        """Read a map saved by :meth:`save` (a folder, or the file itself), on the CPU.
+
+        Raises
+        ------
+        FileNotFoundError
+            When there is no map file.
+        ValueError
+            When it is unreadable or damaged.
+        """
+        from safetensors import SafetensorError, safe_open
+        from safetensors.torch import load_file
+
+        file = Path(path)
+        file = file / MAP_FILE if file.is_dir() else file
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: no such map file")
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                facts = json.loads((f.metadata() or {})["map"])
+            tensors = load_file(str(file))
+        except (SafetensorError, OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"{file}: not a readable map ({exc})") from None
+        try:
+            return cls.from_state(tensors, facts)
+        except ValueError as exc:
+            raise ValueError(f"{file}: {exc}") from None
+
+
+def _checked(X) -> np.ndarray:
+    """Rows as C-contiguous float32 (n, features), refused when empty, non-numeric or
+    holding NaN or infinite values."""
+    rows = as_rows(X, "X")
+    data = rows.data.to_numpy() if hasattr(rows.data, "to_numpy") else rows.data
+    scan(rows)
+    return np.ascontiguousarray(data.reshape(len(data), -1), dtype=np.float32)

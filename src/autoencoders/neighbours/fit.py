@@ -1,0 +1,147 @@
+"""Training a map: PCA of the inputs, their k-NN graph, a short start from the PCA
+picture, then the contrastive loss over the graph's edges."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from .graph import knn_indices, symmetric_edges
+from .loss import infonce_cauchy
+from .network import MapConfig, MapNetwork
+
+__all__ = ["fit_map"]
+
+
+def _pca(X: torch.Tensor, n_inputs: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean (d,), projection (d, p)): the top ``n_inputs`` principal axes with signs fixed
+    (largest loading positive, so that a seed gives one map), divided by the standard
+    deviation along the first, so that inputs have about unit scale whatever the data's."""
+    mean = X.mean(0)
+    Xc = X - mean
+    cov = (Xc.T @ Xc).double() / max(len(X) - 1, 1)  # (d, d)
+    values, vectors = torch.linalg.eigh(cov)
+    order = torch.argsort(values, descending=True)[:n_inputs]
+    axes = vectors[:, order]
+    signs = torch.sign(axes[axes.abs().argmax(0), torch.arange(len(order))])
+    signs[signs == 0] = 1
+    scale = float(values[order[0]].clamp_min(1e-12).sqrt())
+    return mean, (axes * signs / scale).float()
+
+
+def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0, log=None
+            ) -> tuple[MapNetwork, dict]:
+    """Train a parametric neighbour embedding of ``X``.
+
+    1. The network's inputs: the first ``config.n_pca`` principal components of ``X``.
+    2. The graph: exact ``config.n_neighbors``-nearest neighbours of the inputs,
+       symmetrised.
+    3. ``config.pca_init_steps`` steps regress the output onto the first principal
+       coordinates (× ``out_scale``), so that training starts from the PCA picture.
+    4. Adam on :func:`~autoencoders.neighbours.loss.infonce_cauchy` of batches of edges
+       drawn without replacement, ``config.epochs`` passes over them (at least
+       ``config.min_steps`` steps), learning rate warmed up then cosine-decayed to 5 %.
+
+    Parameters
+    ----------
+    X : Tensor of float32, shape (n, n_features)
+    config : MapConfig
+    seed : int, default 0
+        Seeds the weights and the order of the edges: on the CPU the same seed gives the
+        same map bit for bit.
+    log : callable, optional
+        Receives a line of progress now and then.
+
+    Returns
+    -------
+    network : MapNetwork
+        Trained, in eval mode, on the CPU.
+    info : dict
+        ``edges``, ``steps``, ``seconds`` (by phase: ``pca``, ``graph``, ``train``) and
+        ``loss`` (the mean loss of the last tenth of the steps, nats per edge).
+
+    Raises
+    ------
+    ValueError
+        For fewer than 3 samples, or ``n_neighbors`` ≥ n_samples.
+    """
+    n, d = X.shape
+    if n < 3:
+        raise ValueError(f"a neighbour embedding needs at least 3 samples, got {n}")
+    if config.n_neighbors >= n:
+        raise ValueError(f"n_neighbors={config.n_neighbors} must be smaller than the "
+                         f"{n} samples; pass fewer neighbours or more samples")
+    seconds, start = {}, time.perf_counter()
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        net = MapNetwork(d, min(config.n_pca, d, n), config)
+    mean, projection = _pca(X, min(config.n_pca, d, n))
+    net.mean.copy_(mean)
+    net.projection.copy_(projection)
+    with torch.no_grad():
+        Z = net.inputs(X)  # (n, p)
+    seconds["pca"] = time.perf_counter() - start
+    start = time.perf_counter()
+    heads, tails = symmetric_edges(knn_indices(Z, config.n_neighbors))
+    seconds["graph"] = time.perf_counter() - start
+    start = time.perf_counter()
+    _start_from_pca(net, Z, config, generator)
+    steps, losses = _train(net, Z, heads, tails, config, generator, log)
+    seconds["train"] = time.perf_counter() - start
+    net.eval()
+    tail = losses[-max(1, len(losses) // 10):]
+    return net, {"edges": len(heads), "steps": steps, "seconds": seconds,
+                 "loss": sum(tail) / len(tail)}
+
+
+def _start_from_pca(net: MapNetwork, Z: torch.Tensor, config: MapConfig, generator) -> None:
+    """Regress the output onto the first ``n_components`` PCA coordinates."""
+    target = Z[:, :config.n_components]
+    if target.shape[1] < config.n_components:  # fewer inputs than outputs: pad with 0
+        target = torch.nn.functional.pad(target, (0, config.n_components - target.shape[1]))
+    target = target * config.out_scale
+    opt = torch.optim.Adam(net.net.parameters(), lr=1e-3)
+    batch = min(config.batch_size, len(Z))
+    for _ in range(config.pca_init_steps):
+        rows = torch.randint(0, len(Z), (batch,), generator=generator)
+        loss = (net.head(Z[rows]) - target[rows]).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def _train(net, Z, heads, tails, config: MapConfig, generator, log) -> tuple[int, list]:
+    m = len(heads)
+    batch = min(config.batch_size, m)
+    total = max(config.min_steps, round(config.epochs * m / batch))
+    warm = max(1, round(config.warmup * total))
+    low = 0.05 * config.learning_rate
+    opt = torch.optim.Adam(net.net.parameters(), lr=config.learning_rate)
+    order, at, losses = torch.randperm(m, generator=generator), 0, []
+    for step in range(total):
+        if at + batch > m:
+            order, at = torch.randperm(m, generator=generator), 0
+        edges = order[at:at + batch]
+        at += batch
+        lr = (config.learning_rate * (step + 1) / warm if step < warm else
+              low + 0.5 * (config.learning_rate - low)
+              * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        y = net.head(torch.cat([Z[heads[edges]], Z[tails[edges]]]))  # (2B, c)
+        loss = infonce_cauchy(y[:batch], y[batch:], config.exaggeration, config.negatives)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(net.net.parameters(), config.clip_grad)
+        opt.step()
+        losses.append(loss.item())
+        if log is not None and (step + 1) % max(1, total // 10) == 0:
+            log(f"map: step {step + 1}/{total}, loss {sum(losses[-50:]) / len(losses[-50:]):.3f}")
+    if not all(map(math.isfinite, losses[-10:])):
+        raise RuntimeError("the map's training diverged (its loss is not finite); lower "
+                           "its learning rate")
+    return total, losses

@@ -1,0 +1,97 @@
+"""The parametric neighbour embedding: its parts against plain formulas, determinism,
+persistence, bad input, and a quality floor on real MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.neighbors import NearestNeighbors
+
+from autoencoders.evaluation import knn_accuracy, trustworthiness
+from autoencoders.neighbours import MapConfig, NeighbourMap
+from autoencoders.neighbours.graph import knn_indices, symmetric_edges
+from autoencoders.neighbours.loss import infonce_cauchy
+
+FAST = dict(hidden=(32, 32), epochs=0.5, batch_size=256, negatives=128, random_state=0)
+
+
+def test_the_knn_graph_is_exact_and_symmetric():
+    X = torch.from_numpy(np.random.default_rng(0).normal(size=(300, 5)).astype(np.float32))
+    nbr = knn_indices(X, 7, chunk=64)
+    expected = NearestNeighbors(n_neighbors=8).fit(X.numpy()).kneighbors(
+        return_distance=False)[:, :7]
+    assert (np.sort(nbr.numpy(), 1) == np.sort(expected, 1)).mean() > 0.999
+    heads, tails = symmetric_edges(nbr)
+    pairs = set(zip(heads.tolist(), tails.tolist(), strict=True))
+    assert all((j, i) in pairs for i, j in pairs) and all(i != j for i, j in pairs)
+    with pytest.raises(ValueError, match="n_neighbors=300"):
+        knn_indices(X, 300)
+
+
+def test_the_hand_written_gradient_is_autograds():
+    rng = torch.Generator().manual_seed(0)
+    yh = torch.randn(64, 2, generator=rng, dtype=torch.float64, requires_grad=True)
+    yt = torch.randn(64, 2, generator=rng, dtype=torch.float64, requires_grad=True)
+    loss = infonce_cauchy(yh, yt, exaggeration=1.5, group=16)
+    gh, gt = torch.autograd.grad(loss, (yh, yt))
+    a, b = yh.reshape(4, 16, 2), yt.reshape(4, 16, 2)
+    logq = -torch.log1p(torch.cdist(a, b).pow(2))
+    plain = (-1.5 * logq.diagonal(dim1=1, dim2=2) + torch.logsumexp(logq, -1)).mean()
+    assert loss.item() == pytest.approx(plain.item(), rel=1e-10)
+    eh, et = torch.autograd.grad(plain, (yh, yt))
+    torch.testing.assert_close(gh, eh)
+    torch.testing.assert_close(gt, et)
+
+
+def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(400, 20)).astype(np.float32)
+    a = NeighbourMap(**FAST).fit(X)
+    b = NeighbourMap(**FAST).fit(X)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert not np.array_equal(a.embedding_, NeighbourMap(**{**FAST, "random_state": 1})
+                              .fit(X).embedding_)
+    loaded = NeighbourMap.load(a.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.transform(X), a.transform(X))
+    assert loaded.get_params() == a.get_params()
+    assert list(a.get_feature_names_out()) == ["neighbourmap0", "neighbourmap1"]
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.zeros((2, 5), np.float32), "at least 3 samples"),
+    (np.full((30, 5), np.nan, np.float32), "NaN"),
+    (np.zeros((0, 5), np.float32), "empty"),
+    (np.array([["a", "b"]] * 30), "real numbers"),
+])
+def test_bad_input_to_the_map_is_explained(bad, match):
+    with pytest.raises(ValueError, match=match):
+        NeighbourMap(**FAST).fit(bad)
+
+
+def test_too_many_neighbours_and_wrong_widths_are_explained():
+    X = np.random.default_rng(0).uniform(size=(10, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match="n_neighbors=15 must be smaller than the 10"):
+        NeighbourMap(**FAST).fit(X)
+    fitted = NeighbourMap(**{**FAST, "n_neighbors": 3}).fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but NeighbourMap is expecting 4"):
+        fitted.transform(X[:, :3])
+    with pytest.raises(ValueError, match="n_neighbors must be a positive integer"):
+        MapConfig(n_neighbors=0)
+
+
+@pytest.mark.slow
+def test_a_map_of_5000_mnist_images_beats_pca_by_a_margin(mnist):
+    X, y = mnist["train"]
+    Xt, yt = mnist["test"]
+    X, y = X[:5000].reshape(5000, -1) / 255.0, y[:5000]
+    Xt, yt = Xt[:2000].reshape(2000, -1) / 255.0, yt[:2000]
+    mapper = NeighbourMap(random_state=0, epochs=2).fit(X)
+    test = mapper.transform(Xt)
+    from sklearn.decomposition import PCA
+
+    pca = PCA(2).fit(X)
+    trust = trustworthiness(Xt, test, 10)
+    knn = knn_accuracy(mapper.embedding_, y, test, yt)
+    trust_pca = trustworthiness(Xt, pca.transform(Xt), 10)
+    knn_pca = knn_accuracy(pca.transform(X), y, pca.transform(Xt), yt)
+    assert trust > trust_pca + 0.1 and knn > knn_pca + 0.3, (trust, knn, trust_pca, knn_pca)
