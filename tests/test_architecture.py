@@ -18,7 +18,7 @@ LAYERS = [
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence", "neighbours"},
-    {"estimator", "decoding", "inference"},
+    {"estimator", "decoding", "mapping", "inference"},
     {"evaluation", "plotting"},
     {"workflow"},
     {"cli", "__main__"},

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAP_FORMAT_VERSION",
     "ArchitectureConfig",
     "TrainingConfig",
     "PRESETS",
@@ -38,6 +39,10 @@ __all__ = [
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
 #: that an older reader would misread.
 FORMAT_VERSION = 1
+#: The version of a model folder that holds a 2-D map (``map.`` tensors, a ``map`` entry):
+#: an older reader refuses it with a clear message instead of misreading it. Readers read
+#: every version up to this one.
+MAP_FORMAT_VERSION = 2
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 LOSSES = ("bce", "mse")

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,6 +21,7 @@ from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
 from .decoding import DecoderMixin
 from .inputs import InputSpec, check_codes, training_inputs
+from .mapping import MapMixin
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, select_device
 from .training import Checkpointer, batched_apply, fit_model
@@ -26,8 +31,9 @@ __all__ = ["AutoEncoder"]
 _DEFAULT = PRESETS["default"]
 
 
-class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                  BaseEstimator):
+
+class AutoEncoder(DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
+                  TransformerMixin, BaseEstimator):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
     One estimator for the family: dense or convolutional (``architecture``), denoising
@@ -126,6 +132,15 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Also checkpoint in the middle of an epoch every this many minutes (wall time).
     keep_checkpoints : int, default 3
         How many of the newest checkpoints to keep.
+    neighbour_map : bool or NeighbourMap, default False
+        Also train a 2-D map of the training data (``autoencoders.neighbours.NeighbourMap``:
+        a parametric neighbour embedding), saved with the model; :meth:`map` places new
+        points on it with one forward pass. True takes the map's defaults; a
+        ``NeighbourMap`` its parameters (a clone is fitted). Data of more than
+        ``MAP_MAX_ROWS`` rows trains the map on a random subset of that many.
+    map_input : {"input", "code"}, default "input"
+        What the map sees: the scaled input (the neighbours of the data itself) or the
+        latent code.
 
     Attributes
     ----------
@@ -179,7 +194,7 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
                  input_scaling="auto", early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, tol=1e-5, random_state=None,
                  verbose=1, device="auto", checkpoint_dir=None, checkpoint_every=None,
-                 keep_checkpoints=3):
+                 keep_checkpoints=3, neighbour_map=False, map_input="input"):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.activation = activation
@@ -211,6 +226,8 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.keep_checkpoints = keep_checkpoints
+        self.neighbour_map = neighbour_map
+        self.map_input = map_input
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, *, validation_data=None, callbacks=(), resume=False):
@@ -303,7 +320,11 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
                             else len(rows))
         self.device_ = str(device)
         self.model_ = model.cpu()
+        self.__dict__.pop("neighbour_map_", None)
+        if self.neighbour_map is not None and self.neighbour_map is not False:
+            self.neighbour_map_ = self._fit_map(X_train, rng)
         return self
+
 
     def _set_input_spec(self, spec: InputSpec) -> None:
         self.input_spec_ = spec
@@ -408,11 +429,12 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
             When the folder cannot be written (what was there stays whole).
         """
         check_is_fitted(self, "model_")
-        record = ModelRecord(params=params_to_json(self.get_params()),
+        record = ModelRecord(params=params_to_json(self.get_params(deep=False)),
                              architecture=self.architecture_,
                              recipe=self.recipe_, input_spec=self.input_spec_,
                              model=self.model_, history=self.history_,
-                             train_seconds=self.train_seconds_, extra=extra)
+                             train_seconds=self.train_seconds_, extra=extra,
+                             neighbour_map=getattr(self, "neighbour_map_", None))
         return save_model(record, path)
 
     @classmethod
@@ -458,6 +480,8 @@ class AutoEncoder(DecoderMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixi
         est.train_seconds_ = record.train_seconds
         est.history_ = record.history
         est.best_epoch_ = len(record.history["epoch"])
+        if record.neighbour_map is not None:
+            est.neighbour_map_ = record.neighbour_map
         return est
 
     def __sklearn_tags__(self):

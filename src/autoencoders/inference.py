@@ -13,7 +13,7 @@ from .inputs import as_rows, named
 __all__ = ["write_outputs", "OUTPUTS"]
 
 #: What :func:`write_outputs` can write: the estimator method that makes it.
-OUTPUTS = {"codes": "transform", "reconstructions": "reconstruct"}
+OUTPUTS = {"codes": "transform", "reconstructions": "reconstruct", "map": "map"}
 
 
 def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int = 65536,
@@ -35,9 +35,10 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
         A streaming source (``autoencoders.datasets.open``) or an array in memory.
     path : str or Path
         The output file.
-    output : {"codes", "reconstructions"}
-        float32 codes (n, latent_dim), or float32 reconstructions of the model's feature
-        shape (``estimator.feature_shape_``) in the input's units.
+    output : {"codes", "reconstructions", "map"}
+        float32 codes (n, latent_dim), float32 reconstructions of the model's feature
+        shape (``estimator.feature_shape_``) in the input's units, or float32 coordinates
+        on the model's 2-D map (n, 2).
     batch_size : int, default 65536
         Rows per chunk; memory grows with it (65,536 rows of 784 uint8 pixels are 51 MB in,
         and 205 MB of float32 reconstructions out).

@@ -30,9 +30,10 @@ import numpy as np
 
 from ._io import atomic_write
 from .callbacks import HISTORY_FIELDS, history_to_csv
-from .config import FORMAT_VERSION, ArchitectureConfig, TrainingConfig
+from .config import FORMAT_VERSION, MAP_FORMAT_VERSION, ArchitectureConfig, TrainingConfig
 from .inputs import InputSpec
 from .models import build_model
+from .neighbours import NeighbourMap
 
 __all__ = ["ModelRecord", "save_model", "load_model", "environment", "params_to_json",
            "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
@@ -41,6 +42,7 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 _SCALING_PREFIX = "scaling."
+_MAP_PREFIX = "map."
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 
 
@@ -63,6 +65,8 @@ class ModelRecord:
     train_seconds : float
     extra : dict
         Free-form JSON facts (the CLI records the data set and seed).
+    neighbour_map : NeighbourMap or None
+        The model's fitted 2-D map, when it has one.
     """
 
     params: dict
@@ -73,6 +77,7 @@ class ModelRecord:
     history: dict
     train_seconds: float = 0.0
     extra: dict | None = None
+    neighbour_map: object = None
 
 
 def params_to_json(params: dict) -> dict:
@@ -85,6 +90,9 @@ def params_to_json(params: dict) -> dict:
         out["checkpoint_dir"] = None
     if not isinstance(out.get("random_state"), (int, np.integer, type(None))):
         out["random_state"] = None
+    for k, v in out.items():  # a nested estimator (a NeighbourMap): its own parameters
+        if isinstance(v, NeighbourMap):
+            out[k] = {"NeighbourMap": params_to_json(v.get_params())}
     return out
 
 
@@ -104,6 +112,10 @@ def params_from_json(params: dict, known=None) -> dict:
     out = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     if "checkpoint_dir" in out:
         out["checkpoint_dir"] = None
+    for k, v in out.items():
+        if isinstance(v, dict) and set(v) == {"NeighbourMap"}:
+            out[k] = NeighbourMap(**params_from_json(v["NeighbourMap"],
+                                                     NeighbourMap._get_param_names()))
     return out
 
 
@@ -151,9 +163,14 @@ def save_model(record: ModelRecord, path) -> Path:
     tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
     for name, value in record.input_spec.stats.items():
         tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
+    map_facts = None
+    if record.neighbour_map is not None:
+        map_tensors, map_facts = record.neighbour_map.state()
+        tensors.update({_MAP_PREFIX + k: v for k, v in map_tensors.items()})
+    version = FORMAT_VERSION if map_facts is None else MAP_FORMAT_VERSION
     spec = record.input_spec
     config = {
-        "format_version": FORMAT_VERSION,
+        "format_version": version,
         "estimator": "AutoEncoder",
         "params": record.params,
         "architecture": record.architecture.to_dict(),
@@ -165,6 +182,8 @@ def save_model(record: ModelRecord, path) -> Path:
         "extra": record.extra or {},
         "environment": environment(),
     }
+    if map_facts is not None:
+        config["map"] = map_facts
     config_text = json.dumps(config, indent=2) + "\n"
     rows = [dict(zip(HISTORY_FIELDS, vals, strict=True))
             for vals in zip(*(record.history[k] for k in HISTORY_FIELDS), strict=True)]
@@ -172,7 +191,7 @@ def save_model(record: ModelRecord, path) -> Path:
     # Serialised here and written by us: a full disk is an OSError naming the file, not
     # safetensors' own SafetensorError, and the file gets the usual permissions.
     atomic_write(folder / MODEL_FILE, save(tensors, metadata={
-        "format_version": str(FORMAT_VERSION), "config": config_text, "history": history_text}))
+        "format_version": str(version), "config": config_text, "history": history_text}))
     atomic_write(folder / CONFIG_FILE, config_text)
     atomic_write(folder / HISTORY_FILE, history_text)
     return folder
@@ -187,10 +206,10 @@ def _parse_config(text: str | bytes, file: Path) -> dict:
         raise ValueError(f"{file}: not a configuration (JSON nested too deeply to read); the "
                          "file is corrupt or not one written by autoencoders") from None
     version = config.get("format_version") if isinstance(config, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in (FORMAT_VERSION, MAP_FORMAT_VERSION):
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
-                         f"of autoencoders (it reads {FORMAT_VERSION}); upgrade autoencoders "
-                         "or re-train the model")
+                         f"of autoencoders (it reads {FORMAT_VERSION} to {MAP_FORMAT_VERSION}); "
+                         "upgrade autoencoders or re-train the model")
     return config
 
 
@@ -228,7 +247,8 @@ def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict) -> Non
 
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in build_model(arch).state_dict().items()}
-    weights_only = {k: v for k, v in shapes.items() if not k.startswith(_SCALING_PREFIX)}
+    weights_only = {k: v for k, v in shapes.items()
+                    if not k.startswith((_SCALING_PREFIX, _MAP_PREFIX))}
     problems = sorted(set(expected) ^ set(weights_only))
     problems += [f"{k}: {weights_only[k][0]} != {v}" for k, v in expected.items()
                  if k in weights_only and weights_only[k][0] != v]
@@ -310,6 +330,8 @@ def load_model(path) -> ModelRecord:
     tensors = load_file(str(weights), device="cpu")
     scaling_stats = {k[len(_SCALING_PREFIX):]: tensors.pop(k).numpy()
                      for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
+    map_tensors = {k[len(_MAP_PREFIX):]: tensors.pop(k)
+                   for k in list(tensors) if k.startswith(_MAP_PREFIX)}
     if scaling == "minmax" and set(scaling_stats) != {"offset", "scale"}:
         raise ValueError(f"{weights}: the model scales its input by min-max but the file lacks "
                          "the statistics (scaling.offset, scaling.scale); it is incomplete")
@@ -329,7 +351,13 @@ def load_model(path) -> ModelRecord:
                          unit=recipe.loss == "bce")
     except ValueError as exc:
         raise ValueError(f"{weights}: {exc}") from None
+    neighbour_map = None
+    if map_tensors or "map" in config:
+        try:
+            neighbour_map = NeighbourMap.from_state(map_tensors, config.get("map") or {})
+        except ValueError as exc:
+            raise ValueError(f"{weights}: {exc}") from None
     return ModelRecord(params=params, architecture=arch, recipe=recipe, input_spec=spec,
                        model=model, history=_parse_history(history_text, config_file),
                        train_seconds=float(config.get("train_seconds") or 0.0),
-                       extra=config.get("extra") or {})
+                       extra=config.get("extra") or {}, neighbour_map=neighbour_map)

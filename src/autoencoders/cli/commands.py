@@ -110,6 +110,8 @@ def cmd_fit(args) -> int:
                          "(or --resume RUN_DIR)")
     from ..evaluation.maps import MAP_METHODS
 
+    if args.maps is None:  # the run's own map replaces the slow t-SNE picture
+        args.maps = "pca" if args.neighbour_map else "pca,tsne"
     maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
     place = join_torchrun(args.device)
     try:
@@ -273,7 +275,7 @@ def _write_output(args, output: str) -> int:
 
 
 def cmd_embed(args) -> int:
-    return _write_output(args, "codes")
+    return _write_output(args, "map" if args.neighbour_map else "codes")
 
 
 def cmd_reconstruct(args) -> int:

@@ -173,8 +173,15 @@ def _add_training_options(p) -> None:
     d.add_argument("--test-size", type=_positive_int, metavar="N",
                    help="with --dataset: use only the first N test samples; with --input: "
                         "hold out at most N rows (default 10000)")
-    d.add_argument("--maps", default="pca,tsne", metavar="LIST",
-                   help="2-D maps of the test codes to draw: pca,tsne (default), or 'none'")
+    g.add_argument("--map", action="store_true", dest="neighbour_map",
+                   help="also train a 2-D map of the data (a parametric neighbour "
+                        "embedding), saved with the model: figures, 'embed --map' and "
+                        "'evaluate' use it")
+    g.add_argument("--map-input", choices=("input", "code"), default="input",
+                   help="what the map sees: the scaled input (default) or the code")
+    d.add_argument("--maps", metavar="LIST",
+                   help="2-D maps of the test codes to draw beside the run's map: pca,tsne "
+                        "(default without --map), pca (with --map), or 'none'")
     d.add_argument("--force", action="store_true",
                    help="write into an output folder that already holds a model or an "
                         "interrupted run")
@@ -235,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        if name == "embed":
+            p.add_argument("--map", action="store_true", dest="neighbour_map",
+                           help="write the run's 2-D map coordinates (n, 2) instead of the "
+                                "codes (a run fitted with --map)")
 
     p = sub.add_parser("evaluate", help="compare the run's code with PCA, t-SNE and UMAP",
                        description="Fit raw input, PCA, t-SNE and UMAP on the same training "

@@ -39,6 +39,7 @@ METHOD_LABELS = {
     "autoencoder_2d_tsne": "t-SNE of the code",
     "autoencoder_2d_umap": "UMAP of the code",
     "autoencoder_2d_parametric": "parametric map of the code (network reproducing its UMAP)",
+    "autoencoder_map": "the model's 2-D map (parametric neighbour embedding)",
 }
 
 
@@ -162,6 +163,12 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
            recon=estimator.reconstruct(X_test, scaled=True))
     # PCA cannot have more components than features or points: a code wider than the data
     # is compared with PCA of all the features.
+    if hasattr(estimator, "neighbour_map_"):  # the model's own map: trained with it
+        M_train = estimator.map(X_train)
+        M_test, map_seconds = timed_transform(estimator.map, X_test)
+        record("autoencoder_map", M_train, M_test,
+               estimator.neighbour_map_.fit_info_.get("seconds", {}).get("total", 0.0),
+               map_seconds)
     dim = min(C_test.shape[1], Xs_train.shape[1], len(Xs_train))
     for method in baselines:
         specs = [(dim, "pca"), (2, "pca_2d")] if method == "pca" else [(2, f"{method}_2d")]

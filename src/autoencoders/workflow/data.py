@@ -167,6 +167,9 @@ class RunData:
         errors name the file's rows.
     notes : list of str
         What reading changed that the user should know.
+    ids : ndarray of shape (n_train + n_test,) or None
+        The ids of the input's rows, in the file's order (``train_numbers`` and
+        ``test_numbers`` index them).
     """
 
     X_train: np.ndarray | Source
@@ -178,6 +181,7 @@ class RunData:
     train_numbers: object = 0
     test_numbers: object = 0
     notes: list = field(default_factory=list)
+    ids: np.ndarray | None = None
 
     def __post_init__(self):
         self.y_train = check_labels(self.y_train, len(self.X_train), "y_train")
@@ -218,7 +222,7 @@ def run_data(request: DataRequest) -> RunData:
         description = {**loaded.description, "test_fraction": request.test_fraction,
                        "streamed": isinstance(X, Source)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
-                       Without(test), test, loaded.notes)
+                       Without(test), test, loaded.notes, loaded.ids)
     else:
         train, test = load(request, "train"), load(request, "test")
         data = RunData(train.X, test.X, train.y, test.y,

@@ -35,9 +35,11 @@ from ..training import CHECKPOINT_DIR, Checkpointer
 __all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "METRICS_FILE", "COMMAND_FILE", "CLUSTER_FILE",
-           "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "PROG"]
+           "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "MAP_TABLE", "PROG"]
 
 METRICS_FILE = "metrics.json"
+#: The map coordinates of every row of a run's data, with ids and labels (runs with a map).
+MAP_TABLE = "map.csv"
 #: The run's options, saved beside its checkpoints for ``fit --resume``.
 COMMAND_FILE = "command.json"
 CLUSTER_FILE = "cluster.json"
@@ -53,7 +55,8 @@ class RunFolderConflict(ValueError):
 
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
-               "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE)
+               "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
+               MAP_TABLE)
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write
 from ..callbacks import CSVLogger
+from ..datasets.source import Source
 from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
 from ..inference import write_outputs
 from ..persistence import HISTORY_FILE
@@ -25,7 +26,7 @@ from ..plotting import (
 )
 from ..training import CHECKPOINT_DIR
 from .data import RunData
-from .folder import METRICS_FILE
+from .folder import MAP_TABLE, METRICS_FILE
 
 __all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE",
            "RunIncomplete", "UNDER_TRAINED_STEPS"]
@@ -166,19 +167,71 @@ def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
     plot_reconstructions(
         Xs[:n_show], Rs[:n_show], figures / "reconstructions.png",
         labels=None if data.y_test is None else data.y_test[:n_show])
-    if maps and codes_test.shape[1] == 1:
+    panels = {}
+    if hasattr(estimator, "neighbour_map_"):
+        panels["the model's map (neighbour embedding)"] = _write_map(estimator, data, out)
+    if maps and codes_test.shape[1] == 1 and not panels:
         plot_code_values(codes_test, data.y_test, figures / "latent_maps.png")
-    elif maps:
-        panels = {}
-        for method in maps:
+    elif maps or panels:
+        for method in maps if codes_test.shape[1] > 1 else ():
             start = time.perf_counter()
             name = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
             panels[f"{name} of the codes"] = map_2d(codes_test, method)
             log(f"{name} map of {len(codes_test)} test codes: "
                 f"{time.perf_counter() - start:.1f} s")
         plot_maps(panels, data.y_test, figures / "latent_maps.png",
+                  title="2-D maps of the test set",
                   axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
     return metrics
+
+
+def _write_map(estimator, data: RunData, out: Path) -> np.ndarray:
+    """The map's coordinates of every row: ``codes/train_map.npy`` and
+    ``codes/test_map.npy`` (float32 (n, 2)), and, for data in memory, ``map.csv``: every
+    row the user gave, in the file's order, with its id, split and label. Returns the test
+    coordinates."""
+    write_outputs(estimator, data.train_rows(), out / "codes" / "train_map.npy",
+                  output="map")
+    test = estimator.map(data.test_rows())
+    _save_npy(out / "codes" / "test_map.npy", test)
+    if not isinstance(data.X_train, Source):
+        train = np.load(out / "codes" / "train_map.npy")
+        atomic_write(out / MAP_TABLE, map_table(data, train, test))
+    return test
+
+
+def map_table(data: RunData, train: np.ndarray, test: np.ndarray) -> str:
+    """CSV text of the map coordinates of every row, in the input's order: columns ``row``
+    (its number in the input), ``id`` (when it has ids), ``split``, ``x``, ``y`` (more
+    coordinates for maps of more dimensions) and ``label`` (when there are labels)."""
+    parts = [(data.train_numbers, train, data.y_train, "train"),
+             (data.test_numbers, test, data.y_test, "test")]
+    if isinstance(data.train_numbers, int) and isinstance(data.test_numbers, int):
+        # A data set's own splits: the test rows follow the training rows.
+        parts[1] = (len(train), test, data.y_test, "test")
+    rows = []
+    for numbers, xy, labels, split in parts:
+        for i in range(len(xy)):
+            number = numbers + i if isinstance(numbers, int) else int(numbers[i])
+            label = "" if labels is None else _cell(labels[i])
+            rows.append((number, split, xy[i], label))
+    rows.sort(key=lambda r: r[0])
+    ids = data.ids
+    names = ["x", "y"] if train.shape[1] == 2 else [f"map{i}" for i in range(train.shape[1])]
+    header = ["row"] + (["id"] if ids is not None else []) + ["split"] + names + (
+        ["label"] if data.y_test is not None else [])
+    lines = [",".join(header)]
+    for number, split, xy, label in rows:
+        cells = [str(number)] + ([_cell(ids[number])] if ids is not None else []) + [split]
+        cells += [f"{v:.6g}" for v in xy] + ([label] if data.y_test is not None else [])
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    """A CSV cell: quoted when it holds a comma, a quote or a line break."""
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
 
 
 def dead_units(codes: np.ndarray) -> int:
