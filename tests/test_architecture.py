@@ -19,7 +19,7 @@ LAYERS = [
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence", "neighbours"},
     {"estimator", "decoding", "mapping", "inference"},
-    {"evaluation", "plotting"},
+    {"evaluation", "plotting", "report"},
     {"workflow"},
     {"cli", "__main__"},
 ]

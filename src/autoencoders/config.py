@@ -10,9 +10,8 @@ input's description (feature shape, scaling and its statistics) is
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
-
-import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
@@ -484,10 +483,10 @@ def architecture_from_params(params: dict, feature_shape: tuple,
 
 def _python_number(value):
     """NumPy integers and floats as Python ones; everything else as it is."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)  # np.int64 and the like (numbers.Integral registers them)
+    if isinstance(value, numbers.Real) and not isinstance(value, (int, float, bool)):
+        return float(value)  # np.float32 and the like
     return value
 
 
@@ -498,6 +497,6 @@ def int_tuple(values, name: str = "hidden_dims") -> tuple[int, ...]:
     except TypeError:
         raise ValueError(f"{name} must be a sequence of integers like (400, 200), "
                          f"got {values!r}") from None
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
         raise ValueError(f"{name} must hold integers, got {values!r}")
     return tuple(int(v) for v in items)

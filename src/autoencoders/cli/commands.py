@@ -188,7 +188,8 @@ def _fit(args, rank: int, world: int, maps) -> int:
             metrics = train_run(estimator, data, args.out, maps=maps,
                                 extra={"seed": args.seed, "preset": args.preset,
                                        "processes": world},
-                                log=log, resume=bool(args.resume))
+                                log=log, resume=bool(args.resume),
+                                report=not getattr(args, "no_report", False))
     except (TrainingInterrupted, RunIncomplete):
         raise
     except BaseException:
@@ -445,7 +446,21 @@ def cmd_summary(args) -> int:
     return 0
 
 
-COMMANDS = {"fit": cmd_fit, "demo": cmd_demo, "embed": cmd_embed,
+def cmd_report(args) -> int:
+    from ..workflow import run_report
+
+    if len(args.run_dirs) > 1 and not args.out:
+        raise UsageError("report of several runs needs --out FILE.html")
+    out = args.out or os.path.join(args.run_dirs[0], "report.html")
+    if not out.lower().endswith((".html", ".htm")):
+        raise UsageError(f"--out {out}: name an .html file")
+    report = run_report(args.run_dirs, max_points=args.max_points)
+    report.save(out)
+    print(f"wrote {out}: {len(report.html.encode()) / 1e6:.1f} MB")
+    return 0
+
+
+COMMANDS = {"fit": cmd_fit, "report": cmd_report, "demo": cmd_demo, "embed": cmd_embed,
             "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
             "summary": cmd_summary, "denoise": cmd_denoise, "sample": cmd_sample,
             "interpolate": cmd_interpolate}

@@ -139,6 +139,13 @@ def _add_training_options(p) -> None:
     g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
+    from ..config import ACTIVATIONS
+
+    g.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME",
+                   help=f"hidden-layer activation: {', '.join(ACTIVATIONS)} (default relu)")
+    g.add_argument("--code-activation", choices=ACTIVATIONS, metavar="NAME",
+                   help="activation of the latent code (default: the estimator's; linear "
+                        "never leaves a code unit dead)")
     g.add_argument("--architecture", choices=("dense", "conv"), default="dense",
                    help="dense (the notebook's, default) or conv: strided convolutions to a "
                         "dense bottleneck and transposed convolutions back (images only)")
@@ -190,6 +197,8 @@ def _add_training_options(p) -> None:
                         "(default 10)")
     d.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
+    d.add_argument("--no-report", action="store_true",
+                   help="skip RUN_DIR/report.html (the HTML report of the run)")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -325,6 +334,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_at_least_two, default=10,
                    help="points, both ends included (default 10)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png row, or an array file")
+
+    p = sub.add_parser("report", help="write the HTML report of one run, or of several",
+                       description="Write one self-contained HTML page (it opens offline) "
+                                   "with the model, training curves, reconstructions, the "
+                                   "most unusual test points, an interactive map of the test "
+                                   "points and the scores; several runs are put side by "
+                                   "side. The data are read again as the run read them.")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", metavar="HTML",
+                   help="where to write it (default RUN_DIR/report.html for one run; needed "
+                        "for several)")
+    p.add_argument("--max-points", type=_positive_int, default=10000, metavar="N",
+                   help="test points on each map at most (default 10000, shared between "
+                        "runs)")
+    _add_device(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "

@@ -25,7 +25,7 @@ from .metrics import (
 )
 from .reducers import REDUCERS, make_reducer
 
-__all__ = ["compare_representations", "Comparison", "METHOD_LABELS"]
+__all__ = ["compare_representations", "Comparison", "METHOD_LABELS", "comparison_rows"]
 
 #: What each method name in ``evaluation.json`` stands for.
 METHOD_LABELS = {
@@ -41,6 +41,23 @@ METHOD_LABELS = {
     "autoencoder_2d_parametric": "parametric map of the code (network reproducing its UMAP)",
     "autoencoder_map": "the model's 2-D map (parametric neighbour embedding)",
 }
+
+
+#: The metrics of a comparison's tables, with their column titles.
+TABLE_COLUMNS = (("trustworthiness", "trust."), ("continuity", "contin."),
+                 ("knn_recall", "kNN recall"), ("knn_accuracy", "kNN acc."),
+                 ("linear_probe_accuracy", "linear probe"), ("mse", "MSE/pixel"),
+                 ("sse_per_image", "SSE/image"), ("fit_seconds", "fit s"),
+                 ("transform_seconds", "transform s"))
+
+
+def comparison_rows(methods: dict) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """``methods`` (``Comparison.methods``, or evaluation.json's) as a table: the titles
+    of the columns any method has, and (name, formatted cells; "—" where n/a) per method."""
+    columns = [(k, h) for k, h in TABLE_COLUMNS if any(k in row for row in methods.values())]
+    rows = [(name, ["—" if k not in row else f"{row[k]:.2f}" if k.endswith("seconds")
+                    else f"{row[k]:.4f}" for k, _ in columns]) for name, row in methods.items()]
+    return [h for _, h in columns], rows
 
 
 @dataclass

@@ -13,6 +13,7 @@ from .folder import (
     run_lock,
     save_command,
 )
+from .report import run_report, run_test_data, write_run_report
 from .train import (
     REFERENCE_TEST_BCE,
     RunIncomplete,
@@ -26,4 +27,4 @@ __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset"]
+           "recorded_dataset", "run_report", "write_run_report", "run_test_data"]

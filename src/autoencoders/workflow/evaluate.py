@@ -10,7 +10,7 @@ from pathlib import Path
 from .._io import atomic_write
 from ..datasets import write_array
 from ..evaluation.clustering import cluster_codes
-from ..evaluation.compare import METHOD_LABELS, compare_representations
+from ..evaluation.compare import METHOD_LABELS, compare_representations, comparison_rows
 from ..evaluation.metrics import clustering_scores
 from ..inputs import check_labels
 from ..plotting import plot_maps
@@ -19,22 +19,12 @@ from .folder import CLUSTER_FILE
 
 __all__ = ["evaluation_table", "evaluate_run", "cluster_run"]
 
-_COLUMNS = (("trustworthiness", "trust."), ("continuity", "contin."), ("knn_recall", "kNN recall"),
-            ("knn_accuracy", "kNN acc."), ("linear_probe_accuracy", "linear probe"),
-            ("mse", "MSE/pixel"), ("sse_per_image", "SSE/image"), ("fit_seconds", "fit s"),
-            ("transform_seconds", "transform s"))
-
-
 def evaluation_table(comparison) -> str:
     """The comparison as a Markdown table, one row per method ("—" where n/a)."""
-    cols = [(k, h) for k, h in _COLUMNS
-            if any(k in row for row in comparison.methods.values())]
-    lines = ["| method | " + " | ".join(h for _, h in cols) + " |",
-             "| --- |" + " --- |" * len(cols)]
-    for name, row in comparison.methods.items():
-        cells = [("—" if k not in row else f"{row[k]:.2f}" if k.endswith("seconds")
-                  else f"{row[k]:.4f}") for k, _ in cols]
-        lines.append(f"| {name}: {METHOD_LABELS[name]} | " + " | ".join(cells) + " |")
+    columns, rows = comparison_rows(comparison.methods)
+    lines = ["| method | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    lines += [f"| {name}: {METHOD_LABELS[name]} | " + " | ".join(cells) + " |"
+              for name, cells in rows]
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .._io import atomic_write, file_in_the_way, process_alive
 from ..persistence import CONFIG_FILE, MODEL_FILE
+from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
@@ -56,7 +57,7 @@ class RunFolderConflict(ValueError):
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
-               MAP_TABLE)
+               MAP_TABLE, REPORT_FILE)
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"
@@ -246,11 +247,16 @@ def remove_failed_start(out, existed: bool) -> None:
 def describe_outputs(out_dir) -> list[str]:
     """Lines naming what a run folder holds, for the CLI to print."""
     out = Path(out_dir)
-    return [f"model:    {out / MODEL_FILE}  ({out / CONFIG_FILE})",
-            f"metrics:  {out / METRICS_FILE}",
-            f"features: {out / 'codes' / 'train.npy'}, {out / 'codes' / 'test.npy'}",
-            f"figures:  {out / 'figures'}/ "
-            f"({', '.join(p.name for p in sorted((out / 'figures').glob('*.png')))})"]
+    lines = [f"model:    {out / MODEL_FILE}  ({out / CONFIG_FILE})",
+             f"metrics:  {out / METRICS_FILE}",
+             f"features: {out / 'codes' / 'train.npy'}, {out / 'codes' / 'test.npy'}",
+             f"figures:  {out / 'figures'}/ "
+             f"({', '.join(p.name for p in sorted((out / 'figures').glob('*.png')))})"]
+    if (out / MAP_TABLE).exists():
+        lines.insert(3, f"map:      {out / MAP_TABLE} (every row), {out / 'codes'}/*_map.npy")
+    if (out / REPORT_FILE).exists():
+        lines.append(f"report:   {out / REPORT_FILE}")
+    return lines
 
 
 def recorded_dataset(run_dir) -> str | None:

@@ -51,7 +51,8 @@ def _save_npy(path: Path, array) -> None:
 
 
 def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
-              extra: dict | None = None, log=print, resume: bool = False) -> dict:
+              extra: dict | None = None, log=print, resume: bool = False,
+              report: bool = True) -> dict:
     """Fit ``estimator`` on ``data`` and write the complete run folder ``out_dir``.
 
     Parameters
@@ -71,6 +72,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         Receives progress messages (one line each).
     resume : bool, default False
         Continue the interrupted run from its newest checkpoint (see ``AutoEncoder.fit``).
+    report : bool, default True
+        Also write ``report.html``, the run's HTML report (``autoencoders.report``).
 
     Returns
     -------
@@ -103,7 +106,14 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                   callbacks=[CSVLogger(out / HISTORY_FILE)], resume=resume)
     try:
-        return _write_run(estimator, data, out, maps, extra, log)
+        metrics = _write_run(estimator, data, out, maps, extra, log)
+        if report:
+            from .report import write_run_report
+
+            start = time.perf_counter()
+            write_run_report(out, estimator=estimator, data=data)
+            log(f"report: {time.perf_counter() - start:.1f} s")
+        return metrics
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RunIncomplete(

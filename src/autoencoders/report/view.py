@@ -1,0 +1,225 @@
+"""What a report shows of one run, gathered from its folder, its model and its test data
+(``RunView``): plain values and arrays, so that rendering needs nothing else."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..models.summary import layer_table
+from ..persistence import CONFIG_FILE, HISTORY_FILE, environment
+from ..plotting import as_images
+
+__all__ = ["RunView", "run_view", "MAX_POINTS"]
+
+#: Points on a report's map at most: 10,000 test images with their thumbnails keep the page
+#: under 10 MB and fluid; more are sampled (the page says so).
+MAX_POINTS = 10_000
+#: Columns shown on hover for data that is not images.
+SHOWN_FEATURES = 6
+
+
+@dataclass
+class RunView:
+    """One run as the report shows it.
+
+    Attributes
+    ----------
+    name : str
+        The run folder's name.
+    facts : dict
+        Data set, sizes, seed, recipe, architecture, parameters, package versions.
+    layers : list of dict
+        The model's layer table (``models.summary.layer_table``).
+    history : dict of str to list
+        ``epoch``, ``train_loss``, ``val_loss``, ``seconds`` per epoch.
+    metrics, evaluation, cluster : dict
+        ``metrics.json``, ``evaluation.json`` and ``cluster.json`` (empty when absent).
+    coords : ndarray of float32, shape (m, 2)
+        The test points on the map.
+    coords_kind : str
+        What ``coords`` are: the model's map, or the PCA of the code.
+    labels : list of str or None
+        Each test point's label.
+    clusters : ndarray of int, shape (m,)
+        k-means clusters of the test codes (k = the number of labels, else 10).
+    scores : ndarray of float32, shape (m,)
+        Reconstruction loss per test point (``score_samples``: higher is more unusual).
+    ids : list of str or None
+        The test points' ids (or numbers in the test split).
+    images, reconstructions : ndarray (m, h, w) in [0, 1], or None
+        Thumbnails, when the data are images.
+    features : dict or None
+        For other data: ``names`` (the first columns) and ``values`` (m, SHOWN_FEATURES).
+    note : str or None
+        Said above the map (points sampled).
+    pictures : dict of str to (str, str)
+        Title → (caption, data URI): reconstructions, worst reconstructed, interpolation,
+        samples, denoising pairs.
+    """
+
+    name: str
+    facts: dict
+    layers: list
+    history: dict
+    metrics: dict
+    evaluation: dict
+    cluster: dict
+    coords: np.ndarray
+    coords_kind: str
+    labels: list | None
+    clusters: np.ndarray
+    scores: np.ndarray
+    ids: list | None
+    images: np.ndarray | None
+    reconstructions: np.ndarray | None
+    features: dict | None
+    note: str | None = None
+    pictures: dict = field(default_factory=dict)
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _history(path: Path) -> dict:
+    history = {"epoch": [], "train_loss": [], "val_loss": [], "seconds": []}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                for key in history:
+                    history[key].append(float(row[key]) if row.get(key) else None)
+    except (OSError, ValueError, KeyError):
+        pass
+    return history
+
+
+def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: int = MAX_POINTS,
+             seed: int = 0) -> RunView:
+    """Gather what the report shows of the run in ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The run folder (config.json, history.csv, metrics.json, evaluation.json,
+        cluster.json are read when there).
+    estimator : AutoEncoder
+        The run's fitted model.
+    X_test : array, shape (m, *feature_shape)
+        The run's test data as the estimator takes it.
+    y_test : array of shape (m,), optional
+        Labels (colours, legend, hover).
+    ids : array of shape (m,), optional
+        The test rows' ids.
+    max_points : int, default MAX_POINTS
+        Points on the map at most; more are sampled (seeded by ``seed``).
+
+    Returns
+    -------
+    RunView
+    """
+    from sklearn.cluster import KMeans
+
+    folder = Path(folder)
+    config = _json(folder / CONFIG_FILE)
+    m = len(X_test)
+    note = None
+    if m > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(m, max_points, replace=False))
+        note = (f"{max_points:,} of the {m:,} test points, drawn at random (seed {seed}), "
+                "keep the page fluid and under 10 MB")
+        X_test = X_test[keep]
+        y_test = None if y_test is None else np.asarray(y_test)[keep]
+        ids = None if ids is None else np.asarray(ids)[keep]
+    scaled = estimator.scale_input(X_test)
+    recon = estimator.reconstruct(X_test, scaled=True)
+    codes = estimator.transform(X_test)
+    if hasattr(estimator, "neighbour_map_"):
+        coords, kind = estimator.map(X_test), "the model's 2-D map (parametric neighbour embedding)"
+    else:
+        from sklearn.decomposition import PCA
+
+        coords = (PCA(2).fit_transform(codes) if codes.shape[1] > 1 and len(codes) > 2
+                  else np.column_stack([codes[:, 0], np.zeros(len(codes))]))
+        kind = "the PCA of the latent code (the run has no 2-D map: fit --map trains one)"
+    labels = None if y_test is None else [str(v) for v in y_test]
+    k = min(len(set(labels)) if labels else 10, len(codes))
+    clusters = KMeans(k, n_init=4, random_state=seed).fit_predict(codes) if k > 1 else \
+        np.zeros(len(codes), int)
+    images = as_images(scaled)
+    view = RunView(
+        name=folder.name, facts=_facts(config, estimator), layers=layer_table(
+            estimator.model_, estimator.feature_shape_), history=_history(folder / HISTORY_FILE),
+        metrics=_json(folder / "metrics.json"), evaluation=_json(folder / "evaluation.json"),
+        cluster=_json(folder / "cluster.json"), coords=np.asarray(coords, np.float32),
+        coords_kind=kind, labels=labels, clusters=np.asarray(clusters),
+        scores=estimator.score_samples(X_test).astype(np.float32),
+        ids=None if ids is None else [str(v) for v in ids], images=images,
+        reconstructions=None if images is None else as_images(recon),
+        features=None if images is not None else _features(estimator, scaled), note=note)
+    if images is not None:
+        view.pictures = _pictures(estimator, X_test, images, as_images(recon), view.scores)
+    return view
+
+
+def _facts(config: dict, estimator) -> dict:
+    extra = config.get("extra", {})
+    return {"data": extra.get("data", {}), "seed": extra.get("seed"),
+            "preset": extra.get("preset"), "architecture": estimator.architecture_.to_dict(),
+            "recipe": estimator.recipe_.to_dict(),
+            "parameters": sum(p.numel() for p in estimator.model_.parameters()),
+            "input": estimator.input_spec_.describe(),
+            "environment": config.get("environment") or environment()}
+
+
+def _features(estimator, scaled: np.ndarray) -> dict:
+    names = getattr(estimator, "feature_names_in_", None)
+    flat = scaled.reshape(len(scaled), -1)
+    count = min(SHOWN_FEATURES, flat.shape[1])
+    names = [str(n) for n in names[:count]] if names is not None else [
+        f"feature {i}" for i in range(count)]
+    return {"names": names, "values": np.round(flat[:, :count], 4).tolist()}
+
+
+def _pictures(estimator, X_test, images, recon, scores) -> dict:
+    from .sprites import image_grid
+
+    out = {}
+    n = min(12, len(images))
+    out["Reconstructions"] = ("Test inputs (top) above their reconstructions (bottom).",
+                              image_grid([images[:n], recon[:n]]))
+    worst = np.argsort(-scores)[:n]
+    out["The most unusual test points"] = (
+        "The worst-reconstructed test inputs (highest score_samples), above their "
+        "reconstructions: what the model finds unusual.",
+        image_grid([images[worst], recon[worst]]))
+    if len(X_test) >= 2:
+        row = as_images(estimator.interpolate(X_test[0], X_test[1], 10, scaled=True))
+        out["Interpolation"] = ("Decoded points between the codes of the first two test "
+                                "inputs.", image_grid([row]))
+    if estimator.architecture_.variational:
+        samples = as_images(estimator.sample(32, random_state=0, scaled=True))
+        out["Samples"] = ("32 codes drawn from the prior N(0, I), decoded.",
+                          image_grid([samples[:16], samples[16:]]))
+    if estimator.recipe_.corruption != "none":
+        import torch
+
+        from ..corruption import corrupt
+
+        clean = estimator.scale_input(X_test[:n])
+        noisy = corrupt(torch.from_numpy(np.ascontiguousarray(clean, dtype=np.float32)),
+                        estimator.recipe_.corruption,
+                        generator=torch.Generator().manual_seed(0)).numpy()
+        denoised = estimator.reconstruct(estimator.input_spec_.unscale(noisy), scaled=True)
+        out["Denoising"] = (f"Test inputs with {estimator.recipe_.corruption} noise (top), "
+                            "denoised (middle), clean (bottom).",
+                            image_grid([as_images(noisy), as_images(denoised),
+                                        as_images(clean)]))
+    return out

@@ -1,0 +1,81 @@
+"""Reports of run folders: each run's model and test data gathered into the views that
+``autoencoders.report`` renders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..estimator import AutoEncoder
+from ..report import MAX_POINTS, REPORT_FILE, Report, render, run_view
+from .data import DataRequest, RunData, run_data
+from .folder import read_command, recorded_dataset
+
+__all__ = ["run_report", "write_run_report", "run_test_data"]
+
+
+def run_test_data(folder) -> RunData:
+    """The data a run was trained and tested on, read again as its command read it (the
+    same split, by the same seed).
+
+    Raises
+    ------
+    ValueError
+        When the folder records neither its command nor a named data set.
+    """
+    try:
+        options = read_command(folder)
+    except FileNotFoundError:
+        dataset = recorded_dataset(folder)
+        if not dataset:
+            raise ValueError(f"{folder} records neither the command that made it nor a named "
+                             "data set: its test data cannot be found again") from None
+        options = {"dataset": dataset}
+    return run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
+
+
+def _test_ids(data: RunData):
+    if data.ids is None:
+        return None
+    return data.ids[np.asarray(data.test_numbers)] if not isinstance(data.test_numbers, int) \
+        else None
+
+
+def run_report(folders, *, estimator=None, data: RunData | None = None,
+               max_points: int = MAX_POINTS) -> Report:
+    """The report of one run folder, or of several side by side.
+
+    Parameters
+    ----------
+    folders : sequence of str or Path
+    estimator : AutoEncoder, optional
+        The first run's fitted model, when already in memory (``fit`` passes it).
+    data : RunData, optional
+        The first run's data, when already in memory.
+    max_points : int
+        Points on each run's map at most (shared out between several runs).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a folder that is not a run, or whose data cannot be read again.
+    """
+    folders = [Path(f) for f in folders]
+    views = []
+    for i, folder in enumerate(folders):
+        est = estimator if i == 0 and estimator is not None else AutoEncoder.load(folder)
+        run = data if i == 0 and data is not None else run_test_data(folder)
+        views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
+                              max_points=max(1000, max_points // len(folders))))
+    return Report(render(views))
+
+
+def write_run_report(folder, **kwargs) -> Path:
+    """:func:`run_report` of one run, written to ``folder/report.html``."""
+    return run_report([folder], **kwargs).save(Path(folder) / REPORT_FILE)
