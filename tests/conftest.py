@@ -7,6 +7,12 @@ import os
 import numpy as np
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # make test runs two workers on the two cores: one thread each, for the workers and
+    # the commands they start (autoencoders.runtime.available_cores reads it). With two
+    # threads each, the torch-heavy tests ran 3-4x slower than alone (2026-12-01).
+    os.environ["OMP_NUM_THREADS"] = "1"
+
 
 @pytest.fixture(scope="session")
 def mnist():

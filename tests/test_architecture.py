@@ -18,7 +18,7 @@ LAYERS = [
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence", "neighbours"},
-    {"estimator", "decoding", "mapping", "inference"},
+    {"estimator", "decoding", "mapping", "display", "inference"},
     {"evaluation", "plotting", "report"},
     {"workflow"},
     {"cli", "__main__"},

@@ -287,8 +287,10 @@ def test_C24_a_vae_transform_is_its_posterior_mean_and_draws_are_explicit(X):
 def test_C26_early_stopping_restores_the_best_epoch_however_training_ended():
     X_tr, X_val = lowrank(800, 50), lowrank(200, 50, seed=1)
     # A high constant learning rate: the validation loss goes up and down.
+    # (A ReLU code: a linear one diverges outright at this rate.)
     ae = AutoEncoder(latent_dim=2, epochs=8, learning_rate=0.3, schedule="constant",
-                     random_state=0, early_stopping=True, n_iter_no_change=100, **quiet())
+                     code_activation="relu", random_state=0, early_stopping=True,
+                     n_iter_no_change=100, **quiet())
     ae.fit(X_tr, validation_data=X_val)
     val = ae.history_["val_loss"]
     assert int(np.argmin(val)) != len(val) - 1  # the minimum is not at the last epoch

@@ -28,7 +28,8 @@ def test_init_stores_parameters_untouched():
     conv = architecture_from_params(AutoEncoder(architecture="conv").get_params(), (28, 28),
                                     in_unit=True)
     assert dense.hidden_dims == (400, 200, 100, 50) and conv.hidden_dims == ()
-    assert (dense.code_activation, conv.code_activation) == ("relu", "linear")
+    # A linear code by default (no dead units); the notebook's ReLU code in its preset.
+    assert (dense.code_activation, conv.code_activation) == ("linear", "linear")
     assert (defaults["activation"], defaults["loss"], defaults["optimizer"]) == \
         ("relu", "bce", "adam")
 
@@ -180,7 +181,8 @@ def test_mse_with_unbounded_data_uses_a_linear_output():
 def test_preset_notebook_and_unknown_preset():
     assert preset("notebook") == {"optimizer": "sgd", "learning_rate": 1.5,
                                   "schedule": "constant", "warmup": 0.0,
-                                  "init_output_bias": False, "epochs": 50, "batch_size": 32}
+                                  "init_output_bias": False, "epochs": 50, "batch_size": 32,
+                                  "code_activation": "relu"}
     with pytest.raises(ValueError, match="unknown preset"):
         preset("fast")
 

@@ -181,8 +181,9 @@ def test_variational_needs_a_linear_code():
 # ---------------------------------------------------------------- sparse, conv, all kinds
 def test_an_l1_penalty_makes_the_code_sparser(blobs):
     X = blobs[0]
-    dense = _fit(X, hidden_dims=(16,), latent_dim=8, epochs=30)
-    sparse = _fit(X, hidden_dims=(16,), latent_dim=8, epochs=30, sparsity=0.5)
+    dense = _fit(X, hidden_dims=(16,), latent_dim=8, epochs=30, code_activation="relu")
+    sparse = _fit(X, hidden_dims=(16,), latent_dim=8, epochs=30, code_activation="relu",
+                  sparsity=0.5)
     assert near_zero_fraction(sparse.transform(X)) > near_zero_fraction(dense.transform(X)) + 0.2
 
 

@@ -1,8 +1,9 @@
 """autoencoders: learn compressed codes with autoencoders, the scikit-learn way.
 
-The public face: :class:`AutoEncoder`, :func:`preset`, the :mod:`autoencoders.datasets`
-module and ``__version__``. PyTorch and scikit-learn are imported on first use of
-``AutoEncoder``, so that ``import autoencoders`` and ``autoencoders --help`` stay fast.
+The public face: :class:`AutoEncoder`, :class:`Run` (a run folder), :func:`preset`, the
+:mod:`autoencoders.datasets` module and ``__version__``. PyTorch and scikit-learn are
+imported on first use of ``AutoEncoder``, so that ``import autoencoders`` and
+``autoencoders --help`` stay fast.
 """
 
 import os
@@ -24,9 +25,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["AutoEncoder", "preset", "datasets", "__version__"]
+__all__ = ["AutoEncoder", "Run", "preset", "datasets", "__version__"]
 
-_LAZY = {"AutoEncoder": "estimator", "preset": "config", "datasets": "datasets"}
+_LAZY = {"AutoEncoder": "estimator", "Run": "workflow", "preset": "config",
+         "datasets": "datasets"}
 
 
 def __getattr__(name):

@@ -20,6 +20,7 @@ from .callbacks import HISTORY_FIELDS, ProgressBar
 from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
 from .decoding import DecoderMixin
+from .display import SummaryMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .mapping import MapMixin
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
@@ -32,7 +33,7 @@ _DEFAULT = PRESETS["default"]
 
 
 
-class AutoEncoder(DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
+class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
                   TransformerMixin, BaseEstimator):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
@@ -60,9 +61,9 @@ class AutoEncoder(DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
     loss : {"bce", "mse"}, default "bce"
         Reconstruction loss, per pixel. "bce" needs scaled input in [0, 1].
     code_activation : str, optional
-        Activation of the latent code. By default "relu" for the dense model (the
-        notebook's) and "linear" (signed codes) for the convolutional and variational ones
-        (the measured reasons: ``autoencoders.config.architecture_from_params``).
+        Activation of the latent code; by default "linear" (signed codes, no dead units).
+        The notebook's ReLU code (``preset("notebook")``, ``autoencoders demo``) left 7-8
+        of 25 units dead on MNIST; the measured reasons: ``config.architecture_from_params``.
     architecture : {"dense", "conv"}, default "dense"
         "conv": strided 3×3 convolutions (``channels`` filters each, each halving height and
         width) to a dense bottleneck, and transposed convolutions back; needs image input
@@ -107,8 +108,9 @@ class AutoEncoder(DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
         permutation per epoch, larger data a block shuffle through a buffer of this many
         rows (``autoencoders.training.batching``), in memory and streamed alike.
     input_scaling : {"auto", "minmax", "none"}, default "auto"
-        "auto": uint8 ÷ 255, floats as they are; "minmax": each feature to [0, 1] by the
-        training range; "none". Saved with the model (``autoencoders.inputs``).
+        "auto": uint8 ÷ 255, floats as they are (min-max when the BCE loss meets floats
+        outside [0, 1]); "minmax": each feature to [0, 1] by the training range; "none".
+        Saved with the model (``autoencoders.inputs``).
     early_stopping : bool, default False
         Stop after ``n_iter_no_change`` epochs without improvement of the validation loss
         and restore the best weights (validation data: ``fit``).

@@ -51,11 +51,14 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
 
 def available_cores() -> int:
     """The cores this process may use (its CPU affinity), shared among the processes that
-    torchrun starts on this machine (LOCAL_WORLD_SIZE)."""
+    torchrun starts on this machine (LOCAL_WORLD_SIZE), and at most ``OMP_NUM_THREADS``
+    when the environment sets it (a job that shares the machine on purpose)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     share = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return max(1, cores // share)
+    cores = max(1, cores // share)
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return min(cores, int(limit)) if limit.isdigit() and int(limit) > 0 else cores
 
 
 @contextlib.contextmanager

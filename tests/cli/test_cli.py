@@ -137,7 +137,7 @@ def test_abbreviated_options_are_not_guessed(tmp_path):
 def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
     np.save(tmp_path / "bad.npy", np.full((10, 4), 3.0, dtype=np.float32))
     args = ("fit", "--input", tmp_path / "bad.npy", "--out", tmp_path / "o", "-q",
-            "--maps", "none")
+            "--maps", "none", "--input-scaling", "none")
     proc = run(*args)
     assert proc.returncode == 1 and "minmax" in proc.stderr
     assert "Traceback" in run("--debug", *args).stderr
@@ -150,7 +150,7 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     ev = json.loads((out / "evaluation.json").read_text())
     assert set(ev["methods"]) == {
         "raw", "autoencoder", "pca", "pca_2d", "tsne_2d", "umap_2d", "autoencoder_2d_pca",
-        "autoencoder_2d_tsne", "autoencoder_2d_umap", "autoencoder_2d_parametric"}
+        "autoencoder_2d_tsne", "autoencoder_2d_umap"}
     ae = ev["methods"]["autoencoder"]
     for key in ("trustworthiness", "continuity", "knn_recall", "knn_accuracy",
                 "linear_probe_accuracy", "fit_seconds", "transform_seconds", "mse",
@@ -159,9 +159,9 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     assert 0.2 < ae["knn_accuracy"] <= 1 and 0.5 < ae["trustworthiness"] <= 1  # 3 epochs
     assert "mse" in ev["methods"]["pca"] and "mse" not in ev["methods"]["tsne_2d"]
     assert ev["settings"]["n_train"] == 300 and ev["settings"]["n_test"] == 297
-    assert (out / "evaluation.md").read_text().count("\n| ") == 12  # header, rule, 10 rows
+    assert (out / "evaluation.md").read_text().count("\n| ") == 11  # header, rule, 9 rows
     assert (out / "figures" / "evaluation_maps.png").stat().st_size > 10_000
-    assert "autoencoder_2d_parametric" in proc.stdout
+    assert "autoencoder_2d_umap" in proc.stdout
 
 
 def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
@@ -173,5 +173,11 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     assert 0.3 < result["accuracy"] <= 1 and 0 < result["nmi"] <= 1 and "ari" in result
     assert np.loadtxt(tmp_path / "labels.csv", delimiter=",", skiprows=1).shape == (1797,)
     assert "accuracy" in proc.stdout
+    default = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
+                  "10", "--seed", "3", check_code=0)
+    result = json.loads((out / "cluster.json").read_text())
+    assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
+    assert result["accuracy"] > 0.3 and result["n_points"] == 297
+    assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
     bad = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--method", "dbscan")
     assert bad.returncode == 2 and "unknown method 'dbscan'" in bad.stderr

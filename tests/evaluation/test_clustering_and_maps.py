@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autoencoders.evaluation.clustering import cluster_codes
-from autoencoders.evaluation.maps import ParametricMap, map_2d
+from autoencoders.evaluation.maps import map_2d
 from autoencoders.evaluation.metrics import cluster_accuracy, knn_accuracy
 from autoencoders.evaluation.reducers import make_reducer
 
@@ -44,16 +44,28 @@ def test_missing_umap_says_what_to_install(monkeypatch):
         make_reducer("umap")
 
 
-def test_parametric_map_reproduces_its_target_and_places_new_points(blobs):
-    X, y = blobs
-    target = map_2d(X[:200], "pca")
-    pm = ParametricMap(epochs=80)
-    fitted = pm.fit_transform(X[:200], target)
-    spread = target.std()
-    assert np.abs(fitted - target).mean() < 0.1 * spread
-    new = pm.transform(X[200:])
-    assert new.shape == (100, 2) and new.dtype == np.float32
-    assert knn_accuracy(fitted, y[:200], new, y[200:]) == 1.0
+def test_the_default_clustering_of_real_digits_is_above_its_floor():
+    # Pixels of scikit-learn's 1,797 digits: 0.895, 0.895, 0.889 accuracy with seeds 0-2
+    # (2-core CPU, 2026-12-01); k-means of the same pixels 0.79.
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    labels = cluster_codes(X / 16, 10, random_state=0)
+    assert labels.dtype == np.int64 and labels.shape == (1797,)
+    assert cluster_accuracy(y, labels) > 0.85
+
+
+@pytest.mark.parametrize("method", ["ne-gmm", "umap-gmm", "kmeans"])
+def test_clustering_refuses_bad_codes_with_the_reason(blobs, method):
+    X = blobs[0].copy()
+    X[5, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        cluster_codes(X, 3, method)
+    with pytest.raises(ValueError, match="n_init must be at least 1"):
+        cluster_codes(blobs[0], 3, method, n_init=0)
+    if method != "kmeans":
+        with pytest.raises(ValueError, match="too few for a neighbour graph of 15"):
+            cluster_codes(blobs[0][:12], 3, method, n_neighbors=15)
 
 
 def test_map_2d_of_one_dimensional_codes_lies_on_a_line():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,10 +84,27 @@ def test_the_map_draws_one_point_per_test_image(run, page):
     assert drawn == n_test == int(page.get_attribute("#map-0", "data-points"))
 
 
+def _lone_point(page) -> tuple[int, int]:
+    """A point in the middle of the map with no other within 12 pixels (so hovering it
+    shows it alone, away from the legend and the tool bar): (trace, index)."""
+    return page.evaluate("""() => {
+        const gd = document.getElementById('map-0'), L = gd._fullLayout, pts = [];
+        gd.data.forEach((t, ti) => t.visible !== false && t.x.forEach((x, i) =>
+            pts.push([ti, i, L.xaxis.l2p(x), L.yaxis.l2p(t.y[i])])));
+        const inner = (p) => p[2] > 0.2 * L.xaxis._length && p[2] < 0.8 * L.xaxis._length
+            && p[3] > 0.2 * L.yaxis._length && p[3] < 0.8 * L.yaxis._length;
+        const lone = pts.find((p) => inner(p) && pts.every((q) => q === p ||
+            Math.hypot(p[2] - q[2], p[3] - q[3]) > 12));
+        return lone ? [lone[0], lone[1]] : null;
+    }""")
+
+
 def test_hovering_a_point_shows_its_image_and_label(page, tmp_path):
     page.locator("#map-0").scroll_into_view_if_needed()
-    x, y = _point_position(page, 0, 0)
-    expected = page.evaluate("() => document.getElementById('map-0').data[0].customdata[0]")
+    trace, point = _lone_point(page)  # (a TypeError here: no lone point to hover)
+    x, y = _point_position(page, trace, point)
+    expected = page.evaluate(
+        f"() => document.getElementById('map-0').data[{trace}].customdata[{point}]")
     start = page.evaluate("() => performance.now()")
     page.mouse.move(x, y)
     page.wait_for_function(f"document.getElementById('hover-0').dataset.index === '{expected}'",

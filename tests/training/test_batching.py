@@ -113,7 +113,7 @@ def test_streamed_fit_checks_and_scales_like_memory(tmp_path):
     np.save(tmp_path / "x.npy", X)
     params = dict(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0, random_state=0)
     with pytest.raises(ValueError, match="'bce' loss needs \\[0, 1\\]"):
-        AutoEncoder(**params).fit(open_source(tmp_path / "x.npy"))
+        AutoEncoder(input_scaling="none", **params).fit(open_source(tmp_path / "x.npy"))
     memory = AutoEncoder(input_scaling="minmax", **params).fit(X)
     streamed = AutoEncoder(input_scaling="minmax", **params).fit(open_source(tmp_path / "x.npy"))
     for key in ("offset", "scale"):

@@ -316,7 +316,8 @@ def cmd_cluster(args) -> int:
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     result = cluster_run(est, data.X, data.y, args.run_dir, n_clusters=args.n_clusters,
-                         method=args.method, random_state=args.seed, labels_out=args.out,
+                         method=args.method, n_init=args.n_init, random_state=args.seed,
+                         labels_out=args.out,
                          description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")

@@ -144,8 +144,8 @@ def _add_training_options(p) -> None:
     g.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME",
                    help=f"hidden-layer activation: {', '.join(ACTIVATIONS)} (default relu)")
     g.add_argument("--code-activation", choices=ACTIVATIONS, metavar="NAME",
-                   help="activation of the latent code (default: the estimator's; linear "
-                        "never leaves a code unit dead)")
+                   help="activation of the latent code (default linear, which never "
+                        "leaves a code unit dead; relu for demo and --preset notebook)")
     g.add_argument("--architecture", choices=("dense", "conv"), default="dense",
                    help="dense (the notebook's, default) or conv: strided convolutions to a "
                         "dense bottleneck and transposed convolutions back (images only)")
@@ -180,10 +180,12 @@ def _add_training_options(p) -> None:
     d.add_argument("--test-size", type=_positive_int, metavar="N",
                    help="with --dataset: use only the first N test samples; with --input: "
                         "hold out at most N rows (default 10000)")
-    g.add_argument("--map", action="store_true", dest="neighbour_map",
+    g.add_argument("--map", action=argparse.BooleanOptionalAction, dest="neighbour_map",
+                   default=False,
                    help="also train a 2-D map of the data (a parametric neighbour "
-                        "embedding), saved with the model: figures, 'embed --map' and "
-                        "'evaluate' use it")
+                        "embedding), saved with the model: figures, the report, "
+                        "'embed --map' and 'evaluate' use it (default: off for fit, on for "
+                        "demo)")
     g.add_argument("--map-input", choices=("input", "code"), default="input",
                    help="what the map sees: the scaled input (default) or the code")
     d.add_argument("--maps", metavar="LIST",
@@ -229,11 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="train the notebook's model on MNIST with our recipe",
                        description="Train the reference notebook's architecture on MNIST with "
-                                   "our default recipe and write a run folder.")
+                                   "our default recipe, and its 2-D map (--no-map skips it); "
+                                   "write a run folder and its report.")
     p.add_argument("--out", default=os.path.join("runs", "demo"), metavar="RUN_DIR",
                    help="the run folder (default runs/demo)")
     p.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"), default="mnist")
     _add_training_options(p)
+    # The demo's pictures come from the model's map; its code is the notebook's ReLU one.
+    p.set_defaults(neighbour_map=True, code_activation="relu")
 
     for name, what in (("embed", "latent codes of the data, float32 (n, latent_dim)"),
                        ("reconstruct", "reconstructions of the data, float32 in the "
@@ -279,17 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
-                       description="Cluster the codes of the data with UMAP and a Gaussian "
-                                   "mixture (N2D) or k-means; write cluster.json into RUN_DIR "
+                       description="Cluster the codes of the data: a neighbour embedding "
+                                   "to K dimensions, then a Gaussian mixture from several "
+                                   "starts (or k-means); write cluster.json into RUN_DIR "
                                    "(with accuracy, NMI and ARI when labels are known) and the "
                                    "labels to --out.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
-    p.add_argument("--method", default="umap-gmm",
-                   help="umap-gmm (default: UMAP to K dimensions, then a Gaussian mixture) "
+    p.add_argument("--method", default="ne-gmm",
+                   help="ne-gmm (default: our neighbour embedding to K dimensions, then a "
+                        "Gaussian mixture), umap-gmm (N2D: UMAP instead; needs umap-learn) "
                         "or kmeans")
+    p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
+                   help="starts of the mixture (or k-means); the most likely is kept "
+                        "(default 10)")
     p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 

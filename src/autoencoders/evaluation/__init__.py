@@ -2,7 +2,7 @@
 
 from .clustering import CLUSTER_METHODS, cluster_codes
 from .compare import Comparison, compare_representations
-from .maps import MAP_METHODS, ParametricMap, map_2d
+from .maps import MAP_METHODS, map_2d
 from .metrics import (
     cluster_accuracy,
     clustering_scores,
@@ -20,4 +20,4 @@ __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recal
            "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy",
            "clustering_scores",
            "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",
-           "map_2d", "MAP_METHODS", "ParametricMap", "make_reducer", "REDUCERS"]
+           "map_2d", "MAP_METHODS", "make_reducer", "REDUCERS"]

@@ -2,8 +2,8 @@
 
 Every method is fitted on the same training points and scored on the same test points:
 the autoencoder (already trained; its training seconds are its fit time), raw input, PCA
-with as many components as the code, PCA, t-SNE and UMAP to 2-D, and 2-D maps of the code
-(PCA, t-SNE, UMAP, and a parametric map that reproduces the UMAP one with a small network).
+with as many components as the code, PCA, t-SNE and UMAP to 2-D, 2-D maps of the code
+(PCA, t-SNE, UMAP) and the model's own map when it has one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .maps import ParametricMap
 from .metrics import (
     continuity,
     knn_accuracy,
@@ -38,7 +37,6 @@ METHOD_LABELS = {
     "autoencoder_2d_pca": "PCA of the code",
     "autoencoder_2d_tsne": "t-SNE of the code",
     "autoencoder_2d_umap": "UMAP of the code",
-    "autoencoder_2d_parametric": "parametric map of the code (network reproducing its UMAP)",
     "autoencoder_map": "the model's 2-D map (parametric neighbour embedding)",
 }
 
@@ -102,8 +100,7 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
     y_train, y_test : array of shape (n,) / (m,), optional
         Labels, for ``knn_accuracy`` and ``linear_probe_accuracy``.
     baselines : sequence of {"pca", "tsne", "umap"}
-        Which baselines to run; each also gives the matching 2-D map of the code ("umap"
-        also the parametric map).
+        Which baselines to run; each also gives the matching 2-D map of the code.
     subsample : int or None, default 10000
         At most this many training points (to fit the baselines and the classifiers) and
         test points (to score), drawn at random; None uses all.
@@ -200,10 +197,4 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
         M_test, tr_s = timed_transform(reducer.transform, C_test)
         record(f"autoencoder_2d_{method}", M_train, M_test, estimator.train_seconds_ + fit_s,
                encode_seconds + tr_s)
-        if method == "umap":
-            para = ParametricMap("umap", random_state=random_state)
-            P_train, fit_p = timed(para.fit_transform, C_train, M_train)
-            P_test, tr_p = timed_transform(para.transform, C_test)
-            record("autoencoder_2d_parametric", P_train, P_test,
-                   estimator.train_seconds_ + fit_s + fit_p, encode_seconds + tr_p)
     return result

@@ -17,11 +17,13 @@ workflow and the chunked writers alike:
   command line's test split.
 
 Scaling policies: ``"auto"`` divides uint8 by 255 (pixel intensities to [0, 1], as the
-reference notebook does) and uses every other dtype as it is; ``"minmax"`` maps each
-feature to [0, 1] with the training data's per-feature minimum and range (new values beyond
-the training range are clipped to [0, 1]); ``"none"`` changes nothing. uint8 pixels under
-``"auto"`` stay uint8 until a batch is taken (:func:`pixels_to_unit`), so that a data set is
-held at one byte per pixel: 47 MB rather than 188 MB for MNIST's training images.
+reference notebook does) and uses every other dtype as it is, except that floats outside
+[0, 1] given to a model that takes [0, 1] (the BCE loss) get min-max scaling; ``"minmax"``
+maps each feature to [0, 1] with the training data's per-feature minimum and range (new
+values beyond the training range are clipped to [0, 1]); ``"none"`` changes nothing. uint8
+pixels under ``"auto"`` stay uint8 until a batch is taken (:func:`pixels_to_unit`), so
+that a data set is held at one byte per pixel: 47 MB rather than 188 MB for MNIST's
+training images.
 """
 
 from .holdout import holdout, split, training_inputs

@@ -50,7 +50,10 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     hidden : tuple of int, default (128,) * 6
         Widths of the network's hidden ReLU layers.
     epochs : float, default 4.0
-        Passes over the graph's edges (at least 500 steps).
+        Passes over the graph's edges (at least ``min_steps`` steps).
+    min_steps : int, default 500
+        Training steps at least, for small data: on scikit-learn's 1,797 digits 150 steps
+        gave trustworthiness 0.985 against 0.989 with 500 (2026-12-01).
     batch_size : int, default 2048
         Edges per step.
     negatives : int, default 512
@@ -82,14 +85,15 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     """
 
     def __init__(self, n_components=2, n_neighbors=15, n_pca=50,
-                 hidden=(128, 128, 128, 128, 128, 128), epochs=4.0, batch_size=2048,
-                 negatives=512, learning_rate=0.01, exaggeration=1.5, random_state=None,
-                 verbose=0):
+                 hidden=(128, 128, 128, 128, 128, 128), epochs=4.0, min_steps=500,
+                 batch_size=2048, negatives=512, learning_rate=0.01, exaggeration=1.5,
+                 random_state=None, verbose=0):
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.n_pca = n_pca
         self.hidden = hidden
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.negatives = negatives
         self.learning_rate = learning_rate
@@ -100,7 +104,8 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _config(self) -> MapConfig:
         return MapConfig(n_components=int(self.n_components), n_neighbors=int(self.n_neighbors),
                          n_pca=int(self.n_pca), hidden=tuple(int(h) for h in self.hidden),
-                         epochs=float(self.epochs), batch_size=int(self.batch_size),
+                         epochs=float(self.epochs), min_steps=int(self.min_steps),
+                         batch_size=int(self.batch_size),
                          negatives=int(self.negatives),
                          learning_rate=float(self.learning_rate),
                          exaggeration=float(self.exaggeration))

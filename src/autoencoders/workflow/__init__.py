@@ -1,5 +1,6 @@
 """The run workflow of the command line and of scripts: a command's data (``data``), the
-run folder's life (``folder``), training a run (``train``), measuring it (``evaluate``)."""
+run folder's life (``folder``), training a run (``train``), measuring it (``evaluate``),
+its HTML report (``report``), a finished run as an object (``Run``)."""
 
 from .data import DataRequest, Loaded, RunData, check_output, load, run_data
 from .evaluate import cluster_run, evaluate_run, evaluation_table
@@ -14,6 +15,7 @@ from .folder import (
     save_command,
 )
 from .report import run_report, run_test_data, write_run_report
+from .run import Run
 from .train import (
     REFERENCE_TEST_BCE,
     RunIncomplete,
@@ -27,4 +29,4 @@ __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset", "run_report", "write_run_report", "run_test_data"]
+           "recorded_dataset", "run_report", "write_run_report", "run_test_data", "Run"]

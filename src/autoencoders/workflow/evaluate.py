@@ -84,9 +84,9 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=("pca", "tsne",
     return comparison
 
 
-def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "umap-gmm",
-                random_state: int = 0, labels_out=None, description: dict | None = None,
-                ids=None, id_name: str = "id") -> dict:
+def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "ne-gmm",
+                n_init: int = 10, random_state: int = 0, labels_out=None,
+                description: dict | None = None, ids=None, id_name: str = "id") -> dict:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
 
     Parameters
@@ -98,7 +98,7 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
         True labels: the scores ``accuracy`` (Hungarian matching), ``nmi`` and ``ari``.
     out_dir : str or Path
         The run folder.
-    n_clusters, method, random_state
+    n_clusters, method, n_init, random_state
         See :func:`autoencoders.evaluation.clustering.cluster_codes`.
     labels_out : str or Path, optional
         Where to write the cluster labels, int64 (n,): ``.npy``, ``.csv`` or ``.parquet``.
@@ -111,8 +111,10 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
     Returns
     -------
     dict
-        What ``cluster.json`` holds: ``method``, ``n_clusters``, ``n_points``, ``seconds``
-        (encoding and clustering), ``random_state``, ``data``, and the scores with labels.
+        What ``cluster.json`` holds: ``method``, ``n_clusters``, ``n_init``, ``n_points``,
+        ``encode_seconds``, ``cluster_seconds``, ``seconds`` (both), ``random_state``,
+        ``data``, and with labels the scores ``accuracy`` (Hungarian matching), ``nmi``
+        and ``ari``.
 
     Raises
     ------
@@ -121,11 +123,15 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "uma
     """
     y = check_labels(y, len(X), "y")
     start = time.perf_counter()
-    labels = cluster_codes(estimator.transform(X), n_clusters, method,
+    codes = estimator.transform(X)
+    encoded = time.perf_counter()
+    labels = cluster_codes(codes, n_clusters, method, n_init=n_init,
                            random_state=random_state)
-    result = {"method": method, "n_clusters": n_clusters, "n_points": len(labels),
-              "seconds": time.perf_counter() - start, "random_state": random_state,
-              "data": description or {}}
+    end = time.perf_counter()
+    result = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
+              "n_points": len(labels), "encode_seconds": encoded - start,
+              "cluster_seconds": end - encoded, "seconds": end - start,
+              "random_state": random_state, "data": description or {}}
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:

@@ -1,0 +1,93 @@
+"""Compact summaries for Jupyter: a fitted ``AutoEncoder`` (mixed in) and, through
+:func:`html_summary`, a run folder (``autoencoders.workflow.Run``)."""
+
+from __future__ import annotations
+
+from html import escape
+
+__all__ = ["html_summary", "SummaryMixin"]
+
+_STYLE = ("font: 13px/1.4 system-ui, sans-serif; border-collapse: collapse; "
+          "border: 1px solid #d1d9e0")
+
+
+def html_summary(title: str, rows, note: str = "") -> str:
+    """A two-column HTML table: ``title`` above ``(name, value)`` rows, ``note`` below.
+
+    Every text is escaped, so names and values from user data show as text.
+
+    Parameters
+    ----------
+    title : str
+    rows : iterable of (str, object)
+        Rows whose value is None are left out.
+    note : str, optional
+
+    Returns
+    -------
+    str
+        An HTML fragment (no script, no external resource).
+    """
+    cells = "".join(
+        f'<tr><th style="text-align: left; padding: 2px 12px 2px 6px; font-weight: 500; '
+        f'color: #59636e">{escape(str(name))}</th><td style="padding: 2px 6px; '
+        f'text-align: left">{escape(str(value))}</td></tr>'
+        for name, value in rows if value is not None)
+    foot = (f'<tr><td colspan="2" style="padding: 2px 6px; color: #59636e">'
+            f'{escape(note)}</td></tr>' if note else "")
+    return (f'<table style="{_STYLE}"><caption style="text-align: left; font-weight: 600; '
+            f'padding: 4px 6px">{escape(title)}</caption>{cells}{foot}</table>')
+
+
+def _shape(dims) -> str:
+    return " → ".join(str(d) for d in dims)
+
+
+class SummaryMixin:
+    """``_repr_html_`` for a fitted ``AutoEncoder``: its layers, code, input, training and
+    map in one table; before ``fit``, scikit-learn's own display of the parameters."""
+
+    def summary_rows(self) -> list[tuple[str, object]]:
+        """The fitted model as ``(name, value)`` rows: what ``_repr_html_`` shows.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "model_")
+        arch, recipe, history = self.architecture_, self.recipe_, self.history_
+        n_params = sum(p.numel() for p in self.model_.parameters())
+        kind = f"{arch.kind}{' variational' if arch.variational else ''} autoencoder"
+        layers = (arch.hidden_dims if arch.kind == "dense"
+                  else [f"{c} filters" for c in arch.channels])
+        val, train = history.get("val_loss") or [None], history.get("train_loss") or [None]
+        loss = (f"{recipe.loss}, validation {val[-1]:.4g}" if val[-1] is not None else
+                f"{recipe.loss}, training {train[-1]:.4g}" if train[-1] is not None else
+                recipe.loss)
+        mapping = getattr(self, "neighbour_map_", None)
+        return [
+            ("model", f"{kind}: {_shape([self.n_features_in_, *layers, arch.latent_dim])}"),
+            ("parameters", f"{n_params:,}"),
+            ("code", f"{arch.latent_dim} units, {arch.code_activation}"),
+            ("input", self.input_spec_.describe()),
+            ("loss per feature", loss),
+            ("trained", f"{len(history.get('epoch', []))} epochs (weights of epoch "
+                        f"{self.best_epoch_}), {self.train_seconds_:.1f} s on {self.device_}"),
+            ("2-D map", None if mapping is None else
+             f"{mapping.n_components}-d neighbour embedding of the {self.map_input}"),
+        ]
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "model_"):
+            return super()._repr_html_()
+        return html_summary(type(self).__name__, self.summary_rows())
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        # Jupyter asks for the bundle before _repr_html_, and scikit-learn's bundle holds
+        # its own diagram: the fitted summary must replace it there too.
+        if not hasattr(self, "model_"):
+            return super()._repr_mimebundle_(**kwargs)
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}

@@ -1,0 +1,59 @@
+"""Jupyter's view of a fitted estimator, a run folder and a report: compact, escaped, and
+scikit-learn's own display before fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoencoders import AutoEncoder, Run
+from autoencoders.cli import main
+from autoencoders.display import html_summary
+from autoencoders.report import Report
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_html_summary_escapes_and_skips_missing_rows():
+    html = html_summary(HOSTILE, [("a", HOSTILE), ("gone", None), ("b", 3)], note=HOSTILE)
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 3
+    assert "gone" not in html and ">3<" in html
+
+
+def test_unfitted_estimator_keeps_scikit_learns_display():
+    bundle = AutoEncoder(latent_dim=3)._repr_mimebundle_()
+    assert "sk-" in bundle["text/html"] and "latent_dim" in bundle["text/plain"]
+
+
+def test_fitted_estimator_shows_its_model_code_and_training(blobs):
+    X = blobs[0]
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=3, epochs=3, loss="mse",
+                     random_state=0).fit(X)
+    html = ae._repr_mimebundle_()["text/html"]
+    assert html == ae._repr_html_()
+    assert f"dense autoencoder: {X.shape[1]} → 8 → 3" in html
+    assert "3 units" in html and "3 epochs" in html and "sk-" not in html
+    assert dict(ae.summary_rows())["2-D map"] is None
+
+
+def test_run_summary_and_report_from_a_folder(tmp_path):
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(rng.rand(120, 4), columns=["a", "b", HOSTILE, "d"])
+    table["label"] = np.where(table["a"] > 0.5, HOSTILE, "low")
+    table.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fit", "--input", str(tmp_path / "t.csv"), "--label-column", "label",
+                 "--out", str(tmp_path / "run"), "--epochs", "2", "--latent-dim", "2",
+                 "--no-report", "-q"]) == 0
+    run = Run(tmp_path / "run")
+    rows = dict(run.summary_rows())
+    assert rows["epochs"] == 2 and rows["test MSE"] is not None
+    assert "<script>" not in run._repr_html_()
+    report = run.report()
+    assert isinstance(report, Report) and "<script>alert(1)" not in report._repr_html_()
+    assert not (tmp_path / "run" / "report.html").exists()   # showing writes nothing
+
+
+def test_run_refuses_a_folder_that_is_not_a_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a finished run folder"):
+        Run(tmp_path)
