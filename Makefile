@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/autoencoders demo
 
-# Two workers, a file each at a time (module fixtures are built once): 543 s against 765 s
-# in one process on this 2-core machine (2026-12-01).
+# Two workers, a file each at a time (module fixtures are built once), one torch thread
+# each: 436-500 s against 765 s in one process on this 2-core machine (2026-12-01).
 test: $(STAMP) chromium
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
