@@ -81,6 +81,14 @@ def scan(rows) -> Range:
 
 
 def check_fits_float32(found: Range, what: str) -> None:
+    """Refuse data whose scaled values (``found``, per-feature minima and maxima of any
+    float dtype) lie beyond float32's range (±3.4e38), which the model computes in.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` (e.g. a file's path) when a value overflows float32.
+    """
     if max(-found.lo.min(), found.hi.max()) > _FLOAT32_MAX:
         raise ValueError(f"{what} overflows float32 after scaling; rescale it first")
 
