@@ -51,6 +51,9 @@ def test_run_summary_and_report_from_a_folder(tmp_path):
     assert "<script>" not in run._repr_html_()
     report = run.report()
     assert isinstance(report, Report) and "<script>alert(1)" not in report._repr_html_()
+    # The page itself (the frame above escapes all of it): the labels and the column name
+    # are there only as JSON data with < and > escaped.
+    assert HOSTILE not in report.html and "\\u003cscript\\u003ealert(1)" in report.html
     assert not (tmp_path / "run" / "report.html").exists()   # showing writes nothing
 
 
