@@ -18,7 +18,7 @@ LAYERS = [
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence", "neighbours"},
-    {"estimator", "decoding", "mapping", "display", "inference"},
+    {"estimator", "decoding", "mapping", "display", "export", "inference"},
     {"evaluation", "plotting", "report"},
     {"workflow"},
     {"cli", "__main__"},

@@ -41,7 +41,8 @@ def test_dask_example_embeds_every_partition(tmp_path, blobs):
     ae = AutoEncoder.load(tmp_path / "runs" / "big")
     for i, rows in enumerate(np.array_split(np.arange(len(X)), 3)):
         table = pq.read_table(tmp_path / "codes" / f"part-{i}.parquet")
-        assert table.column_names == ["id", "f0", "f1", "f2"]
+        assert table.column_names == ["id", "autoencoder0", "autoencoder1", "autoencoder2"]
         np.testing.assert_array_equal(table.column("id").to_numpy(), rows + 1000)
-        codes = np.stack([table.column(f"f{j}").to_numpy() for j in range(3)], axis=1)
+        codes = np.stack([table.column(f"autoencoder{j}").to_numpy() for j in range(3)],
+                         axis=1)
         np.testing.assert_allclose(codes, ae.transform(X[rows]), rtol=1e-5, atol=1e-6)

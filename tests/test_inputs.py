@@ -97,3 +97,20 @@ def test_early_stopping_holds_out_the_same_rows_streamed_or_in_memory(tmp_path):
     streamed = AutoEncoder(**params).fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
     assert memory.history_ == {**streamed.history_, "seconds": memory.history_["seconds"]}
     np.testing.assert_array_equal(memory.transform(X), streamed.transform(X))
+
+
+def test_highest_keeps_the_top_rows_across_chunks_with_ids_and_stable_ties():
+    from autoencoders.inference import Highest
+
+    values = np.array([3.0, 9.0, 1.0, 9.0, 5.0, 7.0, 9.0], dtype=np.float32)
+    ids = np.array([f"r{i}" for i in range(7)])
+    highest = Highest(4)
+    for start in range(0, 7, 3):
+        stop = min(start + 3, 7)
+        highest(start, stop, values[start:stop], ids[start:stop])
+    assert [(r, i) for r, i, _ in highest.rows] == [(1, "r1"), (3, "r3"), (6, "r6"),
+                                                   (5, "r5")]
+    assert [v for _, _, v in highest.rows] == [9.0, 9.0, 9.0, 7.0]
+    few = Highest(10)
+    few(0, 2, np.array([1.0, 2.0]))
+    assert few.rows == [(1, None, 2.0), (0, None, 1.0)]

@@ -16,6 +16,17 @@ def test_loss_curve_with_validation_and_reference(tmp_path):
     assert _png_size(path)[0] > 300
 
 
+def test_loss_curve_without_a_path_is_a_figure_of_a_fitted_estimator(blobs):
+    from matplotlib.figure import Figure
+
+    from autoencoders import AutoEncoder
+
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, verbose=0).fit(blobs[0])
+    fig = plot_history(ae)
+    assert isinstance(fig, Figure)
+    assert list(fig.axes[0].lines[0].get_ydata()) == ae.history_["train_loss"]
+
+
 def test_reconstructions_of_images_and_of_tables(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.uniform(size=(10, 28, 28))

@@ -22,7 +22,27 @@ HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "learning_rate", "seconds")
 
 
 class Callback:
-    """Base class: override any of the hooks; each is called by ``training.train``."""
+    """Base class: override any of the hooks; each is called by ``training.train``.
+
+    Attributes
+    ----------
+    estimator : AutoEncoder or None
+        The estimator being fitted (set by ``AutoEncoder.fit``).
+    model : torch.nn.Module or None
+        The module being trained (set before ``on_train_begin``).
+    stop_training : bool
+        Set it to True in a hook (as Keras' ``model.stop_training``): training ends after
+        the current epoch, which is kept, as early stopping ends it.
+    """
+
+    estimator = None
+    model = None
+    stop_training = False
+
+    def bind(self, estimator) -> Callback:
+        """Set :attr:`estimator`; returns this callback."""
+        self.estimator = estimator
+        return self
 
     def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         """Before the first epoch: ``n_epochs`` planned, ``n_batches`` steps per epoch."""
@@ -47,7 +67,8 @@ class Callback:
 class ProgressBar(Callback):
     """One tqdm bar per epoch with the running training loss, then a summary line.
 
-    The bar is drawn only when ``file`` is a terminal; the summary line always.
+    The bar is drawn when ``file`` is a terminal, or Jupyter's output stream (tqdm.auto
+    then draws a notebook widget); the summary line always.
 
     Parameters
     ----------
@@ -57,8 +78,10 @@ class ProgressBar(Callback):
 
     def __init__(self, file=None):
         self.file = file if file is not None else sys.stderr
-        # Bars redraw with carriage returns: only on a terminal; logs get the epoch lines.
-        self._draw = bool(getattr(self.file, "isatty", lambda: False)())
+        # Bars redraw with carriage returns: only on a terminal or in Jupyter (whose
+        # stderr is an ipykernel stream, not a terminal); logs get the epoch lines.
+        self._draw = (bool(getattr(self.file, "isatty", lambda: False)())
+                      or type(self.file).__module__.startswith("ipykernel"))
         self._bar = None
         self._resume_at = (0, 0)
 

@@ -33,6 +33,11 @@ SCHEDULES = ("constant", "cosine")
 ARCHITECTURES = ("dense", "conv")
 #: Input corruptions of a denoising autoencoder (Vincent et al. 2010, JMLR 11, section 4.1).
 CORRUPTIONS = ("gaussian", "masking", "salt-pepper")
+#: ``AutoEncoder.export``: file formats, parts of the model, raw input dtypes
+#: (``autoencoders.export``; here so that the CLI's parser lists them without torch).
+EXPORT_FORMATS = ("onnx", "torchscript")
+EXPORT_PARTS = ("encoder", "decoder", "full", "map")
+INPUT_DTYPES = ("float32", "uint8")
 
 
 def parse_corruption(spec) -> tuple[str, float] | None:

@@ -21,6 +21,7 @@ from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
 from .decoding import DecoderMixin
 from .display import SummaryMixin
+from .export import ExportMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .mapping import MapMixin
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
@@ -32,9 +33,8 @@ __all__ = ["AutoEncoder"]
 _DEFAULT = PRESETS["default"]
 
 
-
-class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ClassNamePrefixFeaturesOutMixin,
-                  TransformerMixin, BaseEstimator):
+class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
+                  ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
     One estimator for the family: dense or convolutional (``architecture``), denoising
@@ -308,7 +308,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ClassNamePrefixFeaturesO
         if self.epochs is None:  # the default length follows the data
             recipe = self.recipe_ = recipe_from_params(params, len(X_train))
 
-        cbs = ([ProgressBar()] if self.verbose else []) + list(callbacks)
+        cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
         model, rows = fit_model(self.architecture_, recipe, _as_tensor(X_train),
                                 _as_tensor(X_val), seed=int(rng.randint(np.iinfo(np.int32).max)),
                                 device=device, callbacks=cbs, checkpointer=checkpointer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -10,15 +11,41 @@ from .datasets import ArrayWriter
 from .datasets.source import ArraySource, Source, iter_chunks
 from .inputs import as_rows, named
 
-__all__ = ["write_outputs", "OUTPUTS"]
+__all__ = ["write_outputs", "output_columns", "map_columns", "Highest", "OUTPUTS",
+           "SCORE_COLUMN"]
 
 #: What :func:`write_outputs` can write: the estimator method that makes it.
-OUTPUTS = {"codes": "transform", "reconstructions": "reconstruct", "map": "map"}
+OUTPUTS = {"codes": "transform", "reconstructions": "reconstruct", "map": "map",
+           "scores": "score_samples"}
+#: The column of anomaly scores in a .csv/.parquet output.
+SCORE_COLUMN = "anomaly_score"
+
+
+def output_columns(estimator, output: str) -> list[str] | None:
+    """Column names of an output table: the codes as Python names them
+    (``get_feature_names_out``: autoencoder0, ...), reconstructions under the training
+    table's column names (f0, ... without them), the map as x, y, the scores as
+    ``anomaly_score``; None for a model without the map asked for."""
+    if output == "codes":
+        return [str(c) for c in estimator.get_feature_names_out()]
+    if output == "reconstructions":
+        names = getattr(estimator, "feature_names_in_", None)
+        return ([str(c) for c in names] if names is not None else
+                [f"f{i}" for i in range(math.prod(estimator.feature_shape_))])
+    if output == "map":
+        mapper = getattr(estimator, "neighbour_map_", None)
+        return None if mapper is None else map_columns(mapper.n_components)
+    return [SCORE_COLUMN]
+
+
+def map_columns(n_components: int) -> list[str]:
+    """Names of map coordinates: x, y for a 2-D map, else map0, map1, ..."""
+    return ["x", "y"] if n_components == 2 else [f"map{i}" for i in range(n_components)]
 
 
 def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int = 65536,
                   id_name: str | None = None, progress: bool = False,
-                  what: str = "X") -> ArrayWriter:
+                  what: str = "X", on_chunk=None) -> ArrayWriter:
     """Encode (or reconstruct) ``X`` chunk by chunk into ``path``, with bounded memory.
 
     Reads ``batch_size`` rows, runs the fitted ``estimator`` on them and appends the result
@@ -35,10 +62,11 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
         A streaming source (``autoencoders.datasets.open``) or an array in memory.
     path : str or Path
         The output file.
-    output : {"codes", "reconstructions", "map"}
+    output : {"codes", "reconstructions", "map", "scores"}
         float32 codes (n, latent_dim), float32 reconstructions of the model's feature
-        shape (``estimator.feature_shape_``) in the input's units, or float32 coordinates
-        on the model's 2-D map (n, 2).
+        shape (``estimator.feature_shape_``) in the input's units, float32 coordinates
+        on the model's 2-D map (n, 2), or float32 anomaly scores (n,)
+        (``score_samples``). A table's columns are named by :func:`output_columns`.
     batch_size : int, default 65536
         Rows per chunk; memory grows with it (65,536 rows of 784 uint8 pixels are 51 MB in,
         and 205 MB of float32 reconstructions out).
@@ -48,6 +76,9 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
         A progress bar (rows) on stderr.
     what : str, default "X"
         How errors name the input (a file name).
+    on_chunk : callable, optional
+        Called as ``on_chunk(start, stop, result, ids)`` after each chunk of rows
+        ``start:stop`` is written (ids None without them); :class:`Highest` is one.
 
     Returns
     -------
@@ -72,11 +103,43 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
     data = as_rows(X, what).data  # refuses empty input
     source = data if isinstance(data, Source) else ArraySource(data)
     id_name = id_name or getattr(source, "id_column", None) or "id"
-    with ArrayWriter(path, len(source), id_name=id_name) as writer, \
+    with ArrayWriter(path, len(source), columns=output_columns(estimator, output),
+                     id_name=id_name) as writer, \
             tqdm(total=len(source), unit="rows", desc=output, file=sys.stderr,
                  disable=not progress) as bar:
         for start, stop, chunk in iter_chunks(source, batch_size):
             result = apply(named(chunk, what, numbers=start))
-            writer.write(np.asarray(result), source.ids(np.arange(start, stop)))
+            ids = source.ids(np.arange(start, stop))
+            writer.write(np.asarray(result), ids)
+            if on_chunk is not None:
+                on_chunk(start, stop, result, ids)
             bar.update(stop - start)
     return writer
+
+
+
+class Highest:
+    """The ``n`` highest values seen chunk by chunk, with their row numbers and ids: memory
+    for ``n`` rows, whatever the data's size. An ``on_chunk`` hook of :func:`write_outputs`.
+
+    Parameters
+    ----------
+    n : int
+        How many rows to keep (≥ 1).
+
+    Attributes
+    ----------
+    rows : list of (int, id or None, float)
+        Row number, id and value, the highest value first; ties keep the earlier row.
+    """
+
+    def __init__(self, n: int):
+        self.n, self.rows = n, []
+
+    def __call__(self, start: int, stop: int, values, ids=None) -> None:
+        values = np.asarray(values).reshape(-1)
+        best = np.argsort(-values, kind="stable")[:self.n]
+        new = [(start + int(i), None if ids is None else ids[i], float(values[i]))
+               for i in best]
+        # sorted() is stable: on equal values the earlier rows (kept before) stay first.
+        self.rows = sorted(self.rows + new, key=lambda r: -r[2])[:self.n]

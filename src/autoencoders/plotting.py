@@ -25,24 +25,26 @@ def _save(fig, path) -> Path:
     return path
 
 
-def plot_history(history: dict, path, reference: float | None = None,
-                 reference_label: str = "reference") -> Path:
+def plot_history(history, path=None, reference: float | None = None,
+                 reference_label: str = "reference"):
     """Training and validation loss per epoch.
 
     Parameters
     ----------
-    history : dict
-        ``AutoEncoder.history_``: lists ``epoch``, ``train_loss``, ``val_loss``.
-    path : str or Path
-        Where to write the PNG.
+    history : dict or AutoEncoder
+        ``AutoEncoder.history_`` (lists ``epoch``, ``train_loss``, ``val_loss``), or a
+        fitted estimator, whose ``history_`` is drawn.
+    path : str or Path, optional
+        Where to write the PNG; without it the figure is returned (Jupyter shows it).
     reference : float, optional
         A horizontal line, e.g. the reference notebook's validation BCE 0.0956.
     reference_label : str
 
     Returns
     -------
-    Path
+    Path, or matplotlib.figure.Figure without ``path``
     """
+    history = getattr(history, "history_", history)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 4))
@@ -63,7 +65,7 @@ def plot_history(history: dict, path, reference: float | None = None,
     ax.set_title("Reconstruction loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return fig if path is None else _save(fig, path)
 
 
 def as_images(X: np.ndarray) -> np.ndarray | None:

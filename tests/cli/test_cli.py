@@ -8,8 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-COMMANDS = ("fit", "demo", "embed", "reconstruct", "evaluate", "cluster", "summary",
-            "denoise", "sample", "interpolate")
+from autoencoders.cli import build_parser
+from autoencoders.cli.commands import COMMANDS as VERBS
+
+COMMANDS = tuple(VERBS)
 
 
 def run(*args, cwd=None, check_code=None):
@@ -30,9 +32,52 @@ def digits_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command):
+def test_every_command_has_help_with_an_example_and_the_common_options(command):
     proc = run(command, "--help", check_code=0)
     assert "usage: autoencoders" in proc.stdout
+    assert f"examples:\n  autoencoders {command}" in proc.stdout
+    for option in ("-V, --version", "-q, --quiet", "-v, --verbose", "--debug"):
+        assert option in proc.stdout, option
+    assert run(command, "-V", check_code=0).stdout.startswith("autoencoders ")
+
+
+def test_every_verb_parses_quiet_and_verbose_the_same_way():
+    parser = build_parser()
+    for verb in COMMANDS:
+        data = ["--dataset", "digits"]
+        argv = {"fit": [*data, "--out", "o"], "demo": [], "embed": ["r", *data, "--out", "o"],
+                "reconstruct": ["r", *data, "--out", "o"], "evaluate": ["r", *data],
+                "score": ["r", *data, "--out", "o"],
+                "cluster": ["r", *data, "--n-clusters", "2"], "denoise": ["r", *data],
+                "sample": ["r", "--out", "o"], "report": ["r"], "export": ["r", "--out", "o"],
+                "interpolate": ["r", "--from", "0", "--to", "1", "--out", "o"],
+                "summary": ["--preset", "notebook"]}[verb]
+        args = parser.parse_args([verb, *argv, "-q", "-vv"])
+        assert args.quiet is True and args.verbose == 2, verb
+
+
+def test_a_flag_name_means_one_thing_batch_size_is_fit_only(digits_run, tmp_path):
+    out, _ = digits_run
+    proc = run("embed", out, "--dataset", "digits", "--out", tmp_path / "z.npy",
+               "--batch-size", "10", check_code=2)
+    assert "--chunk-size" in proc.stderr
+
+
+def test_warnings_are_one_line_verbose_logs_how_input_is_read(tmp_path):
+    # int64 values in [0, 200]: used as they are, with a warning that uint8 pixels would
+    # be divided by 255 (autoencoders.inputs); -v also logs how the input was read.
+    X = np.random.default_rng(0).integers(0, 201, (60, 12)).astype(np.int64)
+    np.save(tmp_path / "ints.npy", X)
+    common = ("fit", "--input", tmp_path / "ints.npy", "--loss", "mse", "--epochs", "1",
+              "--hidden-dims", "8", "--latent-dim", "2", "--maps", "none", "--no-report")
+    proc = run(*common, "--out", tmp_path / "a", "-v", check_code=0)
+    lines = proc.stderr.splitlines()
+    warning = [line for line in lines if line.startswith("autoencoders: warning: ")]
+    assert len(warning) == 1 and "divided by 255" in warning[0], proc.stderr
+    assert "UserWarning" not in proc.stderr and "warnings.warn" not in proc.stderr
+    assert any("int64 values in [0, 200]" in line for line in lines), proc.stderr
+    quiet = run(*common, "--out", tmp_path / "b", "-q", check_code=0)
+    assert quiet.stderr == "", quiet.stderr
 
 
 def test_fit_writes_the_whole_run_folder(digits_run):
@@ -61,7 +106,9 @@ def test_embed_and_reconstruct_write_files(digits_run, tmp_path):
     run("reconstruct", out, "--dataset", "digits", "--out", tmp_path / "r.npy", check_code=0)
     assert np.load(tmp_path / "r.npy").shape == (297, 8, 8)
     run("embed", out, "--dataset", "digits", "--out", tmp_path / "z.csv", check_code=0)
-    assert (tmp_path / "z.csv").read_text().splitlines()[0] == "f0,f1,f2,f3"
+    # Named as Python names them (get_feature_names_out).
+    assert (tmp_path / "z.csv").read_text().splitlines()[0] == ",".join(
+        f"autoencoder{i}" for i in range(4))
 
 
 def test_fit_and_embed_user_files(tmp_path):
@@ -146,7 +193,7 @@ def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
 def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     out, _ = digits_run
     proc = run("evaluate", out, "--dataset", "digits", "--subsample", "300", "-q",
-               check_code=0)
+               "--baselines", "pca,tsne,umap", check_code=0)
     ev = json.loads((out / "evaluation.json").read_text())
     assert set(ev["methods"]) == {
         "raw", "autoencoder", "pca", "pca_2d", "tsne_2d", "umap_2d", "autoencoder_2d_pca",
@@ -181,3 +228,51 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
     bad = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--method", "dbscan")
     assert bad.returncode == 2 and "unknown method 'dbscan'" in bad.stderr
+
+
+def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    X[37] += 9  # one row far from the others: the most unusual
+    lines = ["id,income,age,a,b,c,d"] + [f"u{i}," + ",".join(f"{v:.4f}" for v in row)
+                                         for i, row in enumerate(X)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    run("fit", "--input", tmp_path / "t.csv", "--input-scaling", "minmax", "--loss", "mse",
+        "--out", tmp_path / "run", "--epochs", "20", "--hidden-dims", "8", "--latent-dim",
+        "2", "--maps", "none", "--no-report", "-q", check_code=0)
+    proc = run("score", tmp_path / "run", "--input", tmp_path / "t.csv", "--out",
+               tmp_path / "s.csv", "--top", "3", check_code=0)
+    printed = proc.stdout.splitlines()
+    assert printed[0].split() == ["row", "id", "anomaly", "score"] and len(printed) == 4
+    assert printed[1].split()[:2] == ["37", "u37"]
+    written = (tmp_path / "s.csv").read_text().splitlines()
+    assert written[0] == "id,anomaly_score" and len(written) == 201
+    scores = np.array([float(line.split(",")[1]) for line in written[1:]])
+    assert scores.argmax() == 37
+    printed_scores = [float(line.split()[-1]) for line in printed[1:]]
+    np.testing.assert_allclose(printed_scores, np.sort(scores)[::-1][:3], rtol=1e-5)
+    from autoencoders import AutoEncoder
+
+    table = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1,
+                       usecols=range(1, 7), dtype=np.float32)
+    np.testing.assert_allclose(scores, AutoEncoder.load(tmp_path / "run").score_samples(table),
+                               rtol=1e-5)
+
+
+def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_run, tmp_path):
+    # umap-learn is an extra: with it blocked, the defaults must still run.
+    out, _ = digits_run
+    code = ("import sys; sys.modules['umap'] = None; from autoencoders.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    for argv in (["evaluate", out, "--dataset", "digits", "--subsample", "200", "-q"],
+                 ["cluster", out, "--dataset", "digits", "--n-clusters", "10",
+                  "--out", tmp_path / "c.csv"]):
+        proc = subprocess.run([sys.executable, "-c", code, *map(str, argv)],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert "tsne_2d" in ev["methods"] and "umap_2d" not in ev["methods"]
+    proc = subprocess.run([sys.executable, "-c", code, "evaluate", str(out), "--dataset",
+                           "digits", "--baselines", "umap"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1 and "pip install 'autoencoders[umap]'" in proc.stderr

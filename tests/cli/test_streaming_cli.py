@@ -57,7 +57,7 @@ def test_embed_in_chunks_carries_ids(table, run_dir, tmp_path, suffix):
     X, ids, folder = table
     out = tmp_path / f"codes{suffix}"
     proc = run("embed", run_dir, "--input", folder / "x.parquet", "--out", out,
-               "--batch-size", "50", check_code=0)
+               "--chunk-size", "50", check_code=0)
     assert f"wrote {out}: float32 (300, 3)" in proc.stderr
     from autoencoders import AutoEncoder
     from autoencoders.datasets import read_input_with_ids
@@ -71,7 +71,7 @@ def test_embed_in_chunks_carries_ids(table, run_dir, tmp_path, suffix):
 def test_reconstruct_to_npy_notes_the_ids_it_cannot_keep(table, run_dir, tmp_path):
     X, _, folder = table
     proc = run("reconstruct", run_dir, "--input", folder / "x.parquet", "--out",
-               tmp_path / "r.npy", "--batch-size", "64", check_code=0)
+               tmp_path / "r.npy", "--chunk-size", "64", check_code=0)
     assert "ids of" in proc.stderr and "not in" in proc.stderr
     assert np.load(tmp_path / "r.npy").shape == X.shape
 
@@ -88,4 +88,5 @@ def test_fit_streams_an_image_folder(tiny_images, tmp_path):
     run("embed", tmp_path / "run", "--input", tmp_path / "imgs", "--stream", "--out", out,
         check_code=0)
     lines = out.read_text().splitlines()
-    assert lines[0] == "id,f0,f1,f2" and lines[1].startswith("00.png,")
+    assert lines[0] == "id,autoencoder0,autoencoder1,autoencoder2"
+    assert lines[1].startswith("00.png,")

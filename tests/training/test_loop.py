@@ -88,6 +88,42 @@ def test_callbacks_see_every_epoch_and_batch(blobs):
     assert (count.epochs, count.batches) == (2, 2 * 5)  # ceil(300 / 64) = 5
 
 
+def test_a_callback_sees_the_estimator_and_model_and_can_stop_training(blobs):
+    from autoencoders import AutoEncoder
+
+    class StopAfter(Callback):
+        """Stop after a number of epochs, as a Keras user sets model.stop_training."""
+
+        def __init__(self, epochs):
+            self.epochs, self.seen = epochs, []
+
+        def on_epoch_end(self, log):
+            self.seen.append((self.estimator, self.model))
+            self.stop_training = log["epoch"] >= self.epochs
+
+    ae = AutoEncoder(hidden_dims=(16,), latent_dim=2, epochs=50, verbose=0, random_state=0)
+    stop = StopAfter(3)
+    ae.fit(blobs[0], callbacks=[stop])
+    assert ae.history_["epoch"] == [1, 2, 3] and ae.best_epoch_ == 3
+    assert all(est is ae for est, _ in stop.seen) and len(stop.seen) == 3
+    assert all(isinstance(model, torch.nn.Module) for _, model in stop.seen)
+    # The weights are the third epoch's: the estimator's codes come from a trained model.
+    assert np.isfinite(ae.transform(blobs[0])).all()
+
+
+def test_the_progress_bar_draws_in_jupyter_as_on_a_terminal():
+    import io
+
+    from autoencoders.callbacks import ProgressBar
+
+    class OutStream(io.StringIO):  # what ipykernel gives a notebook for sys.stderr
+        pass
+
+    OutStream.__module__ = "ipykernel.iostream"
+    assert ProgressBar(OutStream())._draw
+    assert not ProgressBar(io.StringIO())._draw  # a log file gets the epoch lines only
+
+
 def test_select_device():
     assert select_device("auto").type in ("cpu", "cuda", "mps")
     assert select_device("cpu") == torch.device("cpu")

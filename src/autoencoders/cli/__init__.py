@@ -8,7 +8,10 @@ matplotlib) are imported once a command runs, so that ``--help`` answers at once
 then set up once for every verb (``autoencoders.runtime.configured_torch``).
 """
 
+import contextlib
+import logging
 import sys
+import warnings
 
 from .commands import COMMANDS
 from .parser import PROG, UsageError, build_parser
@@ -28,7 +31,7 @@ def main(argv=None) -> int:
             return 2
         from ..runtime import configured_torch
 
-        with configured_torch():
+        with configured_torch(), _stderr_messages(args.quiet, args.verbose):
             return COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
@@ -44,3 +47,30 @@ def main(argv=None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _stderr_messages(quiet: bool, verbose: int):
+    """Warnings as one line each (``autoencoders: warning: ...``, not Python's two lines
+    with a source line), none under ``-q``; the library's log messages at INFO with ``-v``
+    (DEBUG with ``-vv``). Restored afterwards: ``main`` may run many times in one process."""
+    logger = logging.getLogger("autoencoders")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if not verbose else
+                    logging.INFO if verbose == 1 else logging.DEBUG)
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line
+        if quiet:
+            warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS"]
 #: CLI options whose estimator parameter has another name.
 _RENAMED = {"lr": "learning_rate", "seed": "random_state"}
 #: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
-_RESUME_OPTIONS = ("command", "resume", "quiet", "debug")
+_RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug")
 
 
 def _request(args, **overrides):
@@ -94,8 +94,8 @@ def _resume_args(args):
     except UsageError as exc:
         raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "
                          "run again") from None
-    return argparse.Namespace(**{**vars(saved), "quiet": args.quiet, "resume": args.resume,
-                                 "out": args.resume, "force": True})
+    return argparse.Namespace(**{**vars(saved), "quiet": args.quiet, "verbose": args.verbose,
+                                 "resume": args.resume, "out": args.resume, "force": True})
 
 
 def cmd_fit(args) -> int:
@@ -250,8 +250,9 @@ def cmd_demo(args) -> int:
     return cmd_fit(args)
 
 
-def _write_output(args, output: str) -> int:
-    """embed / reconstruct: chunk by chunk from the input to --out, with bounded memory."""
+def _write_output(args, output: str, on_chunk=None) -> int:
+    """embed / reconstruct / score: chunk by chunk from the input to --out, with bounded
+    memory; ``on_chunk`` sees each chunk's results (``write_outputs``)."""
     from ..datasets import ArraySource
     from ..estimator import AutoEncoder
     from ..inference import write_outputs
@@ -265,9 +266,10 @@ def _write_output(args, output: str) -> int:
         for note in data.notes:
             print(f"{PROG}: note: {note}", file=sys.stderr)
     X = data.X if data.ids is None else ArraySource(data.X, data.ids)
-    writer = write_outputs(est, X, args.out, output=output, batch_size=args.batch_size,
+    writer = write_outputs(est, X, args.out, output=output, batch_size=args.chunk_size,
                            id_name=request.id_name,
-                           progress=not args.quiet and sys.stderr.isatty(), what=request.name)
+                           progress=not args.quiet and sys.stderr.isatty(), what=request.name,
+                           on_chunk=on_chunk)
     if writer.ids_dropped:
         print(f"{PROG}: note: the ids of {request.name} are not in {args.out} (.npy holds "
               "numbers only); write .parquet or .csv to keep them", file=sys.stderr)
@@ -283,13 +285,26 @@ def cmd_reconstruct(args) -> int:
     return _write_output(args, "reconstructions")
 
 
+def cmd_score(args) -> int:
+    from ..inference import Highest
+
+    highest = Highest(args.top)
+    code = _write_output(args, "scores", highest)
+    with_ids = any(i is not None for _, i, _ in highest.rows)
+    print(f"{'row':>8}  " + (f"{'id':<20}  " if with_ids else "") + "anomaly score")
+    for row, i, value in highest.rows:
+        print(f"{row:>8}  " + (f"{str(i):<20}  " if with_ids else "") + f"{value:.6g}")
+    return code
+
+
 def cmd_evaluate(args) -> int:
     from ..estimator import AutoEncoder
-    from ..evaluation.reducers import REDUCERS
+    from ..evaluation.reducers import DEFAULT_BASELINES, REDUCERS
     from ..workflow import evaluate_run, evaluation_table, run_data
     from ..workflow.folder import EVALUATION_FILES
 
-    baselines = _method_list(args.baselines, "--baselines", "baseline", REDUCERS)
+    baselines = _method_list(args.baselines or ",".join(DEFAULT_BASELINES), "--baselines",
+                             "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_request(args))
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
@@ -447,6 +462,20 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from ..estimator import AutoEncoder
+    from ..export import describe_export
+    from ..persistence import CONFIG_FILE, MODEL_FILE
+    from ..workflow import check_output
+
+    check_output(args.out, *(os.path.join(args.run_dir, f) for f in (MODEL_FILE, CONFIG_FILE)))
+    est = AutoEncoder.load(args.run_dir, device="cpu")
+    path = est.export(args.out, format=args.format, part=args.part,
+                      input_dtype=args.input_dtype)
+    print(f"wrote {path}: {describe_export(path)}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from ..workflow import run_report
 
@@ -462,6 +491,7 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"fit": cmd_fit, "report": cmd_report, "demo": cmd_demo, "embed": cmd_embed,
-            "reconstruct": cmd_reconstruct, "evaluate": cmd_evaluate, "cluster": cmd_cluster,
+            "reconstruct": cmd_reconstruct, "score": cmd_score, "evaluate": cmd_evaluate,
+            "cluster": cmd_cluster,
             "summary": cmd_summary, "denoise": cmd_denoise, "sample": cmd_sample,
-            "interpolate": cmd_interpolate}
+            "interpolate": cmd_interpolate, "export": cmd_export}

@@ -15,10 +15,48 @@ class UsageError(Exception):
     """A command line that parses but asks for something impossible (exit 2)."""
 
 
+#: Each verb's examples, shown at the end of its --help.
+EXAMPLES = {
+    "fit": ["autoencoders fit --dataset mnist --out runs/mnist --map",
+            "autoencoders fit --input table.csv --id-column id --label-column kind "
+            "--input-scaling minmax --out runs/table"],
+    "demo": ["autoencoders demo", "autoencoders demo --dataset fashion-mnist --out runs/fashion"],
+    "embed": ["autoencoders embed runs/mnist --dataset mnist --split test --out codes.parquet",
+              "autoencoders embed runs/mnist --input new.npy --map --out map.csv"],
+    "reconstruct": ["autoencoders reconstruct runs/table --input table.csv --out recon.csv"],
+    "score": ["autoencoders score runs/table --input new.csv --out scores.csv --top 20"],
+    "evaluate": ["autoencoders evaluate runs/mnist --dataset mnist",
+                 "autoencoders evaluate runs/table --input table.csv --baselines pca,tsne"],
+    "cluster": ["autoencoders cluster runs/mnist --dataset mnist --split all --n-clusters 10 "
+                "--out clusters.csv"],
+    "denoise": ["autoencoders denoise runs/denoising --dataset mnist --add-noise gaussian:0.3 "
+                "--out denoised.npy --figure denoised.png"],
+    "sample": ["autoencoders sample runs/vae -n 64 --out samples.png"],
+    "interpolate": ["autoencoders interpolate runs/mnist --from 0 --to 1 --steps 10 "
+                    "--out line.png"],
+    "report": ["autoencoders report runs/mnist",
+               "autoencoders report runs/dense runs/conv --out compare.html"],
+    "export": ["autoencoders export runs/mnist --part encoder --input-dtype uint8 "
+               "--out encoder.onnx",
+               "autoencoders export runs/mnist --part map --format torchscript --out map.pt"],
+    "summary": ["autoencoders summary runs/mnist", "autoencoders summary --preset notebook"],
+}
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's wrapping, except for the examples, whose lines stay as written."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         # No prefix matching: '--data' must not silently mean '--dataset'.
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):  # one line, not the usage block
@@ -27,6 +65,18 @@ class _Parser(argparse.ArgumentParser):
                 os.path.exists(a) for a in message.split(":", 1)[1].split()):
             hint = ("; if the shell expanded a pattern, quote it: --input 'data/*.parquet'")
         raise UsageError(f"{message}{hint} (see '{self.prog} --help')")
+
+
+class _Renamed(argparse.Action):
+    """An option that was renamed: a usage error that names the new one."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, nargs="?", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise UsageError(f"{option_string} is now {self.new} here ({option_string} is the "
+                         "training batch of 'fit' only)")
 
 
 def _number(cast, low, high=None, *, above: bool = False, finite: bool = True, what: str):
@@ -201,7 +251,6 @@ def _add_training_options(p) -> None:
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("--no-report", action="store_true",
                    help="skip RUN_DIR/report.html (the HTML report of the run)")
-    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,8 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Run 'autoencoders COMMAND --help' for a command's options.")
     from .. import __version__
 
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_common(parser, __version__, verb=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("fit", help="train an autoencoder and write a run folder",
@@ -242,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, what in (("embed", "latent codes of the data, float32 (n, latent_dim)"),
                        ("reconstruct", "reconstructions of the data, float32 in the "
-                                       "input's feature shape")):
+                                       "input's feature shape"),
+                       ("score", "anomaly scores of the data (each row's reconstruction "
+                                 "loss per feature; higher is more unusual), float32 (n,)")):
         p = sub.add_parser(name, help=f"write the {what}",
                            description=f"Load RUN_DIR's model and write the {what}, to "
                                        "--out (.npy, .csv or .parquet), chunk by chunk: "
@@ -252,17 +302,22 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
                        help="output file: .npy, .csv or .parquet (with the ids first)")
-        p.add_argument("--batch-size", type=_positive_int, default=65536, metavar="N",
+        p.add_argument("--chunk-size", type=_positive_int, default=65536, metavar="N",
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--batch-size", action=_Renamed, new="--chunk-size",
+                       help=argparse.SUPPRESS)
+        if name == "score":
+            p.add_argument("--top", type=_positive_int, default=10, metavar="N",
+                           help="print the N highest-scoring rows, the highest first "
+                                "(default 10)")
         if name == "embed":
             p.add_argument("--map", action="store_true", dest="neighbour_map",
                            help="write the run's 2-D map coordinates (n, 2) instead of the "
                                 "codes (a run fitted with --map)")
 
-    p = sub.add_parser("evaluate", help="compare the run's code with PCA, t-SNE and UMAP",
-                       description="Fit raw input, PCA, t-SNE and UMAP on the same training "
+    p = sub.add_parser("evaluate", help="compare the run's code with PCA and t-SNE (and UMAP)",
+                       description="Fit raw input, PCA, t-SNE (and UMAP) on the same training "
                                    "points as 2-D maps of the code, score all on the same "
                                    "test points (trustworthiness, continuity, k-NN recall, "
                                    "k-NN accuracy, linear probe, reconstruction, seconds); "
@@ -273,15 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_source(p, split=False)
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
                    help="with --input: fraction held out as the test split (default 0.1)")
-    p.add_argument("--baselines", default="pca,tsne,umap", metavar="LIST",
-                   help="baselines and maps of the code: pca,tsne,umap (default), or 'none'")
+    p.add_argument("--baselines", metavar="LIST",
+                   help="baselines and maps of the code, of pca, tsne and umap (the umap "
+                        "extra): default pca,tsne; or 'none'")
     p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
                    help="fit on at most N training points and score at most N test points "
                         "(default 10000)")
     p.add_argument("--k", type=_positive_int, default=10,
                    help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
                        description="Cluster the codes of the data: a neighbour embedding "
@@ -359,7 +414,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test points on each map at most (default 10000, shared between "
                         "runs)")
     _add_device(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    from ..config import EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
+
+    p = sub.add_parser(
+        "export", help="write the model (or a part of it) to ONNX or TorchScript",
+        description="Write a part of RUN_DIR's model to one file that serves without this "
+                    "package: a dynamic batch axis, the input scaling inside (the encoder "
+                    "takes the same raw input as 'embed'), the package version and the "
+                    "model's configuration in its metadata (key 'autoencoders'). ONNX "
+                    "Runtime runs it: onnxruntime.InferenceSession(FILE).")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="onnx",
+                   help="onnx (default; needs the onnx extra) or torchscript")
+    p.add_argument("--part", choices=EXPORT_PARTS, default="encoder",
+                   help="encoder: input → code (default); decoder: code → reconstruction; "
+                        "full: input → reconstruction; map: input → 2-D map (a run fitted "
+                        "with --map)")
+    p.add_argument("--input-dtype", choices=INPUT_DTYPES, default="float32",
+                   help="dtype of the raw input: float32 (default; for image runs, "
+                        "intensities in [0, 1]) or uint8 (pixels 0-255, divided by 255 "
+                        "inside the graph)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="the file to write (.onnx, .pt); replaced atomically")
 
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "
@@ -367,6 +444,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", nargs="?", metavar="RUN_DIR")
     p.add_argument("--preset", choices=("notebook",),
                    help="the reference notebook's architecture on 28×28 input")
+    for name, verb in sub.choices.items():
+        verb.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+        _add_common(verb, __version__)
     return parser
+
+
+def _add_common(p, version: str, *, verb: bool = True) -> None:
+    """The options every verb takes, as the top-level command does."""
+    g = p.add_argument_group("common options")
+    g.add_argument("-V", "--version", action="version", version=f"{PROG} {version}")
+    if verb:
+        g.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress, notes or warnings on stderr; results and errors "
+                            "still print")
+        g.add_argument("-v", "--verbose", action="count", default=0,
+                       help="more on stderr: how the input is read and scaled, and "
+                            "library log messages")
+    g.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
 

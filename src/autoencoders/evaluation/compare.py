@@ -22,7 +22,7 @@ from .metrics import (
     subsample_indices,
     trustworthiness,
 )
-from .reducers import REDUCERS, make_reducer
+from .reducers import DEFAULT_BASELINES, REDUCERS, make_reducer
 
 __all__ = ["compare_representations", "Comparison", "METHOD_LABELS", "comparison_rows"]
 
@@ -85,7 +85,7 @@ class Comparison:
 
 
 def compare_representations(estimator, X_train, X_test, y_train=None, y_test=None, *,
-                            baselines=REDUCERS, subsample: int | None = 10000, k: int = 10,
+                            baselines=DEFAULT_BASELINES, subsample: int | None = 10000, k: int = 10,
                             neighbourhood_points: int = 5000, random_state: int = 0,
                             log=None) -> Comparison:
     """Fit every method on the same training points and score it on the same test points.
@@ -99,8 +99,9 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
         neighbourhood metrics is the estimator's scaled input (pixels in [0, 1]).
     y_train, y_test : array of shape (n,) / (m,), optional
         Labels, for ``knn_accuracy`` and ``linear_probe_accuracy``.
-    baselines : sequence of {"pca", "tsne", "umap"}
-        Which baselines to run; each also gives the matching 2-D map of the code.
+    baselines : sequence of {"pca", "tsne", "umap"}, default ("pca", "tsne")
+        Which baselines to run; each also gives the matching 2-D map of the code. "umap"
+        needs the umap extra.
     subsample : int or None, default 10000
         At most this many training points (to fit the baselines and the classifiers) and
         test points (to score), drawn at random; None uses all.

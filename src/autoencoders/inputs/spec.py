@@ -78,14 +78,14 @@ class InputSpec:
         """``{"offset": ..., "scale": ...}`` for min-max scaling, else ``{}``."""
         return {} if self.offset is None else {"offset": self.offset, "scale": self.scale}
 
-    def _pixels(self, dtype) -> bool:
+    def divides_by_255(self, dtype) -> bool:
         """uint8 divided by 255: under "auto", unless the model was fitted with min-max
         statistics (whose units every dtype then takes)."""
         return self.offset is None and _is_pixels(dtype, self.scaling)
 
     def describe(self, dtype=None) -> str:
         """One line on how input becomes the model's input, for logs and the CLI."""
-        if dtype is not None and self._pixels(dtype):
+        if dtype is not None and self.divides_by_255(dtype):
             return "uint8 pixels divided by 255 to [0, 1]"
         if self.offset is not None:
             return "each feature mapped to [0, 1] by the training minimum and range (min-max)"
@@ -186,7 +186,7 @@ class InputSpec:
         if data.shape[1:] != self.feature_shape:
             data = self._reshaped(data, rows.name)
             rows = replace(rows, data=data)
-        if self._pixels(data.dtype):
+        if self.divides_by_255(data.dtype):
             return rows
         found = scan(rows)
         if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
@@ -242,7 +242,7 @@ class InputSpec:
         data = rows.data
         clip = not rows.in_range
         if isinstance(data, Source):
-            dtype = np.uint8 if self._pixels(data.dtype) else np.float32
+            dtype = np.uint8 if self.divides_by_255(data.dtype) else np.float32
             return data.map(lambda a: self._model_input(a, clip), dtype)
         return self._model_input(data, clip)
 
@@ -251,7 +251,7 @@ class InputSpec:
         return self.model_input(self.check(X, fitting=fitting, what=what))
 
     def _model_input(self, X: np.ndarray, clip: bool = False) -> np.ndarray:
-        if self._pixels(X.dtype):
+        if self.divides_by_255(X.dtype):
             return np.ascontiguousarray(X)
         return self.scaled(X, clip)
 
@@ -263,7 +263,7 @@ class InputSpec:
             # for the BCE loss and a sigmoid output.
             out = np.ascontiguousarray((X - self.offset) * self.scale, dtype=np.float32)
             return np.clip(out, 0.0, 1.0, out=out)
-        if self._pixels(X.dtype):
+        if self.divides_by_255(X.dtype):
             return pixels_to_unit(X)
         with np.errstate(over="ignore"):  # checked before: values fit float32
             out = np.ascontiguousarray(X, dtype=np.float32)

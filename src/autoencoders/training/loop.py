@@ -258,6 +258,7 @@ class _Loop:
         pos = Position() if restored is None else self._restore(*restored)
         recipe, n_batches, callbacks = self.recipe, self.n_batches, self.callbacks
         for cb in callbacks:
+            cb.model, cb.stop_training = self.model, False
             cb.on_train_begin(recipe.epochs, n_batches)
             if restored is not None:
                 cb.on_resume(list(pos.history), pos.epoch, pos.batch)
@@ -382,6 +383,11 @@ class _Loop:
         pos.history.append(log)
         for cb in self.callbacks:
             cb.on_epoch_end(log)
+        stop = torch.tensor(float(any(cb.stop_training for cb in self.callbacks)),
+                            device=device)
+        if dist.active:  # callbacks live on rank 0: every rank stops with it
+            torch.distributed.broadcast(stop, 0)
+        pos.finished = bool(stop)
         if recipe.early_stopping and val_loss is not None:
             # As scikit-learn's MLP does it: the best weights are kept on any improvement;
             # patience resets only on an improvement larger than tol.
@@ -390,7 +396,7 @@ class _Loop:
             if val_loss < best:
                 pos.best_val = val_loss
                 self.best_state = copy.deepcopy(model.state_dict())
-            pos.finished = pos.stale >= recipe.n_iter_no_change
+            pos.finished |= pos.stale >= recipe.n_iter_no_change
         pos.epoch, pos.batch, pos.epoch_seconds = epoch + 1, 0, 0.0
         if self.checkpointer is not None:
             path = self._save(pos, self.generator.get_state())

@@ -12,6 +12,7 @@ from ..datasets import write_array
 from ..evaluation.clustering import cluster_codes
 from ..evaluation.compare import METHOD_LABELS, compare_representations, comparison_rows
 from ..evaluation.metrics import clustering_scores
+from ..evaluation.reducers import DEFAULT_BASELINES
 from ..inputs import check_labels
 from ..plotting import plot_maps
 from .data import RunData
@@ -28,7 +29,7 @@ def evaluation_table(comparison) -> str:
     return "\n".join(lines)
 
 
-def evaluate_run(estimator, data: RunData, out_dir, *, baselines=("pca", "tsne", "umap"),
+def evaluate_run(estimator, data: RunData, out_dir, *, baselines=DEFAULT_BASELINES,
                  subsample: int | None = 10000, k: int = 10, random_state: int = 0,
                  log=print):
     """Compare the run's code with the baselines and write the results into ``out_dir``.

@@ -13,7 +13,7 @@ from .._io import atomic_path, atomic_write
 from ..callbacks import CSVLogger
 from ..datasets.source import Source
 from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
-from ..inference import write_outputs
+from ..inference import map_columns, write_outputs
 from ..persistence import HISTORY_FILE
 from ..plotting import (
     as_images,
@@ -227,7 +227,7 @@ def map_table(data: RunData, train: np.ndarray, test: np.ndarray) -> str:
             rows.append((number, split, xy[i], label))
     rows.sort(key=lambda r: r[0])
     ids = data.ids
-    names = ["x", "y"] if train.shape[1] == 2 else [f"map{i}" for i in range(train.shape[1])]
+    names = map_columns(train.shape[1])
     header = ["row"] + (["id"] if ids is not None else []) + ["split"] + names + (
         ["label"] if data.y_test is not None else [])
     lines = [",".join(header)]
