@@ -276,3 +276,41 @@ def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_ru
                            "digits", "--baselines", "umap"], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 1 and "pip install 'autoencoders[umap]'" in proc.stderr
+
+
+def test_shell_completion_comes_from_the_parser():
+    script = run("--print-completion", "bash", check_code=0).stdout
+    for word in ("embed", "export", "score", "--chunk-size", "--input-dtype"):
+        assert word in script, word
+    assert "_shtab_autoencoders" in run("--print-completion", "zsh", check_code=0).stdout
+
+
+def test_a_closed_pipe_ends_quietly():
+    proc = subprocess.run(f"{sys.executable} -m autoencoders --print-completion bash | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("#") and proc.stderr == ""
+
+
+def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(120, 5))
+    head = "key,kind,a,b,c,d,e"
+    rows = [f"k{i},{'xy'[i % 2]}," + ",".join(f"{v:.4f}" for v in r) for i, r in enumerate(X)]
+    (tmp_path / "t.csv").write_text("\n".join([head, *rows]) + "\n")
+    # New rows without the label column: the run's id column is still taken from it.
+    (tmp_path / "new.csv").write_text("\n".join(["key,a,b,c,d,e"] + [
+        f"n{i}," + ",".join(f"{v:.4f}" for v in r) for i, r in enumerate(X[:7])]) + "\n")
+    run("fit", "--input", tmp_path / "t.csv", "--id-column", "key", "--label-column", "kind",
+        "--out", tmp_path / "run", "--epochs", "2", "--hidden-dims", "8", "--latent-dim", "2",
+        "--maps", "none", "--no-report", "-q", check_code=0)
+    # Neither column is given again: the run's are used, so 5 features, not 6 or 7.
+    run("embed", tmp_path / "run", "--input", tmp_path / "t.csv", "--out", tmp_path / "z.csv",
+        check_code=0)
+    lines = (tmp_path / "z.csv").read_text().splitlines()
+    assert lines[0] == "key,autoencoder0,autoencoder1" and lines[1].startswith("k0,")
+    run("score", tmp_path / "run", "--input", tmp_path / "new.csv", "--out",
+        tmp_path / "s.csv", check_code=0)
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("n0,")
+    proc = run("cluster", tmp_path / "run", "--input", tmp_path / "t.csv", "--n-clusters", "2",
+               "--method", "kmeans", check_code=0)
+    assert "accuracy" in proc.stdout  # the run's label column scores the clusters

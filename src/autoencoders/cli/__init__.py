@@ -10,6 +10,7 @@ then set up once for every verb (``autoencoders.runtime.configured_torch``).
 
 import contextlib
 import logging
+import os
 import sys
 import warnings
 
@@ -41,6 +42,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away ('autoencoders score ... | head'): quietly, as Unix tools do;
+        # stdout is pointed at /dev/null so that Python's own flush at exit cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, OSError, RuntimeError, ImportError, MemoryError) as exc:
         if debug:
             raise

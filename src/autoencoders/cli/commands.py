@@ -23,12 +23,14 @@ _RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug")
 
 
 def _request(args, **overrides):
-    from ..workflow import DataRequest
+    from ..workflow import DataRequest, recorded_data, with_run_columns
 
     if not 0 < getattr(args, "test_fraction", 0.1) < 1:
         raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
-    return DataRequest.from_options(args, progress=not getattr(args, "quiet", False),
-                                    **overrides)
+    request = DataRequest.from_options(args, progress=not getattr(args, "quiet", False),
+                                       **overrides)
+    run_dir = getattr(args, "run_dir", None)  # a verb on a finished run: its columns
+    return with_run_columns(request, recorded_data(run_dir)) if run_dir else request
 
 
 def _log(args):

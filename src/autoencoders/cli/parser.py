@@ -6,6 +6,8 @@ import argparse
 import math
 import os
 
+import shtab
+
 __all__ = ["build_parser", "UsageError", "PROG"]
 
 PROG = "autoencoders"
@@ -260,6 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     _add_common(parser, __version__, verb=False)
+    # Shell completion from this parser (never written by hand): shtab writes the script.
+    shtab.add_argument_to(parser, ["--print-completion"],
+                          help="print a bash, zsh or tcsh completion script and exit, e.g. "
+                               "autoencoders --print-completion bash > "
+                               "~/.local/share/bash-completion/completions/autoencoders")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("fit", help="train an autoencoder and write a run folder",
@@ -297,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description=f"Load RUN_DIR's model and write the {what}, to "
                                        "--out (.npy, .csv or .parquet), chunk by chunk: "
                                        "inputs larger than memory are streamed.")
-        p.add_argument("run_dir", metavar="RUN_DIR")
+        p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
         _add_device(p)
         _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
@@ -323,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "k-NN accuracy, linear probe, reconstruction, seconds); "
                                    "print the table and write evaluation.json, evaluation.md "
                                    "and figures/evaluation_maps.png into RUN_DIR.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     _add_data_source(p, split=False)
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
@@ -344,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "starts (or k-means); write cluster.json into RUN_DIR "
                                    "(with accuracy, NMI and ARI when labels are known) and the "
                                    "labels to --out.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
@@ -363,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with --corruption) and write the result to --out. With "
                                    "--add-noise the data is clean and gets noise first, so "
                                    "the PSNR of noisy and denoised images is printed.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     _add_data_source(p, split=True)
     p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
@@ -378,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Decode codes drawn from the prior N(0, I) of RUN_DIR's "
                                    "variational autoencoder; write a grid picture (.png) or "
                                    "the array (.npy, .csv, .parquet).")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     p.add_argument("-n", type=_positive_int, default=64, metavar="N",
                    help="how many samples (default 64)")
@@ -390,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "spaced points between their codes; write a row picture "
                                    "(.png) or the array (.npy, .csv, .parquet). The data is "
                                    "the run's data set unless --dataset or --input is given.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     _add_data_source(p, split=True, required=False)
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
@@ -406,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "most unusual test points, an interactive map of the test "
                                    "points and the scores; several runs are put side by "
                                    "side. The data are read again as the run read them.")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR").complete = shtab.DIRECTORY
     p.add_argument("--out", metavar="HTML",
                    help="where to write it (default RUN_DIR/report.html for one run; needed "
                         "for several)")
@@ -424,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "takes the same raw input as 'embed'), the package version and the "
                     "model's configuration in its metadata (key 'autoencoders'). ONNX "
                     "Runtime runs it: onnxruntime.InferenceSession(FILE).")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     p.add_argument("--format", choices=EXPORT_FORMATS, default="onnx",
                    help="onnx (default; needs the onnx extra) or torchscript")
     p.add_argument("--part", choices=EXPORT_PARTS, default="encoder",
@@ -441,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "
                                    "Keras' model.summary() does.")
-    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR")
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR").complete = shtab.DIRECTORY
     p.add_argument("--preset", choices=("notebook",),
                    help="the reference notebook's architecture on 28×28 input")
     for name, verb in sub.choices.items():

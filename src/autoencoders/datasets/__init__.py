@@ -2,7 +2,7 @@
 user's files (one module per format, one dispatcher in ``files``), and writing outputs."""
 
 from .bundled import load_digits
-from .files import open_source, read_input, read_input_with_ids
+from .files import open_source, read_input, read_input_with_ids, table_columns
 from .idx import IDXError
 from .mnist import (
     CorruptFileError,
@@ -35,6 +35,7 @@ __all__ = [
     "DatasetNotFoundError",
     "IDXError",
     "DATASETS",
+    "table_columns",
 ]
 
 DATASETS = ("mnist", "fashion-mnist", "digits")

@@ -116,5 +116,16 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def csv_header(path) -> list[str] | None:
+    """The header row of a CSV file (its first row, when not all numbers), or None; reads
+    only that row."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        try:
+            first = next((row for row in csv.reader(f) if row), None)
+        except (csv.Error, UnicodeDecodeError):
+            return None  # read_csv says what is wrong when the file is read
+    return None if first is None or _is_numeric_row(first) else [c.strip() for c in first]
+
+
 def _is_numeric_row(row) -> bool:
     return all(_is_number(cell) for cell in row)

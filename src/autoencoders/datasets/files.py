@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import ARRAY_SUFFIXES, IMAGE_SUFFIXES, STREAMED_SUFFIXES
-from .csvfile import read_csv
+from ._common import ARRAY_SUFFIXES, IMAGE_SUFFIXES, STREAMED_SUFFIXES, require_pyarrow
+from .csvfile import csv_header, read_csv
 from .images import ImageFolderSource
 from .npy import NpyShardsSource, NpySource, read_npz
 from .parquet import ParquetSource
 from .source import Source
 
-__all__ = ["open_source", "read_input", "read_input_with_ids"]
+__all__ = ["open_source", "read_input", "read_input_with_ids", "table_columns"]
 
 
 def open_source(path, *, id_column: str | None = "auto", label_column: str | None = None,
@@ -90,6 +90,27 @@ def open_source(path, *, id_column: str | None = "auto", label_column: str | Non
         else:
             source = _from_files([p], text, id_column, label_column)
     return source if feature_shape is None else source.reshaped(feature_shape)
+
+
+def table_columns(path) -> list[str] | None:
+    """The column names of a table input without reading its rows: a ``.csv`` file's header,
+    or the schema of a ``.parquet`` file (the first of a folder or glob of them); None for
+    other inputs, a CSV without a header, or nothing at ``path``."""
+    text = str(path)
+    if any(ch in text for ch in "*?[") and not Path(text).exists():
+        files = [Path(p) for p in sorted(_glob.glob(text))]
+    elif Path(text).is_dir():
+        files = sorted(Path(text).glob("*.parquet"))
+    else:
+        files = [Path(text)]
+    first = files[0] if files and files[0].is_file() else None
+    if first is None:
+        return None
+    if first.suffix.lower() == ".csv":
+        return csv_header(first)
+    if first.suffix.lower() == ".parquet":
+        return list(require_pyarrow().read_schema(first).names)
+    return None
 
 
 def read_input(path, *, image_size: tuple[int, int] | None = None, id_column="auto"):

@@ -2,13 +2,22 @@
 run folder's life (``folder``), training a run (``train``), measuring it (``evaluate``),
 its HTML report (``report``), a finished run as an object (``Run``)."""
 
-from .data import DataRequest, Loaded, RunData, check_output, load, run_data
+from .data import (
+    DataRequest,
+    Loaded,
+    RunData,
+    check_output,
+    load,
+    run_data,
+    with_run_columns,
+)
 from .evaluate import cluster_run, evaluate_run, evaluation_table
 from .folder import (
     RunFolderConflict,
     claim_out_dir,
     describe_outputs,
     read_command,
+    recorded_data,
     recorded_dataset,
     remove_failed_start,
     run_lock,
@@ -29,4 +38,5 @@ __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset", "run_report", "write_run_report", "run_test_data", "Run"]
+           "recorded_dataset", "recorded_data", "with_run_columns", "run_report",
+           "write_run_report", "run_test_data", "Run"]

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..datasets import load_dataset, open_source
+from ..datasets import load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import check_labels, holdout, named, split
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
+           "with_run_columns",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -137,7 +138,8 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
         return Loaded(X, y, {"dataset": request.dataset, "split": part})
     source = open_source(request.input, id_column=request.ids_from,
                          label_column=request.label_column, image_size=request.image_size)
-    description = {"input": os.path.abspath(request.input)}
+    description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
+                   "label_column": request.label_column}
     # .npz and .csv are read whole (ArraySource): nothing to stream.
     if not isinstance(source, ArraySource) and (request.stream
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
@@ -261,3 +263,20 @@ def check_output(out, *inputs) -> None:
                                   and target.parent == path):
                 raise ValueError(f"--out {out} is the input {given} (or lies in it): writing "
                                  "it would destroy the data; choose another output path")
+
+
+def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
+    """``request`` with the id and label columns the run was trained with
+    (``recorded``: its config's ``extra.data``), where the request names none of its own
+    and its table has them: ``embed``, ``reconstruct``, ``score``, ``cluster`` and
+    ``evaluate`` then never take the run's id or label column for a feature."""
+    if not request.input:
+        return request
+    columns = table_columns(request.input) or []
+    changes = {}
+    if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto", "none") \
+            and recorded["id_column"] in columns:
+        changes["id_column"] = recorded["id_column"]
+    if request.label_column is None and recorded.get("label_column") in columns:
+        changes["label_column"] = recorded["label_column"]
+    return replace(request, **changes) if changes else request

@@ -35,7 +35,7 @@ from ..training import CHECKPOINT_DIR, Checkpointer
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset", "METRICS_FILE", "COMMAND_FILE", "CLUSTER_FILE",
+           "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "CLUSTER_FILE",
            "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "MAP_TABLE", "PROG"]
 
 METRICS_FILE = "metrics.json"
@@ -259,10 +259,17 @@ def describe_outputs(out_dir) -> list[str]:
     return lines
 
 
-def recorded_dataset(run_dir) -> str | None:
-    """The named data set the run in ``run_dir`` was trained on, or None."""
+def recorded_data(run_dir) -> dict:
+    """What the run in ``run_dir`` recorded of its data (config.json's ``extra.data``: the
+    data set or input file, split, id and label columns, sizes); {} when unreadable."""
     try:
         with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            return json.load(f).get("extra", {}).get("data", {}).get("dataset")
+            data = json.load(f).get("extra", {}).get("data", {})
     except (OSError, ValueError, AttributeError):
-        return None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def recorded_dataset(run_dir) -> str | None:
+    """The named data set the run in ``run_dir`` was trained on, or None."""
+    return recorded_data(run_dir).get("dataset")
