@@ -192,8 +192,9 @@ def test_bad_data_is_exit_1_and_debug_shows_the_traceback(tmp_path):
 
 def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     out, _ = digits_run
+    # The default: with umap-learn installed (dev), UMAP is among the baselines.
     proc = run("evaluate", out, "--dataset", "digits", "--subsample", "300", "-q",
-               "--baselines", "pca,tsne,umap", check_code=0)
+               check_code=0)
     ev = json.loads((out / "evaluation.json").read_text())
     assert set(ev["methods"]) == {
         "raw", "autoencoder", "pca", "pca_2d", "tsne_2d", "umap_2d", "autoencoder_2d_pca",
@@ -223,9 +224,10 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     default = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
                   "10", "--seed", "3", check_code=0)
     result = json.loads((out / "cluster.json").read_text())
-    assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
+    # "auto": UMAP + GMM, umap-learn being installed here (dev); ne-gmm without it (below).
+    assert (result["method"], result["n_init"], result["random_state"]) == ("umap-gmm", 10, 3)
     assert result["accuracy"] > 0.3 and result["n_points"] == 297
-    assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
+    assert result["cluster_seconds"] > 0 and "(umap-gmm)" in default.stdout
     bad = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--method", "dbscan")
     assert bad.returncode == 2 and "unknown method 'dbscan'" in bad.stderr
 
@@ -272,6 +274,7 @@ def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_ru
         assert proc.returncode == 0, proc.stderr
     ev = json.loads((out / "evaluation.json").read_text())
     assert "tsne_2d" in ev["methods"] and "umap_2d" not in ev["methods"]
+    assert json.loads((out / "cluster.json").read_text())["method"] == "ne-gmm"
     proc = subprocess.run([sys.executable, "-c", code, "evaluate", str(out), "--dataset",
                            "digits", "--baselines", "umap"], capture_output=True, text=True,
                           timeout=600)
@@ -314,3 +317,34 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
     proc = run("cluster", tmp_path / "run", "--input", tmp_path / "t.csv", "--n-clusters", "2",
                "--method", "kmeans", check_code=0)
     assert "accuracy" in proc.stdout  # the run's label column scores the clusters
+
+
+def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):
+    import tomllib
+
+    X = np.random.default_rng(0).uniform(size=(80, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    (tmp_path / "recipe.toml").write_text(
+        'epochs = 2\nhidden-dims = [8]\nlatent_dim = 2\nloss = "mse"\nmaps = "none"\n'
+        "no-report = true\nmap = false\n")
+    run("fit", "--config", tmp_path / "recipe.toml", "--input", tmp_path / "x.npy", "--out",
+        tmp_path / "a", "--latent-dim", "3", "-q", check_code=0)
+    params = json.loads((tmp_path / "a" / "config.json").read_text())["params"]
+    assert (params["epochs"], params["hidden_dims"], params["loss"]) == (2, [8], "mse")
+    assert params["latent_dim"] == 3  # the command line wins over the file
+    saved = tomllib.loads((tmp_path / "a" / "options.toml").read_text())
+    assert saved["latent-dim"] == 3 and saved["hidden-dims"] == [8] and "out" not in saved
+    # The saved options run again as a recipe: the same model.
+    run("fit", "--config", tmp_path / "a" / "options.toml", "--out", tmp_path / "b", "-q",
+        check_code=0)
+    again = json.loads((tmp_path / "b" / "config.json").read_text())["params"]
+    assert again == params
+    (tmp_path / "bad.toml").write_text("latent_dimension = 4\n")
+    proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
+               "--out", tmp_path / "c", check_code=2)
+    assert "'latent_dimension' is not an option of 'fit'" in proc.stderr
+    (tmp_path / "bad.toml").write_text("epochs = -1\n")
+    proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
+               "--out", tmp_path / "c", check_code=2)
+    assert "--epochs" in proc.stderr and "positive integer" in proc.stderr
+    assert not (tmp_path / "c").exists()

@@ -44,15 +44,26 @@ def test_missing_umap_says_what_to_install(monkeypatch):
         make_reducer("umap")
 
 
-def test_the_default_clustering_of_real_digits_is_above_its_floor():
-    # Pixels of scikit-learn's 1,797 digits: 0.895, 0.895, 0.889 accuracy with seeds 0-2
-    # (2-core CPU, 2026-12-01); k-means of the same pixels 0.79.
+@pytest.mark.parametrize("method", ["auto", "ne-gmm"])
+def test_clustering_of_real_digits_is_above_its_floor(method):
+    # Pixels of scikit-learn's 1,797 digits: ne-gmm 0.895, 0.895, 0.889 accuracy with seeds
+    # 0-2 (2-core CPU, 2026-12-01); k-means of the same pixels 0.79.
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    labels = cluster_codes(X / 16, 10, random_state=0)
+    labels = cluster_codes(X / 16, 10, method, random_state=0)
     assert labels.dtype == np.int64 and labels.shape == (1797,)
     assert cluster_accuracy(y, labels) > 0.85
+
+
+def test_auto_clustering_is_umap_gmm_with_umap_learn_and_ours_without(monkeypatch):
+    from autoencoders.evaluation.clustering import resolve_cluster_method
+
+    pytest.importorskip("umap")
+    assert resolve_cluster_method("auto") == "umap-gmm"
+    assert resolve_cluster_method("kmeans") == "kmeans"
+    monkeypatch.setitem(sys.modules, "umap", None)  # a plain install
+    assert resolve_cluster_method("auto") == "ne-gmm"
 
 
 @pytest.mark.parametrize("method", ["ne-gmm", "umap-gmm", "kmeans"])

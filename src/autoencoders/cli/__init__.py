@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from .commands import COMMANDS
-from .parser import PROG, UsageError, build_parser
+from .parser import PROG, UsageError, build_parser, with_config
 
 __all__ = ["main", "build_parser"]
 
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(with_config(parser, argv))
         if args.command is None:
             parser.print_help()
             return 2

@@ -12,14 +12,14 @@ import os
 import shlex
 import sys
 
-from .parser import PROG, UsageError, build_parser
+from .parser import PROG, UsageError, build_parser, config_text
 
 __all__ = ["COMMANDS"]
 
 #: CLI options whose estimator parameter has another name.
 _RENAMED = {"lr": "learning_rate", "seed": "random_state"}
 #: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
-_RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug")
+_RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug", "config")
 
 
 def _request(args, **overrides):
@@ -174,7 +174,7 @@ def _fit(args, rank: int, world: int, maps) -> int:
                 options = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
                 if options.get("input"):
                     options["input"] = os.path.abspath(options["input"])
-                save_command(args.out, options)
+                save_command(args.out, options, config_text(build_parser(), "fit", options))
             quiet = args.quiet or rank != 0
             log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
             epochs = estimator.epochs or f"{_auto_epochs(len(data.X_train), estimator)} (auto)"
@@ -301,11 +301,11 @@ def cmd_score(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from ..estimator import AutoEncoder
-    from ..evaluation.reducers import DEFAULT_BASELINES, REDUCERS
+    from ..evaluation.reducers import REDUCERS, default_baselines
     from ..workflow import evaluate_run, evaluation_table, run_data
     from ..workflow.folder import EVALUATION_FILES
 
-    baselines = _method_list(args.baselines or ",".join(DEFAULT_BASELINES), "--baselines",
+    baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_request(args))
@@ -338,7 +338,7 @@ def cmd_cluster(args) -> int:
                          description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
-    print(f"{result['n_points']} points in {args.n_clusters} clusters ({args.method}): "
+    print(f"{result['n_points']} points in {args.n_clusters} clusters ({result['method']}): "
           f"{scores}{result['seconds']:.1f} s")
     print(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
           + (f", {args.out}" if args.out else ""))

@@ -8,7 +8,7 @@ import os
 
 import shtab
 
-__all__ = ["build_parser", "UsageError", "PROG"]
+__all__ = ["build_parser", "UsageError", "PROG", "with_config", "config_text"]
 
 PROG = "autoencoders"
 
@@ -337,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --input: fraction held out as the test split (default 0.1)")
     p.add_argument("--baselines", metavar="LIST",
                    help="baselines and maps of the code, of pca, tsne and umap (the umap "
-                        "extra): default pca,tsne; or 'none'")
+                        "extra): default pca,tsne, and umap when umap-learn is installed; "
+                        "or 'none'")
     p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
                    help="fit on at most N training points and score at most N test points "
                         "(default 10000)")
@@ -347,18 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
                        description="Cluster the codes of the data: a neighbour embedding "
-                                   "to K dimensions, then a Gaussian mixture from several "
-                                   "starts (or k-means); write cluster.json into RUN_DIR "
-                                   "(with accuracy, NMI and ARI when labels are known) and the "
-                                   "labels to --out.")
+                                   "(UMAP, or ours) to K dimensions, then a Gaussian mixture "
+                                   "from several starts (or k-means); write cluster.json "
+                                   "into RUN_DIR (with accuracy, NMI and ARI when labels are "
+                                   "known) and the labels to --out.")
     p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
-    p.add_argument("--method", default="ne-gmm",
-                   help="ne-gmm (default: our neighbour embedding to K dimensions, then a "
-                        "Gaussian mixture), umap-gmm (N2D: UMAP instead; needs umap-learn) "
-                        "or kmeans")
+    p.add_argument("--method", default="auto",
+                   help="auto (default: umap-gmm when umap-learn is installed, else ne-gmm), "
+                        "umap-gmm (N2D: UMAP to K dimensions, then a Gaussian mixture; the "
+                        "umap extra), ne-gmm (our neighbour embedding instead of UMAP) or "
+                        "kmeans")
     p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
                    help="starts of the mixture (or k-means); the most likely is kept "
                         "(default 10)")
@@ -469,5 +471,109 @@ def _add_common(p, version: str, *, verb: bool = True) -> None:
                        help="more on stderr: how the input is read and scaled, and "
                             "library log messages")
     g.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    if verb:
+        g.add_argument("--config", metavar="FILE.toml",
+                       help="options from a TOML file, keys named as the flags (latent-dim = "
+                            "8, hidden-dims = [400, 200], early-stopping = true); flags on "
+                            "the command line win. fit saves the resolved options as "
+                            "RUN_DIR/options.toml")
 
 
+
+
+def with_config(parser, argv: list[str]) -> list[str]:
+    """``argv`` with the options of its ``--config FILE.toml`` (read with tomllib) put right
+    after the verb, before the command line's own options, which therefore win.
+
+    Keys are the verb's flag names without dashes in front (``latent-dim``; ``latent_dim``
+    and the option's Python name, e.g. ``neighbour_map`` for ``--map``, work too); values
+    are strings, numbers, booleans (a switch given or not) or lists (comma-joined). Each
+    value then goes through the same checks as on the command line.
+
+    Raises
+    ------
+    UsageError
+        For a missing or unreadable file, invalid TOML, a table or a key that is not an
+        option of the verb.
+    """
+    at = next((i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")),
+              None)
+    if at is None:
+        return argv
+    if "=" in argv[at]:
+        path, rest = argv[at].split("=", 1)[1], argv[:at] + argv[at + 1:]
+    elif at + 1 < len(argv):
+        path, rest = argv[at + 1], argv[:at] + argv[at + 2:]
+    else:
+        raise UsageError("--config needs a FILE.toml")
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+    except OSError as exc:
+        raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--config {path}: not valid TOML ({exc})") from None
+    verb = next((a for a in rest if not a.startswith("-")), None)
+    if verb not in _verbs(parser):
+        raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
+    sub = _verbs(parser)[verb]
+    by_flag = sub._option_string_actions
+    by_dest = {a.dest: a for a in sub._actions}
+    tokens = []
+    for key, value in table.items():
+        action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
+        if action is None or not action.option_strings or isinstance(value, dict):
+            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' (see "
+                             f"'{PROG} {verb} --help')")
+        flag = next((o for o in action.option_strings if o.startswith("--")),
+                    action.option_strings[0])
+        if isinstance(value, bool) and action.nargs == 0:  # a switch
+            if isinstance(action, argparse.BooleanOptionalAction):
+                tokens.append(flag if value else "--no-" + flag[2:])
+            elif value:
+                tokens.append(flag)
+        elif isinstance(value, list):
+            tokens += [flag, ",".join(str(v) for v in value)]
+        else:
+            tokens += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
+    i = rest.index(verb) + 1
+    return rest[:i] + tokens + rest[i:]
+
+
+def _verbs(parser) -> dict:
+    return next(a for a in parser._actions
+                if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def config_text(parser, verb: str, options: dict) -> str:
+    """``options`` (an argparse namespace's dict) as the TOML that ``--config`` reads back:
+    keys are the verb's flag names; options that are None, positionals, the common
+    options (quiet, verbose, debug, config) and where to write (out, resume, force: a
+    recipe reused must not aim at the run it came from) are left out."""
+    skip = {"quiet", "verbose", "debug", "config", "help", "version", "print_completion",
+            "out", "resume", "force"}
+    flags = {a.dest: next(o for o in a.option_strings if o.startswith("--"))[2:]
+             for a in _verbs(parser)[verb]._actions
+             if a.option_strings and a.dest not in skip
+             and any(o.startswith("--") for o in a.option_strings)}
+    lines = []
+    for dest, value in options.items():
+        if dest not in flags or value is None:
+            continue
+        lines.append(f"{flags[dest]} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if value == value and abs(value) != float("inf") else (
+            "nan" if value != value else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string

@@ -6,14 +6,27 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import as_array
-from .reducers import make_reducer
+from .reducers import make_reducer, umap_available
 
-__all__ = ["cluster_codes", "CLUSTER_METHODS"]
+__all__ = ["cluster_codes", "resolve_cluster_method", "CLUSTER_METHODS"]
 
-CLUSTER_METHODS = ("ne-gmm", "umap-gmm", "kmeans")
+CLUSTER_METHODS = ("auto", "umap-gmm", "ne-gmm", "kmeans")
 
 
-def cluster_codes(Z, n_clusters: int, method: str = "ne-gmm", *, n_init: int = 10,
+def resolve_cluster_method(method: str) -> str:
+    """"auto" → "umap-gmm" when umap-learn is installed, else "ne-gmm"; others unchanged.
+
+    Measured on the codes of all 70,000 MNIST images (``benchmarks/results/quality.md``,
+    part 2, the same codes side by side): UMAP + GMM 0.967 accuracy against 0.734 for our
+    neighbour embedding + GMM (seed 0); on 20,000 pixel rows ours reaches 0.955, so it
+    is the fallback of a plain install, not the first choice.
+    """
+    if method == "auto":
+        return "umap-gmm" if umap_available() else "ne-gmm"
+    return method
+
+
+def cluster_codes(Z, n_clusters: int, method: str = "auto", *, n_init: int = 10,
                   n_neighbors: int | None = None, random_state: int = 0) -> np.ndarray:
     """Assign each code to one of ``n_clusters`` clusters.
 
@@ -23,9 +36,11 @@ def cluster_codes(Z, n_clusters: int, method: str = "ne-gmm", *, n_init: int = 1
         Latent codes (or any real features), finite.
     n_clusters : int
         Between 1 and n.
-    method : {"ne-gmm", "umap-gmm", "kmeans"}, default "ne-gmm"
-        "umap-gmm" is N2D (McConville, Santos-Rodriguez, Piechocki & Craddock 2020, "N2D:
-        (not too) deep clustering via clustering the local manifold of an autoencoded
+    method : {"auto", "umap-gmm", "ne-gmm", "kmeans"}, default "auto"
+        "auto" is "umap-gmm" when umap-learn is installed, else "ne-gmm"
+        (:func:`resolve_cluster_method`, with the measurements behind it). "umap-gmm" is
+        N2D (McConville, Santos-Rodriguez, Piechocki & Craddock 2020, "N2D: (not too) deep
+        clustering via clustering the local manifold of an autoencoded
         embedding", ICPR): UMAP of the codes to ``n_clusters`` dimensions (20 neighbours,
         min_dist 0; needs umap-learn), then a Gaussian mixture with full covariances.
         "ne-gmm" replaces UMAP by our neighbour embedding
@@ -59,6 +74,7 @@ def cluster_codes(Z, n_clusters: int, method: str = "ne-gmm", *, n_init: int = 1
     if method not in CLUSTER_METHODS:
         raise ValueError(f"unknown clustering method {method!r}; choose one of "
                          f"{', '.join(CLUSTER_METHODS)}")
+    method = resolve_cluster_method(method)
     if not 1 <= n_clusters <= len(Z):
         raise ValueError(f"n_clusters={n_clusters} needs between 1 and the {len(Z)} points")
     if not np.isfinite(Z).all():

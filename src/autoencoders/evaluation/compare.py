@@ -22,7 +22,7 @@ from .metrics import (
     subsample_indices,
     trustworthiness,
 )
-from .reducers import DEFAULT_BASELINES, REDUCERS, make_reducer
+from .reducers import REDUCERS, default_baselines, make_reducer
 
 __all__ = ["compare_representations", "Comparison", "METHOD_LABELS", "comparison_rows"]
 
@@ -85,7 +85,7 @@ class Comparison:
 
 
 def compare_representations(estimator, X_train, X_test, y_train=None, y_test=None, *,
-                            baselines=DEFAULT_BASELINES, subsample: int | None = 10000, k: int = 10,
+                            baselines=None, subsample: int | None = 10000, k: int = 10,
                             neighbourhood_points: int = 5000, random_state: int = 0,
                             log=None) -> Comparison:
     """Fit every method on the same training points and score it on the same test points.
@@ -99,9 +99,10 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
         neighbourhood metrics is the estimator's scaled input (pixels in [0, 1]).
     y_train, y_test : array of shape (n,) / (m,), optional
         Labels, for ``knn_accuracy`` and ``linear_probe_accuracy``.
-    baselines : sequence of {"pca", "tsne", "umap"}, default ("pca", "tsne")
+    baselines : sequence of {"pca", "tsne", "umap"}, optional
         Which baselines to run; each also gives the matching 2-D map of the code. "umap"
-        needs the umap extra.
+        needs the umap extra. By default :func:`~autoencoders.evaluation.reducers.
+        default_baselines`: PCA and t-SNE, and UMAP when umap-learn is installed.
     subsample : int or None, default 10000
         At most this many training points (to fit the baselines and the classifiers) and
         test points (to score), drawn at random; None uses all.
@@ -124,6 +125,7 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
     ImportError
         For "umap" without umap-learn.
     """
+    baselines = default_baselines() if baselines is None else baselines
     unknown = [b for b in baselines if b not in REDUCERS]
     if unknown:
         raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(REDUCERS)}")

@@ -9,13 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_reducer", "REDUCERS", "DEFAULT_BASELINES", "require_umap"]
+__all__ = ["make_reducer", "REDUCERS", "default_baselines", "umap_available",
+           "require_umap"]
 
 REDUCERS = ("pca", "tsne", "umap")
-#: What ``evaluate`` compares with unless told: what a plain install has. umap-learn stays
-#: an extra: with numba and llvmlite it adds 217 MB (llvmlite 173 MB) and `import umap`
-#: took 6.8-9.5 s here (2-core Xeon, 2026-12-01), against 0 for PCA and openTSNE.
-DEFAULT_BASELINES = ("pca", "tsne")
+
+
+def umap_available() -> bool:
+    """Whether umap-learn is installed (without importing it: that takes seconds).
+
+    umap-learn stays an extra, not a dependency: with numba and llvmlite it adds 217 MB to
+    an install (llvmlite 173 MB) and ``import umap`` took 6.8-9.5 s here (2-core Xeon,
+    2026-12-01), and numba supports a new Python months after its release. So a plain
+    install runs every default without it, and uses it when it is there.
+    """
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("umap") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def default_baselines() -> tuple[str, ...]:
+    """What ``evaluate`` compares with unless told: PCA and t-SNE (openTSNE, a dependency),
+    and UMAP when umap-learn is installed."""
+    return REDUCERS if umap_available() else ("pca", "tsne")
 
 
 def require_umap():

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from .._io import atomic_write
 from ..datasets import write_array
-from ..evaluation.clustering import cluster_codes
+from ..evaluation.clustering import cluster_codes, resolve_cluster_method
 from ..evaluation.compare import METHOD_LABELS, compare_representations, comparison_rows
 from ..evaluation.metrics import clustering_scores
-from ..evaluation.reducers import DEFAULT_BASELINES
 from ..inputs import check_labels
 from ..plotting import plot_maps
 from .data import RunData
@@ -29,7 +28,7 @@ def evaluation_table(comparison) -> str:
     return "\n".join(lines)
 
 
-def evaluate_run(estimator, data: RunData, out_dir, *, baselines=DEFAULT_BASELINES,
+def evaluate_run(estimator, data: RunData, out_dir, *, baselines=None,
                  subsample: int | None = 10000, k: int = 10, random_state: int = 0,
                  log=print):
     """Compare the run's code with the baselines and write the results into ``out_dir``.
@@ -85,7 +84,7 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=DEFAULT_BASELIN
     return comparison
 
 
-def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "ne-gmm",
+def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "auto",
                 n_init: int = 10, random_state: int = 0, labels_out=None,
                 description: dict | None = None, ids=None, id_name: str = "id") -> dict:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
@@ -112,7 +111,8 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "ne-
     Returns
     -------
     dict
-        What ``cluster.json`` holds: ``method``, ``n_clusters``, ``n_init``, ``n_points``,
+        What ``cluster.json`` holds: ``method`` (the one that ran: "auto" resolved),
+        ``n_clusters``, ``n_init``, ``n_points``,
         ``encode_seconds``, ``cluster_seconds``, ``seconds`` (both), ``random_state``,
         ``data``, and with labels the scores ``accuracy`` (Hungarian matching), ``nmi``
         and ``ari``.
@@ -126,6 +126,7 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "ne-
     start = time.perf_counter()
     codes = estimator.transform(X)
     encoded = time.perf_counter()
+    method = resolve_cluster_method(method)
     labels = cluster_codes(codes, n_clusters, method, n_init=n_init,
                            random_state=random_state)
     end = time.perf_counter()

@@ -35,7 +35,8 @@ from ..training import CHECKPOINT_DIR, Checkpointer
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "CLUSTER_FILE",
+           "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
+           "CLUSTER_FILE",
            "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "MAP_TABLE", "PROG"]
 
 METRICS_FILE = "metrics.json"
@@ -43,6 +44,8 @@ METRICS_FILE = "metrics.json"
 MAP_TABLE = "map.csv"
 #: The run's options, saved beside its checkpoints for ``fit --resume``.
 COMMAND_FILE = "command.json"
+#: The same options as TOML in the run folder, for ``fit --config`` (keys: the flags' names).
+OPTIONS_FILE = "options.toml"
 CLUSTER_FILE = "cluster.json"
 EVALUATION_FILES = ("evaluation.json", "evaluation.md", "figures/evaluation_maps.png")
 #: The command the messages tell users to run.
@@ -57,7 +60,7 @@ class RunFolderConflict(ValueError):
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
-               MAP_TABLE, REPORT_FILE)
+               MAP_TABLE, REPORT_FILE, OPTIONS_FILE)
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"
@@ -201,10 +204,14 @@ def _lock_owner(lock: Path) -> dict | None:
     return owner if process_alive(pid) else None
 
 
-def save_command(run_dir, options: dict) -> None:
-    """Record the run's options (JSON) in ``RUN_DIR/checkpoints/command.json``."""
+def save_command(run_dir, options: dict, config: str | None = None) -> None:
+    """Record the run's options (JSON) in ``RUN_DIR/checkpoints/command.json``, which
+    ``--resume`` reads, and, when given, the same as TOML in ``RUN_DIR/options.toml``, which
+    ``fit --config`` reads (keys are the flags' names)."""
     atomic_write(os.path.join(run_dir, CHECKPOINT_DIR, COMMAND_FILE),
                  json.dumps(options, indent=2) + "\n")
+    if config is not None:
+        atomic_write(os.path.join(run_dir, OPTIONS_FILE), config)
 
 
 def read_command(run_dir) -> dict:
