@@ -15,7 +15,8 @@ import sys
 import warnings
 
 from .commands import COMMANDS
-from .parser import PROG, UsageError, build_parser, with_config
+from .options_file import with_config
+from .parser import PROG, UsageError, build_parser
 
 __all__ = ["main", "build_parser"]
 

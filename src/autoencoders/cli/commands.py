@@ -7,19 +7,17 @@ Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the comman
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
 
-from .parser import PROG, UsageError, build_parser, config_text
+from .options_file import RESUME_OPTIONS, config_text, resume_args
+from .parser import PROG, UsageError, build_parser
 
 __all__ = ["COMMANDS"]
 
 #: CLI options whose estimator parameter has another name.
 _RENAMED = {"lr": "learning_rate", "seed": "random_state"}
-#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
-_RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug", "config")
 
 
 def _request(args, **overrides):
@@ -68,45 +66,13 @@ def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
     return names
 
 
-def _resume_args(args):
-    """The arguments the interrupted run in ``args.resume`` was started with, parsed anew
-    from its saved options, so that a damaged file gets the checks of a command line."""
-    from ..workflow import read_command
-
-    given = vars(args)
-    defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
-    extra = [k for k, v in given.items() if k not in _RESUME_OPTIONS and v != defaults.get(k)]
-    if extra:
-        raise UsageError(f"--resume takes the options of the run it continues; drop "
-                         f"--{extra[0].replace('_', '-')}")
-    argv = ["fit"]
-    for key, value in read_command(args.resume).items():
-        flag = "--" + key.replace("_", "-")
-        if key in _RESUME_OPTIONS or value is None or value is False:
-            continue
-        if value is True:
-            argv.append(flag)
-        elif isinstance(value, list):
-            text = "x" if key == "image_size" else ","
-            argv += [flag, text.join(map(str, value)) or "none"]
-        else:
-            argv += [flag, str(value)]
-    try:
-        saved = build_parser().parse_args(argv)
-    except UsageError as exc:
-        raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "
-                         "run again") from None
-    return argparse.Namespace(**{**vars(saved), "quiet": args.quiet, "verbose": args.verbose,
-                                 "resume": args.resume, "out": args.resume, "force": True})
-
-
 def cmd_fit(args) -> int:
     from ..training import TrainingInterrupted
     from ..training.distributed import join_torchrun, leave
     from ..workflow import RunFolderConflict
 
     if args.resume:
-        args = _resume_args(args)
+        args = resume_args(args)
     elif args.out is None or not (args.dataset or args.input):
         raise UsageError("fit needs --out RUN_DIR and one of --dataset or --input "
                          "(or --resume RUN_DIR)")
@@ -148,6 +114,7 @@ def _fit(args, rank: int, world: int, maps) -> int:
     leaves the folder as it found it."""
     import contextlib
 
+    from ..loggers import logger_from_spec
     from ..training import TrainingInterrupted
     from ..workflow import (
         RunIncomplete,
@@ -171,7 +138,7 @@ def _fit(args, rank: int, world: int, maps) -> int:
                 estimator.set_params(verbose=0)
             data = run_data(_request(args))
             if not args.resume and rank == 0:
-                options = {k: v for k, v in vars(args).items() if k not in _RESUME_OPTIONS}
+                options = {k: v for k, v in vars(args).items() if k not in RESUME_OPTIONS}
                 if options.get("input"):
                     options["input"] = os.path.abspath(options["input"])
                 save_command(args.out, options, config_text(build_parser(), "fit", options))
@@ -187,10 +154,12 @@ def _fit(args, rank: int, world: int, maps) -> int:
                 estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                               resume=bool(args.resume))
                 return 0
+            loggers = [logger_from_spec(args.log, args.out, data.X_test, data.y_test)
+                       ] if args.log else []
             metrics = train_run(estimator, data, args.out, maps=maps,
                                 extra={"seed": args.seed, "preset": args.preset,
                                        "processes": world},
-                                log=log, resume=bool(args.resume),
+                                log=log, resume=bool(args.resume), loggers=loggers,
                                 report=not getattr(args, "no_report", False))
     except (TrainingInterrupted, RunIncomplete):
         raise

@@ -8,7 +8,7 @@ import os
 
 import shtab
 
-__all__ = ["build_parser", "UsageError", "PROG", "with_config", "config_text"]
+__all__ = ["build_parser", "UsageError", "PROG"]
 
 PROG = "autoencoders"
 
@@ -127,6 +127,13 @@ def _int_list(text: str) -> tuple[int, ...]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
+
+
+def _log_spec(text: str) -> str:
+    if text.partition(":")[0] != "tensorboard":
+        raise argparse.ArgumentTypeError(f"expected tensorboard or tensorboard:DIR, got "
+                                         f"{text!r} (MLflow is not supported yet)")
+    return text
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -253,6 +260,10 @@ def _add_training_options(p) -> None:
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("--no-report", action="store_true",
                    help="skip RUN_DIR/report.html (the HTML report of the run)")
+    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR]",
+                   help="also log the run for TensorBoard (losses, learning rate, seconds "
+                        "per epoch, reconstructions, test codes for the projector) into DIR "
+                        "(default RUN_DIR/tensorboard); needs the tensorboard extra")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -477,103 +488,3 @@ def _add_common(p, version: str, *, verb: bool = True) -> None:
                             "8, hidden-dims = [400, 200], early-stopping = true); flags on "
                             "the command line win. fit saves the resolved options as "
                             "RUN_DIR/options.toml")
-
-
-
-
-def with_config(parser, argv: list[str]) -> list[str]:
-    """``argv`` with the options of its ``--config FILE.toml`` (read with tomllib) put right
-    after the verb, before the command line's own options, which therefore win.
-
-    Keys are the verb's flag names without dashes in front (``latent-dim``; ``latent_dim``
-    and the option's Python name, e.g. ``neighbour_map`` for ``--map``, work too); values
-    are strings, numbers, booleans (a switch given or not) or lists (comma-joined). Each
-    value then goes through the same checks as on the command line.
-
-    Raises
-    ------
-    UsageError
-        For a missing or unreadable file, invalid TOML, a table or a key that is not an
-        option of the verb.
-    """
-    at = next((i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")),
-              None)
-    if at is None:
-        return argv
-    if "=" in argv[at]:
-        path, rest = argv[at].split("=", 1)[1], argv[:at] + argv[at + 1:]
-    elif at + 1 < len(argv):
-        path, rest = argv[at + 1], argv[:at] + argv[at + 2:]
-    else:
-        raise UsageError("--config needs a FILE.toml")
-    import tomllib
-
-    try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
-    except OSError as exc:
-        raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"--config {path}: not valid TOML ({exc})") from None
-    verb = next((a for a in rest if not a.startswith("-")), None)
-    if verb not in _verbs(parser):
-        raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
-    sub = _verbs(parser)[verb]
-    by_flag = sub._option_string_actions
-    by_dest = {a.dest: a for a in sub._actions}
-    tokens = []
-    for key, value in table.items():
-        action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
-        if action is None or not action.option_strings or isinstance(value, dict):
-            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' (see "
-                             f"'{PROG} {verb} --help')")
-        flag = next((o for o in action.option_strings if o.startswith("--")),
-                    action.option_strings[0])
-        if isinstance(value, bool) and action.nargs == 0:  # a switch
-            if isinstance(action, argparse.BooleanOptionalAction):
-                tokens.append(flag if value else "--no-" + flag[2:])
-            elif value:
-                tokens.append(flag)
-        elif isinstance(value, list):
-            tokens += [flag, ",".join(str(v) for v in value)]
-        else:
-            tokens += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
-    i = rest.index(verb) + 1
-    return rest[:i] + tokens + rest[i:]
-
-
-def _verbs(parser) -> dict:
-    return next(a for a in parser._actions
-                if isinstance(a, argparse._SubParsersAction)).choices
-
-
-def config_text(parser, verb: str, options: dict) -> str:
-    """``options`` (an argparse namespace's dict) as the TOML that ``--config`` reads back:
-    keys are the verb's flag names; options that are None, positionals, the common
-    options (quiet, verbose, debug, config) and where to write (out, resume, force: a
-    recipe reused must not aim at the run it came from) are left out."""
-    skip = {"quiet", "verbose", "debug", "config", "help", "version", "print_completion",
-            "out", "resume", "force"}
-    flags = {a.dest: next(o for o in a.option_strings if o.startswith("--"))[2:]
-             for a in _verbs(parser)[verb]._actions
-             if a.option_strings and a.dest not in skip
-             and any(o.startswith("--") for o in a.option_strings)}
-    lines = []
-    for dest, value in options.items():
-        if dest not in flags or value is None:
-            continue
-        lines.append(f"{flags[dest]} = {_toml(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml(value) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if value == value and abs(value) != float("inf") else (
-            "nan" if value != value else ("inf" if value > 0 else "-inf"))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string

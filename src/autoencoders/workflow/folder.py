@@ -60,7 +60,7 @@ class RunFolderConflict(ValueError):
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
-               MAP_TABLE, REPORT_FILE, OPTIONS_FILE)
+               MAP_TABLE, REPORT_FILE, OPTIONS_FILE, "tensorboard")
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"

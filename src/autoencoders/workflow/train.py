@@ -52,7 +52,7 @@ def _save_npy(path: Path, array) -> None:
 
 def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
               extra: dict | None = None, log=print, resume: bool = False,
-              report: bool = True) -> dict:
+              report: bool = True, loggers=()) -> dict:
     """Fit ``estimator`` on ``data`` and write the complete run folder ``out_dir``.
 
     Parameters
@@ -74,6 +74,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         Continue the interrupted run from its newest checkpoint (see ``AutoEncoder.fit``).
     report : bool, default True
         Also write ``report.html``, the run's HTML report (``autoencoders.report``).
+    loggers : sequence of Callback
+        Experiment logs (``autoencoders.loggers``), called during training.
 
     Returns
     -------
@@ -104,7 +106,7 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     if estimator.checkpoint_dir is None:
         estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
     estimator.fit(data.train_rows(), validation_data=data.test_rows(),
-                  callbacks=[CSVLogger(out / HISTORY_FILE)], resume=resume)
+                  callbacks=[CSVLogger(out / HISTORY_FILE), *loggers], resume=resume)
     try:
         metrics = _write_run(estimator, data, out, maps, extra, log)
         if report:

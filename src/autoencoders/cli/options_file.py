@@ -1,0 +1,143 @@
+"""Options from a TOML file (``--config FILE.toml``) and the options of a run written as
+one: keys are the flags' names, values go through the same checks as on the command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from .parser import PROG, UsageError, build_parser
+
+__all__ = ["with_config", "config_text", "resume_args", "RESUME_OPTIONS"]
+
+#: Options that ``fit --resume`` accepts besides RUN_DIR; all others come from the run.
+RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug", "config")
+
+
+def with_config(parser, argv: list[str]) -> list[str]:
+    """``argv`` with the options of its ``--config FILE.toml`` (read with tomllib) put right
+    after the verb, before the command line's own options, which therefore win.
+
+    Keys are the verb's flag names without dashes in front (``latent-dim``; ``latent_dim``
+    and the option's Python name, e.g. ``neighbour_map`` for ``--map``, work too); values
+    are strings, numbers, booleans (a switch given or not) or lists (comma-joined). Each
+    value then goes through the same checks as on the command line.
+
+    Raises
+    ------
+    UsageError
+        For a missing or unreadable file, invalid TOML, a table or a key that is not an
+        option of the verb.
+    """
+    at = next((i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")),
+              None)
+    if at is None:
+        return argv
+    if "=" in argv[at]:
+        path, rest = argv[at].split("=", 1)[1], argv[:at] + argv[at + 1:]
+    elif at + 1 < len(argv):
+        path, rest = argv[at + 1], argv[:at] + argv[at + 2:]
+    else:
+        raise UsageError("--config needs a FILE.toml")
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+    except OSError as exc:
+        raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--config {path}: not valid TOML ({exc})") from None
+    verb = next((a for a in rest if not a.startswith("-")), None)
+    if verb not in _verbs(parser):
+        raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
+    sub = _verbs(parser)[verb]
+    by_flag = sub._option_string_actions
+    by_dest = {a.dest: a for a in sub._actions}
+    tokens = []
+    for key, value in table.items():
+        action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
+        if action is None or not action.option_strings or isinstance(value, dict):
+            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' (see "
+                             f"'{PROG} {verb} --help')")
+        flag = next((o for o in action.option_strings if o.startswith("--")),
+                    action.option_strings[0])
+        if isinstance(value, bool) and action.nargs == 0:  # a switch
+            if isinstance(action, argparse.BooleanOptionalAction):
+                tokens.append(flag if value else "--no-" + flag[2:])
+            elif value:
+                tokens.append(flag)
+        elif isinstance(value, list):
+            tokens += [flag, ",".join(str(v) for v in value)]
+        else:
+            tokens += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
+    i = rest.index(verb) + 1
+    return rest[:i] + tokens + rest[i:]
+
+
+def _verbs(parser) -> dict:
+    return next(a for a in parser._actions
+                if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def config_text(parser, verb: str, options: dict) -> str:
+    """``options`` (an argparse namespace's dict) as the TOML that ``--config`` reads back:
+    keys are the verb's flag names; options that are None, positionals, the common
+    options (quiet, verbose, debug, config) and where to write (out, resume, force: a
+    recipe reused must not aim at the run it came from) are left out."""
+    skip = {"quiet", "verbose", "debug", "config", "help", "version", "print_completion",
+            "out", "resume", "force"}
+    flags = {a.dest: next(o for o in a.option_strings if o.startswith("--"))[2:]
+             for a in _verbs(parser)[verb]._actions
+             if a.option_strings and a.dest not in skip
+             and any(o.startswith("--") for o in a.option_strings)}
+    lines = []
+    for dest, value in options.items():
+        if dest not in flags or value is None:
+            continue
+        lines.append(f"{flags[dest]} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if value == value and abs(value) != float("inf") else (
+            "nan" if value != value else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+
+
+def resume_args(args):
+    """The arguments the interrupted run in ``args.resume`` was started with, parsed anew
+    from its saved options, so that a damaged file gets the checks of a command line."""
+    from ..workflow import read_command
+
+    given = vars(args)
+    defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
+    extra = [k for k, v in given.items() if k not in RESUME_OPTIONS and v != defaults.get(k)]
+    if extra:
+        raise UsageError(f"--resume takes the options of the run it continues; drop "
+                         f"--{extra[0].replace('_', '-')}")
+    argv = ["fit"]
+    for key, value in read_command(args.resume).items():
+        flag = "--" + key.replace("_", "-")
+        if key in RESUME_OPTIONS or value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, list):
+            text = "x" if key == "image_size" else ","
+            argv += [flag, text.join(map(str, value)) or "none"]
+        else:
+            argv += [flag, str(value)]
+    try:
+        saved = build_parser().parse_args(argv)
+    except UsageError as exc:
+        raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "
+                         "run again") from None
+    return argparse.Namespace(**{**vars(saved), "quiet": args.quiet, "verbose": args.verbose,
+                                 "resume": args.resume, "out": args.resume, "force": True})
