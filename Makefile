@@ -1,11 +1,12 @@
 # make demo: set up .venv (once) and train the demo; make test: set up and run the tests;
+# make lint: ruff; make docs: the documentation site (site/);
 # make bench: the speed benchmark against Keras (benchmarks/results/speed.md).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean chromium
+.PHONY: setup demo test lint docs bench clean chromium
 
 setup: $(STAMP)
 
@@ -32,7 +33,11 @@ chromium:
 		echo "could not install chromium: the browser tests will be skipped"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks docs
+
+# The documentation site into site/, warnings as errors (mkdocs.yml: strict).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 # Installs the benchmark extra (TensorFlow CPU, umap-learn) into .venv, then measures;
 # about 20 minutes on 2 cores, most of it Keras running the notebook's recipe.
@@ -41,4 +46,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache
