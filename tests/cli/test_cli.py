@@ -348,3 +348,39 @@ def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp
                "--out", tmp_path / "c", check_code=2)
     assert "--epochs" in proc.stderr and "positive integer" in proc.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, tmp_path):
+    import io
+
+    out, _ = digits_run
+    X = np.random.default_rng(0).uniform(0, 1, (20, 8, 8)).astype(np.float32)
+    buffer = io.BytesIO()
+    np.save(buffer, X)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out), "--input",
+                           "-", "--out", "-"], input=buffer.getvalue(), capture_output=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0] == ",".join(f"autoencoder{i}" for i in range(4)) and len(lines) == 21
+    from autoencoders import AutoEncoder
+
+    codes = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_allclose(codes, AutoEncoder.load(out).transform(X), rtol=1e-5,
+                               atol=1e-6)
+    # CSV text on standard input, scores on standard output, the top rows on stderr.
+    text = "\n".join(",".join(f"{v:.5f}" for v in row) for row in X.reshape(20, -1)) + "\n"
+    proc = subprocess.run([sys.executable, "-m", "autoencoders", "score", str(out), "--input",
+                           "-", "--out", "-", "--top", "2"], input=text.encode(),
+                          capture_output=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().splitlines()[0] == "anomaly_score"
+    assert len(proc.stdout.decode().splitlines()) == 21
+    assert "anomaly score" in proc.stderr.decode()
+    empty = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out),
+                            "--input", "-", "--out", str(tmp_path / "z.npy")], input=b"",
+                           capture_output=True, timeout=300)
+    assert empty.returncode == 1 and b"standard input (--input -) is empty" in empty.stderr
+    fit = run("fit", "--input", "-", "--out", tmp_path / "f", check_code=2)
+    assert "standard input" in fit.stderr and not (tmp_path / "f").exists()

@@ -25,6 +25,9 @@ def _request(args, **overrides):
 
     if not 0 < getattr(args, "test_fraction", 0.1) < 1:
         raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
+    if getattr(args, "input", None) == "-" and args.command in ("fit", "evaluate"):
+        raise UsageError(f"--input - (standard input) is for the verbs that apply a model; "
+                         f"{args.command} needs a file it can read again: save the data first")
     request = DataRequest.from_options(args, progress=not getattr(args, "quiet", False),
                                        **overrides)
     run_dir = getattr(args, "run_dir", None)  # a verb on a finished run: its columns
@@ -244,7 +247,8 @@ def _write_output(args, output: str, on_chunk=None) -> int:
     if writer.ids_dropped:
         print(f"{PROG}: note: the ids of {request.name} are not in {args.out} (.npy holds "
               "numbers only); write .parquet or .csv to keep them", file=sys.stderr)
-    print(f"wrote {args.out}: float32 {writer.shape}", file=sys.stderr)
+    where = "standard output" if args.out == "-" else args.out
+    print(f"wrote {where}: float32 {writer.shape}", file=sys.stderr)
     return 0
 
 
@@ -262,9 +266,12 @@ def cmd_score(args) -> int:
     highest = Highest(args.top)
     code = _write_output(args, "scores", highest)
     with_ids = any(i is not None for _, i, _ in highest.rows)
-    print(f"{'row':>8}  " + (f"{'id':<20}  " if with_ids else "") + "anomaly score")
+    table = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the scores then
+    print(f"{'row':>8}  " + (f"{'id':<20}  " if with_ids else "") + "anomaly score",
+          file=table)
     for row, i, value in highest.rows:
-        print(f"{row:>8}  " + (f"{str(i):<20}  " if with_ids else "") + f"{value:.6g}")
+        print(f"{row:>8}  " + (f"{str(i):<20}  " if with_ids else "") + f"{value:.6g}",
+              file=table)
     return code
 
 

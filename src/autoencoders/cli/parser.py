@@ -155,8 +155,9 @@ def _add_data_source(p, *, split: bool, required: bool = True,
                             "the user cache, or downloaded)")
     from_.add_argument("--input", metavar="PATH",
                        help="your data: .npy, .npz, .csv, .parquet, a folder of PNG/JPEG, of "
-                          ".npy shards or of .parquet files, or a quoted glob like "
-                          "'data/*.parquet'")
+                          ".npy shards or of .parquet files, a quoted glob like "
+                          "'data/*.parquet', or - for standard input (.npy or CSV; verbs "
+                          "that apply a model)")
     if split:
         p.add_argument("--split", choices=splits, default="test",
                        help=f"which split of --dataset: {', '.join(splits)} (default: test)")
@@ -319,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_device(p)
         _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
-                       help="output file: .npy, .csv or .parquet (with the ids first)")
+                       help="output file: .npy, .csv or .parquet (with the ids first), or - "
+                            "for CSV on standard output")
         p.add_argument("--chunk-size", type=_positive_int, default=65536, metavar="N",
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")

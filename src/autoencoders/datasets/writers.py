@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,10 @@ import numpy as np
 from .._io import atomic_path
 from ._common import require_pyarrow
 
-__all__ = ["write_array", "ArrayWriter"]
+__all__ = ["write_array", "ArrayWriter", "STDOUT"]
+
+#: The output path that means standard output (CSV).
+STDOUT = "-"
 
 
 def write_array(path, array: np.ndarray, columns: list[str] | None = None, *,
@@ -21,6 +26,7 @@ def write_array(path, array: np.ndarray, columns: list[str] | None = None, *,
     ----------
     path : str or Path
         Destination; its suffix picks the format. The folder is created when missing.
+        ``"-"`` writes CSV to standard output.
     array : ndarray, shape (n, ...)
         Written as is to ``.npy``; flattened to (n, features) for ``.csv`` and ``.parquet``.
     columns : list of str, optional
@@ -56,7 +62,7 @@ class ArrayWriter:
     Parameters
     ----------
     path : str or Path
-        Destination; its suffix picks the format.
+        Destination; its suffix picks the format; "-" is standard output (CSV, not atomic).
     n_rows : int
         Rows that will be written in all (the ``.npy`` header holds the shape).
     columns : list of str, optional
@@ -81,14 +87,21 @@ class ArrayWriter:
 
     def __init__(self, path, n_rows: int, columns=None, *, id_name: str = "id"):
         self.path = Path(path)
-        self.suffix = self.path.suffix.lower()
+        # "-" is standard output, as CSV: for pipes ('autoencoders embed ... --out - | ...').
+        self.stdout = str(path) == STDOUT
+        self.suffix = ".csv" if self.stdout else self.path.suffix.lower()
         if self.suffix not in (".npy", ".csv", ".parquet"):
-            raise ValueError(f"{self.path}: output must end in .npy, .csv or .parquet")
+            raise ValueError(f"{self.path}: output must end in .npy, .csv or .parquet, or "
+                             "be - (standard output, CSV)")
         self.n_rows, self.columns, self.id_name = n_rows, columns, id_name
         self.shape, self.ids_dropped, self._written = None, False, 0
         self._file = self._parquet = None
 
     def __enter__(self):
+        if self.stdout:
+            self._atomic = contextlib.nullcontext()
+            self._file = _Unclosed(sys.stdout.buffer)
+            return self
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
         if self.suffix != ".parquet":
@@ -163,6 +176,19 @@ class ArrayWriter:
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise
         return self._atomic.__exit__(kind, exc, tb)
+
+
+class _Unclosed:
+    """Standard output for a writer: written and flushed, never closed."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data)
+
+    def close(self) -> None:
+        self.stream.flush()
 
 
 def _csv_cell(value) -> str:

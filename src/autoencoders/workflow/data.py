@@ -4,7 +4,10 @@ the split of a run into training and test rows."""
 from __future__ import annotations
 
 import glob
+import io
 import os
+import sys
+import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -14,8 +17,12 @@ from ..datasets import load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import check_labels, holdout, named, split
 
+#: The input path that means standard input (a .npy stream or CSV text); as an output path,
+#: standard output.
+STDIN = "-"
+
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "with_run_columns",
+           "with_run_columns", "STDIN",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -91,6 +98,8 @@ class DataRequest:
     @property
     def name(self) -> str:
         """How messages name the data: the input's path, or the data set and split."""
+        if self.input == STDIN:
+            return "standard input"
         return self.input or f"{self.dataset} {self.split}"
 
 
@@ -136,6 +145,8 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
     if request.dataset:
         X, y = load_dataset(request.dataset, part, progress=request.progress)
         return Loaded(X, y, {"dataset": request.dataset, "split": part})
+    if request.input == STDIN:
+        return _load_stdin(request)
     source = open_source(request.input, id_column=request.ids_from,
                          label_column=request.label_column, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
@@ -250,9 +261,11 @@ def check_output(out, *inputs) -> None:
         When ``out`` is (or links to) an input file, or sits in an input folder or matches
         an input glob.
     """
+    if str(out) == STDIN:  # standard output is no file of anyone's
+        return
     target = Path(out).resolve()
     for given in inputs:
-        if given is None:
+        if given is None or str(given) == STDIN:
             continue
         text = str(given)
         files = ([Path(p) for p in glob.glob(text)] if any(c in text for c in "*?[")
@@ -280,3 +293,23 @@ def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
     if request.label_column is None and recorded.get("label_column") in columns:
         changes["label_column"] = recorded["label_column"]
     return replace(request, **changes) if changes else request
+
+
+
+def _load_stdin(request: DataRequest) -> Loaded:
+    """Standard input, read whole: a ``.npy`` stream (by its magic bytes) or CSV text with
+    the same id and label columns as a file."""
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise ValueError("standard input (--input -) is empty; pipe a .npy stream or CSV "
+                         "text into it")
+    description = {"input": "stdin"}
+    if data.startswith(b"\x93NUMPY"):
+        return Loaded(np.load(io.BytesIO(data), allow_pickle=False), None, description)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stdin.csv"
+        path.write_bytes(data)
+        source = open_source(path, id_column=request.ids_from,
+                             label_column=request.label_column)
+        return Loaded(source.to_numpy(), source.labels(), description,
+                      source.ids(np.arange(len(source))))
