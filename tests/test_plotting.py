@@ -50,3 +50,30 @@ def test_maps_side_by_side_with_and_without_labels(tmp_path):
                               axis_labels={"PCA of the codes": ("PC 1", "PC 2")}))
     assert two[0] > 1.5 * one[0]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_data_sets_class_names_name_its_labels_in_the_legend(tmp_path):
+    from autoencoders.datasets import class_names, label_names
+
+    names = class_names("fashion-mnist")
+    assert names[0] == "T-shirt/top" and names[9] == "Ankle boot" and len(names) == 10
+    assert class_names("mnist") is None
+    assert label_names(np.array([0, 9, 3]), names) == ["T-shirt/top", "Ankle boot", "Dress"]
+    assert label_names(["cat", 12], names) == ["cat", "12"]  # not an index: as it is
+    from matplotlib.figure import Figure
+
+    drawn = []
+    original = Figure.legend
+
+    def recording(self, *args, **kwargs):
+        drawn.append(list(args[1]))
+        return original(self, *args, **kwargs)
+
+    rng = np.random.default_rng(0)
+    try:
+        Figure.legend = recording
+        plot_maps({"map": rng.normal(size=(30, 2))}, np.arange(30) % 3, tmp_path / "m.png",
+                  names=names)
+    finally:
+        Figure.legend = original
+    assert drawn == [["T-shirt/top", "Trouser", "Pullover"]]

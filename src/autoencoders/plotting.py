@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .datasets import label_names
 from .inputs import check_labels
 
 __all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_code_values",
@@ -152,7 +153,8 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
 
 def plot_maps(maps: dict[str, np.ndarray], labels, path,
               title: str = "2-D maps of the test set's latent codes",
-              axis_labels: dict[str, tuple[str, str]] | None = None) -> Path:
+              axis_labels: dict[str, tuple[str, str]] | None = None,
+              names: tuple[str, ...] | None = None) -> Path:
     """Scatter plots side by side (up to four per row), one per map, coloured by label.
 
     Parameters
@@ -165,6 +167,8 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
     title : str
     axis_labels : dict of str to (str, str), optional
         Axis labels of the panels that have meaningful axes, e.g. ``("PC 1", "PC 2")``.
+    names : tuple of str, optional
+        The legend's name of each integer label (``datasets.class_names``).
 
     Returns
     -------
@@ -205,14 +209,15 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
             ax.set_xlabel(axis_labels[name][0])
             ax.set_ylabel(axis_labels[name][1])
     if handles is not None:
-        fig.legend(handles, [str(c) for c in classes], loc="center right", title="label",
+        fig.legend(handles, label_names(classes, names), loc="center right", title="label",
                    markerscale=1.5)
     fig.suptitle(title)
     return _save(fig, path)
 
 
 def plot_code_values(codes: np.ndarray, labels, path,
-                     title: str = "The test set's one-dimensional latent codes") -> Path:
+                     title: str = "The test set's one-dimensional latent codes",
+                     names: tuple[str, ...] | None = None) -> Path:
     """Histograms of one-dimensional codes, one per class: a 1-D code has no 2-D map.
 
     Parameters
@@ -221,6 +226,8 @@ def plot_code_values(codes: np.ndarray, labels, path,
     labels : ndarray of shape (n,) or None
     path : str or Path
     title : str
+    names : tuple of str, optional
+        The legend's name of each integer label (``datasets.class_names``).
 
     Returns
     -------
@@ -242,7 +249,8 @@ def plot_code_values(codes: np.ndarray, labels, path,
         ax.hist(values, bins=bins)
     else:
         for c in np.unique(labels):
-            ax.hist(values[labels == c], bins=bins, histtype="step", label=str(c))
+            ax.hist(values[labels == c], bins=bins, histtype="step",
+                    label=label_names([c], names)[0])
         if len(np.unique(labels)) <= 20:
             ax.legend(title="label", fontsize=7)
     ax.set_xlabel("code value")

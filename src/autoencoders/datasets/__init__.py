@@ -5,6 +5,7 @@ from .bundled import load_digits
 from .files import open_source, read_input, read_input_with_ids, table_columns
 from .idx import IDXError
 from .mnist import (
+    FASHION_MNIST,
     CorruptFileError,
     DatasetNotFoundError,
     load_fashion_mnist,
@@ -36,9 +37,31 @@ __all__ = [
     "IDXError",
     "DATASETS",
     "table_columns",
+    "class_names",
+    "label_names",
 ]
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
+
+
+def class_names(name: str | None) -> tuple[str, ...] | None:
+    """The names of a named data set's labels 0, 1, ... (Fashion-MNIST's "T-shirt/top",
+    ...), or None when the labels are their own names (MNIST, digits) or for no data set."""
+    return FASHION_MNIST.class_names if name == "fashion-mnist" else None
+
+
+def label_names(labels, names: tuple[str, ...] | None) -> list[str]:
+    """Labels as text for legends and the report: ``names[label]`` for integer labels
+    within ``names``, else the label itself."""
+    return [names[int(v)] if names is not None and _is_index(v, len(names)) else str(v)
+            for v in labels]
+
+
+def _is_index(value, n: int) -> bool:
+    try:
+        return float(value).is_integer() and 0 <= int(value) < n
+    except (TypeError, ValueError):
+        return False
 
 
 def load_dataset(name: str, split: str = "train", **kwargs):

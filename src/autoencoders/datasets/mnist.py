@@ -59,11 +59,15 @@ class IDXDataset:
         ``{"train-images-idx3-ubyte": md5_of_decompressed_contents, ...}``.
     mirrors : tuple of str
         Base URLs tried in order; each must serve ``<file>.gz``.
+    class_names : tuple of str or None
+        The name of each label 0, 1, ... for figures and the report; None where the label
+        is its own name (MNIST's digits).
     """
 
     name: str
     files: dict
     mirrors: tuple
+    class_names: tuple | None = None
 
 
 MNIST = IDXDataset(
@@ -96,6 +100,9 @@ FASHION_MNIST = IDXDataset(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
     ),
+    # The labels' names, in label order (Xiao et al. 2017, Table 1).
+    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot"),
 )
 
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}

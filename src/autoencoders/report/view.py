@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets import label_names
 from ..models.summary import layer_table
 from ..persistence import CONFIG_FILE, HISTORY_FILE, environment
 from ..plotting import as_images
@@ -102,7 +103,7 @@ def _history(path: Path) -> dict:
 
 
 def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: int = MAX_POINTS,
-             seed: int = 0) -> RunView:
+             seed: int = 0, names: tuple[str, ...] | None = None) -> RunView:
     """Gather what the report shows of the run in ``folder``.
 
     Parameters
@@ -120,6 +121,8 @@ def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: in
         The test rows' ids.
     max_points : int, default MAX_POINTS
         Points on the map at most; more are sampled (seeded by ``seed``).
+    names : tuple of str, optional
+        The name of each integer label (``datasets.class_names``), shown instead of it.
 
     Returns
     -------
@@ -149,7 +152,7 @@ def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: in
         coords = (PCA(2).fit_transform(codes) if codes.shape[1] > 1 and len(codes) > 2
                   else np.column_stack([codes[:, 0], np.zeros(len(codes))]))
         kind = "the PCA of the latent code (the run has no 2-D map: fit --map trains one)"
-    labels = None if y_test is None else [str(v) for v in y_test]
+    labels = None if y_test is None else label_names(y_test, names)
     k = min(len(set(labels)) if labels else 10, len(codes))
     clusters = KMeans(k, n_init=4, random_state=seed).fit_predict(codes) if k > 1 else \
         np.zeros(len(codes), int)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import load_dataset, open_source, table_columns
+from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import check_labels, holdout, named, split
 
@@ -207,6 +207,11 @@ class RunData:
     def test_rows(self):
         """The test rows, named for messages."""
         return named(self.X_test, self.name, self.test_numbers)
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The names of a named data set's labels, for figures (``datasets.class_names``)."""
+        return class_names(self.description.get("dataset"))
 
 
 def run_data(request: DataRequest) -> RunData:

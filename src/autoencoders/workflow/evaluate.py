@@ -80,7 +80,7 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=None,
         panels[METHOD_LABELS[name].split(" (")[0] + extra] = xy
     if panels:
         plot_maps(panels, comparison.y_test, out / "figures" / "evaluation_maps.png",
-                  title="2-D maps of the test points")
+                  title="2-D maps of the test points", names=data.class_names)
     return comparison
 
 

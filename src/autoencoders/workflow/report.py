@@ -72,7 +72,8 @@ def run_report(folders, *, estimator=None, data: RunData | None = None,
         est = estimator if i == 0 and estimator is not None else AutoEncoder.load(folder)
         run = data if i == 0 and data is not None else run_test_data(folder)
         views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
-                              max_points=max(1000, max_points // len(folders))))
+                              max_points=max(1000, max_points // len(folders)),
+                              names=run.class_names))
     return Report(render(views))
 
 

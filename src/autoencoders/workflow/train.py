@@ -11,6 +11,7 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write
 from ..callbacks import CSVLogger
+from ..datasets import label_names
 from ..datasets.source import Source
 from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
 from ..inference import map_columns, write_outputs
@@ -178,12 +179,14 @@ def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
     n_show = min(10, len(Xs))
     plot_reconstructions(
         Xs[:n_show], Rs[:n_show], figures / "reconstructions.png",
-        labels=None if data.y_test is None else data.y_test[:n_show])
+        labels=None if data.y_test is None else label_names(data.y_test[:n_show],
+                                                             data.class_names))
     panels = {}
     if hasattr(estimator, "neighbour_map_"):
         panels["the model's map (neighbour embedding)"] = _write_map(estimator, data, out)
     if maps and codes_test.shape[1] == 1 and not panels:
-        plot_code_values(codes_test, data.y_test, figures / "latent_maps.png")
+        plot_code_values(codes_test, data.y_test, figures / "latent_maps.png",
+                         names=data.class_names)
     elif maps or panels:
         for method in maps if codes_test.shape[1] > 1 else ():
             start = time.perf_counter()
@@ -193,7 +196,8 @@ def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
                 f"{time.perf_counter() - start:.1f} s")
         plot_maps(panels, data.y_test, figures / "latent_maps.png",
                   title="2-D maps of the test set",
-                  axis_labels={"PCA of the codes": ("PC 1", "PC 2")})
+                  axis_labels={"PCA of the codes": ("PC 1", "PC 2")},
+                  names=data.class_names)
     return metrics
 
 
