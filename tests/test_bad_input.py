@@ -1139,8 +1139,8 @@ def out_is_a_users_folder(ctx):
 
 
 @case("--out the input file", "autoencoders embed", ValueError,
-      r"--out .*same\.npy is the input .*same\.npy \(or lies in it\): writing it would "
-      r"destroy the data", exit_code=1)
+      r"--out .*same\.npy would overwrite .*same\.npy \(an input, or a file of the run\), "
+      r"destroying it", exit_code=1)
 def output_is_the_input(ctx):
     np.save(ctx.tmp / "same.npy", ctx.X)
     try:
@@ -1148,6 +1148,18 @@ def output_is_the_input(ctx):
                 ctx.tmp / "same.npy")
     finally:
         np.testing.assert_array_equal(np.load(ctx.tmp / "same.npy"), ctx.X)
+
+
+@case("--out a file of the run", "autoencoders export", ValueError,
+      r"--out .*history\.csv would overwrite .*history\.csv \(an input, or a file of the "
+      r"run\)", exit_code=1)
+def output_is_a_file_of_the_run(ctx):
+    history = (Path(ctx.model_dir) / "history.csv").read_bytes()
+    try:
+        ctx.cli("export", ctx.model_dir, "--format", "torchscript", "--out",
+                Path(ctx.model_dir) / "history.csv")
+    finally:
+        assert (Path(ctx.model_dir) / "history.csv").read_bytes() == history
 
 
 @case("a second fit into a folder that a running fit writes", "autoencoders fit", ValueError,

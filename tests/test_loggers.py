@@ -52,6 +52,10 @@ def test_without_tensorboard_the_logger_says_what_to_install(blobs, tmp_path, mo
         ae.fit(blobs[0], callbacks=[TensorBoardLogger(tmp_path / "tb")])
     with pytest.raises(ValueError, match="unknown log 'mlflow'"):
         logger_from_spec("mlflow", tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="notes.txt is a file, not a folder"):
+        logger_from_spec(f"tensorboard:{tmp_path / 'notes.txt'}", tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_fit_log_tensorboard_writes_into_the_run(tmp_path):

@@ -18,13 +18,33 @@ from ._io import atomic_path
 from .config import EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
 
 __all__ = ["ExportMixin", "ServingModule", "EXPORT_FORMATS", "EXPORT_PARTS", "INPUT_DTYPES",
-           "read_export_metadata", "describe_export"]
+           "read_export_metadata", "describe_export", "export_format"]
 
 #: The key of the JSON description in an ONNX file's metadata and a TorchScript archive.
 METADATA_KEY = "autoencoders"
 _OUTPUT_NAMES = {"encoder": "code", "decoder": "reconstruction", "full": "reconstruction",
                  "map": "coordinates"}
 _ONNX_OPSET = 18
+#: File suffixes of each format.
+_SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+
+
+def export_format(path, format: str | None = None) -> str:
+    """The format to write ``path`` in: ``format``, or the one its suffix names (onnx
+    without a known suffix).
+
+    Raises
+    ------
+    ValueError
+        When ``format`` and the suffix disagree (a TorchScript archive named .onnx).
+    """
+    suffix = Path(path).suffix.lower()
+    by_suffix = next((f for f, s in _SUFFIXES.items() if suffix in s), None)
+    if format is not None and by_suffix is not None and format != by_suffix:
+        raise ValueError(f"{path}: the suffix {suffix} means {by_suffix}, but the format "
+                         f"asked for is {format}; name the file {_SUFFIXES[format][0]}, or "
+                         "leave the format to the suffix")
+    return format or by_suffix or "onnx"
 
 
 class ServingModule(nn.Module):
@@ -47,9 +67,10 @@ class ServingModule(nn.Module):
         - "map": raw input → 2-D map coordinates (n, 2) float32 (as ``map``; a model fitted
           with ``neighbour_map=True``).
     input_dtype : {"float32", "uint8"}
-        The raw input's dtype. Under ``input_scaling="auto"``, uint8 pixels are divided by
-        255 inside the module and float32 is taken as already in the model's units;
-        min-max statistics apply to both.
+        The raw input's dtype; other dtypes are refused. Under ``input_scaling="auto"``,
+        uint8 pixels are divided by 255 inside the module and float32 is taken as already
+        in the model's units ([0, 1] intensities for an image model), as ``transform``
+        takes each; min-max statistics apply to both.
 
     Raises
     ------
@@ -107,9 +128,20 @@ class ServingModule(nn.Module):
         return r / self.scale + self.offset if self.minmax else r
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """See the class docstring for each part's shapes."""
+        """See the class docstring for each part's shapes.
+
+        Raises
+        ------
+        TypeError
+            For input of another dtype than the module takes (uint8 pixels given to a
+            float32 module would skip the division by 255 and give wrong codes silently).
+        """
         if self.part == "decoder":
             return self.unscaled(self.model.decode(x))
+        if x.dtype != getattr(torch, self.input_dtype):
+            raise TypeError(f"this module takes {self.input_dtype} input, got {x.dtype}; "
+                            f"for uint8 pixels use as_module(..., input_dtype='uint8'), for "
+                            "values in the model's units float32")
         x = self.scaled(x)
         if self.part == "encoder":
             return self.model.encode(x)
@@ -158,7 +190,7 @@ class ExportMixin:
         """
         return ServingModule(self, part, input_dtype)
 
-    def export(self, path, *, format: str = "onnx", part: str = "encoder",
+    def export(self, path, *, format: str | None = None, part: str = "encoder",
                input_dtype: str = "float32") -> Path:
         """Write one part of the model to ONNX or TorchScript, input scaling inside.
 
@@ -174,9 +206,11 @@ class ExportMixin:
         path : str or Path
             The file to write (conventionally ``.onnx`` or ``.pt``), written atomically: on
             any error an existing file keeps its contents.
-        format : {"onnx", "torchscript"}, default "onnx"
-            ONNX through PyTorch's ``torch.export``-based exporter (opset 18; needs the
-            ``onnx`` extra: ``pip install 'autoencoders[onnx]'``); TorchScript by tracing
+        format : {"onnx", "torchscript"}, optional
+            By default the one ``path``'s suffix names (``.onnx``; ``.pt``, ``.pth``,
+            ``.ts``), else ONNX. ONNX through PyTorch's ``torch.export``-based exporter
+            (opset 18; needs the ``onnx`` extra: ``pip install 'autoencoders[onnx]'``);
+            TorchScript by tracing
             (``torch.jit.load`` reads it; PyTorch ≥ 2.9 calls TorchScript deprecated and
             warns on loading: prefer ONNX for new deployments).
         part, input_dtype
@@ -192,15 +226,17 @@ class ExportMixin:
         sklearn.exceptions.NotFittedError
             Before ``fit``.
         ValueError
-            For an unknown format, part or dtype, or "map" for a model without a map.
+            For an unknown format, part or dtype, a format the suffix contradicts, or "map"
+            for a model without a map.
         ImportError
             For ONNX without the onnx and onnxscript packages.
         OSError
             When ``path`` cannot be written.
         """
-        if format not in EXPORT_FORMATS:
+        if format is not None and format not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {format!r}; choose one of "
                              f"{', '.join(EXPORT_FORMATS)}")
+        format = export_format(path, format)
         module = self.as_module(part, input_dtype=input_dtype)
         from . import __version__
         from .persistence import params_to_json

@@ -8,7 +8,7 @@ import numpy as np
 
 from .callbacks import Callback
 
-__all__ = ["TensorBoardLogger", "LOGGERS", "logger_from_spec"]
+__all__ = ["TensorBoardLogger", "LOGGERS", "TENSORBOARD_DIR", "logger_from_spec"]
 
 #: What ``fit --log`` knows.
 LOGGERS = ("tensorboard",)
@@ -23,7 +23,7 @@ def logger_from_spec(spec: str, run_dir, samples=None, labels=None) -> Callback:
     Raises
     ------
     ValueError
-        For another kind of log (MLflow is not supported yet).
+        For another kind of log (MLflow is not supported yet), or a DIR that is a file.
     """
     import os
 
@@ -31,6 +31,9 @@ def logger_from_spec(spec: str, run_dir, samples=None, labels=None) -> Callback:
     if kind not in LOGGERS:
         raise ValueError(f"--log {spec}: unknown log {kind!r}; choose tensorboard[:DIR] "
                          "(MLflow is not supported yet)")
+    if where and os.path.exists(where) and not os.path.isdir(where):
+        raise ValueError(f"--log {spec}: {where} is a file, not a folder; name a folder for "
+                         "the event files (it is created when missing)")
     return TensorBoardLogger(where or os.path.join(run_dir, TENSORBOARD_DIR),
                              samples=samples, labels=labels)
 

@@ -245,7 +245,7 @@ def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_p
     proc = run("score", tmp_path / "run", "--input", tmp_path / "t.csv", "--out",
                tmp_path / "s.csv", "--top", "3", check_code=0)
     printed = proc.stdout.splitlines()
-    assert printed[0].split() == ["row", "id", "anomaly", "score"] and len(printed) == 4
+    assert printed[0].split() == ["row", "id", "anomaly_score"] and len(printed) == 4
     assert printed[1].split()[:2] == ["37", "u37"]
     written = (tmp_path / "s.csv").read_text().splitlines()
     assert written[0] == "id,anomaly_score" and len(written) == 201
@@ -317,6 +317,14 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
     proc = run("cluster", tmp_path / "run", "--input", tmp_path / "t.csv", "--n-clusters", "2",
                "--method", "kmeans", check_code=0)
     assert "accuracy" in proc.stdout  # the run's label column scores the clusters
+    # On standard input too, with or without the label column.
+    for name, first in (("t.csv", "k0,"), ("new.csv", "n0,")):
+        proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(tmp_path / "run"),
+                               "--input", "-", "--out", "-"],
+                              input=(tmp_path / name).read_bytes(), capture_output=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.decode().splitlines()[1].startswith(first)
 
 
 def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):
@@ -343,6 +351,19 @@ def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp
     proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
                "--out", tmp_path / "c", check_code=2)
     assert "'latent_dimension' is not an option of 'fit'" in proc.stderr
+    for text, message in (("config = 'other.toml'\n", "not an option of 'fit' that a file"),
+                          ("map = 'yes'\n", "'map' is a switch: give true or false")):
+        (tmp_path / "bad.toml").write_text(text)
+        proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
+                   "--out", tmp_path / "c", check_code=2)
+        assert message in proc.stderr, proc.stderr
+    (tmp_path / "bad.toml").write_bytes(b'out = "\xff\xfe"\n')
+    proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
+               check_code=2)
+    assert "bad.toml: not UTF-8 text" in proc.stderr
+    proc = run("fit", "--config", tmp_path / "recipe.toml", "--config", tmp_path / "bad.toml",
+               "--input", tmp_path / "x.npy", "--out", tmp_path / "c", check_code=2)
+    assert "--config given twice" in proc.stderr
     (tmp_path / "bad.toml").write_text("epochs = -1\n")
     proc = run("fit", "--config", tmp_path / "bad.toml", "--input", tmp_path / "x.npy",
                "--out", tmp_path / "c", check_code=2)
@@ -377,7 +398,21 @@ def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().splitlines()[0] == "anomaly_score"
     assert len(proc.stdout.decode().splitlines()) == 21
-    assert "anomaly score" in proc.stderr.decode()
+    assert "anomaly_score" in proc.stderr.decode()
+    # Bad streams get the messages files get, naming standard input, not a temporary file.
+    for data, message in ((b"a,b\n1,x\n", b"standard input: column 'b' holds text"),
+                          (b"\x93NUMPY\x01\x00garbage", b"standard input"),):
+        proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out),
+                               "--input", "-", "--out", "-"], input=data,
+                              capture_output=True, timeout=300)
+        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+        assert b"/tmp" not in proc.stderr and b"Traceback" not in proc.stderr
+    pickled = io.BytesIO()
+    np.save(pickled, np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out), "--input",
+                           "-", "--out", "-"], input=pickled.getvalue(), capture_output=True,
+                          timeout=300)
+    assert proc.returncode == 1 and b"pickle" in proc.stderr and b"/tmp" not in proc.stderr
     empty = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out),
                             "--input", "-", "--out", str(tmp_path / "z.npy")], input=b"",
                            capture_output=True, timeout=300)

@@ -71,6 +71,21 @@ def test_the_pyarrow_csv_reader_reads_what_the_reference_reader_reads(name, tmp_
         assert (a is None and b is None) or (a.dtype == b.dtype and list(a) == list(b))
 
 
+def test_whole_number_ids_and_labels_written_as_floats_are_integers(tmp_path):
+    from autoencoders.datasets import read_input_with_ids
+
+    (tmp_path / "f.csv").write_text("id,a,label\n0.0,1,1.0\n1.0,2,2\n")
+    X, y, ids = read_input_with_ids(tmp_path / "f.csv", label_column="label")
+    assert ids.dtype == y.dtype == np.int64 and list(ids) == [0, 1] and list(y) == [1, 2]
+
+
+def test_hexadecimal_cells_are_refused_by_both_csv_readers(tmp_path):
+    # pyarrow alone would read 0x10 as 16; the reference reader refuses it, so both do.
+    (tmp_path / "hex.csv").write_text("a,b\n0x10,2\n3,4\n")
+    with pytest.raises(ValueError, match="non-numeric or empty cell '0x10'"):
+        read_input(tmp_path / "hex.csv")
+
+
 @pytest.mark.parametrize("text,match", [
     ("1,2\n3,x\n", "line 2 has a non-numeric or empty cell 'x'"),
     ("1,2\n3,\n", "line 2 has a non-numeric or empty cell ''"),

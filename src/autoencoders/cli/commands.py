@@ -152,7 +152,7 @@ def _fit(args, rank: int, world: int, maps) -> int:
                 log(f"note: {note}")
             ranks = f", {world} processes" if world > 1 else ""
             log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
-                f"({args.preset} recipe, {epochs} epochs{ranks})")
+                f"({args.preset} recipe, {epochs} epoch{'' if epochs == 1 else 's'}{ranks})")
             if rank != 0:  # trains its part; rank 0 writes the run folder
                 estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                               resume=bool(args.resume))
@@ -233,7 +233,7 @@ def _write_output(args, output: str, on_chunk=None) -> int:
     from ..workflow import check_output, load
 
     request = _request(args)
-    check_output(args.out, request.input)
+    check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     if not args.quiet:
@@ -247,8 +247,9 @@ def _write_output(args, output: str, on_chunk=None) -> int:
     if writer.ids_dropped:
         print(f"{PROG}: note: the ids of {request.name} are not in {args.out} (.npy holds "
               "numbers only); write .parquet or .csv to keep them", file=sys.stderr)
-    where = "standard output" if args.out == "-" else args.out
-    print(f"wrote {where}: float32 {writer.shape}", file=sys.stderr)
+    if not args.quiet:
+        where = "standard output" if args.out == "-" else args.out
+        print(f"wrote {where}: float32 {writer.shape}", file=sys.stderr)
     return 0
 
 
@@ -261,14 +262,15 @@ def cmd_reconstruct(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from ..inference import Highest
+    from ..inference import SCORE_COLUMN, Highest
 
     highest = Highest(args.top)
     code = _write_output(args, "scores", highest)
     with_ids = any(i is not None for _, i, _ in highest.rows)
     table = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the scores then
-    print(f"{'row':>8}  " + (f"{'id':<20}  " if with_ids else "") + "anomaly score",
-          file=table)
+    if highest.rows:
+        print(f"{'row':>8}  " + (f"{'id':<20}  " if with_ids else "") + SCORE_COLUMN,
+              file=table)
     for row, i, value in highest.rows:
         print(f"{row:>8}  " + (f"{str(i):<20}  " if with_ids else "") + f"{value:.6g}",
               file=table)
@@ -305,7 +307,7 @@ def cmd_cluster(args) -> int:
                          f"{', '.join(CLUSTER_METHODS)}")
     request = _request(args)
     if args.out:
-        check_output(args.out, request.input)
+        check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     result = cluster_run(est, data.X, data.y, args.run_dir, n_clusters=args.n_clusters,
@@ -354,7 +356,7 @@ def cmd_denoise(args) -> int:
     request = _request(args, stream=False)
     for out in (args.out, args.figure):
         if out:
-            check_output(out, request.input, args.clean)
+            check_output(out, request.input, args.clean, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     X, clean = data.X, None
@@ -369,7 +371,8 @@ def cmd_denoise(args) -> int:
     if args.out:
         out = est.input_spec_.unscale(denoised)
         shape = write_array(args.out, out, ids=data.ids, id_name=request.id_name)
-        print(f"wrote {args.out}: {out.dtype} {shape}", file=sys.stderr)
+        print(f"wrote {'standard output' if args.out == '-' else args.out}: {out.dtype} "
+              f"{shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
         rows["clean"] = est.scale_input(clean)
@@ -388,7 +391,9 @@ def cmd_denoise(args) -> int:
 def cmd_sample(args) -> int:
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_grid
+    from ..workflow import check_output
 
+    check_output(args.out, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     images = est.sample(args.n, random_state=args.seed)
     _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
@@ -407,7 +412,7 @@ def cmd_interpolate(args) -> int:
             raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
                              "--dataset or --input")
     request = _request(args, stream=False)
-    check_output(args.out, request.input)
+    check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     X = load(request).X
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
@@ -442,14 +447,17 @@ def cmd_summary(args) -> int:
 
 def cmd_export(args) -> int:
     from ..estimator import AutoEncoder
-    from ..export import describe_export
-    from ..persistence import CONFIG_FILE, MODEL_FILE
-    from ..workflow import check_output
+    from ..export import describe_export, export_format
+    from ..workflow import check_output, recorded_dataset
 
-    check_output(args.out, *(os.path.join(args.run_dir, f) for f in (MODEL_FILE, CONFIG_FILE)))
+    if args.out == "-":
+        raise UsageError("--out -: an exported model is a binary file; name one (.onnx, .pt)")
+    fmt = export_format(args.out, args.format)
+    check_output(args.out, run_dir=args.run_dir)
+    # Named data sets are uint8 images: their runs take the pixels as they come.
+    dtype = args.input_dtype or ("uint8" if recorded_dataset(args.run_dir) else "float32")
     est = AutoEncoder.load(args.run_dir, device="cpu")
-    path = est.export(args.out, format=args.format, part=args.part,
-                      input_dtype=args.input_dtype)
+    path = est.export(args.out, format=fmt, part=args.part, input_dtype=dtype)
     print(f"wrote {path}: {describe_export(path)}")
     return 0
 

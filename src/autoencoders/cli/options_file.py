@@ -28,10 +28,13 @@ def with_config(parser, argv: list[str]) -> list[str]:
         For a missing or unreadable file, invalid TOML, a table or a key that is not an
         option of the verb.
     """
-    at = next((i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")),
-              None)
-    if at is None:
+    given = [i for i, a in enumerate(argv) if a == "--config" or a.startswith("--config=")]
+    if not given:
         return argv
+    if len(given) > 1:
+        raise UsageError("--config given twice; put the options in one file (flags on the "
+                         "command line still win over it)")
+    at = given[0]
     if "=" in argv[at]:
         path, rest = argv[at].split("=", 1)[1], argv[:at] + argv[at + 1:]
     elif at + 1 < len(argv):
@@ -47,6 +50,9 @@ def with_config(parser, argv: list[str]) -> list[str]:
         raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"--config {path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--config {path}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                         "save it as UTF-8") from None
     verb = next((a for a in rest if not a.startswith("-")), None)
     if verb not in _verbs(parser):
         raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
@@ -56,9 +62,13 @@ def with_config(parser, argv: list[str]) -> list[str]:
     tokens = []
     for key, value in table.items():
         action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
-        if action is None or not action.option_strings or isinstance(value, dict):
-            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' (see "
-                             f"'{PROG} {verb} --help')")
+        if action is None or not action.option_strings or isinstance(value, dict) \
+                or action.dest in ("config", "help", "version"):
+            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' that a "
+                             f"file can set (see '{PROG} {verb} --help')")
+        if action.nargs == 0 and not isinstance(value, bool):
+            raise UsageError(f"--config {path}: {key!r} is a switch: give true or false, not "
+                             f"{value!r}")
         flag = next((o for o in action.option_strings if o.startswith("--")),
                     action.option_strings[0])
         if isinstance(value, bool) and action.nargs == 0:  # a switch

@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, __version__, verb=False)
     # Shell completion from this parser (never written by hand): shtab writes the script.
     shtab.add_argument_to(parser, ["--print-completion"],
-                          help="print a bash, zsh or tcsh completion script and exit, e.g. "
+                          help="print a shell's completion script and exit, e.g. "
                                "autoencoders --print-completion bash > "
                                "~/.local/share/bash-completion/completions/autoencoders")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -328,9 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", action=_Renamed, new="--chunk-size",
                        help=argparse.SUPPRESS)
         if name == "score":
-            p.add_argument("--top", type=_positive_int, default=10, metavar="N",
-                           help="print the N highest-scoring rows, the highest first "
-                                "(default 10)")
+            p.add_argument("--top", type=_number(int, 0, what="an integer ≥ 0"), default=10,
+                           metavar="N", help="print the N highest-scoring rows, the highest "
+                                             "first (default 10; 0 prints none)")
         if name == "embed":
             p.add_argument("--map", action="store_true", dest="neighbour_map",
                            help="write the run's 2-D map coordinates (n, 2) instead of the "
@@ -447,16 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "model's configuration in its metadata (key 'autoencoders'). ONNX "
                     "Runtime runs it: onnxruntime.InferenceSession(FILE).")
     p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
-    p.add_argument("--format", choices=EXPORT_FORMATS, default="onnx",
-                   help="onnx (default; needs the onnx extra) or torchscript")
+    p.add_argument("--format", choices=EXPORT_FORMATS,
+                   help="onnx (needs the onnx extra) or torchscript; by default from --out's "
+                        "suffix (.onnx; .pt, .pth, .ts), else onnx")
     p.add_argument("--part", choices=EXPORT_PARTS, default="encoder",
                    help="encoder: input → code (default); decoder: code → reconstruction; "
                         "full: input → reconstruction; map: input → 2-D map (a run fitted "
                         "with --map)")
-    p.add_argument("--input-dtype", choices=INPUT_DTYPES, default="float32",
-                   help="dtype of the raw input: float32 (default; for image runs, "
-                        "intensities in [0, 1]) or uint8 (pixels 0-255, divided by 255 "
-                        "inside the graph)")
+    p.add_argument("--input-dtype", choices=INPUT_DTYPES,
+                   help="dtype of the raw input: uint8 (pixels 0-255, divided by 255 inside "
+                        "the graph; the default for runs on MNIST, Fashion-MNIST or digits) "
+                        "or float32 (values as 'embed' takes them from a float file; the "
+                        "default otherwise)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="the file to write (.onnx, .pt); replaced atomically")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +101,11 @@ def _read_with_pyarrow(path: Path, id_column, label_column) -> ArraySource | Non
         return None
     if header is not None and len(set(header)) != len(header):
         return None
+    data = path.read_bytes()
+    if re.search(rb"0[xX]", data):  # pyarrow reads 0x10 as 16; the reference reader refuses
+        return None
     try:
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(
+        table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(
             autogenerate_column_names=header is None),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(aside,
                                                                             pa.string())))
@@ -154,10 +158,19 @@ def _non_numeric(path, header, rows, line: int, col: int) -> str:
 
 
 def _as_values(cells: list) -> np.ndarray:
+    """Ids or labels: int64 when every cell is a whole number ("7", "7.0" as spreadsheets
+    write it), else the cells as they are."""
     values = np.array(cells, dtype=object)
     if all(_is_number(v) and float(v).is_integer() for v in values):
-        return values.astype(np.int64)
+        return np.array([_as_int(v) for v in values], dtype=np.int64)
     return values
+
+
+def _as_int(cell: str) -> int:
+    try:
+        return int(cell)  # exact, also beyond 2**53
+    except ValueError:
+        return int(float(cell))
 
 
 def _is_number(cell: str) -> bool:

@@ -4,7 +4,6 @@ the split of a run into training and test rows."""
 from __future__ import annotations
 
 import glob
-import io
 import os
 import sys
 import tempfile
@@ -62,6 +61,9 @@ class DataRequest:
         Seeds the test split of an input.
     progress : bool
         Progress bars while downloading a data set.
+    optional_columns : bool
+        The id and label columns are a finished run's (``with_run_columns``), not asked for:
+        a table on standard input without them is read without them.
     """
 
     dataset: str | None = None
@@ -76,6 +78,7 @@ class DataRequest:
     train_size: int | None = None
     seed: int = 0
     progress: bool = True
+    optional_columns: bool = False
 
     @classmethod
     def from_options(cls, options, **overrides) -> DataRequest:
@@ -256,18 +259,23 @@ def run_data(request: DataRequest) -> RunData:
     return data
 
 
-def check_output(out, *inputs) -> None:
+def check_output(out, *inputs, run_dir=None) -> None:
     """Refuse to write ``out`` over one of the ``inputs`` (paths, folders or globs, None
-    skipped): ``embed --input data.npy --out data.npy`` would destroy the data.
+    skipped): ``embed --input data.npy --out data.npy`` would destroy the data; nor over
+    the files of the run in ``run_dir`` (its model, options, history, codes, ...).
 
     Raises
     ------
     ValueError
-        When ``out`` is (or links to) an input file, or sits in an input folder or matches
-        an input glob.
+        When ``out`` is (or links to) an input file or one of the run's, or sits in an
+        input folder or matches an input glob.
     """
     if str(out) == STDIN:  # standard output is no file of anyone's
         return
+    if run_dir is not None:
+        from .folder import RUN_ENTRIES
+
+        inputs = (*inputs, *(os.path.join(run_dir, entry) for entry in RUN_ENTRIES))
     target = Path(out).resolve()
     for given in inputs:
         if given is None or str(given) == STDIN:
@@ -279,8 +287,8 @@ def check_output(out, *inputs) -> None:
             path = path.resolve()
             if target == path or (path.is_dir() and path in target.parents
                                   and target.parent == path):
-                raise ValueError(f"--out {out} is the input {given} (or lies in it): writing "
-                                 "it would destroy the data; choose another output path")
+                raise ValueError(f"--out {out} would overwrite {given} (an input, or a file "
+                                 "of the run), destroying it; choose another output path")
 
 
 def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
@@ -290,6 +298,14 @@ def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
     ``evaluate`` then never take the run's id or label column for a feature."""
     if not request.input:
         return request
+    if request.input == STDIN:  # unread yet: taken when the table has them (_load_stdin)
+        changes = {"optional_columns": True}
+        if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto",
+                                                                            "none"):
+            changes["id_column"] = recorded["id_column"]
+        if request.label_column is None and recorded.get("label_column"):
+            changes["label_column"] = recorded["label_column"]
+        return replace(request, **changes)
     columns = table_columns(request.input) or []
     changes = {}
     if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto", "none") \
@@ -303,18 +319,25 @@ def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
 
 def _load_stdin(request: DataRequest) -> Loaded:
     """Standard input, read whole: a ``.npy`` stream (by its magic bytes) or CSV text with
-    the same id and label columns as a file."""
+    the same id and label columns as a file, through the same readers (and their checks:
+    pickled object arrays, truncated streams, text cells); messages call it standard
+    input."""
     data = sys.stdin.buffer.read()
     if not data:
         raise ValueError("standard input (--input -) is empty; pipe a .npy stream or CSV "
                          "text into it")
-    description = {"input": "stdin"}
-    if data.startswith(b"\x93NUMPY"):
-        return Loaded(np.load(io.BytesIO(data), allow_pickle=False), None, description)
+    suffix = ".npy" if data.startswith(b"\x93NUMPY") else ".csv"
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "stdin.csv"
+        path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
-        source = open_source(path, id_column=request.ids_from,
-                             label_column=request.label_column)
-        return Loaded(source.to_numpy(), source.labels(), description,
-                      source.ids(np.arange(len(source))))
+        ids_from, label = request.ids_from, request.label_column
+        if request.optional_columns and suffix == ".csv":  # the run's columns, if there
+            header = table_columns(path) or []
+            ids_from = ids_from if ids_from in (None, "auto") or ids_from in header else "auto"
+            label = label if label in header else None
+        try:
+            source = open_source(path, id_column=ids_from, label_column=label)
+            return Loaded(source.to_numpy(), source.labels(), {"input": "stdin"},
+                          source.ids(np.arange(len(source))))
+        except ValueError as exc:
+            raise ValueError(str(exc).replace(str(path), "standard input")) from None

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from .._io import atomic_write, file_in_the_way, process_alive
+from ..loggers import TENSORBOARD_DIR
 from ..persistence import CONFIG_FILE, MODEL_FILE
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
@@ -60,7 +61,7 @@ class RunFolderConflict(ValueError):
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
-               MAP_TABLE, REPORT_FILE, OPTIONS_FILE, "tensorboard")
+               MAP_TABLE, REPORT_FILE, OPTIONS_FILE, TENSORBOARD_DIR)
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"
@@ -261,6 +262,8 @@ def describe_outputs(out_dir) -> list[str]:
              f"({', '.join(p.name for p in sorted((out / 'figures').glob('*.png')))})"]
     if (out / MAP_TABLE).exists():
         lines.insert(3, f"map:      {out / MAP_TABLE} (every row), {out / 'codes'}/*_map.npy")
+    if (out / TENSORBOARD_DIR).is_dir():
+        lines.append(f"logs:     {out / TENSORBOARD_DIR}/ (tensorboard --logdir)")
     if (out / REPORT_FILE).exists():
         lines.append(f"report:   {out / REPORT_FILE}")
     return lines

@@ -108,6 +108,9 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
         estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
     estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                   callbacks=[CSVLogger(out / HISTORY_FILE), *loggers], resume=resume)
+    if hasattr(estimator, "neighbour_map_"):  # the map can take longer than the model
+        seconds = estimator.neighbour_map_.fit_info_.get("seconds", {}).get("total", 0.0)
+        log(f"2-D map (neighbour embedding) trained in {seconds:.1f} s")
     try:
         metrics = _write_run(estimator, data, out, maps, extra, log)
         if report:
