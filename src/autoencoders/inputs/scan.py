@@ -104,6 +104,7 @@ def check_unit_interval(found: Range, what: str, fitting: bool) -> None:
     fix = ("use input_scaling='auto' or 'minmax' (--input-scaling) to map each feature to "
            "[0, 1], or loss='mse'") if fitting else (
            "the model was trained on input in [0, 1]: scale this data as the training "
-           "data was (e.g. uint8 pixels, or values divided by the same maximum)")
+           "data was (e.g. uint8 pixels, or values divided by the same maximum; 0-255 "
+           "pixels in a CSV are read as floats: divide them by 255)")
     raise ValueError(f"{what} has values in [{lo:g}, {hi:g}] but the 'bce' loss needs "
                      f"[0, 1]; {fix}")
