@@ -23,7 +23,7 @@ demo: $(STAMP)
 # Two workers, a file each at a time (module fixtures are built once), one torch thread
 # each: 436-500 s against 765 s in one process on this 2-core machine (2026-12-01).
 test: $(STAMP) chromium
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 # The report's browser tests drive Debian's Chromium (Playwright cannot download its own
 # here); installed when missing and this runs as root, else those tests are skipped.

@@ -59,7 +59,7 @@ def test_without_tensorboard_the_logger_says_what_to_install(blobs, tmp_path, mo
 
 
 def test_fit_log_tensorboard_writes_into_the_run(tmp_path):
-    from tests.cli.test_cli import run
+    from tests.cli.helpers import run
 
     out = tmp_path / "run"
     run("fit", "--dataset", "digits", "--out", out, "--epochs", "2", "--hidden-dims", "16",

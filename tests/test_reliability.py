@@ -219,12 +219,14 @@ def test_mse_runs_lead_with_mse_and_tables_say_per_sample(X, tmp_path, capsys):
     assert first.startswith("test MSE") and "SSE/sample" in first and "BCE" not in first
 
 
-def test_a_code_wider_than_the_data_warns_and_evaluate_still_works(tmp_path):
+def test_a_code_wider_than_the_data_warns_and_evaluate_still_works(tmp_path, capsys):
     X = np.random.default_rng(0).uniform(size=(400, 6)).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
-    with pytest.warns(UserWarning, match="latent_dim=25 is not smaller than the 6 features"):
-        assert _cli("fit", "--input", tmp_path / "x.npy", "--out", tmp_path / "run", "-q",
-                    "--epochs", "1", "--maps", "none") == 0
+    # The command line shows the warning as one line on stderr (-q would silence it).
+    assert _cli("fit", "--input", tmp_path / "x.npy", "--out", tmp_path / "run",
+                "--epochs", "1", "--maps", "none", "--no-report") == 0
+    assert ("autoencoders: warning: latent_dim=25 is not smaller than the 6 features"
+            in capsys.readouterr().err)
     assert _cli("evaluate", tmp_path / "run", "--input", tmp_path / "x.npy", "--baselines",
                 "pca", "-q") == 0
 
