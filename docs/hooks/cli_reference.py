@@ -10,11 +10,11 @@ MARKER = "<!-- cli-reference -->"
 
 def _reference() -> str:
     os.environ["COLUMNS"] = "100"  # argparse wraps help to the terminal's width
-    from autoencoders.cli import build_parser
     from autoencoders.cli.commands import COMMANDS
+    from autoencoders.cli.parser import build_parser, verb_parsers
 
     parser = build_parser()
-    verbs = parser._subparsers._group_actions[0].choices
+    verbs = verb_parsers(parser)
     parts = ["## autoencoders", "", "```text", parser.format_help().rstrip(), "```", ""]
     for name in COMMANDS:
         parts += [f"## autoencoders {name}", "", "```text",

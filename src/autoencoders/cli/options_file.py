@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .parser import PROG, UsageError, build_parser
+from .parser import PROG, UsageError, build_parser, verb_parsers
 
 __all__ = ["with_config", "config_text", "resume_args", "RESUME_OPTIONS"]
 
@@ -54,9 +54,9 @@ def with_config(parser, argv: list[str]) -> list[str]:
         raise UsageError(f"--config {path}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
                          "save it as UTF-8") from None
     verb = next((a for a in rest if not a.startswith("-")), None)
-    if verb not in _verbs(parser):
+    if verb not in verb_parsers(parser):
         raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
-    sub = _verbs(parser)[verb]
+    sub = verb_parsers(parser)[verb]
     by_flag = sub._option_string_actions
     by_dest = {a.dest: a for a in sub._actions}
     tokens = []
@@ -71,22 +71,17 @@ def with_config(parser, argv: list[str]) -> list[str]:
                              f"{value!r}")
         flag = next((o for o in action.option_strings if o.startswith("--")),
                     action.option_strings[0])
-        if isinstance(value, bool) and action.nargs == 0:  # a switch
+        if action.nargs == 0:  # a switch (its value is a bool, checked above)
             if isinstance(action, argparse.BooleanOptionalAction):
                 tokens.append(flag if value else "--no-" + flag[2:])
             elif value:
                 tokens.append(flag)
         elif isinstance(value, list):
             tokens += [flag, ",".join(str(v) for v in value)]
-        else:
+        else:  # a bool for a valued option reaches its type check as "true"/"false"
             tokens += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
     i = rest.index(verb) + 1
     return rest[:i] + tokens + rest[i:]
-
-
-def _verbs(parser) -> dict:
-    return next(a for a in parser._actions
-                if isinstance(a, argparse._SubParsersAction)).choices
 
 
 def config_text(parser, verb: str, options: dict) -> str:
@@ -97,7 +92,7 @@ def config_text(parser, verb: str, options: dict) -> str:
     skip = {"quiet", "verbose", "debug", "config", "help", "version", "print_completion",
             "out", "resume", "force"}
     flags = {a.dest: next(o for o in a.option_strings if o.startswith("--"))[2:]
-             for a in _verbs(parser)[verb]._actions
+             for a in verb_parsers(parser)[verb]._actions
              if a.option_strings and a.dest not in skip
              and any(o.startswith("--") for o in a.option_strings)}
     lines = []
@@ -110,12 +105,14 @@ def config_text(parser, verb: str, options: dict) -> str:
 
 def _toml(value) -> str:
     import json
+    import math
 
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):  # TOML's nan, inf, -inf
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, (int, float)):
-        return repr(value) if value == value and abs(value) != float("inf") else (
-            "nan" if value != value else ("inf" if value > 0 else "-inf"))
+        return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string

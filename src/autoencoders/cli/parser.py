@@ -8,7 +8,7 @@ import os
 
 import shtab
 
-__all__ = ["build_parser", "UsageError", "PROG"]
+__all__ = ["build_parser", "verb_parsers", "UsageError", "PROG"]
 
 PROG = "autoencoders"
 
@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", nargs="?", metavar="RUN_DIR").complete = shtab.DIRECTORY
     p.add_argument("--preset", choices=("notebook",),
                    help="the reference notebook's architecture on 28×28 input")
-    for name, verb in sub.choices.items():
+    for name, verb in verb_parsers(parser).items():
         verb.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
         _add_common(verb, __version__)
     return parser
@@ -492,3 +492,9 @@ def _add_common(p, version: str, *, verb: bool = True) -> None:
                             "8, hidden-dims = [400, 200], early-stopping = true); flags on "
                             "the command line win. fit saves the resolved options as "
                             "RUN_DIR/options.toml")
+
+
+def verb_parsers(parser) -> dict:
+    """``{verb: its sub-parser}`` of a parser from :func:`build_parser`."""
+    return next(a for a in parser._actions
+                if isinstance(a, argparse._SubParsersAction)).choices

@@ -298,23 +298,15 @@ def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
     ``evaluate`` then never take the run's id or label column for a feature."""
     if not request.input:
         return request
+    wanted = {}
+    if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto", "none"):
+        wanted["id_column"] = recorded["id_column"]
+    if request.label_column is None and recorded.get("label_column"):
+        wanted["label_column"] = recorded["label_column"]
     if request.input == STDIN:  # unread yet: taken when the table has them (_load_stdin)
-        changes = {"optional_columns": True}
-        if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto",
-                                                                            "none"):
-            changes["id_column"] = recorded["id_column"]
-        if request.label_column is None and recorded.get("label_column"):
-            changes["label_column"] = recorded["label_column"]
-        return replace(request, **changes)
+        return replace(request, optional_columns=True, **wanted)
     columns = table_columns(request.input) or []
-    changes = {}
-    if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto", "none") \
-            and recorded["id_column"] in columns:
-        changes["id_column"] = recorded["id_column"]
-    if request.label_column is None and recorded.get("label_column") in columns:
-        changes["label_column"] = recorded["label_column"]
-    return replace(request, **changes) if changes else request
-
+    return replace(request, **{k: v for k, v in wanted.items() if v in columns})
 
 
 def _load_stdin(request: DataRequest) -> Loaded:
