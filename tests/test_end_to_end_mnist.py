@@ -1,4 +1,5 @@
-"""Real MNIST, end to end through the CLI: a 20,000-image subset, three epochs."""
+"""Real MNIST, end to end through the CLI: a 20,000-image subset, three epochs; the fit as
+a console command of its own, the verbs after it in this process (tests/cli/helpers.py)."""
 
 import json
 import subprocess
@@ -11,6 +12,7 @@ from autoencoders import AutoEncoder
 from autoencoders.config import ArchitectureConfig
 from autoencoders.models import build_model
 from autoencoders.training import mean_loss
+from tests.cli.helpers import run
 
 
 def test_three_epochs_on_a_subset_then_embed_evaluate_and_cluster(mnist, tmp_path):
@@ -35,8 +37,7 @@ def test_three_epochs_on_a_subset_then_embed_evaluate_and_cluster(mnist, tmp_pat
     assert metrics["n_test"] == 10000
 
     codes = out / "codes.npy"
-    subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out), "--dataset",
-                    "mnist", "--split", "test", "--out", str(codes)], check=True, timeout=600)
+    run("embed", out, "--dataset", "mnist", "--split", "test", "--out", codes, check_code=0)
     Z = np.load(codes)
     assert Z.shape == (10000, 25) and Z.dtype == np.float32
 
@@ -45,14 +46,12 @@ def test_three_epochs_on_a_subset_then_embed_evaluate_and_cluster(mnist, tmp_pat
     assert R.shape == (5, 28, 28) and 0 <= R.min() and R.max() <= 1
 
     # The code against PCA on the same points, and k-means clusters of it, from the folder.
-    subprocess.run([sys.executable, "-m", "autoencoders", "evaluate", str(out), "--dataset",
-                    "mnist", "--subsample", "2000", "--baselines", "pca", "-q"], check=True,
-                   timeout=600, capture_output=True)
+    run("evaluate", out, "--dataset", "mnist", "--subsample", "2000", "--baselines", "pca",
+        "-q", check_code=0)
     ev = json.loads((out / "evaluation.json").read_text())["methods"]
     assert ev["autoencoder"]["knn_accuracy"] > 0.8  # 0.85 measured; PCA to 2-D gets 0.42
     assert ev["autoencoder"]["trustworthiness"] > 0.85
     assert ev["pca"]["linear_probe_accuracy"] > 0.7 and ev["raw"]["knn_accuracy"] > 0.85
-    subprocess.run([sys.executable, "-m", "autoencoders", "cluster", str(out), "--dataset",
-                    "mnist", "--n-clusters", "10", "--method", "kmeans"], check=True,
-                   timeout=600, capture_output=True)
+    run("cluster", out, "--dataset", "mnist", "--n-clusters", "10", "--method", "kmeans",
+        check_code=0)
     assert json.loads((out / "cluster.json").read_text())["accuracy"] > 0.4

@@ -4,14 +4,13 @@ columns, anomaly scores, a plain install's defaults."""
 
 import io
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 
 from autoencoders.cli import build_parser
-from tests.cli.helpers import COMMANDS, run
+from tests.cli.helpers import COMMANDS, run, run_process
 
 
 def test_every_verb_parses_quiet_and_verbose_the_same_way():
@@ -82,24 +81,19 @@ def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_p
                                rtol=1e-5)
 
 
-def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_run, tmp_path):
+def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_run, tmp_path,
+                                                                      monkeypatch):
     # umap-learn is an extra: with it blocked, the defaults must still run.
     out, _ = digits_run
-    code = ("import sys; sys.modules['umap'] = None; from autoencoders.cli import main; "
-            "sys.exit(main(sys.argv[1:]))")
-    for argv in (["evaluate", out, "--dataset", "digits", "--subsample", "200", "-q"],
-                 ["cluster", out, "--dataset", "digits", "--n-clusters", "10",
-                  "--out", tmp_path / "c.csv"]):
-        proc = subprocess.run([sys.executable, "-c", code, *map(str, argv)],
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr
+    monkeypatch.setitem(sys.modules, "umap", None)
+    run("evaluate", out, "--dataset", "digits", "--subsample", "200", "-q", check_code=0)
+    run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--out",
+        tmp_path / "c.csv", check_code=0)
     ev = json.loads((out / "evaluation.json").read_text())
     assert "tsne_2d" in ev["methods"] and "umap_2d" not in ev["methods"]
     assert json.loads((out / "cluster.json").read_text())["method"] == "ne-gmm"
-    proc = subprocess.run([sys.executable, "-c", code, "evaluate", str(out), "--dataset",
-                           "digits", "--baselines", "umap"], capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 1 and "pip install 'autoencoders[umap]'" in proc.stderr
+    proc = run("evaluate", out, "--dataset", "digits", "--baselines", "umap", check_code=1)
+    assert "pip install 'autoencoders[umap]'" in proc.stderr
 
 
 def test_shell_completion_comes_from_the_parser():
@@ -140,12 +134,9 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
     assert "accuracy" in proc.stdout  # the run's label column scores the clusters
     # On standard input too, with or without the label column.
     for name, first in (("t.csv", "k0,"), ("new.csv", "n0,")):
-        proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(tmp_path / "run"),
-                               "--input", "-", "--out", "-"],
-                              input=(tmp_path / name).read_bytes(), capture_output=True,
-                              timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.decode().splitlines()[1].startswith(first)
+        proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-",
+                   input=(tmp_path / name).read_bytes(), check_code=0)
+        assert proc.stdout.splitlines()[1].startswith(first)
 
 
 def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):
@@ -198,11 +189,9 @@ def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, 
     X = np.random.default_rng(0).uniform(0, 1, (20, 8, 8)).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, X)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out), "--input",
-                           "-", "--out", "-"], input=buffer.getvalue(), capture_output=True,
-                          env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    # A real pipe into the console command, .npy bytes in and CSV out.
+    proc = run_process("embed", out, "--input", "-", "--out", "-", input=buffer.getvalue(),
+                       check_code=0)
     lines = proc.stdout.decode().splitlines()
     assert lines[0] == ",".join(f"autoencoder{i}" for i in range(4)) and len(lines) == 21
     from autoencoders import AutoEncoder
@@ -212,30 +201,19 @@ def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, 
                                atol=1e-6)
     # CSV text on standard input, scores on standard output, the top rows on stderr.
     text = "\n".join(",".join(f"{v:.5f}" for v in row) for row in X.reshape(20, -1)) + "\n"
-    proc = subprocess.run([sys.executable, "-m", "autoencoders", "score", str(out), "--input",
-                           "-", "--out", "-", "--top", "2"], input=text.encode(),
-                          capture_output=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode().splitlines()[0] == "anomaly_score"
-    assert len(proc.stdout.decode().splitlines()) == 21
-    assert "anomaly_score" in proc.stderr.decode()
+    proc = run("score", out, "--input", "-", "--out", "-", "--top", "2", input=text.encode(),
+               check_code=0)
+    assert proc.stdout.splitlines()[0] == "anomaly_score"
+    assert len(proc.stdout.splitlines()) == 21 and "anomaly_score" in proc.stderr
     # Bad streams get the messages files get, naming standard input, not a temporary file.
-    for data, message in ((b"a,b\n1,x\n", b"standard input: column 'b' holds text"),
-                          (b"\x93NUMPY\x01\x00garbage", b"standard input"),):
-        proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out),
-                               "--input", "-", "--out", "-"], input=data,
-                              capture_output=True, timeout=300)
-        assert proc.returncode == 1 and message in proc.stderr, proc.stderr
-        assert b"/tmp" not in proc.stderr and b"Traceback" not in proc.stderr
     pickled = io.BytesIO()
     np.save(pickled, np.array([[1, "a"]], dtype=object), allow_pickle=True)
-    proc = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out), "--input",
-                           "-", "--out", "-"], input=pickled.getvalue(), capture_output=True,
-                          timeout=300)
-    assert proc.returncode == 1 and b"pickle" in proc.stderr and b"/tmp" not in proc.stderr
-    empty = subprocess.run([sys.executable, "-m", "autoencoders", "embed", str(out),
-                            "--input", "-", "--out", str(tmp_path / "z.npy")], input=b"",
-                           capture_output=True, timeout=300)
-    assert empty.returncode == 1 and b"standard input (--input -) is empty" in empty.stderr
+    for data, message in ((b"a,b\n1,x\n", "standard input: column 'b' holds text"),
+                          (b"\x93NUMPY\x01\x00garbage", "standard input"),
+                          (pickled.getvalue(), "pickle")):
+        proc = run("embed", out, "--input", "-", "--out", "-", input=data, check_code=1)
+        assert message in proc.stderr and "/tmp" not in proc.stderr, proc.stderr
+    empty = run("embed", out, "--input", "-", "--out", tmp_path / "z.npy", check_code=1)
+    assert "standard input (--input -) is empty" in empty.stderr
     fit = run("fit", "--input", "-", "--out", tmp_path / "f", check_code=2)
     assert "standard input" in fit.stderr and not (tmp_path / "f").exists()

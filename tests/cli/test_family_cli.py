@@ -1,5 +1,5 @@
 """The family from the command line: fit flags, and the denoise, sample and interpolate
-commands, run as users run them (a subprocess)."""
+commands, run as users run them."""
 
 import json
 
