@@ -1,5 +1,5 @@
 # make demo: set up .venv (once) and train the demo; make test: set up and run the tests;
-# make lint: ruff; make docs: the documentation site (site/);
+# make lint: ruff and mypy; make docs: the documentation site (site/);
 # make bench: the speed benchmark against Keras (benchmarks/results/speed.md).
 PYTHON ?= python3
 VENV   ?= .venv
@@ -32,8 +32,10 @@ chromium:
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "could not install chromium: the browser tests will be skipped"
 
+# ruff on everything; mypy --strict on the package (its settings: pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks docs
+	$(VENV)/bin/mypy
 
 # The documentation site into site/, warnings as errors (mkdocs.yml: strict).
 docs: $(STAMP)

@@ -734,7 +734,8 @@ def beta_without_variational(ctx):
 
 
 @case("a picture format that is not PNG", "autoencoders interpolate", ValueError,
-      r"--out .*row\.jpg: name a \.png picture or an array file", exit_code=2)
+      r"--out .*row\.jpg: name a \.png picture or a \.npy, \.csv or \.parquet file",
+      exit_code=2)
 def interpolate_to_jpg(ctx):
     ctx.cli("interpolate", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--from", "0",
             "--to", "1", "--out", ctx.tmp / "row.jpg")

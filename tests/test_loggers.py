@@ -1,16 +1,18 @@
-"""Experiment logs: what TensorBoard's own event reader finds in a run's logs."""
+"""Experiment logs: what TensorBoard's own event reader and MLflow's client find in a run's
+logs."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 import numpy as np
 import pytest
 
 from autoencoders import AutoEncoder
-from autoencoders.loggers import TensorBoardLogger, logger_from_spec
-
-pytest.importorskip("tensorboard")
+from autoencoders.callbacks import Callback
+from autoencoders.loggers import MLflowLogger, TensorBoardLogger, logger_from_spec
 
 
 def _events(folder):
@@ -22,6 +24,7 @@ def _events(folder):
 
 
 def test_tensorboard_gets_scalars_reconstructions_and_the_projector(tiny_images, tmp_path):
+    pytest.importorskip("tensorboard")
     labels = np.arange(len(tiny_images)) % 3
     ae = AutoEncoder(hidden_dims=(16,), latent_dim=2, epochs=3, verbose=0, random_state=0)
     ae.fit(tiny_images[:48], validation_data=tiny_images[48:],
@@ -50,8 +53,8 @@ def test_without_tensorboard_the_logger_says_what_to_install(blobs, tmp_path, mo
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0)
     with pytest.raises(ImportError, match=r"pip install 'autoencoders\[tensorboard\]'"):
         ae.fit(blobs[0], callbacks=[TensorBoardLogger(tmp_path / "tb")])
-    with pytest.raises(ValueError, match="unknown log 'mlflow'"):
-        logger_from_spec("mlflow", tmp_path)
+    with pytest.raises(ValueError, match="unknown log 'wandb'"):
+        logger_from_spec("wandb", tmp_path)
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="notes.txt is a file, not a folder"):
         logger_from_spec(f"tensorboard:{tmp_path / 'notes.txt'}", tmp_path)
@@ -59,6 +62,7 @@ def test_without_tensorboard_the_logger_says_what_to_install(blobs, tmp_path, mo
 
 
 def test_fit_log_tensorboard_writes_into_the_run(tmp_path):
+    pytest.importorskip("tensorboard")
     from tests.cli.helpers import run
 
     out = tmp_path / "run"
@@ -68,5 +72,78 @@ def test_fit_log_tensorboard_writes_into_the_run(tmp_path):
     events = _events(out / "tensorboard")
     assert len(events.Scalars("loss/train")) == 2
     assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
-    bad = run("fit", "--dataset", "digits", "--out", tmp_path / "b", "--log", "mlflow")
-    assert bad.returncode == 2 and "MLflow is not supported yet" in bad.stderr
+    bad = run("fit", "--dataset", "digits", "--out", tmp_path / "b", "--log", "wandb")
+    assert bad.returncode == 2 and "expected tensorboard[:DIR] or mlflow[:URI]" in bad.stderr
+
+
+def _mlflow(store):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(store.as_uri())
+
+
+class _Fails(Callback):
+    def on_epoch_end(self, log):
+        raise RuntimeError("a full disk")
+
+
+def test_mlflow_gets_params_metrics_per_epoch_the_folder_and_the_status(blobs, tmp_path,
+                                                                         monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # for this test's own reader
+    client = _mlflow(tmp_path / "mlruns")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    logger = MLflowLogger(tmp_path / "mlruns", run_name="blobs")
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, verbose=0, random_state=0)
+    ae.fit(blobs[0][:200], validation_data=blobs[0][200:], callbacks=[logger])
+    ae.save(tmp_path / "model")
+    logger.log_folder(tmp_path / "model")
+    # The logger allowed MLflow's file store during its own calls only.
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run = client.get_run(logger.run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "blobs"
+    assert run.data.params["latent_dim"] == "2" and run.data.params["hidden_dims"] == "(8,)"
+    history = client.get_metric_history(logger.run_id, "train_loss")
+    assert [m.step for m in history] == [1, 2, 3]
+    np.testing.assert_allclose([m.value for m in history], ae.history_["train_loss"],
+                               rtol=1e-6)
+    assert {"val_loss", "learning_rate", "seconds_per_epoch"} <= set(run.data.metrics)
+    assert {"config.json", "model.safetensors"} <= {
+        a.path for a in client.list_artifacts(logger.run_id)}
+    # Training that raises ends the run as FAILED, and the error still reaches the caller.
+    failing = MLflowLogger(tmp_path / "mlruns")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    with pytest.raises(RuntimeError, match="a full disk"):
+        AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(
+            blobs[0], callbacks=[failing, _Fails()])
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    assert client.get_run(failing.run_id).info.status == "FAILED"
+
+
+def test_fit_log_mlflow_logs_the_run_folder_without_checkpoints(tmp_path, monkeypatch):
+    from tests.cli.helpers import run
+
+    pytest.importorskip("mlflow")
+    out, store = tmp_path / "run", tmp_path / "store"
+    run("fit", "--dataset", "digits", "--out", out, "--epochs", "2", "--hidden-dims", "16",
+        "--latent-dim", "3", "--maps", "none", "--no-report", "-q", "--log",
+        f"mlflow:{store}", check_code=0)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = _mlflow(store)
+    (found,) = client.search_runs([client.get_experiment_by_name("autoencoders")
+                                   .experiment_id])
+    assert found.info.run_name == "run" and found.info.status == "FINISHED"
+    assert found.data.metrics["test_bce"] == pytest.approx(
+        json.loads((out / "metrics.json").read_text())["test_bce"])
+    artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
+    assert {"metrics.json", "history.csv", "figures", "codes"} <= artifacts
+    assert "checkpoints" not in artifacts
+
+
+def test_without_mlflow_the_logger_says_what_to_install(blobs, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow.entities", None)
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0)
+    with pytest.raises(ImportError, match=r"pip install 'autoencoders\[mlflow\]'"):
+        ae.fit(blobs[0], callbacks=[MLflowLogger(tmp_path / "mlruns")])

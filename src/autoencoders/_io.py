@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "file_in_the_way", "remove_stale_temporaries",
@@ -14,7 +15,7 @@ __all__ = ["atomic_path", "atomic_write", "file_in_the_way", "remove_stale_tempo
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix: str | None = None):
+def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success, fsync it, rename it onto ``path``
     and fsync the folder, so that the new file survives a power cut once this returns.
 
@@ -84,7 +85,7 @@ def _create_temporary(path: Path, suffix: str) -> Path:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def remove_stale_temporaries(path) -> None:
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
     """Delete the temporary files of ``path`` (``.NAME.tmp-PID-…``) whose writing process is
     gone: what a ``kill -9`` in the middle of a write leaves behind."""
     path = Path(path)
@@ -115,7 +116,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def file_in_the_way(path) -> Path | None:
+def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
     """The nearest existing parent of ``path`` when it is a file (so no folder can be made
     there), else None."""
     blocker = next((p for p in Path(path).parents if p.exists()), None)
@@ -136,7 +137,7 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path, data: bytes | str) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write ``data`` (bytes, or text as UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -174,7 +175,7 @@ def check_fits_in_memory(nbytes: int, what: str, fix: str) -> None:
                           f"of memory available; {fix}")
 
 
-def _size(nbytes: int) -> str:
+def _size(nbytes: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if nbytes < 1000 or unit == "PB":
             return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._io import atomic_write
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["Callback", "ProgressBar", "CSVLogger", "HISTORY_FIELDS"]
 
@@ -35,11 +40,11 @@ class Callback:
         the current epoch, which is kept, as early stopping ends it.
     """
 
-    estimator = None
-    model = None
+    estimator: Any = None  # an AutoEncoder: the estimator's layer is above this one
+    model: nn.Module | None = None
     stop_training = False
 
-    def bind(self, estimator) -> Callback:
+    def bind(self, estimator: Any) -> Callback:
         """Set :attr:`estimator`; returns this callback."""
         self.estimator = estimator
         return self
@@ -47,7 +52,7 @@ class Callback:
     def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         """Before the first epoch: ``n_epochs`` planned, ``n_batches`` steps per epoch."""
 
-    def on_resume(self, history: list[dict], epoch: int, batch: int) -> None:
+    def on_resume(self, history: list[dict[str, Any]], epoch: int, batch: int) -> None:
         """After ``on_train_begin`` when a run continues from a checkpoint: the rows of the
         epochs already done, and the epoch (1-based) and batch (0-based) it resumes at."""
 
@@ -57,11 +62,20 @@ class Callback:
     def on_batch_end(self, batch: int, loss: float | None) -> None:
         """After each step; ``loss`` is the running mean of the epoch, or None between updates."""
 
-    def on_epoch_end(self, log: dict) -> None:
+    def on_epoch_end(self, log: dict[str, Any]) -> None:
         """After each epoch, with its ``HISTORY_FIELDS`` row."""
 
-    def on_train_end(self, history: list[dict]) -> None:
+    def on_train_end(self, history: list[dict[str, Any]]) -> None:
         """After the last epoch (or early stop), with every row."""
+
+    def on_train_error(self, error: BaseException) -> None:
+        """When training ends with an exception (divergence, an interrupt, a full disk);
+        the exception is raised again once every callback has seen it."""
+
+    def on_run_saved(self, run_dir: Path) -> None:
+        """After the run workflow (``autoencoders.workflow.train_run``, ``autoencoders
+        fit``) has written the whole run folder ``run_dir``; ``AutoEncoder.fit`` alone
+        writes no folder and never calls it."""
 
 
 class ProgressBar(Callback):
@@ -76,37 +90,37 @@ class ProgressBar(Callback):
         Where to draw; standard error by default, so standard output stays for results.
     """
 
-    def __init__(self, file=None):
+    def __init__(self, file: TextIO | None = None) -> None:
         self.file = file if file is not None else sys.stderr
         # Bars redraw with carriage returns: only on a terminal or in Jupyter (whose
         # stderr is an ipykernel stream, not a terminal); logs get the epoch lines.
         self._draw = (bool(getattr(self.file, "isatty", lambda: False)())
                       or type(self.file).__module__.startswith("ipykernel"))
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar during an epoch
         self._resume_at = (0, 0)
 
-    def on_train_begin(self, n_epochs, n_batches):
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         self._n_epochs, self._n_batches = n_epochs, n_batches
 
-    def on_resume(self, history, epoch, batch):
+    def on_resume(self, history: list[dict[str, Any]], epoch: int, batch: int) -> None:
         self._resume_at = (epoch, batch)
         print(f"resuming at epoch {epoch}/{self._n_epochs}, batch {batch}/{self._n_batches}",
               file=self.file)
 
-    def on_epoch_begin(self, epoch):
-        from tqdm.auto import tqdm
+    def on_epoch_begin(self, epoch: int) -> None:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
         initial = self._resume_at[1] if epoch == self._resume_at[0] else 0
         self._bar = tqdm(total=self._n_batches, initial=initial,
                          desc=f"epoch {epoch}/{self._n_epochs}", unit="batch", leave=False,
                          file=self.file, mininterval=0.5, disable=not self._draw)
 
-    def on_batch_end(self, batch, loss):
+    def on_batch_end(self, batch: int, loss: float | None) -> None:
         self._bar.update(1)
         if loss is not None:
             self._bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
 
-    def on_epoch_end(self, log):
+    def on_epoch_end(self, log: dict[str, Any]) -> None:
         self._bar.close()
         val = f"  val_loss {log['val_loss']:.4f}" if log["val_loss"] is not None else ""
         self._bar.write(f"epoch {log['epoch']}/{self._n_epochs}  loss {log['train_loss']:.4f}"
@@ -116,19 +130,19 @@ class ProgressBar(Callback):
 class CSVLogger(Callback):
     """Rewrite ``path`` (``history.csv``) atomically after every epoch, so a killed run keeps it."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._rows: list[dict] = []
+        self._rows: list[dict[str, Any]] = []
 
-    def on_resume(self, history, epoch, batch):
+    def on_resume(self, history: list[dict[str, Any]], epoch: int, batch: int) -> None:
         self._rows = list(history)
 
-    def on_epoch_end(self, log):
+    def on_epoch_end(self, log: dict[str, Any]) -> None:
         self._rows.append(log)
         atomic_write(self.path, history_to_csv(self._rows))
 
 
-def history_to_csv(rows: list[dict]) -> str:
+def history_to_csv(rows: list[dict[str, Any]]) -> str:
     """Format history rows as CSV text with a ``HISTORY_FIELDS`` header."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, lineterminator="\n")

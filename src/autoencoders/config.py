@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
            "PRESETS", "preset", "recipe_from_params", "architecture_from_params", "int_tuple",
@@ -40,7 +41,7 @@ EXPORT_PARTS = ("encoder", "decoder", "full", "map")
 INPUT_DTYPES = ("float32", "uint8")
 
 
-def parse_corruption(spec) -> tuple[str, float] | None:
+def parse_corruption(spec: Any) -> tuple[str, float] | None:
     """Read a corruption: None, "none", "gaussian:0.3", or a pair like ("masking", 0.25).
 
     Returns
@@ -82,7 +83,7 @@ def parse_corruption(spec) -> tuple[str, float] | None:
     return kind, level
 
 
-def _typed_fields(cls, data) -> dict:
+def _typed_fields(cls: type[Any], data: Any) -> dict[str, Any]:
     """``data`` (JSON) as ``cls``'s fields, each of its default's type: lists become tuples
     of integers, ints become floats where floats are due; anything else is refused."""
     if not isinstance(data, dict):
@@ -109,12 +110,12 @@ def _typed_fields(cls, data) -> dict:
 
 
 class _JSONMixin:
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of the fields (tuples become lists when dumped)."""
-        return asdict(self)
+        return asdict(cast(Any, self))
 
     @classmethod
-    def from_dict(cls, data: dict):
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build from :meth:`to_dict`'s output.
 
         Raises
@@ -166,17 +167,17 @@ class ArchitectureConfig(_JSONMixin):
     Dense 50 → 100 → 200 → 400 → 784 (ReLU, sigmoid output), 842,009 parameters.
     """
 
-    input_shape: tuple = (28, 28)
-    hidden_dims: tuple = (400, 200, 100, 50)
+    input_shape: tuple[int, ...] = (28, 28)
+    hidden_dims: tuple[int, ...] = (400, 200, 100, 50)
     latent_dim: int = 25
     activation: str = "relu"
     code_activation: str = "relu"
     output_activation: str = "sigmoid"
     kind: str = "dense"
-    channels: tuple = (32, 64)
+    channels: tuple[int, ...] = (32, 64)
     variational: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.input_shape or any(int(d) < 1 for d in self.input_shape):
             raise ValueError(f"input_shape must be positive sizes, got {self.input_shape}")
         if self.kind not in ARCHITECTURES:
@@ -299,7 +300,7 @@ class TrainingConfig(_JSONMixin):
     sparsity: float = 0.0
     shuffle_buffer: int = 65536
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         parsed = parse_corruption(self.corruption)
         # One spelling per corruption, so that configs compare equal (resume checks them).
         object.__setattr__(self, "corruption",
@@ -371,7 +372,7 @@ def auto_epochs(n_samples: int, batch_size: int) -> int:
                                     math.ceil(AUTO_STEPS / steps_per_epoch)))
 
 
-def preset(name: str) -> dict:
+def preset(name: str) -> dict[str, Any]:
     """Estimator parameters of a named recipe: ``AutoEncoder(**preset("notebook"))``.
 
     Parameters
@@ -402,7 +403,7 @@ def preset(name: str) -> dict:
     return params
 
 
-def recipe_from_params(params: dict, n_samples: int | None = None) -> TrainingConfig:
+def recipe_from_params(params: dict[str, Any], n_samples: int | None = None) -> TrainingConfig:
     """The training recipe of ``AutoEncoder`` parameters (``get_params()``).
 
     ``epochs=None`` is :func:`auto_epochs` of ``n_samples`` training rows (8 when they are
@@ -439,7 +440,7 @@ def recipe_from_params(params: dict, n_samples: int | None = None) -> TrainingCo
         "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"])})
 
 
-def architecture_from_params(params: dict, feature_shape: tuple,
+def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, ...],
                              in_unit: bool) -> ArchitectureConfig:
     """The architecture of ``AutoEncoder`` parameters for data of ``feature_shape``.
 
@@ -473,7 +474,7 @@ def architecture_from_params(params: dict, feature_shape: tuple,
         variational=bool(variational))
 
 
-def _python_number(value):
+def _python_number(value: Any) -> Any:
     """NumPy integers and floats as Python ones; everything else as it is."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)  # np.int64 and the like (numbers.Integral registers them)
@@ -482,7 +483,7 @@ def _python_number(value):
     return value
 
 
-def int_tuple(values, name: str = "hidden_dims") -> tuple[int, ...]:
+def int_tuple(values: Any, name: str = "hidden_dims") -> tuple[int, ...]:
     """Sequence of whole numbers → tuple of int; ValueError otherwise (not silent rounding)."""
     try:
         items = list(values)

@@ -13,7 +13,7 @@ from .config import CORRUPTIONS, parse_corruption
 __all__ = ["corrupt", "CORRUPTIONS"]
 
 
-def corrupt(x: torch.Tensor, corruption, *, clip: bool = True,
+def corrupt(x: torch.Tensor, corruption: str | tuple[str, float] | None, *, clip: bool = True,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Return a corrupted copy of ``x``; ``x`` itself is not changed.
 
@@ -47,7 +47,7 @@ def corrupt(x: torch.Tensor, corruption, *, clip: bool = True,
         return x
     kind, level = parsed
 
-    def uniform():
+    def uniform() -> torch.Tensor:
         return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
     if kind == "gaussian":

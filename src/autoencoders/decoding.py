@@ -4,17 +4,32 @@ prior, posterior draws and the evidence lower bound. Mixed into ``AutoEncoder``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import objective
 from .datasets.source import Source
+from .inputs import named
 from .losses import per_sample_loss
 from .runtime import select_device
 
+if TYPE_CHECKING:
+    from .config import ArchitectureConfig, TrainingConfig
+    from .inputs import InputSpec
+    from .models import AutoEncoderModule
+
 __all__ = ["DecoderMixin"]
+
+_F32 = NDArray[np.float32]
+_Seed = int | np.random.RandomState | None
+#: A variational model's (mean, log-variance): the log-variance is never None there.
+_Stats = tuple[torch.Tensor, torch.Tensor]
 
 
 class DecoderMixin:
@@ -23,7 +38,26 @@ class DecoderMixin:
     ``model_``, ``architecture_``, ``recipe_``, ``input_spec_``, ``transform``,
     ``_decode``, ``_prepare`` and ``_run`` (``AutoEncoder``)."""
 
-    def reconstruct(self, X, *, scaled: bool = False):
+    # What the host estimator (``AutoEncoder``) provides.
+    model_: AutoEncoderModule
+    architecture_: ArchitectureConfig
+    recipe_: TrainingConfig
+    input_spec_: InputSpec
+    feature_shape_: tuple[int, ...]
+    n_features_in_: int
+    device: str
+    if TYPE_CHECKING:
+        def transform(self, X: Any, *, sample: bool = False, random_state: _Seed = None
+                      ) -> _F32: ...
+
+        def _decode(self, Z: Any, scaled: bool = False) -> _F32: ...
+
+        def _prepare(self, X: Any, what: str = "X") -> NDArray[Any] | Source: ...
+
+        def _run(self, fn: Callable[[torch.Tensor], torch.Tensor],
+                 X_prepared: NDArray[Any] | Source) -> _F32: ...
+
+    def reconstruct(self, X: Any, *, scaled: bool = False) -> _F32:
         """Encode and decode ``X`` in one pass: ``inverse_transform(transform(X))``.
 
         Parameters
@@ -47,7 +81,7 @@ class DecoderMixin:
         R = self._run(self.model_.reconstruct, self._prepare(X))
         return R if scaled else self.input_spec_.unscale(R)
 
-    def scale_input(self, X):
+    def scale_input(self, X: Any) -> _F32:
         """Validate ``X`` and scale it as the model sees it.
 
         Returns
@@ -65,7 +99,7 @@ class DecoderMixin:
         data = rows.data.to_numpy() if isinstance(rows.data, Source) else rows.data
         return self.input_spec_.scaled(data, clip=not rows.in_range)
 
-    def score_samples(self, X):
+    def score_samples(self, X: Any) -> _F32:
         """Reconstruction loss of each sample, usable as an anomaly score.
 
         Parameters
@@ -84,12 +118,13 @@ class DecoderMixin:
         return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
                          self._prepare(X))
 
-    def score(self, X, y=None):
+    def score(self, X: Any, y: Any = None) -> float:
         """Mean negative reconstruction loss per pixel, a float (higher is better), as
         scikit-learn's model selection expects of a score. Raises as :meth:`transform`."""
         return -float(self.score_samples(X).mean())
 
-    def interpolate(self, x_from, x_to, steps: int = 10, *, scaled: bool = False):
+    def interpolate(self, x_from: Any, x_to: Any, steps: int = 10, *,
+                    scaled: bool = False) -> _F32:
         """Decode evenly spaced points on the line between two samples' codes.
 
         Parameters
@@ -115,7 +150,7 @@ class DecoderMixin:
         check_is_fitted(self, "model_")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
             raise ValueError(f"steps must be an integer of at least 2, got {steps!r}")
-        ends = []
+        ends: list[_F32] = []
         for name, x in (("x_from", x_from), ("x_to", x_to)):
             x = np.asarray(x)
             if x.shape == self.feature_shape_ or x.shape == (self.n_features_in_,):
@@ -123,7 +158,9 @@ class DecoderMixin:
             if x.ndim < 2 or len(x) != 1:
                 raise ValueError(f"{name} must be one sample of shape {self.feature_shape_}, "
                                  f"got an array of shape {x.shape}")
-            ends.append(self.transform(x))
+            # One sample has no column names: it is taken in the order of fit's columns.
+            names = getattr(self, "feature_names_in_", None)
+            ends.append(self.transform(named(x, name, feature_names=names)))
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         return self._decode((1 - t) * ends[0] + t * ends[1], scaled)
 
@@ -133,7 +170,8 @@ class DecoderMixin:
             raise ValueError(f"{what} needs a variational autoencoder; this one was fitted "
                              "without (refit with variational=True, or fit --variational)")
 
-    def sample(self, n_samples: int = 1, random_state=None, *, scaled: bool = False):
+    def sample(self, n_samples: int = 1, random_state: _Seed = None, *,
+               scaled: bool = False) -> _F32:
         """Draw new data from a variational autoencoder: decode codes drawn from the prior
         N(0, I).
 
@@ -164,17 +202,17 @@ class DecoderMixin:
         Z = rng.standard_normal((n_samples, self.architecture_.latent_dim))
         return self._decode(Z.astype(np.float32), scaled)
 
-    def _posterior_draws(self, X, random_state=None):
+    def _posterior_draws(self, X: Any, random_state: _Seed = None) -> _F32:
         """``transform(X, sample=True)``: one code per sample drawn from a variational
         model's posterior, ``mean + σ · ε`` (Kingma & Welling 2014); float32 (n, latent)."""
         self._check_variational("transform(sample=True)")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         gen = torch.Generator(device=select_device(self.device)).manual_seed(seed)
         model = self.model_
-        return self._run(lambda xb: model.sample_code(*model.encode_stats(xb), gen),
+        return self._run(lambda xb: model.sample_code(*cast(_Stats, model.encode_stats(xb)), gen),
                          self._prepare(X))
 
-    def elbo(self, X, random_state=0):
+    def elbo(self, X: Any, random_state: int = 0) -> _F32:
         """The evidence lower bound of each sample under a variational autoencoder, in nats.
 
         ELBO = E_q[log p(x | z)] − KL(q(z | x) ‖ N(0, I)), with the Bernoulli likelihood of

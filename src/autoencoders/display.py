@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from html import escape
+from typing import Any, cast
 
 __all__ = ["html_summary", "SummaryMixin"]
 
@@ -11,7 +13,7 @@ _STYLE = ("font: 13px/1.4 system-ui, sans-serif; border-collapse: collapse; "
           "border: 1px solid #d1d9e0")
 
 
-def html_summary(title: str, rows, note: str = "") -> str:
+def html_summary(title: str, rows: Iterable[tuple[str, object]], note: str = "") -> str:
     """A two-column HTML table: ``title`` above ``(name, value)`` rows, ``note`` below.
 
     Every text is escaped, so names and values from user data show as text.
@@ -39,7 +41,7 @@ def html_summary(title: str, rows, note: str = "") -> str:
             f'padding: 4px 6px">{escape(title)}</caption>{cells}{foot}</table>')
 
 
-def _shape(dims) -> str:
+def _shape(dims: Sequence[object]) -> str:
     return " → ".join(str(d) for d in dims)
 
 
@@ -58,8 +60,9 @@ class SummaryMixin:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
-        arch, recipe, history = self.architecture_, self.recipe_, self.history_
-        n_params = sum(p.numel() for p in self.model_.parameters())
+        est: Any = self  # the host estimator (``AutoEncoder``): its fitted attributes
+        arch, recipe, history = est.architecture_, est.recipe_, est.history_
+        n_params = sum(p.numel() for p in est.model_.parameters())
         kind = f"{arch.kind}{' variational' if arch.variational else ''} autoencoder"
         layers = (arch.hidden_dims if arch.kind == "dense"
                   else [f"{c} filters" for c in arch.channels])
@@ -69,25 +72,27 @@ class SummaryMixin:
                 recipe.loss)
         mapping = getattr(self, "neighbour_map_", None)
         return [
-            ("model", f"{kind}: {_shape([self.n_features_in_, *layers, arch.latent_dim])}"),
+            ("model", f"{kind}: {_shape([est.n_features_in_, *layers, arch.latent_dim])}"),
             ("parameters", f"{n_params:,}"),
             ("code", f"{arch.latent_dim} units, {arch.code_activation}"),
-            ("input", self.input_spec_.describe()),
+            ("input", est.input_spec_.describe()),
             ("loss per feature", loss),
             ("trained", f"{len(history.get('epoch', []))} epochs (weights of epoch "
-                        f"{self.best_epoch_}), {self.train_seconds_:.1f} s on {self.device_}"),
+                        f"{est.best_epoch_}), {est.train_seconds_:.1f} s on {est.device_}"),
             ("2-D map", None if mapping is None else
-             f"{mapping.n_components}-d neighbour embedding of the {self.map_input}"),
+             f"{mapping.n_components}-d neighbour embedding of the {est.map_input}"),
         ]
 
     def _repr_html_(self) -> str:
         if not hasattr(self, "model_"):
-            return super()._repr_html_()
+            base: Any = super()  # scikit-learn's BaseEstimator, later in the host's MRO
+            return cast(str, base._repr_html_())
         return html_summary(type(self).__name__, self.summary_rows())
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         # Jupyter asks for the bundle before _repr_html_, and scikit-learn's bundle holds
         # its own diagram: the fitted summary must replace it there too.
         if not hasattr(self, "model_"):
-            return super()._repr_mimebundle_(**kwargs)
+            base: Any = super()
+            return cast(dict[str, Any], base._repr_mimebundle_(**kwargs))
         return {"text/plain": repr(self), "text/html": self._repr_html_()}

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .callbacks import HISTORY_FIELDS, ProgressBar
+from .callbacks import HISTORY_FIELDS, Callback, ProgressBar
 from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
 from .decoding import DecoderMixin
@@ -24,6 +23,7 @@ from .display import SummaryMixin
 from .export import ExportMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .mapping import MapMixin
+from .neighbours import NeighbourMap
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, select_device
 from .training import Checkpointer, batched_apply, fit_model
@@ -31,10 +31,13 @@ from .training import Checkpointer, batched_apply, fit_model
 __all__ = ["AutoEncoder"]
 
 _DEFAULT = PRESETS["default"]
+_F32 = NDArray[np.float32]
+_Seed = int | np.random.RandomState | None
+_S = TypeVar("_S", bound=Source | None)  # what _as_tensor passes through
 
 
 class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
-                  ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+                  ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """An autoencoder as a scikit-learn transformer: ``transform`` gives latent codes.
 
     One estimator for the family: dense or convolutional (``architecture``), denoising
@@ -186,17 +189,22 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     >>> codes = ae.transform(X[:10])                         # (10, 25) float32
     """
 
-    def __init__(self, hidden_dims=None, latent_dim=25, activation="relu",
-                 loss="bce", *, code_activation=None, architecture="dense", channels=(32, 64),
-                 corruption=None, variational=False, beta=1.0, kl_warmup=None, sparsity=0.0,
-                 optimizer="adam", learning_rate=None,
-                 schedule=_DEFAULT.schedule, warmup=_DEFAULT.warmup,
-                 init_output_bias=_DEFAULT.init_output_bias, epochs=None,
-                 batch_size=_DEFAULT.batch_size, shuffle_buffer=_DEFAULT.shuffle_buffer,
-                 input_scaling="auto", early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, tol=1e-5, random_state=None,
-                 verbose=1, device="auto", checkpoint_dir=None, checkpoint_every=None,
-                 keep_checkpoints=3, neighbour_map=False, map_input="input"):
+    def __init__(self, hidden_dims: Sequence[int] | None = None, latent_dim: int = 25,
+                 activation: str = "relu", loss: str = "bce", *, code_activation: str | None = None,
+                 architecture: str = "dense", channels: Sequence[int] = (32, 64),
+                 corruption: str | tuple[str, float] | None = None, variational: bool = False,
+                 beta: float = 1.0, kl_warmup: float | None = None, sparsity: float = 0.0,
+                 optimizer: str = "adam", learning_rate: float | None = None,
+                 schedule: str = _DEFAULT.schedule, warmup: float = _DEFAULT.warmup,
+                 init_output_bias: bool = _DEFAULT.init_output_bias, epochs: int | None = None,
+                 batch_size: int = _DEFAULT.batch_size,
+                 shuffle_buffer: int = _DEFAULT.shuffle_buffer, input_scaling: str = "auto",
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 5, tol: float = 1e-5, random_state: _Seed = None,
+                 verbose: int = 1, device: str = "auto", checkpoint_dir: str | Path | None = None,
+                 checkpoint_every: float | None = None, keep_checkpoints: int = 3,
+                 neighbour_map: bool | NeighbourMap | None = False,
+                 map_input: str = "input") -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.activation = activation
@@ -205,34 +213,28 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         self.architecture = architecture
         self.channels = channels
         self.corruption = corruption
-        self.variational = variational
-        self.beta = beta
-        self.kl_warmup = kl_warmup
+        self.variational, self.beta, self.kl_warmup = variational, beta, kl_warmup
         self.sparsity = sparsity
         self.optimizer = optimizer
         self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.warmup = warmup
+        self.schedule, self.warmup = schedule, warmup
         self.init_output_bias = init_output_bias
         self.epochs = epochs
         self.batch_size = batch_size
         self.shuffle_buffer = shuffle_buffer
         self.input_scaling = input_scaling
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
+        self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
+        self.n_iter_no_change, self.tol = n_iter_no_change, tol
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+        self.checkpoint_dir, self.checkpoint_every = checkpoint_dir, checkpoint_every
         self.keep_checkpoints = keep_checkpoints
-        self.neighbour_map = neighbour_map
-        self.map_input = map_input
+        self.neighbour_map, self.map_input = neighbour_map, map_input
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, *, validation_data=None, callbacks=(), resume=False):
+    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None,
+            callbacks: Sequence[Callback] = (), resume: bool = False) -> AutoEncoder:
         """Train the autoencoder to reconstruct ``X``.
 
         Parameters
@@ -327,7 +329,6 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
             self.neighbour_map_ = self._fit_map(X_train, rng)
         return self
 
-
     def _set_input_spec(self, spec: InputSpec) -> None:
         self.input_spec_ = spec
         self.feature_shape_ = spec.feature_shape
@@ -339,19 +340,20 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
 
     # ------------------------------------------------------------------ using the model
     @property
-    def scaling_stats_(self) -> dict:
+    def scaling_stats_(self) -> dict[str, NDArray[Any]]:
         """``input_spec_.stats``: min-max statistics, or empty."""
         return self.input_spec_.stats
 
     @property
-    def _n_features_out(self):
+    def _n_features_out(self) -> int:
         return self.architecture_.latent_dim
 
-    def _prepare(self, X, what: str = "X"):
+    def _prepare(self, X: Any, what: str = "X") -> NDArray[Any] | Source:
         """Check ``X`` against the fitted input spec; the model's input (array or source)."""
         return self.input_spec_.prepare(X, what=what)
 
-    def _run(self, fn, X_prepared) -> np.ndarray:
+    def _run(self, fn: Callable[[torch.Tensor], torch.Tensor], X_prepared: NDArray[Any] | Source
+             ) -> _F32:
         device = select_device(self.device)
         self.model_.to(device)
         try:
@@ -359,7 +361,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         finally:
             self.model_.cpu()
 
-    def transform(self, X, *, sample: bool = False, random_state=None):
+    def transform(self, X: Any, *, sample: bool = False, random_state: _Seed = None) -> _F32:
         """Encode ``X`` into latent codes.
 
         Deterministic: a variational model gives the posterior mean. ``sample=True`` draws
@@ -393,7 +395,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
             return self._posterior_draws(X, random_state)
         return self._run(self.model_.encode, self._prepare(X))
 
-    def inverse_transform(self, Z):
+    def inverse_transform(self, Z: Any) -> _F32:
         """Decode latent codes into reconstructions.
 
         Parameters
@@ -414,12 +416,12 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         check_is_fitted(self, "model_")
         return self._decode(Z)
 
-    def _decode(self, Z, scaled: bool = False) -> np.ndarray:
+    def _decode(self, Z: Any, scaled: bool = False) -> _F32:
         R = self._run(self.model_.decode, check_codes(Z, self.architecture_.latent_dim))
         return R if scaled else self.input_spec_.unscale(R)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path, *, extra: dict | None = None) -> Path:
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
         """Save to a model folder (``autoencoders.persistence``); ``extra`` (JSON) goes
         under ``"extra"`` in ``config.json``. Returns the folder's path.
 
@@ -440,7 +442,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         return save_model(record, path)
 
     @classmethod
-    def load(cls, path, *, device: str | None = None) -> AutoEncoder:
+    def load(cls, path: str | Path, *, device: str | None = None) -> AutoEncoder:
         """Load a model folder written by :meth:`save` (or a run folder), on CPU.
 
         Parameters
@@ -475,18 +477,16 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                 select_device(est.device)
             except ValueError:
                 est.set_params(device="auto")
-        est.model_ = record.model
-        est.architecture_ = record.architecture
+        est.model_, est.architecture_ = record.model, record.architecture
         est.recipe_ = record.recipe
         est._set_input_spec(record.input_spec)
-        est.train_seconds_ = record.train_seconds
-        est.history_ = record.history
+        est.train_seconds_, est.history_ = record.train_seconds, record.history
         est.best_epoch_ = len(record.history["epoch"])
         if record.neighbour_map is not None:
             est.neighbour_map_ = record.neighbour_map
         return est
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.non_deterministic = self.random_state is None
@@ -494,7 +494,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         return tags
 
 
-def _as_tensor(X):
+def _as_tensor(X: NDArray[Any] | _S) -> torch.Tensor | _S:
     """A prepared array as a tensor sharing its memory; a Source or None as it is."""
     return X if X is None or isinstance(X, Source) else torch.from_numpy(X)
 

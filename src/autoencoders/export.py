@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -16,6 +18,12 @@ from torch import nn
 
 from ._io import atomic_path
 from .config import EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
+
+if TYPE_CHECKING:
+    from .config import ArchitectureConfig
+    from .inputs import InputSpec
+    from .models import AutoEncoderModule
+    from .neighbours import NeighbourMap
 
 __all__ = ["ExportMixin", "ServingModule", "EXPORT_FORMATS", "EXPORT_PARTS", "INPUT_DTYPES",
            "read_export_metadata", "describe_export", "export_format"]
@@ -27,9 +35,10 @@ _OUTPUT_NAMES = {"encoder": "code", "decoder": "reconstruction", "full": "recons
 _ONNX_OPSET = 18
 #: File suffixes of each format.
 _SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+_M = TypeVar("_M", bound=nn.Module)
 
 
-def export_format(path, format: str | None = None) -> str:
+def export_format(path: str | os.PathLike[str], format: str | None = None) -> str:
     """The format to write ``path`` in: ``format``, or the one its suffix names (onnx
     without a known suffix).
 
@@ -84,7 +93,11 @@ class ServingModule(nn.Module):
     for a model whose input lies there, which is what ``transform`` does within the band.
     """
 
-    def __init__(self, estimator, part: str = "encoder", input_dtype: str = "float32"):
+    offset: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+
+    def __init__(self, estimator: ExportMixin, part: str = "encoder",
+                 input_dtype: str = "float32") -> None:
         super().__init__()
         check_is_fitted(estimator, "model_")
         if part not in EXPORT_PARTS:
@@ -101,7 +114,8 @@ class ServingModule(nn.Module):
         self.latent_dim = int(estimator.architecture_.latent_dim)
         # The copy also drops the caller's device placement: export runs on the CPU.
         self.model = _copied(estimator.model_)
-        self.map = _copied(estimator.neighbour_map_.network_) if part == "map" else None
+        self.map: nn.Module | None = (_copied(estimator.neighbour_map_.network_)
+                                      if part == "map" else None)
         self.map_on_code = part == "map" and estimator.map_input == "code"
         stats = spec.stats
         self.minmax = bool(stats)
@@ -148,7 +162,8 @@ class ServingModule(nn.Module):
         if self.part == "full":
             return self.unscaled(self.model.reconstruct(x))
         features = self.model.encode(x) if self.map_on_code else x.reshape(x.shape[0], -1)
-        return self.map(features)
+        assert self.map is not None  # the "map" part always has one
+        return cast(torch.Tensor, self.map(features))
 
     def example_input(self, n: int = 2) -> torch.Tensor:
         """A zero input of ``n`` rows of the part's shape and dtype (for tracing)."""
@@ -157,7 +172,7 @@ class ServingModule(nn.Module):
         return torch.zeros(n, *self.feature_shape, dtype=getattr(torch, self.input_dtype))
 
 
-def _copied(module: nn.Module) -> nn.Module:
+def _copied(module: _M) -> _M:
     import copy
 
     return copy.deepcopy(module).cpu().eval()
@@ -165,6 +180,15 @@ def _copied(module: nn.Module) -> nn.Module:
 
 class ExportMixin:
     """:meth:`as_module` and :meth:`export` for a fitted ``AutoEncoder``."""
+
+    # What the host estimator (``AutoEncoder``) provides.
+    model_: AutoEncoderModule
+    architecture_: ArchitectureConfig
+    input_spec_: InputSpec
+    neighbour_map_: NeighbourMap
+    map_input: str
+    if TYPE_CHECKING:
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
     def as_module(self, part: str = "encoder", *, input_dtype: str = "float32") -> ServingModule:
         """This model as one ``torch.nn.Module`` from raw input (scaling included) to the
@@ -190,7 +214,8 @@ class ExportMixin:
         """
         return ServingModule(self, part, input_dtype)
 
-    def export(self, path, *, format: str | None = None, part: str = "encoder",
+    def export(self, path: str | os.PathLike[str], *, format: str | None = None,
+               part: str = "encoder",
                input_dtype: str = "float32") -> Path:
         """Write one part of the model to ONNX or TorchScript, input scaling inside.
 
@@ -260,14 +285,14 @@ class ExportMixin:
                 # PyTorch ≥ 2.9 marks TorchScript deprecated; it is what was asked for here.
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    traced = torch.jit.trace(module, example)
+                    traced = torch.jit.trace(module, example)  # type: ignore[no-untyped-call]
                     torch.jit.save(traced, str(tmp),
                                    _extra_files={METADATA_KEY: json.dumps(facts)})
         return Path(path)
 
 
-def _write_onnx(module, example, path, input_name: str, output_name: str,
-                facts: dict) -> None:
+def _write_onnx(module: ServingModule, example: torch.Tensor, path: Path, input_name: str,
+                output_name: str, facts: dict[str, Any]) -> None:
     try:
         import onnx  # noqa: F401  (the exporter needs both)
         import onnxscript  # noqa: F401
@@ -288,11 +313,12 @@ def _write_onnx(module, example, path, input_name: str, output_name: str,
                 dynamic_shapes=({0: torch.export.Dim("batch")},))
     finally:
         quiet.setLevel(level)
+    assert program is not None  # None only from the legacy exporter (dynamo=False)
     program.model.metadata_props[METADATA_KEY] = json.dumps(facts)
     program.save(str(path))
 
 
-def read_export_metadata(path) -> dict:
+def read_export_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON description that :meth:`ExportMixin.export` put in an exported file.
 
     Parameters
@@ -321,7 +347,7 @@ def read_export_metadata(path) -> dict:
         extra = {METADATA_KEY: ""}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.jit.load(str(path), _extra_files=extra)
+            torch.jit.load(str(path), _extra_files=extra)  # type: ignore[no-untyped-call]
         text = extra[METADATA_KEY]
     else:
         import onnx
@@ -335,10 +361,10 @@ def read_export_metadata(path) -> dict:
     if not text:
         raise ValueError(f"{path} holds no autoencoders metadata: was it written by "
                          "'autoencoders export'?")
-    return json.loads(text)
+    return cast("dict[str, Any]", json.loads(text))
 
 
-def describe_export(path) -> str:
+def describe_export(path: str | os.PathLike[str]) -> str:
     """One line on an exported file, from its metadata: format, part, and its input and
     output (name, dtype, shape), e.g. ``onnx encoder, input uint8 (batch, 28, 28) → code
     float32 (batch, 25)``. Raises as :func:`read_export_metadata`."""

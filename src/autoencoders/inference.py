@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .datasets import ArrayWriter
 from .datasets.source import ArraySource, Source, iter_chunks
 from .inputs import as_rows, named
+
+if TYPE_CHECKING:
+    from .estimator import AutoEncoder
 
 __all__ = ["write_outputs", "output_columns", "map_columns", "Highest", "OUTPUTS",
            "SCORE_COLUMN"]
@@ -21,7 +28,7 @@ OUTPUTS = {"codes": "transform", "reconstructions": "reconstruct", "map": "map",
 SCORE_COLUMN = "anomaly_score"
 
 
-def output_columns(estimator, output: str) -> list[str] | None:
+def output_columns(estimator: AutoEncoder, output: str) -> list[str] | None:
     """Column names of an output table: the codes as Python names them
     (``get_feature_names_out``: autoencoder0, ...), reconstructions under the training
     table's column names (f0, ... without them), the map as x, y, the scores as
@@ -43,9 +50,11 @@ def map_columns(n_components: int) -> list[str]:
     return ["x", "y"] if n_components == 2 else [f"map{i}" for i in range(n_components)]
 
 
-def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int = 65536,
-                  id_name: str | None = None, progress: bool = False,
-                  what: str = "X", on_chunk=None) -> ArrayWriter:
+def write_outputs(estimator: AutoEncoder, X: Any, path: str | os.PathLike[str], *,
+                  output: str = "codes", batch_size: int = 65536,
+                  id_name: str | None = None, progress: bool = False, what: str = "X",
+                  on_chunk: Callable[[int, int, Any, NDArray[Any] | None], object] | None
+                  = None) -> ArrayWriter:
     """Encode (or reconstruct) ``X`` chunk by chunk into ``path``, with bounded memory.
 
     Reads ``batch_size`` rows, runs the fitted ``estimator`` on them and appends the result
@@ -95,7 +104,7 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
     OSError
         When ``path`` cannot be written; a file already there is left intact.
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
@@ -108,7 +117,7 @@ def write_outputs(estimator, X, path, *, output: str = "codes", batch_size: int 
             tqdm(total=len(source), unit="rows", desc=output, file=sys.stderr,
                  disable=not progress) as bar:
         for start, stop, chunk in iter_chunks(source, batch_size):
-            result = apply(named(chunk, what, numbers=start))
+            result = apply(named(chunk, what, start, source.feature_names))
             ids = source.ids(np.arange(start, stop))
             writer.write(np.asarray(result), ids)
             if on_chunk is not None:
@@ -133,10 +142,12 @@ class Highest:
         Row number, id and value, the highest value first; ties keep the earlier row.
     """
 
-    def __init__(self, n: int):
-        self.n, self.rows = n, []
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.rows: list[tuple[int, Any, float]] = []
 
-    def __call__(self, start: int, stop: int, values, ids=None) -> None:
+    def __call__(self, start: int, stop: int, values: ArrayLike,
+                 ids: NDArray[Any] | None = None) -> None:
         values = np.asarray(values).reshape(-1)
         best = np.argsort(-values, kind="stable")[:self.n]
         new = [(start + int(i), None if ids is None else ids[i], float(values[i]))

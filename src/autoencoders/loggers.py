@@ -1,36 +1,48 @@
-"""Experiment logs as training callbacks: TensorBoard (the ``tensorboard`` extra).
+"""Experiment logs as training callbacks: TensorBoard (the ``tensorboard`` extra) and
+MLflow (the ``mlflow`` extra).
 
 The library never configures logging; a logger writes only where it is told."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from .callbacks import Callback
 
-__all__ = ["TensorBoardLogger", "LOGGERS", "TENSORBOARD_DIR", "logger_from_spec"]
+__all__ = ["TensorBoardLogger", "MLflowLogger", "LOGGERS", "TENSORBOARD_DIR",
+           "logger_from_spec"]
 
 #: What ``fit --log`` knows.
-LOGGERS = ("tensorboard",)
+LOGGERS = ("tensorboard", "mlflow")
 #: Where ``fit --log tensorboard`` writes without a folder: inside the run.
 TENSORBOARD_DIR = "tensorboard"
 
 
-def logger_from_spec(spec: str, run_dir, samples=None, labels=None) -> Callback:
+def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
+                     labels: Any = None) -> Callback:
     """The logger of a ``fit --log`` value: ``tensorboard`` (into ``RUN_DIR/tensorboard``)
-    or ``tensorboard:DIR``; ``samples`` and ``labels`` as :class:`TensorBoardLogger` takes.
+    or ``tensorboard:DIR``, with ``samples`` and ``labels`` as :class:`TensorBoardLogger`
+    takes them; ``mlflow`` or ``mlflow:URI`` (:class:`MLflowLogger`, the run named after
+    ``run_dir``).
 
     Raises
     ------
     ValueError
-        For another kind of log (MLflow is not supported yet), or a DIR that is a file.
+        For another kind of log, or a tensorboard DIR that is a file.
     """
-    import os
-
     kind, _, where = spec.partition(":")
     if kind not in LOGGERS:
-        raise ValueError(f"--log {spec}: unknown log {kind!r}; choose tensorboard[:DIR] "
-                         "(MLflow is not supported yet)")
+        raise ValueError(f"--log {spec}: unknown log {kind!r}; choose tensorboard[:DIR] or "
+                         "mlflow[:URI]")
+    if kind == "mlflow":
+        return MLflowLogger(where or None, run_name=Path(run_dir).name)
     if where and os.path.exists(where) and not os.path.isdir(where):
         raise ValueError(f"--log {spec}: {where} is a file, not a folder; name a folder for "
                          "the event files (it is created when missing)")
@@ -69,11 +81,11 @@ class TensorBoardLogger(Callback):
     >>> ae.fit(X, callbacks=[TensorBoardLogger("runs/tb", samples=X_test, labels=y_test)])
     """
 
-    def __init__(self, log_dir, samples=None, labels=None):
+    def __init__(self, log_dir: str | Path, samples: Any = None, labels: Any = None) -> None:
         self.log_dir, self.samples, self.labels = str(log_dir), samples, labels
-        self._writer = None
+        self._writer: Any = None  # a SummaryWriter once training has begun
 
-    def on_train_begin(self, n_epochs, n_batches):
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -81,7 +93,7 @@ class TensorBoardLogger(Callback):
                               "'autoencoders[tensorboard]'") from None
         self._writer = SummaryWriter(self.log_dir)
 
-    def on_epoch_end(self, log):
+    def on_epoch_end(self, log: dict[str, Any]) -> None:
         w, step = self._writer, log["epoch"]
         w.add_scalar("loss/train", log["train_loss"], step)
         if log["val_loss"] is not None:
@@ -90,34 +102,197 @@ class TensorBoardLogger(Callback):
         w.add_scalar("seconds_per_epoch", log["seconds"], step)
         w.flush()
 
-    def on_train_end(self, history):
+    def on_train_end(self, history: list[dict[str, Any]]) -> None:
         try:
             if self.samples is not None and self.estimator is not None:
                 self._write_samples()
         finally:
             self._writer.close()
 
+    def on_train_error(self, error: BaseException) -> None:
+        if self._writer is not None:
+            self._writer.close()  # what was logged stays readable
+
     def _write_samples(self) -> None:
         import torch
 
         n = min(len(self.samples), 1000)
         scaled = self.estimator.input_spec_.scaled(np.asarray(self.samples[:n]))
-        device = next(self.model.parameters()).device
+        model: Any = self.model  # a models.AutoEncoderModule (a higher layer), set by now
+        device = next(model.parameters()).device
         with torch.inference_mode():
             x = torch.from_numpy(scaled).to(device)
-            codes = self.model.encode(x).float().cpu()
-            recon = self.model.reconstruct(x[:16]).float().cpu().numpy()
+            codes = model.encode(x).float().cpu()
+            recon = model.reconstruct(x[:16]).float().cpu().numpy()
         images = _as_gray_images(scaled)
         thumbnails = None
         if images is not None:
             top = np.concatenate(list(images[:16]), axis=1)
-            bottom = np.concatenate(list(_as_gray_images(recon)), axis=1)
+            recon_images = _as_gray_images(recon)  # the shape of the input: images too
+            assert recon_images is not None
+            bottom = np.concatenate(list(recon_images), axis=1)
             grid = np.clip(np.concatenate([top, bottom], axis=0), 0, 1)
             self._writer.add_image("reconstructions", grid, dataformats="HW")
             thumbnails = torch.from_numpy(np.clip(images, 0, 1)[:, None])  # (n, 1, h, w)
         labels = None if self.labels is None else [str(v) for v in self.labels[:n]]
         self._writer.add_embedding(codes, metadata=labels, label_img=thumbnails,
                                    tag="codes")
+
+
+class MLflowLogger(Callback):
+    """Log a run to MLflow: the estimator's parameters, the losses, learning rate and
+    seconds of every epoch, and (from ``autoencoders fit``) the run folder as artifacts.
+
+    Metrics per epoch (step = epoch): ``train_loss``, ``val_loss`` (per feature, as
+    ``history_``), ``learning_rate``, ``seconds_per_epoch``. Parameters: every
+    ``get_params()`` value as text. The run ends FINISHED, or FAILED when training raises.
+    After ``fit`` writes the run folder (:meth:`on_run_saved`): the numbers of its
+    ``metrics.json`` as metrics and its files as artifacts, without ``checkpoints/`` (the
+    state for resuming, several copies of the model); :meth:`log_folder` does the same for
+    a folder saved from Python (``ae.save(path)``).
+
+    Parameters
+    ----------
+    tracking_uri : str or Path, optional
+        Where runs go: a folder (a local file store), ``file:``, ``sqlite:///`` (needs
+        the full ``mlflow`` package) or ``http(s)://`` (a tracking server). By default
+        ``MLFLOW_TRACKING_URI``, else ``./mlruns``. MLflow 3 keeps its file store in
+        maintenance mode behind ``MLFLOW_ALLOW_FILE_STORE``; this logger sets that
+        variable during its own calls to a file store, and puts it back after.
+    experiment : str, default "autoencoders"
+        The experiment's name; created when missing.
+    run_name : str, optional
+        The run's name (``autoencoders fit`` uses the run folder's name).
+
+    Attributes
+    ----------
+    run_id : str or None
+        The MLflow run, once training has begun.
+
+    Raises
+    ------
+    ImportError
+        At the start of training without MLflow: the message says which extra to install.
+
+    Examples
+    --------
+    >>> logger = MLflowLogger("mlruns", run_name="mnist-25d")
+    >>> ae.fit(X, callbacks=[logger]).save("runs/mnist-25d")
+    >>> logger.log_folder("runs/mnist-25d")
+    """
+
+    def __init__(self, tracking_uri: str | Path | None = None,
+                 experiment: str = "autoencoders", run_name: str | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment, self.run_name = experiment, run_name
+        self.run_id: str | None = None
+        self._client: Any = None
+
+    def _uri(self) -> str:
+        uri = str(self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "mlruns")
+        if "://" in uri or uri.startswith("file:"):
+            return uri
+        return Path(uri).absolute().as_uri()  # a folder: a local file store
+
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[Any]:
+        """The client (made on first use), with the file store allowed during the call when
+        it is one; MLflow's own errors become a RuntimeError that names the store."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        uri = self._uri()
+        key, previous = "MLFLOW_ALLOW_FILE_STORE", os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+        if uri.startswith("file:"):
+            os.environ[key] = "true"
+        try:
+            if self._client is None:
+                self._client = MlflowClient(uri)
+            yield self._client
+        except MlflowException as exc:
+            raise RuntimeError(f"MLflow store {uri}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            if previous is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = previous
+
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
+        try:
+            from mlflow.entities import Param
+        except ImportError:
+            raise ImportError("MLflow logs need mlflow: pip install 'autoencoders[mlflow]'"
+                              ) from None
+        from . import __version__
+
+        with self._store() as client:
+            found = client.get_experiment_by_name(self.experiment)
+            experiment = (found.experiment_id if found is not None
+                          else client.create_experiment(self.experiment))
+            run = client.create_run(experiment, run_name=self.run_name,
+                                    tags={"autoencoders.version": __version__})
+            self.run_id = run.info.run_id
+            params = {} if self.estimator is None else self.estimator.get_params()
+            # MLflow keeps at most 6,000 characters of a parameter's value.
+            client.log_batch(self.run_id, params=[Param(k, str(v)[:6000])
+                                                  for k, v in sorted(params.items())])
+
+    def on_epoch_end(self, log: dict[str, Any]) -> None:
+        values = {"train_loss": log["train_loss"], "val_loss": log["val_loss"],
+                  "learning_rate": log["learning_rate"], "seconds_per_epoch": log["seconds"]}
+        self._log_metrics(values, step=log["epoch"])
+
+    def on_train_end(self, history: list[dict[str, Any]]) -> None:
+        with self._store() as client:
+            client.set_terminated(self.run_id, "FINISHED")
+
+    def on_train_error(self, error: BaseException) -> None:
+        if self.run_id is not None:
+            with self._store() as client:
+                client.set_terminated(self.run_id, "FAILED")
+
+    def on_run_saved(self, run_dir: Path) -> None:
+        self.log_folder(run_dir)
+
+    def log_folder(self, folder: str | Path) -> None:
+        """Log a saved model or run folder to this logger's run: the numbers of its
+        ``metrics.json`` (when there is one) as metrics, and its files but
+        ``checkpoints/`` as artifacts.
+
+        Raises
+        ------
+        RuntimeError
+            Before training has begun (no run yet).
+        OSError
+            When the folder cannot be read or the store written.
+        """
+        import json
+
+        if self.run_id is None:
+            raise RuntimeError("no MLflow run yet: fit with this logger first")
+        folder = Path(folder)
+        metrics_file = folder / "metrics.json"
+        if metrics_file.is_file():
+            numbers = json.loads(metrics_file.read_text())
+            self._log_metrics({k: v for k, v in numbers.items()
+                               if isinstance(v, int | float) and not isinstance(v, bool)})
+        with self._store() as client:
+            for path in sorted(folder.iterdir()):
+                if path.name == "checkpoints":
+                    continue
+                if path.is_dir():
+                    client.log_artifacts(self.run_id, str(path), artifact_path=path.name)
+                else:
+                    client.log_artifact(self.run_id, str(path))
+
+    def _log_metrics(self, values: dict[str, Any], step: int = 0) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, float(v), now, step) for k, v in values.items()
+                   if v is not None and np.isfinite(v)]
+        with self._store() as client:
+            client.log_batch(self.run_id, metrics=metrics)
 
 
 def _as_gray_images(x: np.ndarray) -> np.ndarray | None:

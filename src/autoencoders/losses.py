@@ -14,7 +14,8 @@ import torch.nn.functional as F
 __all__ = ["reconstruction_loss", "per_sample_loss", "kl_divergence", "l1_sparsity"]
 
 
-def _elementwise(logits: torch.Tensor, target: torch.Tensor, loss: str, output_activation: str):
+def _elementwise(logits: torch.Tensor, target: torch.Tensor, loss: str,
+                 output_activation: str) -> torch.Tensor:
     if loss == "bce":
         # BCE from logits: log-sum-exp form, exact where sigmoid() then log() underflows.
         return F.binary_cross_entropy_with_logits(logits, target, reduction="none")

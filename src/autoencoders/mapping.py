@@ -4,13 +4,22 @@ training rows, saved with it, placing new points with one forward pass. Mixed in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from .datasets.source import Source
 from .inputs import pixels_to_unit, split
 from .neighbours import NeighbourMap
+
+if TYPE_CHECKING:
+    import torch
+
+    from .models import AutoEncoderModule
 
 __all__ = ["MapMixin", "MAP_INPUTS", "MAP_MAX_ROWS"]
 
@@ -27,7 +36,19 @@ class MapMixin:
     ``neighbour_map``, ``map_input``, ``model_``, ``_prepare`` and ``_run``
     (``AutoEncoder``)."""
 
-    def _fit_map(self, X_train, rng) -> NeighbourMap:
+    # What the host estimator (``AutoEncoder``) provides.
+    neighbour_map: bool | NeighbourMap | None
+    map_input: str
+    model_: AutoEncoderModule
+    neighbour_map_: NeighbourMap
+    if TYPE_CHECKING:
+        def _prepare(self, X: Any, what: str = "X") -> NDArray[Any] | Source: ...
+
+        def _run(self, fn: Callable[[torch.Tensor], torch.Tensor],
+                 X_prepared: NDArray[Any] | Source) -> NDArray[np.float32]: ...
+
+    def _fit_map(self, X_train: NDArray[Any] | Source, rng: np.random.RandomState
+                 ) -> NeighbourMap:
         """The map of (a subset of at most ``MAP_MAX_ROWS``) training rows."""
         if self.map_input not in MAP_INPUTS:
             raise ValueError(f"map_input must be one of {MAP_INPUTS}, got {self.map_input!r}")
@@ -42,7 +63,7 @@ class MapMixin:
             X_train = X_train.to_numpy()
         return mapper.fit(self._map_features(X_train))
 
-    def _map_features(self, X_prepared) -> np.ndarray:
+    def _map_features(self, X_prepared: NDArray[Any] | Source) -> NDArray[np.float32]:
         """Model inputs → what the map sees, float32 (n, features)."""
         if self.map_input == "code":
             return self._run(self.model_.encode, X_prepared)
@@ -50,7 +71,7 @@ class MapMixin:
             X_prepared = X_prepared.to_numpy()
         return pixels_to_unit(X_prepared).reshape(len(X_prepared), -1)
 
-    def map(self, X):
+    def map(self, X: Any) -> NDArray[np.float32]:
         """Place ``X`` on the model's 2-D map (``neighbour_map``): one forward pass.
 
         Parameters

@@ -3,6 +3,8 @@ and the evidence lower bound, built on one pass through the code."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -10,11 +12,15 @@ from .config import TrainingConfig
 from .corruption import corrupt
 from .losses import kl_divergence, l1_sparsity, per_sample_loss, reconstruction_loss
 
+if TYPE_CHECKING:
+    from .models.base import AutoEncoderModule
+
 __all__ = ["batch_objective", "elbo", "Objective"]
 
 
-def _through_code(model: nn.Module, x_in: torch.Tensor,
-                  generator: torch.Generator | None):
+def _through_code(model: AutoEncoderModule, x_in: torch.Tensor,
+                  generator: torch.Generator | None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Encode ``x_in``; draw the code of a variational model by reparameterisation; decode.
 
     Returns (decoder logits (b, *feature_shape), code mean (b, latent_dim), log-variance
@@ -24,7 +30,7 @@ def _through_code(model: nn.Module, x_in: torch.Tensor,
     return model.decode_logits(code), mean, log_var
 
 
-def batch_objective(model: nn.Module, xb: torch.Tensor, recipe: TrainingConfig,
+def batch_objective(model: AutoEncoderModule, xb: torch.Tensor, recipe: TrainingConfig,
                     kl_weight: float = 1.0, generator: torch.Generator | None = None
                     ) -> torch.Tensor:
     """The training objective of one batch, a scalar in per-pixel units.
@@ -61,7 +67,7 @@ def batch_objective(model: nn.Module, xb: torch.Tensor, recipe: TrainingConfig,
     return loss
 
 
-def elbo(model: nn.Module, xb: torch.Tensor,
+def elbo(model: AutoEncoderModule, xb: torch.Tensor,
          generator: torch.Generator | None = None) -> torch.Tensor:
     """The evidence lower bound of each sample of a variational model, in nats.
 
@@ -82,6 +88,7 @@ def elbo(model: nn.Module, xb: torch.Tensor,
     Tensor of float32, shape (b,)
     """
     logits, mean, log_var = _through_code(model, xb, generator)
+    assert log_var is not None  # a variational model (the caller checks)
     bce = per_sample_loss(logits, xb, "bce") * model.config.n_features
     return -(bce + kl_divergence(mean, log_var))
 
@@ -90,9 +97,10 @@ class Objective(nn.Module):
     """:func:`batch_objective` as a module, so that DistributedDataParallel can wrap it:
     DDP averages the gradients of what its wrapped module's ``forward`` computes."""
 
-    def __init__(self, model: nn.Module, recipe: TrainingConfig):
+    def __init__(self, model: AutoEncoderModule, recipe: TrainingConfig) -> None:
         super().__init__()
         self.model, self.recipe = model, recipe
 
-    def forward(self, xb, kl_weight, generator):
+    def forward(self, xb: torch.Tensor, kl_weight: float,
+                generator: torch.Generator | None) -> torch.Tensor:
         return batch_objective(self.model, xb, self.recipe, kl_weight, generator)

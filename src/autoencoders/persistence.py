@@ -21,10 +21,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import platform
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,7 +35,7 @@ from ._io import atomic_write
 from .callbacks import HISTORY_FIELDS, history_to_csv
 from .config import FORMAT_VERSION, MAP_FORMAT_VERSION, ArchitectureConfig, TrainingConfig
 from .inputs import InputSpec
-from .models import build_model
+from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 
 __all__ = ["ModelRecord", "save_model", "load_model", "environment", "params_to_json",
@@ -44,6 +47,8 @@ HISTORY_FILE = "history.csv"
 _SCALING_PREFIX = "scaling."
 _MAP_PREFIX = "map."
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
+#: A tensor's (shape, safetensors dtype) in a file's header.
+_Shape = tuple[tuple[int, ...], str]
 
 
 @dataclass
@@ -69,18 +74,18 @@ class ModelRecord:
         The model's fitted 2-D map, when it has one.
     """
 
-    params: dict
+    params: dict[str, Any]
     architecture: ArchitectureConfig
     recipe: TrainingConfig
     input_spec: InputSpec
-    model: object
-    history: dict
+    model: AutoEncoderModule
+    history: dict[str, list[Any]]
     train_seconds: float = 0.0
-    extra: dict | None = None
-    neighbour_map: object = None
+    extra: dict[str, Any] | None = None
+    neighbour_map: NeighbourMap | None = None
 
 
-def params_to_json(params: dict) -> dict:
+def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
     """Estimator parameters as JSON values: tuples as lists, a ``RandomState`` object
     (which JSON cannot hold) as None, and no ``checkpoint_dir``: a model folder never binds
     a later fit to the folder its training checkpointed into (a relative path would also
@@ -96,7 +101,7 @@ def params_to_json(params: dict) -> dict:
     return out
 
 
-def params_from_json(params: dict, known=None) -> dict:
+def params_from_json(params: dict[str, Any], known: Iterable[str] | None = None) -> dict[str, Any]:
     """:func:`params_to_json` undone where it can be: lists become tuples again; a
     ``checkpoint_dir`` written by older versions is dropped.
 
@@ -119,11 +124,12 @@ def params_from_json(params: dict, known=None) -> dict:
     return out
 
 
-def environment() -> dict:
+def environment() -> dict[str, str | None]:
     """Versions of Python, the platform and the packages a model depends on."""
     from importlib.metadata import PackageNotFoundError, version
 
-    env = {"python": sys.version.split()[0], "platform": platform.platform()}
+    env: dict[str, str | None] = {"python": sys.version.split()[0],
+                                  "platform": platform.platform()}
     for pkg in ("autoencoders", "torch", "numpy", "scikit-learn", "safetensors"):
         try:
             env[pkg] = version(pkg)
@@ -132,7 +138,7 @@ def environment() -> dict:
     return env
 
 
-def save_model(record: ModelRecord, path) -> Path:
+def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     """Write a model into folder ``path`` (created if missing).
 
     Each file is written to a temporary name, fsynced and renamed; ``model.safetensors``,
@@ -197,7 +203,7 @@ def save_model(record: ModelRecord, path) -> Path:
     return folder
 
 
-def _parse_config(text: str | bytes, file: Path) -> dict:
+def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:
     try:
         config = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -210,11 +216,11 @@ def _parse_config(text: str | bytes, file: Path) -> dict:
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
                          f"of autoencoders (it reads {FORMAT_VERSION} to {MAP_FORMAT_VERSION}); "
                          "upgrade autoencoders or re-train the model")
-    return config
+    return cast("dict[str, Any]", config)
 
 
-def _parse_history(text: str | None, file: Path) -> dict:
-    history = {k: [] for k in HISTORY_FIELDS}
+def _parse_history(text: str | None, file: Path) -> dict[str, list[Any]]:
+    history: dict[str, list[Any]] = {k: [] for k in HISTORY_FIELDS}
     try:
         for row in csv.DictReader(io.StringIO(text or "")):
             history["epoch"].append(int(row["epoch"]))
@@ -225,7 +231,7 @@ def _parse_history(text: str | None, file: Path) -> dict:
     return history
 
 
-def _header(weights: Path) -> tuple[dict, dict]:
+def _header(weights: Path) -> tuple[dict[str, str], dict[str, _Shape]]:
     """(metadata, {name: (shape, dtype)}) of a safetensors file, without reading tensors."""
     from safetensors import SafetensorError, safe_open
 
@@ -239,7 +245,7 @@ def _header(weights: Path) -> tuple[dict, dict]:
                          "or corrupt") from None
 
 
-def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict) -> None:
+def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict[str, _Shape]) -> None:
     """The file's tensors against the configuration, before anything is allocated: the
     model is built on PyTorch's meta device, which holds shapes and no memory (a 3 KB
     configuration claiming 10^9-unit layers allocated gigabytes when built for real)."""
@@ -259,7 +265,7 @@ def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict) -> Non
                          f"({'; '.join(problems[:5])}); the files belong to different models")
 
 
-def load_model(path) -> ModelRecord:
+def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     """Read a model or run folder, on the CPU.
 
     Parameters
@@ -304,6 +310,7 @@ def load_model(path) -> ModelRecord:
         raise FileNotFoundError(f"{weights}: missing; {folder} is not a complete model folder "
                                 "written by autoencoders (it needs model.safetensors)")
     header, shapes = _header(weights)
+    config_text: str | bytes
     if "config" in header:
         config_file, config_text, history_text = weights, header["config"], header.get("history")
     else:  # written before the header carried the configuration: the files beside it

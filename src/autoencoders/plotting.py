@@ -7,7 +7,9 @@ or global state is touched, and saved atomically.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -15,19 +17,24 @@ from ._io import atomic_path
 from .datasets import label_names
 from .inputs import check_labels
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 __all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_code_values",
            "plot_image_rows", "as_images", "plot_image_grid"]
 
 
-def _save(fig, path) -> Path:
+def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
 
 
-def plot_history(history, path=None, reference: float | None = None,
-                 reference_label: str = "reference"):
+def plot_history(history: Any, path: str | os.PathLike[str] | None = None,
+                 reference: float | None = None,
+                 reference_label: str = "reference") -> Figure | Path:
     """Training and validation loss per epoch.
 
     Parameters
@@ -83,7 +90,7 @@ def as_images(X: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _image_panel(fig, where: tuple[int, int, int], img: np.ndarray):
+def _image_panel(fig: Figure, where: tuple[int, int, int], img: np.ndarray) -> Axes:
     """A subplot at ``where`` (rows, columns, index) showing ``img`` (values in [0, 1],
     grey levels or RGB) without ticks; returns its axes."""
     ax = fig.add_subplot(*where)
@@ -93,7 +100,8 @@ def _image_panel(fig, where: tuple[int, int, int], img: np.ndarray):
     return ax
 
 
-def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Path:
+def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[str],
+                         labels: Any = None) -> Path:
     """Originals beside their reconstructions.
 
     Images (n, h, w), or flat square images such as (n, 784), are drawn as a grid with each
@@ -139,6 +147,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
         fig.suptitle("Test samples (solid) and their reconstructions (dashed), "
                      "feature by feature", fontsize=10)
         return _save(fig, path)
+    B = cast("np.ndarray", B)  # R has X's shape, so images too
     fig = Figure(figsize=(cols * 1.0, rows * 2.1))
     for i in range(n):
         r, c = divmod(i, cols)
@@ -151,7 +160,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path, labels=None) -> Pat
     return _save(fig, path)
 
 
-def plot_maps(maps: dict[str, np.ndarray], labels, path,
+def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[str],
               title: str = "2-D maps of the test set's latent codes",
               axis_labels: dict[str, tuple[str, str]] | None = None,
               names: tuple[str, ...] | None = None) -> Path:
@@ -200,6 +209,7 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
         else:
             sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap=cmap, s=size, alpha=0.7,
                             linewidths=0, rasterized=True)
+            assert classes is not None  # set with labels
             if len(classes) <= 20:
                 handles = sc.legend_elements(prop="colors")[0]
         ax.set_title(name)
@@ -209,13 +219,14 @@ def plot_maps(maps: dict[str, np.ndarray], labels, path,
             ax.set_xlabel(axis_labels[name][0])
             ax.set_ylabel(axis_labels[name][1])
     if handles is not None:
+        assert classes is not None  # handles come with labels
         fig.legend(handles, label_names(classes, names), loc="center right", title="label",
                    markerscale=1.5)
     fig.suptitle(title)
     return _save(fig, path)
 
 
-def plot_code_values(codes: np.ndarray, labels, path,
+def plot_code_values(codes: np.ndarray, labels: Any, path: str | os.PathLike[str],
                      title: str = "The test set's one-dimensional latent codes",
                      names: tuple[str, ...] | None = None) -> Path:
     """Histograms of one-dimensional codes, one per class: a 1-D code has no 2-D map.
@@ -246,10 +257,10 @@ def plot_code_values(codes: np.ndarray, labels, path,
     ax = fig.add_subplot()
     bins = np.histogram_bin_edges(values, bins=min(60, max(10, len(values) // 20)))
     if labels is None:
-        ax.hist(values, bins=bins)
+        ax.hist(values, bins=bins)  # type: ignore[arg-type]  # stubs: no arrays
     else:
         for c in np.unique(labels):
-            ax.hist(values[labels == c], bins=bins, histtype="step",
+            ax.hist(values[labels == c], bins=bins, histtype="step",  # type: ignore[arg-type]
                     label=label_names([c], names)[0])
         if len(np.unique(labels)) <= 20:
             ax.legend(title="label", fontsize=7)
@@ -267,7 +278,8 @@ def _require_images(X: np.ndarray, what: str) -> np.ndarray:
     return images
 
 
-def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
+def plot_image_rows(rows: dict[str, np.ndarray], path: str | os.PathLike[str],
+                    title: str = "") -> Path:
     """Rows of images with a label at the left of each, e.g. noisy / denoised / clean, or
     one row of a latent interpolation.
 
@@ -290,10 +302,10 @@ def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
     from matplotlib.figure import Figure
 
     images = {k: _require_images(v, k) for k, v in rows.items()}
-    n = {len(v) for v in images.values()}
-    if len(n) != 1:
-        raise ValueError(f"every row needs the same number of images, got {sorted(n)}")
-    n = n.pop()
+    sizes = {len(v) for v in images.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"every row needs the same number of images, got {sorted(sizes)}")
+    n = sizes.pop()
     fig = Figure(figsize=(n * 0.9 + 1.0, len(images) * 1.0 + 0.3))
     for r, (label, imgs) in enumerate(images.items()):
         for c in range(n):
@@ -305,7 +317,8 @@ def plot_image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> Path:
     return _save(fig, path)
 
 
-def plot_image_grid(images: np.ndarray, path, title: str = "", columns: int = 8) -> Path:
+def plot_image_grid(images: np.ndarray, path: str | os.PathLike[str], title: str = "",
+                    columns: int = 8) -> Path:
     """Images in a grid of ``columns`` columns (e.g. samples of a variational autoencoder).
 
     Parameters

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 
 import torch
 
@@ -62,7 +63,7 @@ def available_cores() -> int:
 
 
 @contextlib.contextmanager
-def configured_torch():
+def configured_torch() -> Iterator[None]:
     """Set up torch for a command: as many threads as :func:`available_cores`, and
     denormals flushed to zero for all of it; both are put back afterwards, so that a caller
     of ``autoencoders.cli.main`` in its own process (a test, a notebook) keeps its settings.
@@ -85,7 +86,7 @@ def configured_torch():
 
 
 @contextlib.contextmanager
-def flush_denormals(device: torch.device):
+def flush_denormals(device: torch.device) -> Iterator[None]:
     """Treat denormal floats as zero on the CPU while training.
 
     Parameters that never get a gradient (weights from MNIST's always-black border pixels,

@@ -73,12 +73,15 @@ def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_p
     assert scores.argmax() == 37
     printed_scores = [float(line.split()[-1]) for line in printed[1:]]
     np.testing.assert_allclose(printed_scores, np.sort(scores)[::-1][:3], rtol=1e-5)
+    import pandas as pd
+
     from autoencoders import AutoEncoder
 
-    table = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1,
-                       usecols=range(1, 7), dtype=np.float32)
-    np.testing.assert_allclose(scores, AutoEncoder.load(tmp_path / "run").score_samples(table),
-                               rtol=1e-5)
+    # The header's names went into the model: Python's scores take the same table.
+    table = pd.read_csv(tmp_path / "t.csv").drop(columns="id").astype(np.float32)
+    model = AutoEncoder.load(tmp_path / "run")
+    assert list(model.feature_names_in_) == ["income", "age", "a", "b", "c", "d"]
+    np.testing.assert_allclose(scores, model.score_samples(table), rtol=1e-5)
 
 
 def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_run, tmp_path,
@@ -217,3 +220,28 @@ def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, 
     assert "standard input (--input -) is empty" in empty.stderr
     fit = run("fit", "--input", "-", "--out", tmp_path / "f", check_code=2)
     assert "standard input" in fit.stderr and not (tmp_path / "f").exists()
+
+
+def test_outputs_keep_the_tables_column_names_and_the_order_is_checked(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(60, 3))
+    rows = [",".join(f"{v:.4f}" for v in r) for r in X]
+    (tmp_path / "t.csv").write_text("\n".join(["income,age,height", *rows]) + "\n")
+    swapped = [",".join(f"{v:.4f}" for v in r[[1, 0, 2]]) for r in X]
+    (tmp_path / "s.csv").write_text("\n".join(["age,income,height", *swapped]) + "\n")
+    run("fit", "--input", tmp_path / "t.csv", "--out", tmp_path / "run", "--epochs", "2",
+        "--hidden-dims", "4", "--latent-dim", "2", "--maps", "none", "--no-report", "-q",
+        check_code=0)
+    names = json.loads((tmp_path / "run" / "config.json").read_text())["feature_names_in"]
+    assert names == ["income", "age", "height"]
+    run("reconstruct", tmp_path / "run", "--input", tmp_path / "t.csv", "--out",
+        tmp_path / "r.csv", check_code=0)
+    assert (tmp_path / "r.csv").read_text().splitlines()[0] == "income,age,height"
+    proc = run("interpolate", tmp_path / "run", "--input", tmp_path / "t.csv", "--from", "0",
+               "--to", "1", "--out", tmp_path / "i.csv", check_code=0)
+    assert (tmp_path / "i.csv").read_text().splitlines()[0] == "income,age,height"
+    assert "warning" not in proc.stderr, proc.stderr
+    # The same columns in another order would give wrong codes: refused, with fit's order.
+    proc = run("embed", tmp_path / "run", "--input", tmp_path / "s.csv", "--out",
+               tmp_path / "z.csv", check_code=1)
+    assert "put them in fit's order: income, age, height" in proc.stderr
+    assert not (tmp_path / "z.csv").exists()

@@ -105,3 +105,18 @@ def test_sample_needs_a_variational_run(tmp_path):
         "--hidden-dims", "16", "--latent-dim", "3", "-q", check_code=0)
     proc = run("sample", out, "--out", tmp_path / "g.png", check_code=1)
     assert "needs a variational autoencoder" in proc.stderr
+
+
+def test_interpolate_and_denoise_take_an_input_large_enough_to_stream(conv_vae_run, tmp_path,
+                                                                      monkeypatch):
+    # Above STREAM_ABOVE_BYTES (1 GiB) an input is read as a Source: these verbs still work.
+    out, _ = conv_vae_run
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).integers(0, 256, (30, 8, 8),
+                                                                     dtype=np.uint8))
+    monkeypatch.setattr("autoencoders.workflow.data.STREAM_ABOVE_BYTES", 0)
+    run("interpolate", out, "--input", tmp_path / "x.npy", "--from", "2", "--to", "29",
+        "--steps", "4", "--out", tmp_path / "row.npy", check_code=0)
+    assert np.load(tmp_path / "row.npy").shape == (4, 8, 8)
+    run("denoise", out, "--input", tmp_path / "x.npy", "--add-noise", "gaussian:0.3",
+        "--out", tmp_path / "d.npy", check_code=0)
+    assert np.load(tmp_path / "d.npy").shape == (30, 8, 8)

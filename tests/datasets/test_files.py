@@ -69,6 +69,20 @@ def test_the_pyarrow_csv_reader_reads_what_the_reference_reader_reads(name, tmp_
     rows = np.arange(len(reference))
     for a, b in ((fast.ids(rows), reference.ids(rows)), (fast.labels(), reference.labels())):
         assert (a is None and b is None) or (a.dtype == b.dtype and list(a) == list(b))
+    assert fast.feature_names == reference.feature_names
+
+
+def test_a_header_names_the_feature_columns_and_views_keep_them(tmp_path):
+    from autoencoders.datasets import open_source
+
+    (tmp_path / "t.csv").write_text("key,income,kind,age\nu1,1,cat,2\nu2,3,dog,4\n")
+    (tmp_path / "n.csv").write_text("1,2\n3,4\n")
+    table = open_source(tmp_path / "t.csv", id_column="key", label_column="kind")
+    assert table.feature_names == ("income", "age")
+    assert open_source(tmp_path / "n.csv").feature_names is None
+    assert table.subset([1]).feature_names == ("income", "age")
+    assert table.without([0]).reshaped((2,)).feature_names == ("income", "age")
+    assert table.reshaped((1, 2)).feature_names is None  # not a flat table any more
 
 
 def test_whole_number_ids_and_labels_written_as_floats_are_integers(tmp_path):

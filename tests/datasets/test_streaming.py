@@ -65,6 +65,7 @@ def test_source_rows_equal_the_array(files, data, name, kind):
 def test_parquet_list_column_keeps_dtype_and_ids(files, data):
     fixed = open_source(files / "fixed.parquet")
     assert fixed.dtype == np.uint8 and fixed.id_column == "id"
+    assert fixed.feature_names is None  # one list column: its values have no names
     np.testing.assert_array_equal(fixed.ids(ROWS), ROWS * 7)
     listed = open_source(files / "list.parquet", id_column="key")
     np.testing.assert_array_equal(listed.take(ROWS), data[ROWS])
@@ -77,6 +78,7 @@ def test_parquet_list_column_keeps_dtype_and_ids(files, data):
 def test_numeric_columns_are_features(files, data):
     source = open_source(files / "parts")
     assert source.columns == [f"c{j}" for j in range(12)] and source.ids(ROWS) is None
+    assert source.feature_names == tuple(source.columns)
     np.testing.assert_array_equal(source.take(ROWS), data[ROWS].astype(np.float64))
 
 

@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from .commands import COMMANDS
 from .options_file import with_config
@@ -21,7 +23,7 @@ from .parser import PROG, UsageError, build_parser
 __all__ = ["main", "build_parser"]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
 
 
 @contextlib.contextmanager
-def _stderr_messages(quiet: bool, verbose: int):
+def _stderr_messages(quiet: bool, verbose: int) -> Iterator[None]:
     """Warnings as one line each (``autoencoders: warning: ...``, not Python's two lines
     with a source line), none under ``-q``; the library's log messages at INFO with ``-v``
     (DEBUG with ``-vv``). Restored afterwards: ``main`` may run many times in one process."""
@@ -69,7 +71,8 @@ def _stderr_messages(quiet: bool, verbose: int):
     logger.setLevel(logging.WARNING if not verbose else
                     logging.INFO if verbose == 1 else logging.DEBUG)
 
-    def one_line(message, category, filename, lineno, file=None, line=None):
+    def one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
         print(f"{PROG}: warning: {message}", file=sys.stderr)
 
     with warnings.catch_warnings():

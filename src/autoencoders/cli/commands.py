@@ -10,9 +10,18 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from argparse import Namespace
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .options_file import RESUME_OPTIONS, config_text, resume_args
 from .parser import PROG, UsageError, build_parser
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..estimator import AutoEncoder
+    from ..workflow import DataRequest
 
 __all__ = ["COMMANDS"]
 
@@ -20,7 +29,7 @@ __all__ = ["COMMANDS"]
 _RENAMED = {"lr": "learning_rate", "seed": "random_state"}
 
 
-def _request(args, **overrides):
+def _request(args: Namespace, **overrides: Any) -> DataRequest:
     from ..workflow import DataRequest, recorded_data, with_run_columns
 
     if not 0 < getattr(args, "test_fraction", 0.1) < 1:
@@ -34,11 +43,11 @@ def _request(args, **overrides):
     return with_run_columns(request, recorded_data(run_dir)) if run_dir else request
 
 
-def _log(args):
+def _log(args: Namespace) -> Callable[[str], None]:
     return (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
 
 
-def _estimator(args):
+def _estimator(args: Namespace) -> AutoEncoder:
     """An unfitted AutoEncoder of fit's options: the preset's recipe, then every option
     named like a parameter (``_RENAMED`` for the others)."""
     from ..config import preset
@@ -69,7 +78,7 @@ def _method_list(text: str, option: str, noun: str, allowed: tuple[str, ...]
     return names
 
 
-def cmd_fit(args) -> int:
+def cmd_fit(args: Namespace) -> int:
     from ..training import TrainingInterrupted
     from ..training.distributed import join_torchrun, leave
     from ..workflow import RunFolderConflict
@@ -111,7 +120,7 @@ def cmd_fit(args) -> int:
     return code
 
 
-def _fit(args, rank: int, world: int, maps) -> int:
+def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
     """cmd_fit's work in one process (one rank of a torchrun run): rank 0 holds the run
     folder's lock and writes; a new run that fails (not interrupted, not after training)
     leaves the folder as it found it."""
@@ -145,8 +154,7 @@ def _fit(args, rank: int, world: int, maps) -> int:
                 if options.get("input"):
                     options["input"] = os.path.abspath(options["input"])
                 save_command(args.out, options, config_text(build_parser(), "fit", options))
-            quiet = args.quiet or rank != 0
-            log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+            log = _log(args) if rank == 0 else (lambda msg: None)
             epochs = estimator.epochs or f"{_auto_epochs(len(data.X_train), estimator)} (auto)"
             for note in data.notes:
                 log(f"note: {note}")
@@ -177,13 +185,13 @@ def _fit(args, rank: int, world: int, maps) -> int:
     return 0
 
 
-def _auto_epochs(n: int, estimator) -> int:
+def _auto_epochs(n: int, estimator: AutoEncoder) -> int:
     from ..config import auto_epochs
 
     return auto_epochs(n, estimator.batch_size)
 
 
-def _print_summary(metrics: dict, estimator, out) -> None:
+def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str) -> None:
     """The run's numbers on standard output, its loss first, then where everything went."""
     from ..workflow import describe_outputs
     from ..workflow.train import UNDER_TRAINED_STEPS
@@ -217,17 +225,14 @@ def _print_summary(metrics: dict, estimator, out) -> None:
         print(line)
 
 
-def cmd_demo(args) -> int:
-    args.input = None
-    args.image_size = None
-    args.resume = None
+def cmd_demo(args: Namespace) -> int:
+    args.input = args.image_size = args.resume = None
     return cmd_fit(args)
 
 
-def _write_output(args, output: str, on_chunk=None) -> int:
+def _write_output(args: Namespace, output: str, on_chunk: Callable[..., None] | None = None) -> int:
     """embed / reconstruct / score: chunk by chunk from the input to --out, with bounded
     memory; ``on_chunk`` sees each chunk's results (``write_outputs``)."""
-    from ..datasets import ArraySource
     from ..estimator import AutoEncoder
     from ..inference import write_outputs
     from ..workflow import check_output, load
@@ -239,9 +244,8 @@ def _write_output(args, output: str, on_chunk=None) -> int:
     if not args.quiet:
         for note in data.notes:
             print(f"{PROG}: note: {note}", file=sys.stderr)
-    X = data.X if data.ids is None else ArraySource(data.X, data.ids)
-    writer = write_outputs(est, X, args.out, output=output, batch_size=args.chunk_size,
-                           id_name=request.id_name,
+    writer = write_outputs(est, data.source(), args.out, output=output,
+                           batch_size=args.chunk_size, id_name=request.id_name,
                            progress=not args.quiet and sys.stderr.isatty(), what=request.name,
                            on_chunk=on_chunk)
     if writer.ids_dropped:
@@ -253,15 +257,15 @@ def _write_output(args, output: str, on_chunk=None) -> int:
     return 0
 
 
-def cmd_embed(args) -> int:
+def cmd_embed(args: Namespace) -> int:
     return _write_output(args, "map" if args.neighbour_map else "codes")
 
 
-def cmd_reconstruct(args) -> int:
+def cmd_reconstruct(args: Namespace) -> int:
     return _write_output(args, "reconstructions")
 
 
-def cmd_score(args) -> int:
+def cmd_score(args: Namespace) -> int:
     from ..inference import SCORE_COLUMN, Highest
 
     highest = Highest(args.top)
@@ -277,7 +281,7 @@ def cmd_score(args) -> int:
     return code
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS, default_baselines
     from ..workflow import evaluate_run, evaluation_table, run_data
@@ -296,7 +300,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_cluster(args) -> int:
+def cmd_cluster(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
     from ..workflow import check_output, cluster_run, load
@@ -310,7 +314,7 @@ def cmd_cluster(args) -> int:
         check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
-    result = cluster_run(est, data.X, data.y, args.run_dir, n_clusters=args.n_clusters,
+    result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          labels_out=args.out,
                          description=data.description, ids=data.ids, id_name=request.id_name)
@@ -323,28 +327,32 @@ def cmd_cluster(args) -> int:
     return 0
 
 
-def _write_picture_or_array(out: str, images, picture) -> None:
-    """A .png goes to ``picture(images, out)``; .npy, .csv, .parquet to ``write_array``."""
+def _write_picture_or_array(out: str, images: NDArray[Any], picture: Callable[..., object],
+                            est: AutoEncoder) -> None:
+    """A .png goes to ``picture(images, out)``; .npy, .csv, .parquet to ``write_array``,
+    with the columns of the model's input (``inference.output_columns``)."""
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".png", ".npy", ".csv", ".parquet"):
-        raise UsageError(f"--out {out}: name a .png picture or an array file (.npy, .csv, "
-                         ".parquet)")
+        raise UsageError(f"--out {out}: name a .png picture or a .npy, .csv or .parquet file")
     if suffix == ".png":
         picture(images, out)
         shape = tuple(images.shape)
     else:
         from ..datasets import write_array
+        from ..inference import output_columns
 
-        shape = write_array(out, images)
+        shape = write_array(out, images, output_columns(est, "reconstructions"))
     print(f"wrote {out}: {images.dtype} {shape}", file=sys.stderr)
 
 
-def cmd_denoise(args) -> int:
+def cmd_denoise(args: Namespace) -> int:
     import numpy as np
 
-    from ..datasets import read_input, write_array
+    from ..datasets import Source, read_input, write_array
     from ..estimator import AutoEncoder
     from ..evaluation import reconstruction_metrics
+    from ..inference import output_columns
+    from ..inputs import named
     from ..plotting import plot_image_rows
     from ..workflow import check_output, corrupted_copy, load
 
@@ -359,7 +367,9 @@ def cmd_denoise(args) -> int:
             check_output(out, request.input, args.clean, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
-    X, clean = data.X, None
+    X: Any  # the data, then its named rows
+    # In memory even above STREAM_ABOVE_BYTES: noise, file and figure need it (or MemoryError).
+    X, clean = data.X.to_numpy() if isinstance(data.X, Source) else data.X, None
     if args.add_noise:
         clean, X = X, corrupted_copy(est, X, args.add_noise, seed=args.seed)
     elif args.clean:
@@ -367,10 +377,13 @@ def cmd_denoise(args) -> int:
         if np.shape(clean) != np.shape(X):
             raise ValueError(f"{args.clean}: shape {np.shape(clean)} differs from the noisy "
                              f"data's {np.shape(X)}; give the clean originals of --input")
+    # The table's column names go with the rows (the model checks them, as in Python).
+    X = named(X, request.name, feature_names=data.feature_names)
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     if args.out:
         out = est.input_spec_.unscale(denoised)
-        shape = write_array(args.out, out, ids=data.ids, id_name=request.id_name)
+        shape = write_array(args.out, out, output_columns(est, "reconstructions"),
+                            ids=data.ids, id_name=request.id_name)
         print(f"wrote {'standard output' if args.out == '-' else args.out}: {out.dtype} "
               f"{shape}", file=sys.stderr)
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
@@ -388,7 +401,7 @@ def cmd_denoise(args) -> int:
     return 0
 
 
-def cmd_sample(args) -> int:
+def cmd_sample(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_grid
     from ..workflow import check_output
@@ -397,11 +410,12 @@ def cmd_sample(args) -> int:
     est = AutoEncoder.load(args.run_dir, device=args.device)
     images = est.sample(args.n, random_state=args.seed)
     _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
-        est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"))
+        est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"), est)
     return 0
 
 
-def cmd_interpolate(args) -> int:
+def cmd_interpolate(args: Namespace) -> int:
+    from ..datasets import Source
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_rows
     from ..workflow import check_output, load, recorded_dataset
@@ -418,15 +432,18 @@ def cmd_interpolate(args) -> int:
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= i < len(X):
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")
-    row = est.interpolate(X[args.index_from], X[args.index_to], args.steps)
+    # Above STREAM_ABOVE_BYTES the input is a Source: only the two rows are read.
+    start, end = (X.take([i])[0] if isinstance(X, Source) else X[i]
+                  for i in (args.index_from, args.index_to))
+    row = est.interpolate(start, end, args.steps)
     _write_picture_or_array(args.out, row, lambda a, out: plot_image_rows(
         {f"{args.index_from} → {args.index_to}": est.scale_input(a)}, out,
         title=f"Decoded points between the codes of samples {args.index_from} and "
-              f"{args.index_to}"))
+              f"{args.index_to}"), est)
     return 0
 
 
-def cmd_summary(args) -> int:
+def cmd_summary(args: Namespace) -> int:
     from ..config import ArchitectureConfig
     from ..models import build_model
     from ..models.summary import format_layer_table, layer_table
@@ -445,7 +462,7 @@ def cmd_summary(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..export import describe_export, export_format
     from ..workflow import check_output, recorded_dataset
@@ -462,7 +479,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: Namespace) -> int:
     from ..workflow import run_report
 
     if len(args.run_dirs) > 1 and not args.out:

@@ -4,6 +4,7 @@ one: keys are the flags' names, values go through the same checks as on the comm
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .parser import PROG, UsageError, build_parser, verb_parsers
 
@@ -13,7 +14,7 @@ __all__ = ["with_config", "config_text", "resume_args", "RESUME_OPTIONS"]
 RESUME_OPTIONS = ("command", "resume", "quiet", "verbose", "debug", "config")
 
 
-def with_config(parser, argv: list[str]) -> list[str]:
+def with_config(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """``argv`` with the options of its ``--config FILE.toml`` (read with tomllib) put right
     after the verb, before the command line's own options, which therefore win.
 
@@ -56,10 +57,11 @@ def with_config(parser, argv: list[str]) -> list[str]:
     verb = next((a for a in rest if not a.startswith("-")), None)
     if verb not in verb_parsers(parser):
         raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
+    assert verb is not None  # None is no verb: refused just above
     sub = verb_parsers(parser)[verb]
     by_flag = sub._option_string_actions
     by_dest = {a.dest: a for a in sub._actions}
-    tokens = []
+    tokens: list[str] = []
     for key, value in table.items():
         action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
         if action is None or not action.option_strings or isinstance(value, dict) \
@@ -84,7 +86,7 @@ def with_config(parser, argv: list[str]) -> list[str]:
     return rest[:i] + tokens + rest[i:]
 
 
-def config_text(parser, verb: str, options: dict) -> str:
+def config_text(parser: argparse.ArgumentParser, verb: str, options: dict[str, Any]) -> str:
     """``options`` (an argparse namespace's dict) as the TOML that ``--config`` reads back:
     keys are the verb's flag names; options that are None, positionals, the common
     options (quiet, verbose, debug, config) and where to write (out, resume, force: a
@@ -103,7 +105,7 @@ def config_text(parser, verb: str, options: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _toml(value) -> str:
+def _toml(value: object) -> str:
     import json
     import math
 
@@ -118,7 +120,7 @@ def _toml(value) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
 
 
-def resume_args(args):
+def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     """The arguments the interrupted run in ``args.resume`` was started with, parsed anew
     from its saved options, so that a damaged file gets the checks of a command line."""
     from ..workflow import read_command

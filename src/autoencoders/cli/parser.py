@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import shtab
 
@@ -48,20 +50,20 @@ EXAMPLES = {
 class _Formatter(argparse.HelpFormatter):
     """argparse's wrapping, except for the examples, whose lines stay as written."""
 
-    def _fill_text(self, text, width, indent):
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
         if text.startswith("examples:"):
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)
 
 
 class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # No prefix matching: '--data' must not silently mean '--dataset'.
         kwargs.setdefault("allow_abbrev", False)
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
-    def error(self, message):  # one line, not the usage block
+    def error(self, message: str) -> NoReturn:  # one line, not the usage block
         hint = ""
         if message.startswith("unrecognized arguments:") and any(
                 os.path.exists(a) for a in message.split(":", 1)[1].split()):
@@ -72,19 +74,21 @@ class _Parser(argparse.ArgumentParser):
 class _Renamed(argparse.Action):
     """An option that was renamed: a usage error that names the new one."""
 
-    def __init__(self, option_strings, dest, new: str, **kwargs):
+    def __init__(self, option_strings: list[str], dest: str, new: str, **kwargs: Any) -> None:
         self.new = new
         super().__init__(option_strings, dest, nargs="?", **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
         raise UsageError(f"{option_string} is now {self.new} here ({option_string} is the "
                          "training batch of 'fit' only)")
 
 
-def _number(cast, low, high=None, *, above: bool = False, finite: bool = True, what: str):
+def _number(cast: Callable[[str], float], low: float, high: float | None = None, *,
+            above: bool = False, finite: bool = True, what: str) -> Callable[[str], float]:
     """An argparse type: ``cast(text)``, not NaN, finite unless ``finite`` is False, ≥ ``low``
     (> with ``above``) and ≤ ``high``."""
-    def parse(text: str):
+    def parse(text: str) -> float:
         try:
             value = cast(text)
         except ValueError:
@@ -130,9 +134,9 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _log_spec(text: str) -> str:
-    if text.partition(":")[0] != "tensorboard":
-        raise argparse.ArgumentTypeError(f"expected tensorboard or tensorboard:DIR, got "
-                                         f"{text!r} (MLflow is not supported yet)")
+    if text.partition(":")[0] not in ("tensorboard", "mlflow"):
+        raise argparse.ArgumentTypeError(f"expected tensorboard[:DIR] or mlflow[:URI], got "
+                                         f"{text!r}")
     return text
 
 
@@ -147,7 +151,7 @@ def _image_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _add_data_source(p, *, split: bool, required: bool = True,
+def _add_data_source(p: argparse.ArgumentParser, *, split: bool, required: bool = True,
                      splits: tuple[str, ...] = ("train", "test"), stream: bool = False) -> None:
     from_ = p.add_mutually_exclusive_group(required=required)
     from_.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
@@ -177,13 +181,17 @@ def _add_data_source(p, *, split: bool, required: bool = True,
                             "1 GiB always are. Same results, bounded memory")
 
 
-def _add_device(p) -> None:
+def _add_device(p: argparse._ActionsContainer) -> None:
     p.add_argument("--device", default="auto",
                    help="where the model runs: auto (CUDA, then MPS, then CPU; default), cpu, "
                         "cuda, cuda:1, mps")
 
 
-def _add_training_options(p) -> None:
+def _complete_dirs(action: argparse.Action) -> None:
+    action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]  # shtab's hook: untyped
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and recipe")
     g.add_argument("--preset", choices=("default", "notebook"), default="default",
                    help="'notebook': the reference notebook's recipe exactly (SGD, lr 1.5, "
@@ -255,16 +263,15 @@ def _add_training_options(p) -> None:
                    help="write into an output folder that already holds a model or an "
                         "interrupted run")
     d.add_argument("--checkpoint-every", type=_positive_float, default=10.0, metavar="MIN",
-                   help="checkpoint every MIN minutes as well as after every epoch "
-                        "(default 10)")
+                   help="checkpoint every MIN minutes as well as after every epoch (default 10)")
     d.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("--no-report", action="store_true",
                    help="skip RUN_DIR/report.html (the HTML report of the run)")
-    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR]",
-                   help="also log the run for TensorBoard (losses, learning rate, seconds "
-                        "per epoch, reconstructions, test codes for the projector) into DIR "
-                        "(default RUN_DIR/tensorboard); needs the tensorboard extra")
+    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR]|mlflow[:URI]",
+                   help="also log the run for TensorBoard (into DIR, default RUN_DIR/"
+                        "tensorboard; the tensorboard extra) or to MLflow (URI, default "
+                        "$MLFLOW_TRACKING_URI or ./mlruns; the mlflow extra)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description=f"Load RUN_DIR's model and write the {what}, to "
                                        "--out (.npy, .csv or .parquet), chunk by chunk: "
                                        "inputs larger than memory are streamed.")
-        p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+        _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
         _add_device(p)
         _add_data_source(p, split=True, stream=True)
         p.add_argument("--out", required=True, metavar="FILE",
@@ -325,8 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--chunk-size", type=_positive_int, default=65536, metavar="N",
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")
-        p.add_argument("--batch-size", action=_Renamed, new="--chunk-size",
-                       help=argparse.SUPPRESS)
+        p.add_argument("--batch-size", action=_Renamed, new="--chunk-size", help=argparse.SUPPRESS)
         if name == "score":
             p.add_argument("--top", type=_number(int, 0, what="an integer ≥ 0"), default=10,
                            metavar="N", help="print the N highest-scoring rows, the highest "
@@ -343,15 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "k-NN accuracy, linear probe, reconstruction, seconds); "
                                    "print the table and write evaluation.json, evaluation.md "
                                    "and figures/evaluation_maps.png into RUN_DIR.")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=False)
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
                    help="with --input: fraction held out as the test split (default 0.1)")
     p.add_argument("--baselines", metavar="LIST",
-                   help="baselines and maps of the code, of pca, tsne and umap (the umap "
-                        "extra): default pca,tsne, and umap when umap-learn is installed; "
-                        "or 'none'")
+                   help="baselines and maps of the code, of pca, tsne and umap (the umap extra): "
+                        "default pca,tsne, and umap when umap-learn is installed; or 'none'")
     p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
                    help="fit on at most N training points and score at most N test points "
                         "(default 10000)")
@@ -365,18 +370,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "from several starts (or k-means); write cluster.json "
                                    "into RUN_DIR (with accuracy, NMI and ARI when labels are "
                                    "known) and the labels to --out.")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
     p.add_argument("--method", default="auto",
                    help="auto (default: umap-gmm when umap-learn is installed, else ne-gmm), "
-                        "umap-gmm (N2D: UMAP to K dimensions, then a Gaussian mixture; the "
-                        "umap extra), ne-gmm (our neighbour embedding instead of UMAP) or "
-                        "kmeans")
+                        "umap-gmm (N2D: UMAP to K dimensions, then a Gaussian mixture; the umap "
+                        "extra), ne-gmm (our neighbour embedding instead of UMAP) or kmeans")
     p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
-                   help="starts of the mixture (or k-means); the most likely is kept "
-                        "(default 10)")
+                   help="starts of the mixture (or k-means); the most likely is kept (default 10)")
     p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 
@@ -385,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with --corruption) and write the result to --out. With "
                                    "--add-noise the data is clean and gets noise first, so "
                                    "the PSNR of noisy and denoised images is printed.")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True)
     p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
@@ -400,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Decode codes drawn from the prior N(0, I) of RUN_DIR's "
                                    "variational autoencoder; write a grid picture (.png) or "
                                    "the array (.npy, .csv, .parquet).")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     p.add_argument("-n", type=_positive_int, default=64, metavar="N",
                    help="how many samples (default 64)")
@@ -412,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "spaced points between their codes; write a row picture "
                                    "(.png) or the array (.npy, .csv, .parquet). The data is "
                                    "the run's data set unless --dataset or --input is given.")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True, required=False)
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
@@ -428,13 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "most unusual test points, an interactive map of the test "
                                    "points and the scores; several runs are put side by "
                                    "side. The data are read again as the run read them.")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR"))
     p.add_argument("--out", metavar="HTML",
                    help="where to write it (default RUN_DIR/report.html for one run; needed "
                         "for several)")
     p.add_argument("--max-points", type=_positive_int, default=10000, metavar="N",
-                   help="test points on each map at most (default 10000, shared between "
-                        "runs)")
+                   help="test points on each map at most (default 10000, shared between runs)")
     _add_device(p)
 
     from ..config import EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
@@ -446,14 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "takes the same raw input as 'embed'), the package version and the "
                     "model's configuration in its metadata (key 'autoencoders'). ONNX "
                     "Runtime runs it: onnxruntime.InferenceSession(FILE).")
-    p.add_argument("run_dir", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     p.add_argument("--format", choices=EXPORT_FORMATS,
                    help="onnx (needs the onnx extra) or torchscript; by default from --out's "
                         "suffix (.onnx; .pt, .pth, .ts), else onnx")
     p.add_argument("--part", choices=EXPORT_PARTS, default="encoder",
-                   help="encoder: input → code (default); decoder: code → reconstruction; "
-                        "full: input → reconstruction; map: input → 2-D map (a run fitted "
-                        "with --map)")
+                   help="encoder: input → code (default); decoder: code → reconstruction; full: "
+                        "input → reconstruction; map: input → 2-D map (a run fitted with --map)")
     p.add_argument("--input-dtype", choices=INPUT_DTYPES,
                    help="dtype of the raw input: uint8 (pixels 0-255, divided by 255 inside "
                         "the graph; the default for runs on MNIST, Fashion-MNIST or digits) "
@@ -465,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "
                                    "Keras' model.summary() does.")
-    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR").complete = shtab.DIRECTORY
+    _complete_dirs(p.add_argument("run_dir", nargs="?", metavar="RUN_DIR"))
     p.add_argument("--preset", choices=("notebook",),
                    help="the reference notebook's architecture on 28×28 input")
     for name, verb in verb_parsers(parser).items():
@@ -474,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_common(p, version: str, *, verb: bool = True) -> None:
+def _add_common(p: argparse.ArgumentParser, version: str, *, verb: bool = True) -> None:
     """The options every verb takes, as the top-level command does."""
     g = p.add_argument_group("common options")
     g.add_argument("-V", "--version", action="version", version=f"{PROG} {version}")
@@ -494,7 +495,6 @@ def _add_common(p, version: str, *, verb: bool = True) -> None:
                             "RUN_DIR/options.toml")
 
 
-def verb_parsers(parser) -> dict:
+def verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """``{verb: its sub-parser}`` of a parser from :func:`build_parser`."""
-    return next(a for a in parser._actions
-                if isinstance(a, argparse._SubParsersAction)).choices
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices

@@ -1,6 +1,12 @@
 """Data sets: MNIST and Fashion-MNIST (local or downloaded), scikit-learn's digits, the
 user's files (one module per format, one dispatcher in ``files``), and writing outputs."""
 
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
 from .bundled import load_digits
 from .files import open_source, read_input, read_input_with_ids, table_columns
 from .idx import IDXError
@@ -50,21 +56,22 @@ def class_names(name: str | None) -> tuple[str, ...] | None:
     return FASHION_MNIST.class_names if name == "fashion-mnist" else None
 
 
-def label_names(labels, names: tuple[str, ...] | None) -> list[str]:
+def label_names(labels: Iterable[Any], names: tuple[str, ...] | None) -> list[str]:
     """Labels as text for legends and the report: ``names[label]`` for integer labels
     within ``names``, else the label itself."""
     return [names[int(v)] if names is not None and _is_index(v, len(names)) else str(v)
             for v in labels]
 
 
-def _is_index(value, n: int) -> bool:
+def _is_index(value: Any, n: int) -> bool:
     try:
         return float(value).is_integer() and 0 <= int(value) < n
     except (TypeError, ValueError):
         return False
 
 
-def load_dataset(name: str, split: str = "train", **kwargs):
+def load_dataset(name: str, split: str = "train",
+                 **kwargs: Any) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Load a named data set's split.
 
     Parameters

@@ -5,9 +5,15 @@ decoder (Pillow, to 8-bit grey)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "COLOUR_MODES",
            "numpy_errors", "file_identity", "name_list", "require_pyarrow", "read_image",
@@ -20,7 +26,7 @@ STREAMED_SUFFIXES = (".npy", ".parquet")
 
 
 @contextlib.contextmanager
-def numpy_errors(path: Path):
+def numpy_errors(path: Path) -> Iterator[None]:
     """Turn NumPy's errors for an unusable .npy/.npz file into one ValueError naming it.
 
     Raises
@@ -52,21 +58,21 @@ def numpy_errors(path: Path):
                          "truncated, corrupt or of another format") from None
 
 
-def file_identity(path: Path) -> tuple:
+def file_identity(path: Path) -> tuple[str, int, int]:
     """(resolved path, size in bytes, modification time in ns): what a fingerprint of a
     file holds instead of its bytes."""
     st = path.stat()
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def name_list(columns, shown: int = 10) -> str:
+def name_list(columns: Iterable[object], shown: int = 10) -> str:
     """Column names for a message: the first ``shown``, then how many more."""
     columns = list(columns)
     more = f", … ({len(columns) - shown} more)" if len(columns) > shown else ""
     return ", ".join(map(str, columns[:shown])) + more
 
 
-def require_pyarrow():
+def require_pyarrow() -> Any:
     """``pyarrow.parquet``, or an ImportError that says which extra to install."""
     try:
         import pyarrow.parquet as pq
@@ -91,7 +97,7 @@ def image_mode(file: Path) -> str | None:
         return None
 
 
-def read_image(file: Path, image_size=None) -> np.ndarray:
+def read_image(file: Path, image_size: tuple[int, int] | None = None) -> NDArray[np.uint8]:
     """One image file as uint8 grayscale (h, w), resized (bilinear) to ``image_size``
     (height, width) when given.
 
@@ -114,11 +120,14 @@ def read_image(file: Path, image_size=None) -> np.ndarray:
     except (OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{file}: not a readable image ({exc}); remove or replace it") from None
     if image_size is not None:
-        gray = gray.resize((image_size[1], image_size[0]), Image.BILINEAR)
+        # Pillow sets BILINEAR on the module at run time, which its typing does not declare
+        # (Image.Resampling.BILINEAR is Pillow 9.1+; pillow>=9 is supported).
+        gray = gray.resize((image_size[1], image_size[0]),
+                           Image.BILINEAR)  # type: ignore[attr-defined]
     return np.asarray(gray, dtype=np.uint8)
 
 
-def _to_gray8(img):
+def _to_gray8(img: Image.Image) -> Image.Image:
     from PIL import Image
 
     if img.mode.startswith("I;16") or img.mode == "I":

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["load_digits"]
 
 
-def load_digits():
+def load_digits() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Load scikit-learn's bundled 8×8 handwritten digits (1,797 images, UCI ML repository).
 
     Returns

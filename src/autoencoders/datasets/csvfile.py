@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._common import name_list
 from .source import ArraySource
@@ -14,9 +18,11 @@ from .source import ArraySource
 __all__ = ["read_csv"]
 
 
-def read_csv(path, id_column="auto", label_column=None) -> ArraySource:
+def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
+             label_column: str | None = None) -> ArraySource:
     """A CSV file of numbers: float32 (n, n_columns) features, with the ids of its id
-    column and the labels of its label column.
+    column, the labels of its label column and the header's names of the feature columns
+    (``ArraySource.feature_names``; None without a header).
 
     A first row that is not all numbers is a header. ``id_column`` names the column of row
     ids; "auto" takes a column named ``id`` when there is one, None none. ``label_column``
@@ -62,7 +68,7 @@ def read_csv(path, id_column="auto", label_column=None) -> ArraySource:
     width = len(rows[0][1])
     aside = [i for i in (id_at, label_at) if i is not None]
     features = [i for i in range(width) if i not in aside]
-    kept = {i: [] for i in aside}
+    kept: dict[int, list[str]] = {i: [] for i in aside}
     out = np.empty((len(rows), len(features)), dtype=np.float32)
     for r, (line, row) in enumerate(rows):
         if len(row) != width:
@@ -77,10 +83,12 @@ def read_csv(path, id_column="auto", label_column=None) -> ArraySource:
             raise ValueError(_non_numeric(path, header, rows, line, col)) from None
     ids = None if id_at is None else _as_values(kept[id_at])
     labels = None if label_at is None else _as_values(kept[label_at])
-    return ArraySource(out, ids, labels)
+    names = None if header is None else [header[i] for i in features]
+    return ArraySource(out, ids, labels, names)
 
 
-def _read_with_pyarrow(path: Path, id_column, label_column) -> ArraySource | None:
+def _read_with_pyarrow(path: Path, id_column: str | None,
+                       label_column: str | None) -> ArraySource | None:
     """pyarrow's reader for a plain file, or None (no pyarrow, or anything the reference
     reader must look at: a missing column, text or empty cells in a feature column, ragged
     rows, duplicate or padded names)."""
@@ -124,10 +132,11 @@ def _read_with_pyarrow(path: Path, id_column, label_column) -> ArraySource | Non
     ids = None if id_name is None else _as_values(table.column(id_name).to_pylist())
     labels = (None if label_column is None
               else _as_values(table.column(label_column).to_pylist()))
-    return ArraySource(X, ids, labels)
+    return ArraySource(X, ids, labels, None if header is None else features)
 
 
-def _column(path, header, name, what: str, option: str, required: bool = True):
+def _column(path: Path, header: list[str] | None, name: str | None, what: str, option: str,
+            required: bool = True) -> int | None:
     """The index of column ``name`` in ``header`` (None for no name, or a missing name that
     is not ``required``)."""
     if name is None:
@@ -141,7 +150,8 @@ def _column(path, header, name, what: str, option: str, required: bool = True):
                      "or none")
 
 
-def _non_numeric(path, header, rows, line: int, col: int) -> str:
+def _non_numeric(path: Path, header: list[str] | None, rows: list[tuple[int, list[str]]],
+                 line: int, col: int) -> str:
     """The message for a cell that is not a number: where, which column, and, when the
     whole column holds text, that it may be ids or labels."""
     cell = next(row for n, row in rows if n == line)[col]
@@ -156,7 +166,7 @@ def _non_numeric(path, header, rows, line: int, col: int) -> str:
             "allowed)")
 
 
-def _as_values(cells: list) -> np.ndarray:
+def _as_values(cells: list[Any]) -> NDArray[Any]:
     """Ids or labels: int64 when every cell is a whole number ("7", "7.0" as spreadsheets
     write it), else the cells as they are."""
     values = np.array(cells, dtype=object)
@@ -180,7 +190,7 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def csv_header(path) -> list[str] | None:
+def csv_header(path: str | os.PathLike[str]) -> list[str] | None:
     """The header row of a CSV file (its first row, when not all numbers), or None; reads
     only that row."""
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -191,5 +201,5 @@ def csv_header(path) -> list[str] | None:
     return None if first is None or _is_numeric_row(first) else [c.strip() for c in first]
 
 
-def _is_numeric_row(row) -> bool:
+def _is_numeric_row(row: Iterable[str]) -> bool:
     return all(_is_number(cell) for cell in row)

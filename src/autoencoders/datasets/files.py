@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import glob as _glob
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._common import ARRAY_SUFFIXES, IMAGE_SUFFIXES, STREAMED_SUFFIXES, require_pyarrow
 from .csvfile import csv_header, read_csv
@@ -41,8 +44,9 @@ from .source import Source
 __all__ = ["open_source", "read_input", "read_input_with_ids", "table_columns"]
 
 
-def open_source(path, *, id_column: str | None = "auto", label_column: str | None = None,
-                image_size=None, feature_shape=None) -> Source:
+def open_source(path: str | os.PathLike[str], *, id_column: str | None = "auto",
+                label_column: str | None = None, image_size: tuple[int, int] | None = None,
+                feature_shape: Iterable[int] | None = None) -> Source:
     """Open a data set for reading on demand: ``autoencoders.datasets.open("data/*.parquet")``.
 
     Parameters
@@ -92,7 +96,7 @@ def open_source(path, *, id_column: str | None = "auto", label_column: str | Non
     return source if feature_shape is None else source.reshaped(feature_shape)
 
 
-def table_columns(path) -> list[str] | None:
+def table_columns(path: str | os.PathLike[str]) -> list[str] | None:
     """The column names of a table input without reading its rows: a ``.csv`` file's header,
     or the schema of a ``.parquet`` file (the first of a folder or glob of them); None for
     other inputs, a CSV without a header, or nothing at ``path``."""
@@ -113,7 +117,8 @@ def table_columns(path) -> list[str] | None:
     return None
 
 
-def read_input(path, *, image_size: tuple[int, int] | None = None, id_column="auto"):
+def read_input(path: str | os.PathLike[str], *, image_size: tuple[int, int] | None = None,
+               id_column: str | None = "auto") -> tuple[NDArray[Any], NDArray[Any] | None]:
     """Read a data file or an image folder into memory.
 
     Parameters
@@ -151,7 +156,10 @@ def read_input(path, *, image_size: tuple[int, int] | None = None, id_column="au
     return X, y
 
 
-def read_input_with_ids(path, *, image_size=None, id_column="auto", label_column=None):
+def read_input_with_ids(path: str | os.PathLike[str], *,
+                        image_size: tuple[int, int] | None = None,
+                        id_column: str | None = "auto", label_column: str | None = None
+                        ) -> tuple[NDArray[Any], NDArray[Any] | None, NDArray[Any] | None]:
     """:func:`read_input`, and the rows' ids: ``(X, y, ids)``.
 
     ``ids`` is an array of shape (n,) from the id column of a ``.csv`` or ``.parquet`` file,
@@ -163,7 +171,8 @@ def read_input_with_ids(path, *, image_size=None, id_column="auto", label_column
     return source.to_numpy(), source.labels(), source.ids(np.arange(len(source)))
 
 
-def _from_files(files: list[Path], what: str, id_column, label_column=None) -> Source:
+def _from_files(files: list[Path], what: str, id_column: str | None,
+                label_column: str | None = None) -> Source:
     suffixes = {f.suffix.lower() for f in files}
     if label_column is not None and not suffixes <= {".csv", ".parquet"}:
         raise ValueError(f"{what}: a label column needs a table (.csv or .parquet); an .npz "
@@ -188,7 +197,8 @@ def _from_files(files: list[Path], what: str, id_column, label_column=None) -> S
                      f"{'/'.join(IMAGE_SUFFIXES)} images")
 
 
-def _from_folder(folder: Path, id_column, label_column, image_size) -> Source:
+def _from_folder(folder: Path, id_column: str | None, label_column: str | None,
+                 image_size: tuple[int, int] | None) -> Source:
     entries = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     kinds = {p.suffix.lower() for p in entries}
     if kinds & set(IMAGE_SUFFIXES) or not kinds & set(STREAMED_SUFFIXES):

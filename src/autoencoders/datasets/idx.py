@@ -16,15 +16,17 @@ import hashlib
 import io
 import math
 import zlib
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import check_fits_in_memory
 
 __all__ = ["IDXError", "read_idx", "parse_idx"]
 
 # Element-type codes of the IDX format, mapped to big-endian numpy dtypes.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -39,7 +41,15 @@ class IDXError(ValueError):
     """A file is not a well-formed IDX file (truncated, corrupt or of another format)."""
 
 
-def _read_exact(stream, buffer: memoryview, name: str, what: str, hasher) -> None:
+class _Stream(Protocol):
+    # What the reader uses of a binary file object (open(path, "rb"), BytesIO, GzipFile).
+    def read(self, size: int = ..., /) -> bytes: ...
+    def readinto(self, buffer: memoryview | bytearray, /) -> int: ...
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+
+def _read_exact(stream: _Stream, buffer: memoryview, name: str, what: str,
+                hasher: hashlib._Hash) -> None:
     filled = 0
     while filled < len(buffer):
         n = stream.readinto(buffer[filled:filled + _CHUNK])
@@ -50,7 +60,8 @@ def _read_exact(stream, buffer: memoryview, name: str, what: str, hasher) -> Non
     hasher.update(buffer)
 
 
-def read_idx(stream, name: str = "<stream>", max_bytes: int = 1 << 34) -> tuple[np.ndarray, str]:
+def read_idx(stream: _Stream, name: str = "<stream>",
+             max_bytes: int = 1 << 34) -> tuple[NDArray[Any], str]:
     """Read one IDX file from a binary stream, gunzipping it when it starts gzipped.
 
     Parameters
@@ -89,7 +100,7 @@ def read_idx(stream, name: str = "<stream>", max_bytes: int = 1 << 34) -> tuple[
         raise IDXError(f"{name}: the gzip data is truncated or corrupt ({exc})") from None
 
 
-def _read_plain(stream, name: str, max_bytes: int) -> tuple[np.ndarray, str]:
+def _read_plain(stream: _Stream, name: str, max_bytes: int) -> tuple[NDArray[Any], str]:
     hasher = hashlib.md5()
     magic = bytearray(4)
     got = stream.readinto(magic)
@@ -117,7 +128,9 @@ def _read_plain(stream, name: str, max_bytes: int) -> tuple[np.ndarray, str]:
     check_fits_in_memory(declared, f"{name} (shape {shape})", "the file is corrupt or too "
                          "large for this machine")
     data = np.empty(count, dtype=dtype)
-    _read_exact(stream, memoryview(data.view(np.uint8)), name, "data", hasher)
+    # numpy's stubs give ndarray __buffer__ only for Python 3.12+ (the config targets 3.11).
+    buffer = memoryview(data.view(np.uint8))  # type: ignore[arg-type]
+    _read_exact(stream, buffer, name, "data", hasher)
     if stream.read(1):
         raise IDXError(f"{name}: the header declares shape {shape} but the file holds more "
                        "data; it is corrupt or not an IDX file")
@@ -126,7 +139,7 @@ def _read_plain(stream, name: str, max_bytes: int) -> tuple[np.ndarray, str]:
     return data.reshape(shape), hasher.hexdigest()
 
 
-def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+def parse_idx(data: bytes, name: str = "<bytes>") -> NDArray[Any]:
     """Parse IDX bytes (gzipped or not) into an array; see :func:`read_idx`.
 
     Raises

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import check_fits_in_memory
 from ._common import COLOUR_MODES, IMAGE_SUFFIXES, file_identity, image_mode, read_image
@@ -32,7 +34,7 @@ class ImageFolderSource(Source):
         another size.
     """
 
-    def __init__(self, folder, image_size=None):
+    def __init__(self, folder: str | Path, image_size: tuple[int, int] | None = None) -> None:
         self.folder = Path(folder)
         self.files = sorted(p for p in self.folder.iterdir()
                             if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -48,7 +50,7 @@ class ImageFolderSource(Source):
         self.feature_shape = read_image(self.files[0], image_size).shape
         self.colour_files = sum(image_mode(f) in COLOUR_MODES for f in self.files)
 
-    def notes(self):
+    def notes(self) -> list[str]:
         if not self.colour_files:
             return []
         return [f"{self.colour_files} of {self.n_rows} images in {self.folder} are in colour "
@@ -62,7 +64,7 @@ class ImageFolderSource(Source):
                              "HxW (image_size=(h, w)) to resize all images to one size")
         return image
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         out = np.empty((len(rows), *self.feature_shape), dtype=np.uint8)
         for j, i in enumerate(rows):
             out[j] = self._load(int(i))
@@ -81,8 +83,8 @@ class ImageFolderSource(Source):
                              "size")
         return np.stack(images)
 
-    def ids(self, rows):
+    def ids(self, rows: Any) -> NDArray[np.object_]:
         return np.array([self.files[int(i)].name for i in rows], dtype=object)
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [file_identity(p) for p in self.files] + [self.image_size]

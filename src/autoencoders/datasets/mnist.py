@@ -17,10 +17,14 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import atomic_path
 from .idx import IDXError, read_idx
@@ -65,9 +69,9 @@ class IDXDataset:
     """
 
     name: str
-    files: dict
-    mirrors: tuple
-    class_names: tuple | None = None
+    files: dict[str, str]
+    mirrors: tuple[str, ...]
+    class_names: tuple[str, ...] | None = None
 
 
 MNIST = IDXDataset(
@@ -142,7 +146,7 @@ def _find_local(stem: str, folders: list[Path]) -> Path | None:
 MAX_FILE_BYTES = 1 << 26
 
 
-def _read_verified_idx(stream, name: str, md5: str) -> np.ndarray:
+def _read_verified_idx(stream: BufferedReader, name: str, md5: str) -> np.ndarray:
     """Parse an IDX stream and check the MD5 of its decompressed contents before use."""
     array, digest = read_idx(stream, name, max_bytes=MAX_FILE_BYTES)
     if digest != md5:
@@ -153,9 +157,9 @@ def _read_verified_idx(stream, name: str, md5: str) -> np.ndarray:
     return array
 
 
-def _download(url: str, file, timeout: float, progress: bool) -> None:
+def _download(url: str, file: BinaryIO, timeout: float, progress: bool) -> None:
     """Stream ``url`` into the open binary ``file``, at most ``MAX_FILE_BYTES``."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
@@ -178,7 +182,8 @@ def _download(url: str, file, timeout: float, progress: bool) -> None:
         raise CorruptFileError(f"{url}: received {received} of {total} bytes")
 
 
-def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress) -> np.ndarray:
+def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors: Sequence[str], timeout: float,
+           progress: bool) -> np.ndarray:
     """Download ``stem`` from the first mirror that serves a verified copy, streamed into
     the cache (it appears there only once verified), or into a temporary folder when the
     cache cannot be written (a download next time, nothing more)."""
@@ -199,7 +204,8 @@ def _fetch(stem: str, md5: str, dataset: IDXDataset, mirrors, timeout, progress)
     )
 
 
-def _download_verified(url: str, cache: Path, md5: str, timeout, progress) -> np.ndarray:
+def _download_verified(url: str, cache: Path, md5: str, timeout: float,
+                       progress: bool) -> np.ndarray:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         writable = os.access(cache.parent, os.W_OK)
@@ -213,13 +219,14 @@ def _download_verified(url: str, cache: Path, md5: str, timeout, progress) -> np
 
 
 @contextlib.contextmanager
-def _scratch(name: str):
+def _scratch(name: str) -> Iterator[Path]:
     """A path in a temporary folder that is removed afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         yield Path(folder) / name
 
 
-def _read_verified(stem: str, dataset: IDXDataset, mirrors, timeout, progress) -> np.ndarray:
+def _read_verified(stem: str, dataset: IDXDataset, mirrors: Sequence[str], timeout: float,
+                   progress: bool) -> np.ndarray:
     md5 = dataset.files[stem]
     path = _find_local(stem, data_dirs(dataset.name))
     if path is None:
@@ -232,8 +239,9 @@ def _read_verified(stem: str, dataset: IDXDataset, mirrors, timeout, progress) -
                                "or replace it with the original file") from None
 
 
-def load_idx_dataset(dataset: IDXDataset, split: str = "train", *, mirrors=None,
-                     timeout: float = 30.0, progress: bool = True):
+def load_idx_dataset(dataset: IDXDataset, split: str = "train", *,
+                     mirrors: Iterable[str] | None = None, timeout: float = 30.0,
+                     progress: bool = True) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Load one split of an IDX data set (MNIST, Fashion-MNIST), downloading it if needed.
 
     Parameters
@@ -276,7 +284,8 @@ def load_idx_dataset(dataset: IDXDataset, split: str = "train", *, mirrors=None,
     return X, y
 
 
-def load_mnist(split: str = "train", **kwargs):
+def load_mnist(split: str = "train",
+               **kwargs: Any) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Load MNIST (LeCun, Cortes & Burges): handwritten digits, 28×28 grayscale.
 
     Parameters
@@ -299,7 +308,8 @@ def load_mnist(split: str = "train", **kwargs):
     return load_idx_dataset(MNIST, split, **kwargs)
 
 
-def load_fashion_mnist(split: str = "train", **kwargs):
+def load_fashion_mnist(split: str = "train",
+                       **kwargs: Any) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Load Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): clothing images, 28×28 grayscale.
 
     Same shapes, dtypes, arguments and errors as :func:`load_mnist`.

@@ -4,9 +4,12 @@ read whole (a zip archive cannot be mapped)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import check_fits_in_memory
 from ._common import file_identity, numpy_errors
@@ -32,7 +35,7 @@ class NpySource(Source):
         arrays, which would need pickle, included).
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | Path) -> None:
         with numpy_errors(Path(path)):
             mm = np.load(path, mmap_mode="r", allow_pickle=False)
         if mm.ndim < 2:
@@ -58,6 +61,7 @@ class NpySource(Source):
 
     def _describe(self, mm: np.memmap) -> None:
         """Where the rows are in the file: what each read maps again."""
+        assert mm.filename is not None  # a file's mapping (np.load, or checked by can_wrap)
         self.path = Path(mm.filename)
         self.n_rows, self.feature_shape, self.dtype = mm.shape[0], tuple(mm.shape[1:]), mm.dtype
         self._offset = mm.offset
@@ -67,19 +71,20 @@ class NpySource(Source):
         return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self._offset,
                          shape=self.shape, order="F" if self._fortran else "C")
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         mm = self._map()
         try:
             if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # a contiguous run
                 return np.array(mm[rows[0]:rows[-1] + 1])
-            return mm[rows]
+            return cast(NDArray[Any], mm[rows])
         except (OSError, ValueError) as exc:
             raise ValueError(f"{self.path}: could not be read ({exc}); it changed or was "
                              "truncated since it was opened") from None
         finally:
-            mm._mmap.close()  # unmap now: mapped pages would count as resident memory
+            # Unmap now: mapped pages would count as resident memory.
+            mm._mmap.close()  # type: ignore[attr-defined]  # numpy's private mmap, not in stubs
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [file_identity(self.path)]
 
 
@@ -97,7 +102,7 @@ class NpyShardsSource(Source):
         For no shards, or shards of different feature shapes or dtypes.
     """
 
-    def __init__(self, paths):
+    def __init__(self, paths: Sequence[str | Path]) -> None:
         self.shards = [NpySource(p) for p in paths]
         if not self.shards:
             raise ValueError("no .npy shards given")
@@ -111,7 +116,7 @@ class NpyShardsSource(Source):
         self.offsets = np.cumsum([0] + [s.n_rows for s in self.shards])
         self.n_rows = int(self.offsets[-1])
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
         which = np.searchsorted(self.offsets, rows, side="right") - 1
         for i in np.unique(which):
@@ -119,11 +124,11 @@ class NpyShardsSource(Source):
             out[mask] = self.shards[i].take(rows[mask] - self.offsets[i])
         return out
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [file_identity(s.path) for s in self.shards]
 
 
-def read_npz(path) -> ArraySource:
+def read_npz(path: str | Path) -> ArraySource:
     """An ``.npz`` archive's data array (named ``X``, ``x``, ``data``, ``images``, or the
     only one) with its labels (``y``, ``labels`` or ``targets``, when present).
 

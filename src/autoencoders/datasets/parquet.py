@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._io import check_fits_in_memory
 from ._common import file_identity, name_list, require_pyarrow
@@ -47,7 +51,8 @@ class ParquetSource(Source):
     ``autoencoders embed --out x.parquet`` writes them), not millions.
     """
 
-    def __init__(self, paths, id_column: str | None = "auto", label_column: str | None = None):
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], id_column: str | None = "auto",
+                 label_column: str | None = None) -> None:
         self._pq = require_pyarrow()
         self.paths = [Path(p) for p in paths]
         if not self.paths:
@@ -79,6 +84,7 @@ class ParquetSource(Source):
         if not self.columns:
             raise ValueError(f"{self.paths[0]}: no feature columns besides {id_column!r}")
         self._list = len(self.columns) == 1 and _is_list(schema.field(self.columns[0]).type)
+        self.feature_names = None if self._list else tuple(self.columns)
         import pyarrow as pa
 
         for name in self.columns:
@@ -104,7 +110,7 @@ class ParquetSource(Source):
         self.feature_shape, self.dtype = tuple(first.shape[1:]), first.dtype
         self._cache: tuple[int, np.ndarray] | None = (0, first)
 
-    def _file(self, path):
+    def _file(self, path: Path) -> Any:
         try:
             return self._pq.ParquetFile(path)
         except FileNotFoundError:
@@ -112,7 +118,7 @@ class ParquetSource(Source):
         except Exception as exc:  # pyarrow's ArrowInvalid and friends
             raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
 
-    def _read_group(self, k: int, columns):
+    def _read_group(self, k: int, columns: list[str]) -> Any:
         i, g = self._groups[k]
         if self._files is None:  # unpickled: files are opened again where the rows are read
             self._files = [self._file(p) for p in self.paths]
@@ -147,14 +153,15 @@ class ParquetSource(Source):
             values = col.flatten()
             if values.null_count:
                 raise ValueError(f"{where}: missing values in list column {self.columns[0]!r}")
-            return values.to_numpy(zero_copy_only=False).reshape(len(col), width)
+            return cast(NDArray[Any],
+                        values.to_numpy(zero_copy_only=False).reshape(len(col), width))
         for name, col in zip(self.columns, table.columns, strict=True):
             if col.null_count:
                 raise ValueError(f"{where}: column {name!r} has {col.null_count} missing "
                                  "values; fill or drop them first")
         return np.stack([c.to_numpy() for c in table.columns], axis=1)
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
         which = np.searchsorted(self.offsets, rows, side="right") - 1
         for k in np.unique(which):
@@ -171,7 +178,7 @@ class ParquetSource(Source):
             out[mask] = self._cache[1][rows[mask] - self.offsets[k]]
         return out
 
-    def ids(self, rows):
+    def ids(self, rows: ArrayLike) -> NDArray[Any] | None:
         if self.id_column is None:
             return None
         rows = np.asarray(rows, dtype=np.int64)
@@ -183,28 +190,29 @@ class ParquetSource(Source):
             parts.append(col[rows[which == k] - self.offsets[k]])
         return np.concatenate(parts) if parts else np.empty(0)
 
-    def labels(self):
+    def labels(self) -> NDArray[Any] | None:
         if self.label_column is None:
             return None
         return np.concatenate([
             self._read_group(k, [self.label_column]).column(0).to_numpy(zero_copy_only=False)
             for k in range(len(self._groups))])
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [file_identity(p) for p in self.paths] + [self.id_column, self.label_column]
 
-    def __getstate__(self):  # picklable for process pools (Dask, Ray): no open files
+    def __getstate__(self) -> dict[str, Any]:
+        # picklable for process pools (Dask, Ray): no open files
         state = self.__dict__.copy()
         state.pop("_pq", None)
         state.update(_files=None, _cache=None)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _pq=require_pyarrow())
 
 
-def _is_list(kind) -> bool:
+def _is_list(kind: Any) -> bool:
     import pyarrow as pa
 
-    return (pa.types.is_list(kind) or pa.types.is_large_list(kind)
-            or pa.types.is_fixed_size_list(kind))
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind)
+                or pa.types.is_fixed_size_list(kind))

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .._io import check_fits_in_memory
 
@@ -23,6 +26,9 @@ __all__ = ["Source", "ArraySource", "Without", "iter_chunks", "CHUNK_ROWS"]
 #: Rows a chunked reader takes at once when nothing else is asked: 4,096 rows of 784
 #: bytes are 3.2 MB.
 CHUNK_ROWS = 4096
+
+#: A function of rows, (k, *feature_shape) to (k, ...), as :meth:`Source.map` takes.
+_RowsFn = Callable[[NDArray[Any]], NDArray[Any]]
 
 
 class Source:
@@ -37,17 +43,21 @@ class Source:
         Shape of one row, e.g. (784,) or (28, 28).
     dtype : numpy.dtype
         The stored dtype (uint8 pixels stay uint8; the estimator scales them).
+    feature_names : tuple of str or None
+        The names of a table's feature columns (a CSV header, Parquet columns), which the
+        estimator records as ``feature_names_in_``; None for unnamed features.
     """
 
     n_rows: int
-    feature_shape: tuple
-    dtype: np.dtype
+    feature_shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    feature_names: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return self.n_rows
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple[int, ...]:
         """(n_rows, *feature_shape), as an array's ``shape``."""
         return (self.n_rows, *self.feature_shape)
 
@@ -56,7 +66,7 @@ class Source:
         """Bytes the rows would take in memory as ``dtype``."""
         return self.n_rows * math.prod(self.feature_shape) * np.dtype(self.dtype).itemsize
 
-    def take(self, rows) -> np.ndarray:
+    def take(self, rows: ArrayLike) -> np.ndarray:
         """The rows at ``rows``.
 
         Parameters
@@ -85,7 +95,7 @@ class Source:
         stop = self.n_rows if stop is None else min(stop, self.n_rows)
         return self.take(np.arange(start, stop, dtype=np.int64))
 
-    def ids(self, rows) -> np.ndarray | None:
+    def ids(self, rows: ArrayLike) -> np.ndarray | None:
         """The id of each row in ``rows`` (the id column, or file names), or None."""
         return None
 
@@ -120,15 +130,15 @@ class Source:
             h.update(repr(part).encode())
         return h.hexdigest()
 
-    def subset(self, rows) -> Source:
+    def subset(self, rows: ArrayLike) -> Source:
         """A source of only the rows ``rows`` (ascending), in that order."""
         return _RowsView(self, np.asarray(rows, dtype=np.int64))
 
-    def without(self, rows) -> Source:
+    def without(self, rows: ArrayLike) -> Source:
         """A source of every row except ``rows`` (ascending), in file order."""
         return _ExcludingView(self, np.unique(np.asarray(rows, dtype=np.int64)))
 
-    def reshaped(self, feature_shape) -> Source:
+    def reshaped(self, feature_shape: Iterable[int]) -> Source:
         """The same rows seen with another feature shape of as many values, e.g. flat
         784-value rows as (28, 28) images for a convolutional model.
 
@@ -143,7 +153,7 @@ class Source:
                              f"as shape {feature_shape}")
         return _Mapped(self, _unchanged, self.dtype, feature_shape)
 
-    def map(self, fn, dtype) -> Source:
+    def map(self, fn: _RowsFn, dtype: DTypeLike) -> Source:
         """The same rows passed through ``fn`` as they are read: ``fn`` takes and returns
         arrays of shape (k, *feature_shape), returning ``dtype``."""
         return _Mapped(self, fn, dtype)
@@ -151,14 +161,15 @@ class Source:
     def _take(self, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _identity(self) -> list:
+    def _identity(self) -> list[Any]:
         return [id(self)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.n_rows} rows of {self.feature_shape} {self.dtype})"
 
 
-def iter_chunks(source: Source, rows: int = CHUNK_ROWS):
+def iter_chunks(source: Source, rows: int = CHUNK_ROWS
+                ) -> Iterator[tuple[int, int, NDArray[Any]]]:
     """Yield ``(start, stop, array)`` for consecutive chunks of at most ``rows`` rows."""
     for start in range(0, source.n_rows, rows):
         stop = min(source.n_rows, start + rows)
@@ -173,6 +184,8 @@ class ArraySource(Source):
     array : ndarray, shape (n, *feature_shape)
     ids : array of shape (n,), optional
     labels : array of shape (n,), optional
+    feature_names : sequence of str, optional
+        One name per feature of a flat table (n, F).
 
     Raises
     ------
@@ -180,59 +193,65 @@ class ArraySource(Source):
         For an array of fewer than 2 dimensions.
     """
 
-    def __init__(self, array: np.ndarray, ids=None, labels=None):
+    def __init__(self, array: np.ndarray, ids: ArrayLike | None = None,
+                 labels: ArrayLike | None = None,
+                 feature_names: Iterable[object] | None = None) -> None:
         self.array = np.asarray(array)
         if self.array.ndim < 2:
             raise ValueError(f"expected an array of shape (n, ...), got {self.array.shape}")
+        if feature_names is not None:
+            self.feature_names = tuple(str(n) for n in feature_names)
         self.n_rows, self.feature_shape = len(self.array), tuple(self.array.shape[1:])
         self.dtype = self.array.dtype
         self._row_ids = None if ids is None else np.asarray(ids)
         self._labels = None if labels is None else np.asarray(labels)
 
-    def _take(self, rows):
-        return self.array[rows]
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
+        return cast(NDArray[Any], self.array[rows])
 
     def to_numpy(self) -> np.ndarray:
         return self.array
 
-    def ids(self, rows):
+    def ids(self, rows: ArrayLike) -> NDArray[Any] | None:
         return None if self._row_ids is None else self._row_ids[np.asarray(rows)]
 
-    def labels(self):
+    def labels(self) -> NDArray[Any] | None:
         return self._labels
 
-    def _identity(self):
-        data = memoryview(np.ascontiguousarray(self.array)).cast("B")
+    def _identity(self) -> list[Any]:
+        # numpy's stubs give ndarray __buffer__ only for Python 3.12+ (the config targets 3.11).
+        data = memoryview(np.ascontiguousarray(self.array)).cast("B")  # type: ignore[arg-type]
         return [hashlib.blake2b(data, digest_size=16).hexdigest()]
 
 
 class _View(Source):
     """Some rows of a base source, in ascending order; subclasses map row numbers."""
 
-    def __init__(self, base: Source):
+    def __init__(self, base: Source) -> None:
         self.base, self.feature_shape, self.dtype = base, base.feature_shape, base.dtype
+        self.feature_names = base.feature_names
 
     def _to_base(self, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         return self.base.take(self._to_base(rows))
 
-    def ids(self, rows):
+    def ids(self, rows: ArrayLike) -> NDArray[Any] | None:
         return self.base.ids(self._to_base(np.asarray(rows, dtype=np.int64)))
 
 
 class _RowsView(_View):
-    def __init__(self, base, rows):
+    def __init__(self, base: Source, rows: NDArray[np.int64]) -> None:
         super().__init__(base)
         if len(rows) and (np.any(np.diff(rows) <= 0) or rows[0] < 0 or rows[-1] >= len(base)):
             raise ValueError("subset rows must be ascending row numbers of the source")
         self.rows, self.n_rows = rows, len(rows)
 
-    def _to_base(self, rows):
-        return self.rows[rows]
+    def _to_base(self, rows: NDArray[Any]) -> NDArray[np.int64]:
+        return cast(NDArray[np.int64], self.rows[rows])
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [self.base.fingerprint(), hashlib.blake2b(self.rows.tobytes()).hexdigest()]
 
 
@@ -246,50 +265,52 @@ class Without:
     excluded : array of int, ascending
     """
 
-    def __init__(self, excluded):
+    def __init__(self, excluded: ArrayLike) -> None:
         excluded = np.asarray(excluded, dtype=np.int64)
         # Row j of the rest is row j + k of the whole, k = how many excluded rows come
         # before it.
         self._shifted = excluded - np.arange(len(excluded))
 
-    def __getitem__(self, rows):
+    def __getitem__(self, rows: Any) -> Any:
         return rows + np.searchsorted(self._shifted, rows, side="right")
 
 
 class _ExcludingView(_View):
-    def __init__(self, base, excluded):
+    def __init__(self, base: Source, excluded: NDArray[np.int64]) -> None:
         super().__init__(base)
         if len(excluded) and (excluded[0] < 0 or excluded[-1] >= len(base)):
             raise ValueError("excluded rows must be row numbers of the source")
         self.excluded, self.n_rows = excluded, len(base) - len(excluded)
         self._rest = Without(excluded)
 
-    def _to_base(self, rows):
-        return self._rest[rows]
+    def _to_base(self, rows: NDArray[Any]) -> NDArray[Any]:
+        return cast(NDArray[Any], self._rest[rows])
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [self.base.fingerprint(), hashlib.blake2b(self.excluded.tobytes()).hexdigest()]
 
 
-def _unchanged(array):
+def _unchanged(array: NDArray[Any]) -> NDArray[Any]:
     return array
 
 
 class _Mapped(_View):
     """The base's rows through ``fn``, optionally seen with another feature shape."""
 
-    def __init__(self, base, fn, dtype, feature_shape=None):
+    def __init__(self, base: Source, fn: _RowsFn, dtype: DTypeLike,
+                 feature_shape: Iterable[int] | None = None) -> None:
         super().__init__(base)
         self.fn, self.dtype, self.n_rows = fn, np.dtype(dtype), base.n_rows
-        self.feature_shape = base.feature_shape if feature_shape is None else feature_shape
+        if feature_shape is not None and tuple(feature_shape) != base.feature_shape:
+            self.feature_shape, self.feature_names = tuple(feature_shape), None
 
-    def _to_base(self, rows):
+    def _to_base(self, rows: NDArray[Any]) -> NDArray[Any]:
         return rows
 
-    def _take(self, rows):
+    def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         return self.fn(self.base.take(rows))
 
-    def _identity(self):
+    def _identity(self) -> list[Any]:
         return [self.base.fingerprint()]
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Self
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import atomic_path
 from ._common import require_pyarrow
@@ -18,8 +22,9 @@ __all__ = ["write_array", "ArrayWriter", "STDOUT"]
 STDOUT = "-"
 
 
-def write_array(path, array: np.ndarray, columns: list[str] | None = None, *,
-                ids=None, id_name: str = "id") -> tuple[int, ...]:
+def write_array(path: str | os.PathLike[str], array: NDArray[Any],
+                columns: list[str] | None = None, *, ids: NDArray[Any] | None = None,
+                id_name: str = "id") -> tuple[int, ...]:
     """Write an array to ``.npy``, ``.csv`` or ``.parquet`` by the path's suffix, atomically.
 
     Parameters
@@ -51,6 +56,7 @@ def write_array(path, array: np.ndarray, columns: list[str] | None = None, *,
     """
     with ArrayWriter(path, len(array), columns, id_name=id_name) as writer:
         writer.write(array, ids)
+    assert writer.shape is not None  # set by the first write
     return writer.shape
 
 
@@ -85,7 +91,8 @@ class ArrayWriter:
         columns, or more or fewer rows than ``n_rows`` by the end.
     """
 
-    def __init__(self, path, n_rows: int, columns=None, *, id_name: str = "id"):
+    def __init__(self, path: str | os.PathLike[str], n_rows: int,
+                 columns: list[str] | None = None, *, id_name: str = "id") -> None:
         self.path = Path(path)
         # "-" is standard output, as CSV: for pipes ('autoencoders embed ... --out - | ...').
         self.stdout = str(path) == STDOUT
@@ -94,21 +101,23 @@ class ArrayWriter:
             raise ValueError(f"{self.path}: output must end in .npy, .csv or .parquet, or "
                              "be - (standard output, CSV)")
         self.n_rows, self.columns, self.id_name = n_rows, columns, id_name
-        self.shape, self.ids_dropped, self._written = None, False, 0
-        self._file = self._parquet = None
+        self.shape: tuple[int, ...] | None = None
+        self.ids_dropped, self._written = False, 0
+        self._file: _Unclosed | BinaryIO | None = None
+        self._parquet: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         if self.stdout:
-            self._atomic = contextlib.nullcontext()
+            self._atomic: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
             self._file = _Unclosed(sys.stdout.buffer)
             return self
         self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
+        self._tmp: Path = self._atomic.__enter__()
         if self.suffix != ".parquet":
             self._file = open(self._tmp, "wb")  # noqa: SIM115 (closed in __exit__)
         return self
 
-    def write(self, chunk: np.ndarray, ids=None) -> None:
+    def write(self, chunk: NDArray[Any], ids: NDArray[Any] | None = None) -> None:
         """Append rows: ``chunk`` of shape (k, ...) and, optionally, their ids (k,)."""
         chunk = np.asarray(chunk)
         flat = chunk.reshape(len(chunk), -1)
@@ -122,6 +131,7 @@ class ArrayWriter:
         self._written += len(chunk)
         if self.suffix == ".npy":
             self.ids_dropped |= ids is not None
+            assert self._file is not None  # opened by __enter__
             self._file.write(np.ascontiguousarray(chunk, dtype=self._dtype).tobytes())
         elif self.suffix == ".csv":
             text = io.StringIO()
@@ -129,11 +139,13 @@ class ArrayWriter:
             lines = text.getvalue().splitlines()
             if ids is not None:
                 lines = [f"{_csv_cell(i)},{line}" for i, line in zip(ids, lines, strict=True)]
+            assert self._file is not None  # opened by __enter__
             self._file.write(("\n".join(lines) + "\n").encode() if lines else b"")
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
+            assert self.columns is not None  # set by _start
             data = {name: flat[:, i] for i, name in enumerate(self.columns)}
             if ids is not None:
                 data = {self.id_name: np.asarray(ids), **data}
@@ -143,7 +155,7 @@ class ArrayWriter:
             # Row groups of 4,096 rows, which streaming readers decode whole.
             self._parquet.write_table(table, row_group_size=4096)
 
-    def _start(self, chunk, flat, with_ids: bool) -> None:
+    def _start(self, chunk: NDArray[Any], flat: NDArray[Any], with_ids: bool) -> None:
         self._row_shape, self._dtype = chunk.shape[1:], chunk.dtype
         self.columns = (list(self.columns) if self.columns is not None
                         else [f"f{i}" for i in range(flat.shape[1])])
@@ -151,6 +163,7 @@ class ArrayWriter:
             raise ValueError(f"{len(self.columns)} column names for {flat.shape[1]} columns")
         if self.suffix == ".npy":
             self.shape = (self.n_rows, *chunk.shape[1:])
+            assert self._file is not None  # opened by __enter__
             np.lib.format.write_array_header_2_0(self._file, {
                 "descr": np.lib.format.dtype_to_descr(chunk.dtype), "fortran_order": False,
                 "shape": self.shape})
@@ -158,11 +171,13 @@ class ArrayWriter:
         self.shape = (self.n_rows, flat.shape[1])
         if self.suffix == ".csv":
             names = ([self.id_name] if with_ids else []) + self.columns
+            assert self._file is not None  # opened by __enter__
             self._file.write((",".join(names) + "\n").encode())
         else:
             require_pyarrow()
 
-    def __exit__(self, kind, exc, tb):
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
         try:
             if self._file is not None:
                 self._file.close()
@@ -181,7 +196,7 @@ class ArrayWriter:
 class _Unclosed:
     """Standard output for a writer: written and flushed, never closed."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
 
     def write(self, data: bytes) -> None:
@@ -191,7 +206,7 @@ class _Unclosed:
         self.stream.flush()
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value: object) -> str:
     """A value as one CSV cell, quoted when it holds a comma, a quote or a line break."""
     text = str(value)
     if any(c in text for c in ',"\n\r'):

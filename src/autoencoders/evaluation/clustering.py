@@ -3,7 +3,10 @@ dimensions, then a Gaussian mixture fitted from several starts; or k-means."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from ..inputs import as_array
 from .reducers import make_reducer, umap_available
@@ -26,8 +29,9 @@ def resolve_cluster_method(method: str) -> str:
     return method
 
 
-def cluster_codes(Z, n_clusters: int, method: str = "auto", *, n_init: int = 10,
-                  n_neighbors: int | None = None, random_state: int = 0) -> np.ndarray:
+def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, n_init: int = 10,
+                  n_neighbors: int | None = None,
+                  random_state: int = 0) -> NDArray[np.int64]:
     """Assign each code to one of ``n_clusters`` clusters.
 
     Parameters
@@ -86,7 +90,8 @@ def cluster_codes(Z, n_clusters: int, method: str = "auto", *, n_init: int = 10,
         from sklearn.cluster import KMeans
 
         km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
-        return km.fit_predict(Z).astype(np.int64)
+        labels: NDArray[np.int64] = km.fit_predict(Z).astype(np.int64)
+        return labels
     k = n_neighbors or (15 if method == "ne-gmm" else 20)
     if len(Z) <= k:
         raise ValueError(f"{len(Z)} points are too few for a neighbour graph of {k} "
@@ -109,4 +114,5 @@ def cluster_codes(Z, n_clusters: int, method: str = "auto", *, n_init: int = 10,
     manifold = (manifold - manifold.mean(0)) / max(float(manifold.std()), 1e-12)
     gmm = GaussianMixture(n_components=n_clusters, covariance_type="full", n_init=n_init,
                           random_state=random_state)
-    return gmm.fit(manifold).predict(manifold).astype(np.int64)
+    labels = gmm.fit(manifold).predict(manifold).astype(np.int64)
+    return labels

@@ -9,9 +9,12 @@ with as many components as the code, PCA, t-SNE and UMAP to 2-D, 2-D maps of the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .metrics import (
     continuity,
@@ -23,6 +26,9 @@ from .metrics import (
     trustworthiness,
 )
 from .reducers import REDUCERS, default_baselines, make_reducer
+
+if TYPE_CHECKING:
+    from ..estimator import AutoEncoder
 
 __all__ = ["compare_representations", "Comparison", "METHOD_LABELS", "comparison_rows"]
 
@@ -49,7 +55,8 @@ TABLE_COLUMNS = (("trustworthiness", "trust."), ("continuity", "contin."),
                  ("transform_seconds", "transform s"))
 
 
-def comparison_rows(methods: dict) -> tuple[list[str], list[tuple[str, list[str]]]]:
+def comparison_rows(methods: Mapping[str, Mapping[str, float]],
+                    ) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """``methods`` (``Comparison.methods``, or evaluation.json's) as a table: the titles
     of the columns any method has, and (name, formatted cells; "—" where n/a) per method."""
     columns = [(k, h) for k, h in TABLE_COLUMNS if any(k in row for row in methods.values())]
@@ -78,16 +85,18 @@ class Comparison:
         Sizes, k, subsample sizes and seed, for the record.
     """
 
-    methods: dict = field(default_factory=dict)
-    maps: dict = field(default_factory=dict)
+    methods: dict[str, dict[str, float]] = field(default_factory=dict)
+    maps: dict[str, NDArray[np.float32]] = field(default_factory=dict)
     y_test: np.ndarray | None = None
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-def compare_representations(estimator, X_train, X_test, y_train=None, y_test=None, *,
-                            baselines=None, subsample: int | None = 10000, k: int = 10,
+def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
+                            y_train: Any = None, y_test: Any = None, *,
+                            baselines: Sequence[str] | None = None,
+                            subsample: int | None = 10000, k: int = 10,
                             neighbourhood_points: int = 5000, random_state: int = 0,
-                            log=None) -> Comparison:
+                            log: Callable[[str], object] | None = None) -> Comparison:
     """Fit every method on the same training points and score it on the same test points.
 
     Parameters
@@ -142,7 +151,8 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
         "neighbourhood_points": min(neighbourhood_points, len(te)),
         "random_state": random_state, "baselines": list(baselines)})
 
-    def record(name, Z_train, Z_test, fit_seconds, transform_seconds, recon=None):
+    def record(name: str, Z_train: NDArray[Any], Z_test: NDArray[Any], fit_seconds: float,
+               transform_seconds: float, recon: NDArray[Any] | None = None) -> None:
         row = {"fit_seconds": float(fit_seconds), "transform_seconds": float(transform_seconds)}
         if name != "raw":  # the input against itself: 1 by definition
             opts = {"max_points": neighbourhood_points, "random_state": random_state}
@@ -162,12 +172,12 @@ def compare_representations(estimator, X_train, X_test, y_train=None, y_test=Non
         if log:
             log(f"{name}: " + ", ".join(f"{k_} {v:.4g}" for k_, v in row.items()))
 
-    def timed(fn, *args):
+    def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
         start = time.perf_counter()
         out = fn(*args)
         return out, time.perf_counter() - start
 
-    def timed_transform(transform, X):
+    def timed_transform(transform: Callable[[Any], Any], X: Any) -> tuple[Any, float]:
         # A warm-up call first, so that one-time costs (umap-learn compiles its transform
         # with numba on first use) do not count as the time to place new points.
         transform(X[:10])

@@ -3,6 +3,8 @@ neighbourhood preservation, downstream accuracy and clustering agreement."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
@@ -53,7 +55,7 @@ def reconstruction_metrics(X: np.ndarray, R: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ neighbourhoods
-def near_zero_fraction(Z, tol: float = 0.01) -> float:
+def near_zero_fraction(Z: Any, tol: float = 0.01) -> float:
     """Fraction of a code's entries that are near zero: ``|z| ≤ tol · max |Z|``.
 
     The measure of a sparse code (the share of inactive units per sample, averaged);
@@ -82,7 +84,7 @@ def subsample_indices(n: int, max_points: int | None, random_state: int) -> np.n
     return np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
 
 
-def trustworthiness(X, Z, k: int = 10, *, max_points: int | None = 5000,
+def trustworthiness(X: Any, Z: Any, k: int = 10, *, max_points: int | None = 5000,
                     random_state: int = 0) -> float:
     """How far the k nearest neighbours in ``Z`` are true neighbours in ``X``.
 
@@ -119,7 +121,7 @@ def trustworthiness(X, Z, k: int = 10, *, max_points: int | None = 5000,
     return float(sk_trustworthiness(X[idx], Z[idx], n_neighbors=k))
 
 
-def continuity(X, Z, k: int = 10, *, max_points: int | None = 5000,
+def continuity(X: Any, Z: Any, k: int = 10, *, max_points: int | None = 5000,
                random_state: int = 0) -> float:
     """How far the k nearest neighbours in ``X`` stay neighbours in ``Z``.
 
@@ -131,7 +133,7 @@ def continuity(X, Z, k: int = 10, *, max_points: int | None = 5000,
     return trustworthiness(Z, X, k, max_points=max_points, random_state=random_state)
 
 
-def knn_recall(X, Z, k: int = 10, *, max_points: int | None = 10000,
+def knn_recall(X: Any, Z: Any, k: int = 10, *, max_points: int | None = 10000,
                random_state: int = 0) -> float:
     """Mean fraction of each point's k nearest neighbours in ``X`` that are also among its k
     nearest in ``Z`` (Euclidean, the point itself excluded): the neighbourhood hit rate of
@@ -159,7 +161,7 @@ def knn_recall(X, Z, k: int = 10, *, max_points: int | None = 10000,
     return float(np.mean(hits) / k)
 
 
-def _paired(X, Z) -> tuple[np.ndarray, np.ndarray]:
+def _paired(X: Any, Z: Any) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
     Z = np.asarray(Z, dtype=np.float32).reshape(len(Z), -1)
     if len(X) != len(Z):
@@ -174,7 +176,8 @@ def _check_k(k: int, n: int) -> None:
 
 
 # ------------------------------------------------------------------ downstream use
-def knn_accuracy(Z_train, y_train, Z_test, y_test, k: int = 5) -> float:
+def knn_accuracy(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any,
+                 k: int = 5) -> float:
     """Accuracy on the test split of a k-nearest-neighbour classifier (Euclidean, uniform
     votes; scikit-learn ``KNeighborsClassifier``) fitted on the training split's codes.
 
@@ -202,7 +205,8 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test, k: int = 5) -> float:
     return float(model.score(Z_test, y_test))
 
 
-def linear_probe_accuracy(Z_train, y_train, Z_test, y_test, *, max_iter: int = 1000) -> float:
+def linear_probe_accuracy(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any, *,
+                          max_iter: int = 1000) -> float:
     """Test accuracy of a linear probe: multinomial logistic regression (L2, C=1, lbfgs) on
     standardised codes of the training split, as in e.g. Alain & Bengio (2016),
     "Understanding intermediate layers using linear classifier probes".
@@ -228,7 +232,8 @@ def linear_probe_accuracy(Z_train, y_train, Z_test, y_test, *, max_iter: int = 1
     return float(probe.score(Z_test, y_test))
 
 
-def _split_pairs(Z_train, y_train, Z_test, y_test):
+def _split_pairs(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any,
+                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
     from ..inputs import check_labels
 
     Z_train = np.asarray(Z_train, dtype=np.float32).reshape(len(Z_train), -1)
@@ -238,7 +243,7 @@ def _split_pairs(Z_train, y_train, Z_test, y_test):
 
 
 # ------------------------------------------------------------------ clustering
-def cluster_accuracy(y_true, y_pred) -> float:
+def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     """Unsupervised clustering accuracy: the share of points whose cluster, matched one to
     one to a class by the Hungarian algorithm to maximise agreement, is their class
     (the ACC of Xie, Girshick & Farhadi 2016, DEC, and of N2D; scipy's
@@ -273,7 +278,7 @@ def cluster_accuracy(y_true, y_pred) -> float:
     return float(counts[rows, cols].sum() / len(y_true))
 
 
-def clustering_scores(y_true, y_pred) -> dict[str, float]:
+def clustering_scores(y_true: Any, y_pred: Any) -> dict[str, float]:
     """``accuracy`` (:func:`cluster_accuracy`), ``nmi`` (normalised mutual information,
     arithmetic mean; Strehl & Ghosh 2002) and ``ari`` (adjusted Rand index; Hubert & Arabie
     1985), from scikit-learn. Errors as :func:`cluster_accuracy`."""

@@ -7,7 +7,10 @@ PCA (scikit-learn), t-SNE (openTSNE, which embeds new points into a fitted map) 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["make_reducer", "REDUCERS", "default_baselines", "umap_available",
            "require_umap"]
@@ -37,7 +40,7 @@ def default_baselines() -> tuple[str, ...]:
     return REDUCERS if umap_available() else ("pca", "tsne")
 
 
-def require_umap():
+def require_umap() -> Any:
     """Import umap-learn, or raise an ImportError that says how to install it."""
     try:
         import umap
@@ -51,10 +54,10 @@ class _TSNE:
     & Zupan 2024, J. Stat. Softw. 109(3)); new points are placed by optimising them against
     the fixed training map (openTSNE's ``TSNEEmbedding.transform``)."""
 
-    def __init__(self, n_components, random_state, n_jobs=-1):
+    def __init__(self, n_components: int, random_state: int, n_jobs: int = -1) -> None:
         self.n_components, self.random_state, self.n_jobs = n_components, random_state, n_jobs
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: Any) -> NDArray[Any]:
         from openTSNE import TSNE
 
         if len(X) < 4:
@@ -65,11 +68,12 @@ class _TSNE:
                               verbose=False).fit(np.asarray(X, dtype=np.float64))
         return np.asarray(self.embedding)
 
-    def transform(self, X):
+    def transform(self, X: Any) -> NDArray[Any]:
         return np.asarray(self.embedding.transform(np.asarray(X, dtype=np.float64)))
 
 
-def make_reducer(method: str, n_components: int = 2, random_state: int = 0, **kwargs):
+def make_reducer(method: str, n_components: int = 2, random_state: int = 0,
+                 **kwargs: Any) -> Any:
     """A reducer with ``fit_transform(X)`` and ``transform(X_new)``; arrays (n, features)
     in, float (n, n_components) out. "pca" is scikit-learn's ``PCA`` itself (with
     ``inverse_transform``), "umap" umap-learn's ``UMAP`` itself.

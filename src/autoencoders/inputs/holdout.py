@@ -3,7 +3,10 @@ the training inputs of a fit."""
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
+from numpy.typing import NDArray
 
 from ..datasets.source import Source
 from .spec import InputSpec
@@ -40,7 +43,12 @@ def holdout(n: int, fraction: float, *, max_rows: int | None = None,
     return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
 
-def split(X, held: np.ndarray):
+@overload
+def split(X: NDArray[Any], held: np.ndarray) -> tuple[NDArray[Any], NDArray[Any]]: ...
+@overload
+def split(X: Source, held: np.ndarray) -> tuple[Source, Source]: ...
+def split(X: NDArray[Any] | Source,
+          held: np.ndarray) -> tuple[NDArray[Any], NDArray[Any]] | tuple[Source, Source]:
     """``(rows held, the other rows)`` of an array or a :class:`Source` (for a source, views
     of it), both in file order; ``held`` from :func:`holdout`."""
     if isinstance(X, Source):
@@ -49,8 +57,10 @@ def split(X, held: np.ndarray):
 
 
 
-def training_inputs(X, validation_data, scaling: str, *, unit: bool,
-                    hold_out: float | None, rng):
+def training_inputs(X: Any, validation_data: Any, scaling: str, *, unit: bool,
+                    hold_out: float | None, rng: np.random.RandomState
+                    ) -> tuple[InputSpec, NDArray[Any] | Source, NDArray[Any] | Source | None,
+                               bool]:
     """What a fit trains on: the input spec learnt from ``X``, the model inputs of the
     training rows and of the validation rows (``validation_data``, or ``hold_out`` of
     ``X`` held out by :func:`holdout`, seeded by a draw from ``rng``), each checked once.
@@ -82,7 +92,8 @@ def training_inputs(X, validation_data, scaling: str, *, unit: bool,
         hold out from.
     """
     spec, rows, in_unit = InputSpec.fit(X, scaling, unit=unit)
-    X_train, X_val = spec.model_input(rows), None
+    X_train = spec.model_input(rows)
+    X_val: NDArray[Any] | Source | None = None
     if validation_data is not None:
         X_val = spec.prepare(validation_data, fitting=True, what="validation_data")
     elif hold_out is not None:

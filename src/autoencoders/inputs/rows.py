@@ -4,9 +4,12 @@ labels and codes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..datasets.npy import NpySource
 from ..datasets.source import Source
@@ -14,6 +17,11 @@ from .scan import scan
 
 __all__ = ["Rows", "InputTypeError", "as_rows", "named", "as_array", "column_names",
            "check_codes", "check_labels"]
+
+
+class _Numbered(Protocol):
+    # Rows.numbers when not an int: an int64 array, or datasets.source.Without.
+    def __getitem__(self, i: int, /) -> Any: ...
 
 
 class InputTypeError(TypeError, ValueError):
@@ -36,11 +44,15 @@ class Rows:
     numbers : int, or ndarray of int64 of shape (n,), or ``datasets.source.Without``
         Each row's number in the whole the data came from (a file), for messages; an int is
         the number of the first row of consecutive ones.
+    feature_names : tuple of str or None
+        The features' names (a DataFrame's columns, a table's header), for
+        ``feature_names_in_`` and scikit-learn's checks of them; None for unnamed ones.
     """
 
     data: np.ndarray | Source
     name: str = "X"
     numbers: object = 0
+    feature_names: tuple[str, ...] | None = None
     #: Set by ``InputSpec.check``: the values already lie in the model's range, so that
     #: nothing needs clipping.
     in_range: bool = True
@@ -50,16 +62,20 @@ class Rows:
 
     def number(self, i: int) -> int:
         """The number in the whole of row ``i``."""
-        return int(self.numbers + i if isinstance(self.numbers, int) else self.numbers[i])
+        numbers = cast("int | _Numbered", self.numbers)
+        return int(numbers + i if isinstance(numbers, int) else numbers[i])
 
 
-def named(X, name: str, numbers=0) -> Rows:
-    """``X`` with the name messages give it and its rows' numbers in a larger whole (a
-    file's rows), for :func:`as_rows`: ``named(chunk, "data.npy", numbers=start)``."""
-    return Rows(X.data if isinstance(X, Rows) else X, name, numbers)
+def named(X: Any, name: str, numbers: object = 0,
+          feature_names: Iterable[str] | None = None) -> Rows:
+    """``X`` with the name messages give it, its rows' numbers in a larger whole (a file's
+    rows) and its features' names (by default its own: :func:`column_names`), for
+    :func:`as_rows`: ``named(chunk, "data.csv", numbers=start, feature_names=header)``."""
+    names = column_names(X) if feature_names is None else tuple(feature_names)
+    return Rows(X.data if isinstance(X, Rows) else X, name, numbers, names)
 
 
-def as_rows(X, what: str = "X") -> Rows:
+def as_rows(X: Any, what: str = "X") -> Rows:
     """Turn any accepted input into :class:`Rows`, without reading a source's values.
 
     Accepted: numpy arrays (any integer or floating dtype; bool becomes float32),
@@ -82,13 +98,13 @@ def as_rows(X, what: str = "X") -> Rows:
             raise InputTypeError(f"{what} has dtype {X.dtype}; it must hold real numbers")
         if len(X) == 0:
             raise ValueError(f"{what} is empty (0 samples); pass at least one sample")
-        return Rows(X, what)
+        return Rows(X, what, feature_names=X.feature_names)
     arr = as_array(X, what)
     _check_shape(arr, what)
-    return Rows(arr, what)
+    return Rows(arr, what, feature_names=column_names(X))
 
 
-def as_array(X, what: str = "X") -> np.ndarray:
+def as_array(X: Any, what: str = "X") -> np.ndarray:
     """Turn array-likes (lists, pandas/polars DataFrames, torch tensors) into a numpy array.
 
     Returns
@@ -146,16 +162,19 @@ def as_array(X, what: str = "X") -> np.ndarray:
     return arr
 
 
-def column_names(X) -> tuple | None:
-    """A DataFrame's column names when they are all strings (scikit-learn's rule for
-    ``feature_names_in_``), else None."""
+def column_names(X: Any) -> tuple[str, ...] | None:
+    """The features' names: those of :class:`Rows` or a :class:`Source` (a table's header),
+    or a DataFrame's columns when they are all strings (scikit-learn's rule for
+    ``feature_names_in_``); else None."""
+    if isinstance(X, Rows | Source):
+        return X.feature_names
     columns = getattr(X, "columns", None)
     if columns is None or not all(isinstance(c, str) for c in columns):
         return None
     return tuple(columns)
 
 
-def _frame_to_numpy(frame, what: str) -> np.ndarray:
+def _frame_to_numpy(frame: Any, what: str) -> np.ndarray:
     """A DataFrame's values; non-numeric columns are named, missing values become NaN."""
     dtypes = getattr(frame, "dtypes", None)
     if dtypes is not None and hasattr(dtypes, "items"):  # pandas
@@ -169,7 +188,7 @@ def _frame_to_numpy(frame, what: str) -> np.ndarray:
                 f"{what} has non-numeric columns {', '.join(map(repr, bad[:5]))}{more}; "
                 "convert them to numbers or drop them (a column of row ids: drop it, or "
                 "name it with --id-column in the command line)")
-    arr = frame.to_numpy()
+    arr: np.ndarray = frame.to_numpy()
     if arr.dtype == object:  # pandas' nullable types: NA becomes NaN, reported with its row
         arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     return arr
@@ -187,7 +206,7 @@ def _check_shape(arr: np.ndarray, what: str) -> None:
                          "required; each sample needs at least one feature")
 
 
-def check_codes(Z, width: int, what: str = "Z") -> np.ndarray:
+def check_codes(Z: Any, width: int, what: str = "Z") -> np.ndarray:
     """Latent codes for a decoder: ``Z`` as C-contiguous float32 of shape (n, ``width``).
 
     Raises
@@ -205,7 +224,8 @@ def check_codes(Z, width: int, what: str = "Z") -> np.ndarray:
 
 
 
-def check_labels(labels, n_samples: int, what: str = "labels") -> np.ndarray | None:
+def check_labels(labels: ArrayLike | None, n_samples: int,
+                 what: str = "labels") -> np.ndarray | None:
     """One label per sample: ``labels`` as a 1-D array of length ``n_samples``, or None.
 
     Raises

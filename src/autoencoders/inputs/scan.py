@@ -5,8 +5,10 @@ chunk, from which NaN and infinity (``np.min`` propagates NaN), overflow of floa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..datasets.source import Source, iter_chunks
 
@@ -51,7 +53,19 @@ class Range:
         return self.within(0.0, 1.0)
 
 
-def scan(rows) -> Range:
+class _Rows(Protocol):
+    """What :func:`scan` reads of ``inputs.Rows`` (named here: rows.py imports this one)."""
+
+    @property
+    def data(self) -> NDArray[Any] | Source: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def number(self, i: int) -> int: ...
+
+
+def scan(rows: _Rows) -> Range:
     """One pass over the values of ``rows`` (:class:`~autoencoders.inputs.Rows`):
     per-feature minimum and maximum, chunk by chunk.
 
@@ -60,7 +74,8 @@ def scan(rows) -> Range:
     ValueError
         At the first chunk holding NaN or infinite values, naming its first such row.
     """
-    lo = hi = None
+    lo: NDArray[np.float64] | None = None
+    hi: NDArray[np.float64] | None = None
     data = rows.data
     chunks = (iter_chunks(data, SCAN_ROWS) if isinstance(data, Source) else
               ((s, s + SCAN_ROWS, data[s:s + SCAN_ROWS]) for s in range(0, len(data),
@@ -77,6 +92,7 @@ def scan(rows) -> Range:
         c_lo, c_hi = c_lo.astype(np.float64), c_hi.astype(np.float64)
         lo = c_lo if lo is None else np.minimum(lo, c_lo)
         hi = c_hi if hi is None else np.maximum(hi, c_hi)
+    assert lo is not None and hi is not None  # rows are never empty (as_rows refuses them)
     return Range(lo, hi)
 
 

@@ -8,11 +8,16 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+if TYPE_CHECKING:
+    import torch
 
 from ..datasets.source import Source
-from .rows import Rows, as_rows, column_names
+from .rows import Rows, as_rows
 from .scan import UNIT_TOLERANCE, check_fits_float32, check_unit_interval, scan
 
 __all__ = ["InputSpec", "SCALINGS", "pixels_to_unit"]
@@ -50,14 +55,14 @@ class InputSpec:
         another shape than ``feature_shape``.
     """
 
-    feature_shape: tuple
+    feature_shape: tuple[int, ...]
     scaling: str = "auto"
     offset: np.ndarray | None = field(default=None, repr=False)
     scale: np.ndarray | None = field(default=None, repr=False)
-    feature_names: tuple | None = None
+    feature_names: tuple[str, ...] | None = None
     unit: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
             raise ValueError(f"input_scaling must be one of {SCALINGS}, got {self.scaling!r}")
         if self.scaling == "minmax" and (self.offset is None or self.scale is None):
@@ -76,14 +81,17 @@ class InputSpec:
     @property
     def stats(self) -> dict[str, np.ndarray]:
         """``{"offset": ..., "scale": ...}`` for min-max scaling, else ``{}``."""
-        return {} if self.offset is None else {"offset": self.offset, "scale": self.scale}
+        # With an offset, __post_init__ (which reads this) refuses a scale of another shape
+        # than feature_shape, None included.
+        return {} if self.offset is None else {"offset": self.offset,
+                                               "scale": cast(np.ndarray, self.scale)}
 
-    def divides_by_255(self, dtype) -> bool:
+    def divides_by_255(self, dtype: DTypeLike) -> bool:
         """uint8 divided by 255: under "auto", unless the model was fitted with min-max
         statistics (whose units every dtype then takes)."""
         return self.offset is None and _is_pixels(dtype, self.scaling)
 
-    def describe(self, dtype=None) -> str:
+    def describe(self, dtype: DTypeLike | None = None) -> str:
         """One line on how input becomes the model's input, for logs and the CLI."""
         if dtype is not None and self.divides_by_255(dtype):
             return "uint8 pixels divided by 255 to [0, 1]"
@@ -92,7 +100,7 @@ class InputSpec:
         return ("values used as they are" + (", clipped to [0, 1]" if self.unit else ""))
 
     @classmethod
-    def fit(cls, X, scaling: str = "auto", *, unit: bool = False,
+    def fit(cls, X: Any, scaling: str = "auto", *, unit: bool = False,
             what: str = "X") -> tuple[InputSpec, Rows, bool]:
         """Learn the spec from training data, checking it in the same pass.
 
@@ -127,7 +135,7 @@ class InputSpec:
             raise ValueError(f"input_scaling must be one of {SCALINGS}, got {scaling!r}")
         rows = as_rows(X, what)
         data = rows.data
-        shape, names = tuple(int(d) for d in data.shape[1:]), column_names(X)
+        shape, names = tuple(int(d) for d in data.shape[1:]), rows.feature_names
         if _is_pixels(data.dtype, scaling):  # uint8 / 255 is finite and in [0, 1]
             spec = cls(shape, scaling, feature_names=names, unit=unit)
             _log.info("%s: %s", rows.name, spec.describe(data.dtype))
@@ -140,6 +148,7 @@ class InputSpec:
             inverse = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
             spec = cls(shape, scaling, lo.astype(np.float32), inverse.astype(np.float32),
                        names, unit)
+            assert spec.offset is not None and spec.scale is not None  # just given
             if not (np.isfinite(spec.offset).all() and np.isfinite(spec.scale).all()):
                 raise ValueError(f"{rows.name} overflows float32 after scaling; rescale it "
                                  "first")
@@ -161,7 +170,7 @@ class InputSpec:
                   found.high, spec.describe())
         return spec, replace(rows, in_range=found.in_unit or not unit), found.in_unit
 
-    def check(self, X, *, fitting: bool = False, what: str = "X") -> Rows:
+    def check(self, X: Any, *, fitting: bool = False, what: str = "X") -> Rows:
         """Check new data against the spec in one pass; return its rows in the feature shape.
 
         Parameters
@@ -177,11 +186,11 @@ class InputSpec:
         ------
         ValueError
             As :meth:`fit`; for another number of features or image shape than the spec's,
-            DataFrame columns other than those of fit (or in another order), and values
-            beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1].
+            DataFrame or table columns other than those of fit (or in another order), and
+            values beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1].
         """
-        self._check_names(X)
         rows = as_rows(X, what)
+        self._check_names(rows.feature_names, rows.name)
         data = rows.data
         if data.shape[1:] != self.feature_shape:
             data = self._reshaped(data, rows.name)
@@ -196,7 +205,7 @@ class InputSpec:
             check_unit_interval(found, rows.name, fitting)
         return replace(rows, in_range=found.in_unit or not self.unit)
 
-    def _reshaped(self, data, name: str):
+    def _reshaped(self, data: np.ndarray | Source, name: str) -> np.ndarray | Source:
         """``data`` seen with the feature shape: flat rows, or the shape up to axes of 1."""
         shape = tuple(data.shape[1:])
         if math.prod(shape) != self.n_features:
@@ -212,21 +221,25 @@ class InputSpec:
             return data.reshaped(self.feature_shape)
         return data.reshape(len(data), *self.feature_shape)
 
-    def _check_names(self, X) -> None:
-        """scikit-learn's rules for ``feature_names_in_``: other or reordered columns are
-        refused; a DataFrame for a model fitted on an array, or the reverse, warns."""
-        names = column_names(X)
+    def _check_names(self, names: tuple[str, ...] | None, what: str) -> None:
+        """scikit-learn's rules for ``feature_names_in_``: other or reordered columns (of a
+        DataFrame or a table's header) are refused; named features for a model fitted on
+        unnamed ones, or the reverse, warn."""
         if names is None and self.feature_names is not None:
-            warnings.warn("X does not have valid feature names, but AutoEncoder was fitted "
-                          "with feature names", UserWarning, stacklevel=6)
+            warnings.warn(f"{what} does not have valid feature names, but AutoEncoder was "
+                          "fitted with feature names", UserWarning, stacklevel=6)
         elif names is not None and self.feature_names is None:
-            warnings.warn("X has feature names, but AutoEncoder was fitted without feature "
-                          "names", UserWarning, stacklevel=6)
+            warnings.warn(f"{what} has feature names, but AutoEncoder was fitted without "
+                          "feature names", UserWarning, stacklevel=6)
         elif names is not None and names != self.feature_names:
+            assert self.feature_names is not None  # the branch above takes None
             unseen = [n for n in names if n not in self.feature_names]
             missing = [n for n in self.feature_names if n not in names]
-            detail = ("the same columns in another order; reorder them as in fit: "
-                      "X[ae.feature_names_in_]" if not unseen and not missing else
+            order = ", ".join(self.feature_names[:10]) + (
+                ", ..." if len(self.feature_names) > 10 else "")
+            detail = (f"{what} has the same columns in another order; put them in fit's "
+                      f"order: {order} (in Python: X[ae.feature_names_in_])"
+                      if not unseen and not missing else
                       "; ".join(part for part in (
                           f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"
                           if unseen else "",
@@ -246,7 +259,8 @@ class InputSpec:
             return data.map(lambda a: self._model_input(a, clip), dtype)
         return self._model_input(data, clip)
 
-    def prepare(self, X, *, fitting: bool = False, what: str = "X") -> np.ndarray | Source:
+    def prepare(self, X: Any, *, fitting: bool = False,
+                what: str = "X") -> np.ndarray | Source:
         """:meth:`check`, then :meth:`model_input`."""
         return self.model_input(self.check(X, fitting=fitting, what=what))
 
@@ -274,15 +288,19 @@ class InputSpec:
         anything. Under "auto", reconstructions of uint8 images stay intensities in [0, 1]
         (float32), the convention for image models."""
         if self.offset is not None:
-            return (R / self.scale + self.offset).astype(np.float32)
+            return cast(NDArray[np.float32], (R / self.scale + self.offset).astype(np.float32))
         return R
 
 
-def _is_pixels(dtype, scaling: str) -> bool:
+def _is_pixels(dtype: DTypeLike, scaling: str) -> bool:
     return scaling == "auto" and np.dtype(dtype) == np.uint8
 
 
-def pixels_to_unit(x):
+@overload
+def pixels_to_unit(x: NDArray[Any]) -> NDArray[Any]: ...
+@overload
+def pixels_to_unit(x: torch.Tensor) -> torch.Tensor: ...
+def pixels_to_unit(x: NDArray[Any] | torch.Tensor) -> NDArray[Any] | torch.Tensor:
     """uint8 pixels → float32 intensities in [0, 1] (÷ 255), for numpy arrays and torch
     tensors (a batch on its device); float32 passes unchanged. The one place that divides
     by 255."""
@@ -299,7 +317,7 @@ def pixels_to_unit(x):
     return x
 
 
-def _features_message(what: str, shape: tuple, feature_shape: tuple) -> str:
+def _features_message(what: str, shape: tuple[int, ...], feature_shape: tuple[int, ...]) -> str:
     # The first clause is scikit-learn's wording, which its estimator checks look for.
     return (f"{what} has {math.prod(shape[1:])} features, but AutoEncoder is expecting "
             f"{math.prod(feature_shape)} features as input (it was fitted on shape "

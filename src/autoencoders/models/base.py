@@ -4,6 +4,9 @@ output activation and Keras-style initialisation. Subclasses only build ``encode
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -11,7 +14,7 @@ from ..config import ArchitectureConfig
 
 __all__ = ["AutoEncoderModule", "make_activation", "dense_stack"]
 
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
     "elu": nn.ELU,
@@ -27,7 +30,7 @@ def make_activation(name: str) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
-def dense_stack(widths, activation: str, last_activation: str) -> list[nn.Module]:
+def dense_stack(widths: Sequence[int], activation: str, last_activation: str) -> list[nn.Module]:
     """Linear layers ``widths[0] → widths[1] → …``, ``activation`` after each but the last,
     which gets ``last_activation`` ("linear" adds no module)."""
     layers: list[nn.Module] = []
@@ -69,6 +72,7 @@ class AutoEncoderModule(nn.Module):
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.xavier_uniform_(module.weight)
+                assert module.bias is not None  # built with biases
                 nn.init.zeros_(module.bias)
 
     @torch.no_grad()
@@ -85,6 +89,7 @@ class AutoEncoderModule(nn.Module):
         """
         last = next(m for m in reversed(list(self.decoder.modules()))
                     if isinstance(m, (nn.Linear, nn.ConvTranspose2d)))
+        assert last.bias is not None  # built with biases
         if isinstance(last, nn.ConvTranspose2d):
             mean = mean.reshape(last.out_channels, -1).mean(dim=1)
         mean = mean.reshape(-1).to(last.bias)
@@ -118,7 +123,7 @@ class AutoEncoderModule(nn.Module):
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """(n, latent_dim) → decoder output before the output activation, (n, *input_shape)."""
-        return self.decoder(z)
+        return cast(torch.Tensor, self.decoder(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(n, latent_dim) → reconstructions (n, *input_shape), output activation applied."""
@@ -132,7 +137,7 @@ class AutoEncoderModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(n, *input_shape) → decoder logits (n, *input_shape); see :meth:`reconstruct`."""
-        return self.decoder(self.encode(x))
+        return cast(torch.Tensor, self.decoder(self.encode(x)))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """(n, *input_shape) → reconstructions (n, *input_shape), output activation applied."""

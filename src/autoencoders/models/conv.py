@@ -83,4 +83,5 @@ class ConvAutoEncoder(AutoEncoderModule):
             dec.append(nn.Flatten(start_dim=1, end_dim=2))  # (n, 1, H, W) -> (n, H, W)
         self.decoder = nn.Sequential(*dec)
         self.reset_parameters()
-        self.to(memory_format=torch.channels_last)  # the convolutions' weights, see above
+        # The convolutions' weights, see above; torch's stubs of Module.to omit memory_format.
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]

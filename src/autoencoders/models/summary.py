@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -10,7 +13,7 @@ __all__ = ["layer_table", "format_layer_table"]
 _ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity)
 
 
-def layer_table(model: nn.Module, input_shape: tuple) -> list[dict]:
+def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict[str, Any]]:
     """Run one sample through ``model`` and list its layers in call order.
 
     Activations are folded into the row of the layer before them (as Keras' ``Dense(...,
@@ -29,9 +32,9 @@ def layer_table(model: nn.Module, input_shape: tuple) -> list[dict]:
         ``{"name", "type", "output_shape", "params"}`` per layer; ``output_shape`` starts with
         ``None`` for the batch dimension, as Keras prints it.
     """
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
 
-    def hook(module, _inputs, output, name):
+    def hook(module: nn.Module, _inputs: Any, output: torch.Tensor, name: str) -> None:
         shape = (None, *output.shape[1:])
         if isinstance(module, _ACTIVATION_TYPES) and rows:
             rows[-1]["type"] += f" + {type(module).__name__}"
@@ -52,14 +55,14 @@ def layer_table(model: nn.Module, input_shape: tuple) -> list[dict]:
     return rows
 
 
-def format_layer_table(rows: list[dict], title: str = "") -> str:
+def format_layer_table(rows: list[dict[str, Any]], title: str = "") -> str:
     """Format :func:`layer_table`'s rows as a fixed-width text table with the total."""
     header = ("Layer", "Type", "Output shape", "Param #")
     body = [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}") for r in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
     line = "-" * (sum(widths) + 6)
 
-    def fmt(row):
+    def fmt(row: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if i == 3 else c.ljust(w)
                          for i, (c, w) in enumerate(zip(row, widths, strict=True)))
 

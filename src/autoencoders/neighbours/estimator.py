@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -26,7 +29,7 @@ MAP_FILE = "map.safetensors"
 _CHUNK = 16384
 
 
-class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """A 2-D map of data (or more dimensions) that places new points with one forward pass.
 
     A parametric neighbour embedding (van der Maaten 2009, "Learning a parametric
@@ -84,10 +87,12 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     >>> new_xy = mapper.transform(X_new)                          # doctest: +SKIP
     """
 
-    def __init__(self, n_components=2, n_neighbors=15, n_pca=50,
-                 hidden=(128, 128, 128, 128, 128, 128), epochs=4.0, min_steps=500,
-                 batch_size=2048, negatives=512, learning_rate=0.01, exaggeration=1.5,
-                 random_state=None, verbose=0):
+    def __init__(self, n_components: int = 2, n_neighbors: int = 15, n_pca: int = 50,
+                 hidden: tuple[int, ...] = (128, 128, 128, 128, 128, 128),
+                 epochs: float = 4.0, min_steps: int = 500, batch_size: int = 2048,
+                 negatives: int = 512, learning_rate: float = 0.01, exaggeration: float = 1.5,
+                 random_state: int | np.random.RandomState | None = None,
+                 verbose: int = 0) -> None:
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.n_pca = n_pca
@@ -110,7 +115,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                          learning_rate=float(self.learning_rate),
                          exaggeration=float(self.exaggeration))
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: object = None) -> Self:
         """Train the map on ``X``.
 
         Parameters
@@ -141,11 +146,12 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.fit_info_["seconds"]["total"] = time.perf_counter() - start
         return self
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: Any, y: object = None,
+                      **fit_params: Any) -> NDArray[np.float32]:
         """:meth:`fit`, then the training points' coordinates (``embedding_``)."""
         return self.fit(X, y).embedding_
 
-    def transform(self, X):
+    def transform(self, X: Any) -> NDArray[np.float32]:
         """Place points on the map: PCA and one forward pass.
 
         Parameters
@@ -170,18 +176,18 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                              f"{self.n_features_in_} features as input")
         return self._place(data)
 
-    def _place(self, data: np.ndarray) -> np.ndarray:
+    def _place(self, data: NDArray[np.float32]) -> NDArray[np.float32]:
         with torch.inference_mode():
             x = torch.from_numpy(data)
             return torch.cat([self.network_(x[i:i + _CHUNK])
                               for i in range(0, len(x), _CHUNK)]).numpy()
 
     @property
-    def _n_features_out(self):
+    def _n_features_out(self) -> int:
         return self.config_.n_components
 
     # ------------------------------------------------------------------ persistence
-    def state(self) -> tuple[dict, dict]:
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """``(tensors, facts)``: the network's tensors and the JSON that rebuilds it."""
         check_is_fitted(self, "network_")
         tensors = {k: v.detach().contiguous() for k, v in self.network_.state_dict().items()}
@@ -193,7 +199,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return tensors, facts
 
     @classmethod
-    def from_state(cls, tensors: dict, facts: dict) -> NeighbourMap:
+    def from_state(cls, tensors: dict[str, torch.Tensor], facts: dict[str, Any]) -> Self:
         """A fitted map from :meth:`state`'s output.
 
         Raises
@@ -203,8 +209,8 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """
         try:
             config = MapConfig.from_dict(facts["config"])
-            params = {k: tuple(v) if isinstance(v, list) else v
-                      for k, v in facts["params"].items()}
+            params: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in facts["params"].items()}
             est = cls(**params)
             n_features = int(facts["n_features"])
             n_inputs = int(tensors["projection"].shape[1])
@@ -224,7 +230,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         est.fit_info_ = facts.get("fit_info", {})
         return est
 
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``path/map.safetensors`` (atomically; the configuration in its header).
 
         Raises
@@ -241,7 +247,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return folder
 
     @classmethod
-    def load(cls, path) -> NeighbourMap:
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Read a map saved by :meth:`save` (a folder, or the file itself), on the CPU.
 
         Raises
@@ -270,7 +276,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ValueError(f"{file}: {exc}") from None
 
 
-def _checked(X) -> np.ndarray:
+def _checked(X: Any) -> NDArray[np.float32]:
     """Rows as C-contiguous float32 (n, features), refused when empty, non-numeric or
     holding NaN or infinite values."""
     rows = as_rows(X, "X")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -31,8 +33,8 @@ def _pca(X: torch.Tensor, n_inputs: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, (axes * signs / scale).float()
 
 
-def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0, log=None
-            ) -> tuple[MapNetwork, dict]:
+def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
+            log: Callable[[str], object] | None = None) -> tuple[MapNetwork, dict[str, Any]]:
     """Train a parametric neighbour embedding of ``X``.
 
     1. The network's inputs: the first ``config.n_pca`` principal components of ``X``.
@@ -73,7 +75,8 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0, log=None
     if config.n_neighbors >= n:
         raise ValueError(f"n_neighbors={config.n_neighbors} must be smaller than the "
                          f"{n} samples; pass fewer neighbours or more samples")
-    seconds, start = {}, time.perf_counter()
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
     generator = torch.Generator().manual_seed(int(seed))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -97,7 +100,8 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0, log=None
                  "loss": sum(tail) / len(tail)}
 
 
-def _start_from_pca(net: MapNetwork, Z: torch.Tensor, config: MapConfig, generator) -> None:
+def _start_from_pca(net: MapNetwork, Z: torch.Tensor, config: MapConfig,
+                    generator: torch.Generator) -> None:
     """Regress the output onto the first ``n_components`` PCA coordinates."""
     target = Z[:, :config.n_components]
     if target.shape[1] < config.n_components:  # fewer inputs than outputs: pad with 0
@@ -109,11 +113,13 @@ def _start_from_pca(net: MapNetwork, Z: torch.Tensor, config: MapConfig, generat
         rows = torch.randint(0, len(Z), (batch,), generator=generator)
         loss = (net.head(Z[rows]) - target[rows]).pow(2).mean()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
 
 
-def _train(net, Z, heads, tails, config: MapConfig, generator, log) -> tuple[int, list]:
+def _train(net: MapNetwork, Z: torch.Tensor, heads: torch.Tensor, tails: torch.Tensor,
+           config: MapConfig, generator: torch.Generator,
+           log: Callable[[str], object] | None) -> tuple[int, list[float]]:
     m = len(heads)
     batch = min(config.batch_size, m)
     total = max(config.min_steps, round(config.epochs * m / batch))
@@ -134,7 +140,7 @@ def _train(net, Z, heads, tails, config: MapConfig, generator, log) -> tuple[int
         y = net.head(torch.cat([Z[heads[edges]], Z[tails[edges]]]))  # (2B, c)
         loss = infonce_cauchy(y[:batch], y[batch:], config.exaggeration, config.negatives)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         if config.clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(net.net.parameters(), config.clip_grad)
         opt.step()

@@ -4,6 +4,8 @@ to UMAP with contrastive learning", ICLR), with a hand-written backward pass."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 __all__ = ["infonce_cauchy"]
@@ -21,7 +23,7 @@ class _InfoNCECauchy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, yh, yt, rho):
+    def forward(ctx: Any, yh: torch.Tensor, yt: torch.Tensor, rho: float) -> torch.Tensor:
         sh, st = yh.pow(2).sum(-1), yt.pow(2).sum(-1)
         q = torch.baddbmm(sh.unsqueeze(-1) + st.unsqueeze(-2), yh, yt.transpose(1, 2),
                           alpha=-2.0).clamp_min_(0)  # (g, G, G) squared distances
@@ -35,7 +37,7 @@ class _InfoNCECauchy(torch.autograd.Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         yh, yt, total, positive = ctx.saved_tensors
         q, ctx.q = ctx.q, None
         n = yh.shape[0] * yh.shape[1]
@@ -67,5 +69,7 @@ def infonce_cauchy(heads: torch.Tensor, tails: torch.Tensor, exaggeration: float
     """
     size = min(group or len(heads), len(heads))
     g = len(heads) // size
-    return _InfoNCECauchy.apply(heads[:g * size].reshape(g, size, -1),
-                                tails[:g * size].reshape(g, size, -1), float(exaggeration))
+    loss: torch.Tensor = _InfoNCECauchy.apply(  # type: ignore[no-untyped-call]
+        heads[:g * size].reshape(g, size, -1), tails[:g * size].reshape(g, size, -1),
+        float(exaggeration))
+    return loss

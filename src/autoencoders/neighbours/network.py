@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import torch
 from torch import nn
@@ -60,7 +61,7 @@ class MapConfig:
     n_components: int = 2
     n_neighbors: int = 15
     n_pca: int = 50
-    hidden: tuple = (128, 128, 128, 128, 128, 128)
+    hidden: tuple[int, ...] = (128, 128, 128, 128, 128, 128)
     epochs: float = 4.0
     min_steps: int = 500
     batch_size: int = 2048
@@ -72,7 +73,7 @@ class MapConfig:
     clip_grad: float | None = 1.0
     pca_init_steps: int = 200
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("n_components", "n_neighbors", "n_pca", "min_steps", "batch_size",
                      "negatives"):
             value = getattr(self, name)
@@ -91,12 +92,12 @@ class MapConfig:
         if self.pca_init_steps < 0:
             raise ValueError(f"pca_init_steps must be ≥ 0, got {self.pca_init_steps!r}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data) -> MapConfig:
+    def from_dict(cls, data: Any) -> MapConfig:
         """:meth:`to_dict` read back.
 
         Raises
@@ -110,7 +111,9 @@ class MapConfig:
         if unknown:
             raise ValueError(f"MapConfig: unknown fields {sorted(unknown)}")
         try:
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in data.items()}
+            return cls(**kwargs)
         except TypeError as exc:
             raise ValueError(f"MapConfig: {exc}") from None
 
@@ -130,7 +133,10 @@ class MapNetwork(nn.Module):
     config : MapConfig
     """
 
-    def __init__(self, n_features: int, n_inputs: int, config: MapConfig):
+    mean: torch.Tensor
+    projection: torch.Tensor
+
+    def __init__(self, n_features: int, n_inputs: int, config: MapConfig) -> None:
         super().__init__()
         self.config = config
         self.register_buffer("mean", torch.zeros(n_features))
@@ -149,7 +155,8 @@ class MapNetwork(nn.Module):
 
     def head(self, z: torch.Tensor) -> torch.Tensor:
         """PCA inputs (n, n_inputs) → coordinates (n, n_components)."""
-        return self.net(z) * self.config.out_scale
+        y: torch.Tensor = self.net(z)
+        return y * self.config.out_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(n, n_features) float32 → coordinates (n, n_components) float32."""

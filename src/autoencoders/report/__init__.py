@@ -26,10 +26,10 @@ class Report:
         The whole page.
     """
 
-    def __init__(self, html: str):
+    def __init__(self, html: str) -> None:
         self.html = html
 
-    def save(self, path) -> Path:
+    def save(self, path: str | Path) -> Path:
         """Write the page to ``path`` atomically (OSError when it cannot be written)."""
         from .._io import atomic_write
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Iterable
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +28,14 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _script_json(value) -> str:
+def _script_json(value: object) -> str:
     """JSON that is safe inside a <script> element: no ``<``, ``>`` or ``&`` as such, so
     that no user string (a label ``</script><script>…``) can end the element."""
     return (json.dumps(value, separators=(",", ":"), allow_nan=False)
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
@@ -41,11 +43,11 @@ def _number(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _finite(values) -> list:
+def _finite(values: Iterable[float | None]) -> list[float | None]:
     return [None if v is None or not np.isfinite(v) else float(v) for v in values]
 
 
-def _run_data(view: RunView) -> dict:
+def _run_data(view: RunView) -> dict[str, Any]:
     """What the page's script draws for one run."""
     return {
         "name": view.name,
@@ -84,7 +86,7 @@ def _facts(view: RunView) -> list[tuple[str, str]]:
     ]
 
 
-def _template_run(view: RunView, index: int) -> dict:
+def _template_run(view: RunView, index: int) -> dict[str, Any]:
     evaluation = None
     methods = view.evaluation.get("methods") if view.evaluation else None
     if methods:
@@ -108,7 +110,7 @@ def _template_run(view: RunView, index: int) -> dict:
     }
 
 
-def _compare_row(view: RunView) -> dict:
+def _compare_row(view: RunView) -> dict[str, Any]:
     metrics = {**view.metrics, "parameters": view.facts["parameters"]}
     own = (view.evaluation.get("methods", {}).get("autoencoder_map")
            or view.evaluation.get("methods", {}).get("autoencoder_2d_pca") or {})

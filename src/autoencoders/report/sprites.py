@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 import io
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["sprite_sheet", "image_grid", "png_data_uri"]
 
@@ -16,7 +20,7 @@ __all__ = ["sprite_sheet", "image_grid", "png_data_uri"]
 THUMBNAIL_LEVELS = 16
 
 
-def png_data_uri(image) -> str:
+def png_data_uri(image: Image.Image) -> str:
     """A Pillow image as a ``data:image/png;base64,...`` URI."""
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
@@ -28,7 +32,7 @@ def _to_unit(images: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
 
 
-def sprite_sheet(images: np.ndarray) -> dict:
+def sprite_sheet(images: np.ndarray) -> dict[str, Any]:
     """Thumbnails (n, h, w) in [0, 1], side by side in rows of ``columns``, as one PNG of
     ``THUMBNAIL_LEVELS`` grey levels (4 bits a pixel).
 
@@ -77,5 +81,7 @@ def image_grid(rows: list[np.ndarray], scale: int = 2) -> str:
                 img = np.repeat(img[..., None], 3, axis=2)
             canvas[i * (h + 1):i * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = img
     picture = Image.fromarray(np.rint(canvas * 255).astype(np.uint8))
-    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    # Pillow sets its filter constants at import, untyped (Image.Resampling's are typed).
+    picture = picture.resize((picture.width * scale, picture.height * scale),
+                             Image.NEAREST)  # type: ignore[attr-defined]
     return png_data_uri(picture)

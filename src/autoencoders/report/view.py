@@ -7,8 +7,10 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..datasets import label_names
 from ..models.summary import layer_table
@@ -64,34 +66,35 @@ class RunView:
     """
 
     name: str
-    facts: dict
-    layers: list
-    history: dict
-    metrics: dict
-    evaluation: dict
-    cluster: dict
+    facts: dict[str, Any]
+    layers: list[dict[str, Any]]
+    history: dict[str, list[float | None]]
+    metrics: dict[str, Any]
+    evaluation: dict[str, Any]
+    cluster: dict[str, Any]
     coords: np.ndarray
     coords_kind: str
-    labels: list | None
+    labels: list[str] | None
     clusters: np.ndarray
     scores: np.ndarray
-    ids: list | None
+    ids: list[str] | None
     images: np.ndarray | None
     reconstructions: np.ndarray | None
-    features: dict | None
+    features: dict[str, Any] | None
     note: str | None = None
-    pictures: dict = field(default_factory=dict)
+    pictures: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def _json(path: Path) -> dict:
+def _json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {}
 
 
-def _history(path: Path) -> dict:
-    history = {"epoch": [], "train_loss": [], "val_loss": [], "seconds": []}
+def _history(path: Path) -> dict[str, list[float | None]]:
+    history: dict[str, list[float | None]] = {"epoch": [], "train_loss": [], "val_loss": [],
+                                              "seconds": []}
     try:
         with open(path, encoding="utf-8") as f:
             for row in csv.DictReader(f):
@@ -102,8 +105,10 @@ def _history(path: Path) -> dict:
     return history
 
 
-def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: int = MAX_POINTS,
-             seed: int = 0, names: tuple[str, ...] | None = None) -> RunView:
+def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
+             y_test: NDArray[Any] | None = None, ids: NDArray[Any] | None = None, *,
+             max_points: int = MAX_POINTS, seed: int = 0,
+             names: tuple[str, ...] | None = None) -> RunView:
     """Gather what the report shows of the run in ``folder``.
 
     Parameters
@@ -168,11 +173,13 @@ def run_view(folder, estimator, X_test, y_test=None, ids=None, *, max_points: in
         reconstructions=None if images is None else as_images(recon),
         features=None if images is not None else _features(estimator, scaled), note=note)
     if images is not None:
-        view.pictures = _pictures(estimator, X_test, images, as_images(recon), view.scores)
+        # as_images of the reconstructions, of the images' shape, is never None.
+        view.pictures = _pictures(estimator, X_test, images,
+                                  cast(np.ndarray, as_images(recon)), view.scores)
     return view
 
 
-def _facts(config: dict, estimator) -> dict:
+def _facts(config: dict[str, Any], estimator: Any) -> dict[str, Any]:
     extra = config.get("extra", {})
     return {"data": extra.get("data", {}), "seed": extra.get("seed"),
             "preset": extra.get("preset"), "architecture": estimator.architecture_.to_dict(),
@@ -182,7 +189,7 @@ def _facts(config: dict, estimator) -> dict:
             "environment": config.get("environment") or environment()}
 
 
-def _features(estimator, scaled: np.ndarray) -> dict:
+def _features(estimator: Any, scaled: np.ndarray) -> dict[str, Any]:
     names = getattr(estimator, "feature_names_in_", None)
     flat = scaled.reshape(len(scaled), -1)
     count = min(SHOWN_FEATURES, flat.shape[1])
@@ -191,10 +198,12 @@ def _features(estimator, scaled: np.ndarray) -> dict:
     return {"names": names, "values": np.round(flat[:, :count], 4).tolist()}
 
 
-def _pictures(estimator, X_test, images, recon, scores) -> dict:
+def _pictures(estimator: Any, X_test: NDArray[Any], images: np.ndarray, recon: np.ndarray,
+              scores: np.ndarray) -> dict[str, tuple[str, str]]:
     from .sprites import image_grid
 
-    out = {}
+    # Every picture below has the images' shape: as_images never gives None for them.
+    out: dict[str, tuple[str, str]] = {}
     n = min(12, len(images))
     out["Reconstructions"] = ("Test inputs (top) above their reconstructions (bottom).",
                               image_grid([images[:n], recon[:n]]))
@@ -205,10 +214,12 @@ def _pictures(estimator, X_test, images, recon, scores) -> dict:
         image_grid([images[worst], recon[worst]]))
     if len(X_test) >= 2:
         row = as_images(estimator.interpolate(X_test[0], X_test[1], 10, scaled=True))
+        assert row is not None
         out["Interpolation"] = ("Decoded points between the codes of the first two test "
                                 "inputs.", image_grid([row]))
     if estimator.architecture_.variational:
         samples = as_images(estimator.sample(32, random_state=0, scaled=True))
+        assert samples is not None
         out["Samples"] = ("32 codes drawn from the prior N(0, I), decoded.",
                           image_grid([samples[:16], samples[16:]]))
     if estimator.recipe_.corruption != "none":
@@ -223,6 +234,6 @@ def _pictures(estimator, X_test, images, recon, scores) -> dict:
         denoised = estimator.reconstruct(estimator.input_spec_.unscale(noisy), scaled=True)
         out["Denoising"] = (f"Test inputs with {estimator.recipe_.corruption} noise (top), "
                             "denoised (middle), clean (bottom).",
-                            image_grid([as_images(noisy), as_images(denoised),
-                                        as_images(clean)]))
+                            image_grid(cast(list[np.ndarray], [
+                                as_images(noisy), as_images(denoised), as_images(clean)])))
     return out

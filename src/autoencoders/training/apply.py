@@ -3,13 +3,18 @@ mean loss of a model, the mean of the data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 import torch
-from torch import nn
 
 from ..datasets.source import Source, iter_chunks
 from ..inputs import pixels_to_unit
 from ..losses import per_sample_loss
+
+if TYPE_CHECKING:
+    from ..models import AutoEncoderModule
 
 __all__ = ["batched_apply", "mean_loss", "feature_mean", "chunks", "EVAL_BATCH"]
 
@@ -20,7 +25,7 @@ __all__ = ["batched_apply", "mean_loss", "feature_mean", "chunks", "EVAL_BATCH"]
 EVAL_BATCH = 512
 
 
-def chunks(X, rows: int):
+def chunks(X: torch.Tensor | Source, rows: int) -> Iterator[torch.Tensor]:
     """Consecutive chunks of at most ``rows`` rows of a tensor or a :class:`Source`, as
     tensors (a source's on the CPU)."""
     if isinstance(X, Source):
@@ -31,7 +36,8 @@ def chunks(X, rows: int):
             yield X[i:i + rows]
 
 
-def batched_apply(fn, X, device: torch.device, batch: int = EVAL_BATCH):
+def batched_apply(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor | Source,
+                  device: torch.device, batch: int = EVAL_BATCH) -> torch.Tensor:
     """Apply ``fn`` to ``X`` in chunks on ``device`` without gradients; concatenate on CPU.
 
     Parameters
@@ -51,15 +57,17 @@ def batched_apply(fn, X, device: torch.device, batch: int = EVAL_BATCH):
     return torch.cat(outs) if outs else torch.empty(0)
 
 
-def feature_mean(X) -> torch.Tensor:
+def feature_mean(X: torch.Tensor | Source) -> torch.Tensor:
     """Mean over samples of (n, *feature_shape) uint8 or float32 (a tensor or a Source),
     float32 of shape feature_shape, without a float copy of the whole."""
     chunk = 1024  # small, so the float64 partial sums add no memory peak of their own
-    total = sum(pixels_to_unit(xb).sum(dim=0, dtype=torch.float64) for xb in chunks(X, chunk))
+    total = cast(torch.Tensor, sum(pixels_to_unit(xb).sum(dim=0, dtype=torch.float64)
+                                   for xb in chunks(X, chunk)))
     return (total / len(X)).float()
 
 
-def mean_loss(model: nn.Module, X, loss: str, device: torch.device) -> float:
+def mean_loss(model: AutoEncoderModule, X: torch.Tensor | Source, loss: str,
+              device: torch.device) -> float:
     """Mean reconstruction loss per pixel of ``model`` on ``X`` (n, *feature_shape), a
     tensor or a Source."""
     out_act = model.config.output_activation

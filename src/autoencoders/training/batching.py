@@ -46,7 +46,8 @@ def epoch_rounds(n: int, batch_size: int, shuffle_buffer: int,
         of one round, sorted, are what a streamed source reads for it.
     """
     if n <= shuffle_buffer:
-        yield list(torch.randperm(n, generator=generator).split(batch_size))
+        perm = torch.randperm(n, generator=generator)
+        yield list(perm.split(batch_size))  # type: ignore[no-untyped-call]  # torch: untyped
         return
     n_blocks = math.ceil(n / BLOCK_ROWS)
     blocks = torch.randperm(n_blocks, generator=generator)
@@ -60,7 +61,7 @@ def epoch_rounds(n: int, batch_size: int, shuffle_buffer: int,
         last = k == len(groups) - 1
         cut = len(rows) if last else len(rows) - len(rows) % batch_size
         carry = rows[cut:]
-        yield list(rows[:cut].split(batch_size)) if cut else []
+        yield list(rows[:cut].split(batch_size)) if cut else []  # type: ignore[no-untyped-call]
 
 
 def rank_part(batch: torch.Tensor, rank: int, world: int) -> tuple[torch.Tensor, float]:

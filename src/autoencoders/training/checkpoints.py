@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from .._io import atomic_write
 from ..datasets.source import Source
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FORMAT_VERSION",
            "CHECKPOINT_DIR", "Position", "RunState", "pack", "unpack", "check_facts",
@@ -65,8 +70,8 @@ class Checkpointer:
         For ``keep < 1`` or ``every_minutes <= 0``.
     """
 
-    def __init__(self, folder, every_minutes: float | None = None, keep: int = 3,
-                 owner: str | None = None):
+    def __init__(self, folder: str | os.PathLike[str], every_minutes: float | None = None,
+                 keep: int = 3, owner: str | None = None) -> None:
         if int(keep) != keep or keep < 1:
             raise ValueError(f"keep must be a positive integer, got {keep!r}")
         if every_minutes is not None and not every_minutes > 0:
@@ -90,7 +95,7 @@ class Checkpointer:
         return (self.every_seconds is not None
                 and time.monotonic() - self._last_save >= self.every_seconds)
 
-    def save(self, step: int, tensors: dict, meta: dict) -> Path:
+    def save(self, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
         """Write a checkpoint atomically and delete all but the newest ``keep``.
 
         Parameters
@@ -136,7 +141,8 @@ class Checkpointer:
     def recorded_owner(self) -> str | None:
         """The owner recorded in the folder, or None."""
         try:
-            return json.loads((self.folder / OWNER_FILE).read_text(encoding="utf-8"))["owner"]
+            text = (self.folder / OWNER_FILE).read_text(encoding="utf-8")
+            return cast("str | None", json.loads(text)["owner"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -166,7 +172,7 @@ class Checkpointer:
                 if _TEMPORARY.match(path.name):
                     path.unlink(missing_ok=True)
 
-    def load_latest(self) -> tuple[dict, dict, Path]:
+    def load_latest(self) -> tuple[dict[str, torch.Tensor], dict[str, Any], Path]:
         """The newest readable checkpoint: ``(tensors, meta, path)``, tensors on CPU.
 
         A newest file that cannot be read (a disk error, a copy cut short) is skipped with a
@@ -189,7 +195,7 @@ class Checkpointer:
                                 "without resuming")
 
 
-def read_checkpoint(path) -> tuple[dict, dict]:
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """``(tensors, meta)`` of one checkpoint file, tensors on CPU.
 
     Raises
@@ -223,7 +229,7 @@ class Position:
     epoch: int = 1  # the epoch in progress (1-based)
     batch: int = 0  # its next batch
     epoch_seconds: float = 0.0  # training seconds already spent in that epoch
-    history: list = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     best_val: float | None = None  # early stopping: best validation loss so far
     stale: int = 0  # early stopping: epochs without a large enough improvement
     finished: bool = False  # early stopping ended the run
@@ -249,21 +255,21 @@ class RunState:
         The best weights so far (early stopping).
     """
 
-    model: dict
-    optimizer: dict
-    rng: dict
-    total: object
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    rng: dict[str, torch.Tensor]
+    total: torch.Tensor
     position: Position
-    best: dict | None = None
+    best: dict[str, torch.Tensor] | None = None
 
 
-def pack(state: RunState, facts: dict) -> tuple[dict, dict]:
+def pack(state: RunState, facts: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """``(tensors, meta)`` of a run state, for :meth:`Checkpointer.save`; ``facts`` (JSON)
     are what a resumed run must match."""
     tensors = {f"model.{k}": v for k, v in state.model.items()}
     for k, v in (state.best or {}).items():
         tensors[f"best.{k}"] = v
-    scalars = {}
+    scalars: dict[str, Any] = {}
     for i, per_param in state.optimizer["state"].items():
         for k, v in per_param.items():
             if hasattr(v, "detach"):
@@ -278,13 +284,13 @@ def pack(state: RunState, facts: dict) -> tuple[dict, dict]:
     return tensors, meta
 
 
-def unpack(tensors: dict, meta: dict) -> RunState:
+def unpack(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> RunState:
     """The run state of a checkpoint read by :func:`read_checkpoint` (tensors on CPU)."""
 
-    def part(prefix):
+    def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-    per_param: dict = {}
+    per_param: dict[int, dict[str, Any]] = {}
     for k, v in part("optimizer.").items():
         i, name = k.split(".", 1)
         per_param.setdefault(int(i), {})[name] = v
@@ -298,7 +304,8 @@ def unpack(tensors: dict, meta: dict) -> RunState:
                     position=Position(**meta["position"]), best=part("best.") or None)
 
 
-def check_facts(meta: dict, facts: dict, path, streamed: bool = False) -> None:
+def check_facts(meta: dict[str, Any], facts: dict[str, Any], path: str | os.PathLike[str],
+                streamed: bool = False) -> None:
     """Raise :class:`CheckpointError` unless the checkpoint's facts are ``facts``."""
     for key in ("architecture", "recipe", "data"):
         if meta.get(key) != facts[key]:
@@ -311,7 +318,7 @@ def check_facts(meta: dict, facts: dict, path, streamed: bool = False) -> None:
                                   "resuming")
 
 
-def data_fingerprint(*arrays) -> str:
+def data_fingerprint(*arrays: torch.Tensor | Source | None) -> str:
     """A 128-bit BLAKE2b hash (hex) of tensors' shapes, dtypes and bytes; None hashes too,
     and a :class:`Source` by its own fingerprint (files, sizes, times: no pass over it)."""
     h = hashlib.blake2b(digest_size=16)
@@ -324,5 +331,6 @@ def data_fingerprint(*arrays) -> str:
             continue
         t = a.detach().cpu().contiguous()
         h.update(f"{tuple(t.shape)}{t.dtype}".encode())
-        h.update(memoryview(t.numpy()).cast("B"))
+        # numpy declares ndarray.__buffer__ for Python >= 3.12 only.
+        h.update(memoryview(t.numpy()).cast("B"))  # type: ignore[arg-type]
     return h.hexdigest()

@@ -15,6 +15,9 @@ import json
 import math
 import signal
 import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -22,10 +25,10 @@ from torch import nn
 
 from .._io import check_fits_in_memory
 from ..callbacks import Callback
-from ..config import TrainingConfig
+from ..config import ArchitectureConfig, TrainingConfig
 from ..datasets.source import Source
 from ..inputs import pixels_to_unit
-from ..models import build_model
+from ..models import AutoEncoderModule, build_model
 from ..objective import Objective
 from ..runtime import flush_denormals
 from .apply import chunks, feature_mean, mean_loss
@@ -39,11 +42,14 @@ from .checkpoints import (
     pack,
     unpack,
 )
-from .distributed import check_same_weights, distributed_context
+from .distributed import DistributedContext, check_same_weights, distributed_context
 from .optim import lr_factor, make_optimizer
 from .signals import TrainingInterrupted, deferred_signals
 
 __all__ = ["train", "fit_model", "TrainingDivergedError"]
+
+_Data = torch.Tensor | Source  # training or validation data
+_Parts = list[tuple[torch.Tensor, float]]  # a round's batches: (rows, loss weight)
 
 
 #: An epoch whose loss exceeds this many times the untrained model's has diverged (a
@@ -56,11 +62,11 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite, or exploded, during training."""
 
 
-def train(model: nn.Module, X, recipe: TrainingConfig, *,
-          X_val=None, device: torch.device | None = None,
+def train(model: AutoEncoderModule, X: _Data, recipe: TrainingConfig, *,
+          X_val: _Data | None = None, device: torch.device | None = None,
           generator: torch.Generator | None = None,
-          callbacks: list[Callback] = (), checkpointer: Checkpointer | None = None,
-          resume: bool = False) -> list[dict]:
+          callbacks: Sequence[Callback] = (), checkpointer: Checkpointer | None = None,
+          resume: bool = False) -> list[dict[str, Any]]:
     """Train ``model`` in place to reconstruct ``X``.
 
     Each epoch's batches come from :func:`autoencoders.training.batching.epoch_rounds`: one random
@@ -152,6 +158,7 @@ def train(model: nn.Module, X, recipe: TrainingConfig, *,
     initial = _sanity_check(model, X, recipe, device)
     restored = None
     if resume:
+        assert checkpointer is not None  # checked above
         restored = checkpointer.load_latest()
     else:
         if checkpointer is not None and dist.rank == 0:
@@ -162,9 +169,10 @@ def train(model: nn.Module, X, recipe: TrainingConfig, *,
                  run, dist, initial).run(restored)
 
 
-def fit_model(architecture, recipe: TrainingConfig, X, X_val=None, *, seed: int,
-              device: torch.device, callbacks=(), checkpointer: Checkpointer | None = None,
-              resume: bool = False):
+def fit_model(architecture: ArchitectureConfig, recipe: TrainingConfig, X: _Data,
+              X_val: _Data | None = None, *, seed: int, device: torch.device,
+              callbacks: Iterable[Callback] = (), checkpointer: Checkpointer | None = None,
+              resume: bool = False) -> tuple[AutoEncoderModule, list[dict[str, Any]]]:
     """Build the model of ``architecture`` with weights seeded by ``seed`` and :func:`train`
     it, with denormal floats flushed (``runtime.flush_denormals``).
 
@@ -197,7 +205,7 @@ def fit_model(architecture, recipe: TrainingConfig, X, X_val=None, *, seed: int,
     return model, history
 
 
-def _check_model_size(architecture, device: torch.device) -> None:
+def _check_model_size(architecture: ArchitectureConfig, device: torch.device) -> None:
     """Refuse, before allocating, a model whose training would not fit in memory: weights,
     gradients and Adam's two moments, 16 bytes a parameter (``fit --hidden-dims
     1000000000`` was killed for memory)."""
@@ -208,7 +216,8 @@ def _check_model_size(architecture, device: torch.device) -> None:
                              "choose smaller hidden_dims, channels or latent_dim")
 
 
-def _sanity_check(model, X, recipe, device) -> float:
+def _sanity_check(model: AutoEncoderModule, X: _Data, recipe: TrainingConfig,
+                  device: torch.device) -> float:
     """One forward pass on a small batch: shapes agree and the loss is finite; returns
     that loss, the untrained model's."""
     xb = pixels_to_unit(next(chunks(X, recipe.batch_size)).to(device))
@@ -227,8 +236,10 @@ def _sanity_check(model, X, recipe, device) -> float:
 class _Loop:
     """One training run: the epoch loop, and capturing/restoring its state as a checkpoint."""
 
-    def __init__(self, model, X, recipe, X_val, device, generator, callbacks, checkpointer,
-                 run, dist, initial: float):
+    def __init__(self, model: AutoEncoderModule, X: _Data, recipe: TrainingConfig,
+                 X_val: _Data | None, device: torch.device, generator: torch.Generator,
+                 callbacks: Sequence[Callback], checkpointer: Checkpointer | None,
+                 run: dict[str, Any] | None, dist: DistributedContext, initial: float) -> None:
         self.model, self.X, self.recipe, self.X_val = model, X, recipe, X_val
         self.device, self.generator, self.callbacks = device, generator, callbacks
         self.checkpointer, self.run_facts, self.dist = checkpointer, run, dist
@@ -241,7 +252,7 @@ class _Loop:
         # Each rank draws its own.
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(generator.initial_seed() + 1 + dist.rank)
-        self.objective = Objective(model, recipe)
+        self.objective: nn.Module = Objective(model, recipe)
         if dist.active:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -250,11 +261,12 @@ class _Loop:
                    if device.type == "cuda" else None)
             self.objective = DistributedDataParallel(self.objective, device_ids=gpu)
         self.optimizer = make_optimizer(model, recipe)
-        self.best_state = None
+        self.best_state: dict[str, torch.Tensor] | None = None
         self.total = torch.zeros((), device=device)  # the epoch's summed loss, on the device
 
     # ------------------------------------------------------------------ the loop
-    def run(self, restored) -> list[dict]:
+    def run(self, restored: tuple[dict[str, torch.Tensor], dict[str, Any], Path] | None
+            ) -> list[dict[str, Any]]:
         pos = Position() if restored is None else self._restore(*restored)
         recipe, n_batches, callbacks = self.recipe, self.n_batches, self.callbacks
         for cb in callbacks:
@@ -262,10 +274,16 @@ class _Loop:
             cb.on_train_begin(recipe.epochs, n_batches)
             if restored is not None:
                 cb.on_resume(list(pos.history), pos.epoch, pos.batch)
-        guard = deferred_signals() if self.checkpointer else contextlib.nullcontext([])
-        with guard as caught:
-            while pos.epoch <= recipe.epochs and not pos.finished:
-                self._epoch(pos, caught)
+        guard: contextlib.AbstractContextManager[list[int]] = (
+            deferred_signals() if self.checkpointer else contextlib.nullcontext([]))
+        try:
+            with guard as caught:
+                while pos.epoch <= recipe.epochs and not pos.finished:
+                    self._epoch(pos, caught)
+        except BaseException as error:
+            for cb in callbacks:
+                cb.on_train_error(error)
+            raise
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         self.model.eval()
@@ -275,7 +293,7 @@ class _Loop:
             cb.on_train_end(pos.history)
         return pos.history
 
-    def _rounds(self, pos: Position):
+    def _rounds(self, pos: Position) -> Iterator[tuple[int, _Parts]]:
         """This rank's batches of the epoch, round by round, from batch ``pos.batch`` on:
         (first batch number, [(rows, weight), ...]); rounds already trained are skipped."""
         b = 0
@@ -288,25 +306,26 @@ class _Loop:
             yield first + skip, [rank_part(rows, self.dist.rank, self.dist.world)
                                  for rows in batches[skip:]]
 
-    def _fetch(self, parts) -> tuple[torch.Tensor, torch.Tensor]:
+    def _fetch(self, parts: _Parts) -> tuple[torch.Tensor, torch.Tensor]:
         """A round's rows read from the source in file order, and where each batch's rows
         are among them. NumPy only: torch operations here would start a second OpenMP
         team whose spinning threads, measured here, halved the training loop's speed."""
         rows = np.concatenate([r.numpy() for r, _ in parts])
         unique, inverse = np.unique(rows, return_inverse=True)  # ascending: file order
-        data = torch.from_numpy(np.ascontiguousarray(self.X.take(unique)))
+        data = torch.from_numpy(np.ascontiguousarray(cast(Source, self.X).take(unique)))
         return data, torch.from_numpy(inverse)
 
-    def _batches(self, pos: Position):
+    def _batches(self, pos: Position) -> Iterator[tuple[int, torch.Tensor, float]]:
         """(batch number, rows on the device, loss weight) for the rest of the epoch."""
         for first, parts, data, where in self._round_data(pos):
-            where = where.split([len(r) for r, _ in parts])
+            where = where.split([len(r) for r, _ in parts])  # type: ignore[no-untyped-call]
             for j, ((_, weight), idx) in enumerate(zip(parts, where, strict=True)):
                 # index_select, not data[idx]: 36 µs against 100 µs per MNIST batch here.
                 xb = data.index_select(0, idx).to(self.device, non_blocking=True)
                 yield first + j, xb, weight
 
-    def _round_data(self, pos: Position):
+    def _round_data(self, pos: Position
+                    ) -> Iterator[tuple[int, _Parts, torch.Tensor, torch.Tensor]]:
         """Per round: (first batch number, parts, data, where), the batches' rows being
         ``data[where]``. In memory, ``data`` is the data set on the device and ``where``
         the round's row numbers, sent there at once; from a source, ``data`` is the round's
@@ -323,6 +342,7 @@ class _Loop:
             ahead = next(rounds, None)
             pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
             while ahead is not None:
+                assert pending is not None  # submitted with ahead
                 (first, parts), (data, where) = ahead, pending.result()
                 ahead = next(rounds, None)
                 pending = None if ahead is None else pool.submit(self._fetch, ahead[1])
@@ -423,6 +443,7 @@ class _Loop:
     def _stop_or_save(self, caught: list[int]) -> bool:
         """Whether to checkpoint after this step: a signal arrived or the time is due. In a
         data-parallel run the ranks agree first, so that all stop at the same step."""
+        assert self.checkpointer is not None  # called only with one
         if not self.dist.active:
             return bool(caught) or self.checkpointer.due()
         flags = torch.tensor([float(bool(caught)),
@@ -439,7 +460,7 @@ class _Loop:
         return r.learning_rate * lr_factor(step, self.total_steps, r.schedule, r.warmup)
 
     # ------------------------------------------------------------------ checkpoints
-    def _save(self, pos: Position, epoch_rng: torch.Tensor):
+    def _save(self, pos: Position, epoch_rng: torch.Tensor) -> Path:
         """Checkpoint ``pos``; ``epoch_rng`` is the generator state that draws its epoch's
         permutation."""
         rng = {"epoch": epoch_rng, "torch": torch.get_rng_state(),
@@ -452,11 +473,14 @@ class _Loop:
         state = RunState(self.model.state_dict(), self.optimizer.state_dict(), rng, total,
                          pos, self.best_state)
         step = (pos.epoch - 1) * self.n_batches + pos.batch
+        assert self.checkpointer is not None and self.run_facts is not None  # set together
         if self.dist.rank != 0:  # rank 0 writes the run's one checkpoint
             return self.checkpointer.folder
         return self.checkpointer.save(step, *pack(state, self.run_facts))
 
-    def _restore(self, tensors: dict, meta: dict, path) -> Position:
+    def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                 path: Path) -> Position:
+        assert self.run_facts is not None  # set with the checkpointer
         check_facts(meta, self.run_facts, path, streamed=isinstance(self.X, Source))
         state = unpack(tensors, meta)
         self.model.load_state_dict(state.model)

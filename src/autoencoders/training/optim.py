@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ def make_optimizer(model: nn.Module, recipe: TrainingConfig) -> torch.optim.Opti
     (0.9, ``recipe.beta2``), at the recipe's peak learning rate."""
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=recipe.learning_rate)
-    kwargs = {"lr": recipe.learning_rate, "betas": (0.9, recipe.beta2)}
+    kwargs: dict[str, Any] = {"lr": recipe.learning_rate, "betas": (0.9, recipe.beta2)}
     try:
         # One fused kernel for all parameters: measured here (2 cores, batch 128) epochs
         # took 1.85 s against 2.35 s with the default multi-tensor Adam.

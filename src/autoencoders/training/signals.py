@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
 
 __all__ = ["TrainingInterrupted", "deferred_signals"]
 
@@ -21,14 +24,14 @@ class TrainingInterrupted(KeyboardInterrupt):
         The checkpoint written; resume from its folder.
     """
 
-    def __init__(self, signum: int, checkpoint):
+    def __init__(self, signum: int, checkpoint: Path) -> None:
         self.signum, self.checkpoint = signum, checkpoint
         super().__init__(f"training stopped by {signal.Signals(signum).name}; "
                          f"checkpoint written to {checkpoint}")
 
 
 @contextlib.contextmanager
-def deferred_signals():
+def deferred_signals() -> Iterator[list[int]]:
     """Collect SIGINT/SIGTERM in the yielded list instead of stopping at once.
 
     The loop finishes its step and checkpoints before stopping. A second SIGINT raises
@@ -40,7 +43,7 @@ def deferred_signals():
         yield caught
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if caught and signum == signal.SIGINT:
             raise KeyboardInterrupt
         caught.append(signum)

@@ -9,12 +9,13 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
-from ..inputs import check_labels, holdout, named, split
+from ..inputs import Rows, check_labels, holdout, named, split
 
 #: The input path that means standard input (a .npy stream or CSV text); as an output path,
 #: standard output.
@@ -71,7 +72,7 @@ class DataRequest:
     split: str = "test"
     id_column: str = "auto"
     label_column: str | None = None
-    image_size: tuple | None = None
+    image_size: tuple[int, int] | None = None
     stream: bool = False
     test_fraction: float = 0.1
     test_size: int | None = None
@@ -81,7 +82,7 @@ class DataRequest:
     optional_columns: bool = False
 
     @classmethod
-    def from_options(cls, options, **overrides) -> DataRequest:
+    def from_options(cls, options: Any, **overrides: Any) -> DataRequest:
         """The request of an object with attributes of these names (an argparse
         namespace); missing ones take their defaults."""
         values = {f.name: getattr(options, f.name) for f in fields(cls)
@@ -120,13 +121,23 @@ class Loaded:
         Row ids (a table's id column, image file names); a source gives its own.
     notes : list of str
         What reading changed that the user should know (``Source.notes``).
+    feature_names : tuple of str or None
+        A table's names of its feature columns (``Source.feature_names``).
     """
 
     X: np.ndarray | Source
     y: np.ndarray | None
-    description: dict
+    description: dict[str, Any]
     ids: np.ndarray | None = None
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    feature_names: tuple[str, ...] | None = None
+
+    def source(self) -> Source:
+        """The rows as a :class:`Source` with their ids and features' names, for the
+        estimator and ``inference.write_outputs``."""
+        if isinstance(self.X, Source):
+            return self.X
+        return ArraySource(self.X, self.ids, self.y, self.feature_names)
 
 
 def load(request: DataRequest, split_name: str | None = None) -> Loaded:
@@ -150,6 +161,7 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
         return Loaded(X, y, {"dataset": request.dataset, "split": part})
     if request.input == STDIN:
         return _load_stdin(request)
+    assert request.input is not None  # neither a data set nor standard input: a path
     source = open_source(request.input, id_column=request.ids_from,
                          label_column=request.label_column, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
@@ -159,7 +171,7 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
         return Loaded(source, source.labels(), description, notes=source.notes())
     return Loaded(source.to_numpy(), source.labels(), description,
-                  source.ids(np.arange(len(source))), source.notes())
+                  source.ids(np.arange(len(source))), source.notes(), source.feature_names)
 
 
 @dataclass
@@ -186,30 +198,33 @@ class RunData:
     ids : ndarray of shape (n_train + n_test,) or None
         The ids of the input's rows, in the file's order (``train_numbers`` and
         ``test_numbers`` index them).
+    feature_names : tuple of str or None
+        A table's names of its feature columns, which the model records.
     """
 
     X_train: np.ndarray | Source
     X_test: np.ndarray
     y_train: np.ndarray | None
     y_test: np.ndarray | None
-    description: dict
+    description: dict[str, Any]
     name: str = "X"
     train_numbers: object = 0
     test_numbers: object = 0
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     ids: np.ndarray | None = None
+    feature_names: tuple[str, ...] | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.y_train = check_labels(self.y_train, len(self.X_train), "y_train")
         self.y_test = check_labels(self.y_test, len(self.X_test), "y_test")
 
-    def train_rows(self):
+    def train_rows(self) -> Rows:
         """The training rows, named for messages (``autoencoders.inputs.named``)."""
-        return named(self.X_train, self.name, self.train_numbers)
+        return named(self.X_train, self.name, self.train_numbers, self.feature_names)
 
-    def test_rows(self):
+    def test_rows(self) -> Rows:
         """The test rows, named for messages."""
-        return named(self.X_test, self.name, self.test_numbers)
+        return named(self.X_test, self.name, self.test_numbers, self.feature_names)
 
     @property
     def class_names(self) -> tuple[str, ...] | None:
@@ -243,11 +258,11 @@ def run_data(request: DataRequest) -> RunData:
         description = {**loaded.description, "test_fraction": request.test_fraction,
                        "streamed": isinstance(X, Source)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
-                       Without(test), test, loaded.notes, loaded.ids)
+                       Without(test), test, loaded.notes, loaded.ids, loaded.feature_names)
     else:
-        train, test = load(request, "train"), load(request, "test")
-        data = RunData(train.X, test.X, train.y, test.y,
-                       {**train.description, "split": "train/test"}, request.name)
+        train_set, test_set = load(request, "train"), load(request, "test")  # arrays
+        data = RunData(train_set.X, cast(np.ndarray, test_set.X), train_set.y, test_set.y,
+                       {**train_set.description, "split": "train/test"}, request.name)
     if request.train_size:
         keep = np.arange(min(request.train_size, len(data.X_train)))
         data.X_train = split(data.X_train, keep)[0]
@@ -259,7 +274,8 @@ def run_data(request: DataRequest) -> RunData:
     return data
 
 
-def check_output(out, *inputs, run_dir=None) -> None:
+def check_output(out: str | Path, *inputs: str | Path | None,
+                 run_dir: str | Path | None = None) -> None:
     """Refuse to write ``out`` over one of the ``inputs`` (paths, folders or globs, None
     skipped): ``embed --input data.npy --out data.npy`` would destroy the data; nor over
     the files of the run in ``run_dir`` (its model, options, history, codes, ...).
@@ -291,7 +307,7 @@ def check_output(out, *inputs, run_dir=None) -> None:
                                  "of the run), destroying it; choose another output path")
 
 
-def with_run_columns(request: DataRequest, recorded: dict) -> DataRequest:
+def with_run_columns(request: DataRequest, recorded: dict[str, Any]) -> DataRequest:
     """``request`` with the id and label columns the run was trained with
     (``recorded``: its config's ``extra.data``), where the request names none of its own
     and its table has them: ``embed``, ``reconstruct``, ``score``, ``cluster`` and
@@ -330,6 +346,7 @@ def _load_stdin(request: DataRequest) -> Loaded:
         try:
             source = open_source(path, id_column=ids_from, label_column=label)
             return Loaded(source.to_numpy(), source.labels(), {"input": "stdin"},
-                          source.ids(np.arange(len(source))))
+                          source.ids(np.arange(len(source))), source.notes(),
+                          source.feature_names)
         except ValueError as exc:
             raise ValueError(str(exc).replace(str(path), "standard input")) from None

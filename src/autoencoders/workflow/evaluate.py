@@ -4,22 +4,36 @@ its codes (``cluster``), written into the run folder."""
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from .._io import atomic_write
 from ..datasets import write_array
 from ..evaluation.clustering import cluster_codes, resolve_cluster_method
-from ..evaluation.compare import METHOD_LABELS, compare_representations, comparison_rows
+from ..evaluation.compare import (
+    METHOD_LABELS,
+    Comparison,
+    compare_representations,
+    comparison_rows,
+)
 from ..evaluation.metrics import clustering_scores
 from ..inputs import check_labels
 from ..plotting import plot_maps
 from .data import RunData
 from .folder import CLUSTER_FILE
 
+if TYPE_CHECKING:
+    from ..estimator import AutoEncoder
+
 __all__ = ["evaluation_table", "evaluate_run", "cluster_run"]
 
-def evaluation_table(comparison) -> str:
+def evaluation_table(comparison: Comparison) -> str:
     """The comparison as a Markdown table, one row per method ("—" where n/a)."""
     columns, rows = comparison_rows(comparison.methods)
     lines = ["| method | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
@@ -28,9 +42,10 @@ def evaluation_table(comparison) -> str:
     return "\n".join(lines)
 
 
-def evaluate_run(estimator, data: RunData, out_dir, *, baselines=None,
-                 subsample: int | None = 10000, k: int = 10, random_state: int = 0,
-                 log=print):
+def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLike[str], *,
+                 baselines: Sequence[str] | None = None, subsample: int | None = 10000,
+                 k: int = 10, random_state: int = 0,
+                 log: Callable[[str], object] | None = print) -> Comparison:
     """Compare the run's code with the baselines and write the results into ``out_dir``.
 
     Writes ``evaluation.json`` (``{"methods": {NAME: {METRIC: value}}, "settings": ...}``),
@@ -72,7 +87,7 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=None,
         f"k = {s['k']}; k-NN accuracy with k = 5; the linear probe is logistic regression on "
         "standardised features. The autoencoder's fit time is its training time.\n\n"
         + evaluation_table(comparison) + "\n"))
-    panels = {}
+    panels: dict[str, np.ndarray] = {}
     for name, xy in comparison.maps.items():
         row = comparison.methods[name]
         extra = f"\ntrust. {row['trustworthiness']:.3f}" + (
@@ -84,9 +99,10 @@ def evaluate_run(estimator, data: RunData, out_dir, *, baselines=None,
     return comparison
 
 
-def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "auto",
-                n_init: int = 10, random_state: int = 0, labels_out=None,
-                description: dict | None = None, ids=None, id_name: str = "id") -> dict:
+def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLike[str], *,
+                n_clusters: int, method: str = "auto", n_init: int = 10, random_state: int = 0,
+                labels_out: str | Path | None = None, description: dict[str, Any] | None = None,
+                ids: NDArray[Any] | None = None, id_name: str = "id") -> dict[str, Any]:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
 
     Parameters
@@ -130,7 +146,7 @@ def cluster_run(estimator, X, y, out_dir, *, n_clusters: int, method: str = "aut
     labels = cluster_codes(codes, n_clusters, method, n_init=n_init,
                            random_state=random_state)
     end = time.perf_counter()
-    result = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
+    result: dict[str, Any] = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
               "n_points": len(labels), "encode_seconds": encoded - start,
               "cluster_seconds": end - encoded, "seconds": end - start,
               "random_state": random_state, "data": description or {}}

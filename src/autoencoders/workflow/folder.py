@@ -26,7 +26,9 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive
 from ..loggers import TENSORBOARD_DIR
@@ -51,6 +53,10 @@ CLUSTER_FILE = "cluster.json"
 EVALUATION_FILES = ("evaluation.json", "evaluation.md", "figures/evaluation_maps.png")
 #: The command the messages tell users to run.
 PROG = "autoencoders"
+
+
+#: A folder's path, as the functions below take it.
+_PathLike = str | os.PathLike[str]
 
 
 class RunFolderConflict(ValueError):
@@ -86,7 +92,7 @@ def _is_our_config(path: Path) -> bool:
     return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 
-def claim_out_dir(path, force: bool) -> None:
+def claim_out_dir(path: _PathLike, force: bool) -> None:
     """Make sure a new run may be written into folder ``path``, creating it.
 
     A folder that holds anything but a run's own files is never written into (a user's
@@ -137,7 +143,7 @@ def _refuse_a_file(folder: Path) -> None:
                                  "not a folder; choose another --out")
 
 
-def remove_run_files(folder) -> None:
+def remove_run_files(folder: _PathLike) -> None:
     """Delete a run's own files from ``folder`` (``RUN_ENTRIES``), nothing else."""
     for name in RUN_ENTRIES:
         entry = Path(folder) / name
@@ -149,7 +155,7 @@ def remove_run_files(folder) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(folder):
+def run_lock(folder: _PathLike) -> Iterator[None]:
     """Hold ``folder/.lock`` (creating the folder) while a run writes it.
 
     Raises
@@ -193,10 +199,10 @@ def run_lock(folder):
             lock.unlink()
 
 
-def _lock_owner(lock: Path) -> dict | None:
+def _lock_owner(lock: Path) -> dict[str, Any] | None:
     """The lock's owner when it is a running process on this machine, else None."""
     try:
-        owner = json.loads(lock.read_text(encoding="utf-8"))
+        owner: dict[str, Any] = json.loads(lock.read_text(encoding="utf-8"))
         pid = int(owner["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # unreadable: a crash between creating and writing it
@@ -205,7 +211,8 @@ def _lock_owner(lock: Path) -> dict | None:
     return owner if process_alive(pid) else None
 
 
-def save_command(run_dir, options: dict, config: str | None = None) -> None:
+def save_command(run_dir: _PathLike, options: dict[str, Any],
+                 config: str | None = None) -> None:
     """Record the run's options (JSON) in ``RUN_DIR/checkpoints/command.json``, which
     ``--resume`` reads, and, when given, the same as TOML in ``RUN_DIR/options.toml``, which
     ``fit --config`` reads (keys are the flags' names)."""
@@ -215,7 +222,7 @@ def save_command(run_dir, options: dict, config: str | None = None) -> None:
         atomic_write(os.path.join(run_dir, OPTIONS_FILE), config)
 
 
-def read_command(run_dir) -> dict:
+def read_command(run_dir: _PathLike) -> dict[str, Any]:
     """The options the run in ``run_dir`` was started with (:func:`save_command`).
 
     Raises
@@ -241,7 +248,7 @@ def read_command(run_dir) -> dict:
                          "damaged") from None
 
 
-def remove_failed_start(out, existed: bool) -> None:
+def remove_failed_start(out: _PathLike, existed: bool) -> None:
     """After a new run failed (not interrupted), take away everything it wrote, so that the
     folder is as before: empty, or gone when the run created it."""
     folder = Path(out)
@@ -252,7 +259,7 @@ def remove_failed_start(out, existed: bool) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def describe_outputs(out_dir) -> list[str]:
+def describe_outputs(out_dir: _PathLike) -> list[str]:
     """Lines naming what a run folder holds, for the CLI to print."""
     out = Path(out_dir)
     lines = [f"model:    {out / MODEL_FILE}  ({out / CONFIG_FILE})",
@@ -269,7 +276,7 @@ def describe_outputs(out_dir) -> list[str]:
     return lines
 
 
-def recorded_data(run_dir) -> dict:
+def recorded_data(run_dir: _PathLike) -> dict[str, Any]:
     """What the run in ``run_dir`` recorded of its data (config.json's ``extra.data``: the
     data set or input file, split, id and label columns, sizes); {} when unreadable."""
     try:
@@ -280,6 +287,7 @@ def recorded_data(run_dir) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def recorded_dataset(run_dir) -> str | None:
+def recorded_dataset(run_dir: _PathLike) -> str | None:
     """The named data set the run in ``run_dir`` was trained on, or None."""
-    return recorded_data(run_dir).get("dataset")
+    dataset: str | None = recorded_data(run_dir).get("dataset")
+    return dataset

@@ -4,19 +4,22 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..estimator import AutoEncoder
-from ..report import MAX_POINTS, REPORT_FILE, Report, render, run_view
+from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
 from .data import DataRequest, RunData, run_data
 from .folder import read_command, recorded_dataset
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
 
 
-def run_test_data(folder) -> RunData:
+def run_test_data(folder: str | Path) -> RunData:
     """The data a run was trained and tested on, read again as its command read it (the
     same split, by the same seed).
 
@@ -36,14 +39,15 @@ def run_test_data(folder) -> RunData:
     return run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
 
 
-def _test_ids(data: RunData):
+def _test_ids(data: RunData) -> NDArray[Any] | None:
     if data.ids is None:
         return None
     return data.ids[np.asarray(data.test_numbers)] if not isinstance(data.test_numbers, int) \
         else None
 
 
-def run_report(folders, *, estimator=None, data: RunData | None = None,
+def run_report(folders: Sequence[str | Path], *,
+               estimator: AutoEncoder | None = None, data: RunData | None = None,
                max_points: int = MAX_POINTS) -> Report:
     """The report of one run folder, or of several side by side.
 
@@ -67,7 +71,7 @@ def run_report(folders, *, estimator=None, data: RunData | None = None,
         For a folder that is not a run, or whose data cannot be read again.
     """
     folders = [Path(f) for f in folders]
-    views = []
+    views: list[RunView] = []
     for i, folder in enumerate(folders):
         est = estimator if i == 0 and estimator is not None else AutoEncoder.load(folder)
         run = data if i == 0 and data is not None else run_test_data(folder)
@@ -77,6 +81,6 @@ def run_report(folders, *, estimator=None, data: RunData | None = None,
     return Report(render(views))
 
 
-def write_run_report(folder, **kwargs) -> Path:
+def write_run_report(folder: str | Path, **kwargs: Any) -> Path:
     """:func:`run_report` of one run, written to ``folder/report.html``."""
     return run_report([folder], **kwargs).save(Path(folder) / REPORT_FILE)

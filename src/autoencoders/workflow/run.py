@@ -4,17 +4,23 @@ report, and a compact summary in Jupyter."""
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..display import html_summary
 from ..persistence import CONFIG_FILE, MODEL_FILE
 from .folder import CLUSTER_FILE, METRICS_FILE
 
+if TYPE_CHECKING:
+    from ..estimator import AutoEncoder
+    from ..report import Report
+
 __all__ = ["Run"]
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)
@@ -64,7 +70,7 @@ class Run:
     >>> run.report()                     # doctest: +SKIP  (the report inline)
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         missing = [f for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE)
                    if not (self.path / f).is_file()]
@@ -78,14 +84,14 @@ class Run:
         self.clustering = _read_json(self.path / CLUSTER_FILE)
 
     @cached_property
-    def model(self):
+    def model(self) -> AutoEncoder:
         """The fitted :class:`~autoencoders.AutoEncoder`, loaded on first use (on the
         device it was trained on, or the CPU when that one is missing here)."""
         from ..estimator import AutoEncoder
 
         return AutoEncoder.load(self.path)
 
-    def report(self, *others):
+    def report(self, *others: Run | str | os.PathLike[str]) -> Report:
         """The HTML report of this run (beside ``others``, runs or folders): a
         :class:`~autoencoders.report.Report`, shown inline in Jupyter.
 
@@ -107,7 +113,7 @@ class Run:
         shape = " → ".join(str(d) for d in [*arch.get("hidden_dims", ()),
                                             arch.get("latent_dim", "?")])
 
-        def number(key, fmt):
+        def number(key: str, fmt: str) -> str | None:
             return None if m.get(key) is None else format(m[key], fmt)
 
         rows = [

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._io import atomic_path, atomic_write
 from ..callbacks import CSVLogger
@@ -29,6 +32,10 @@ from ..training import CHECKPOINT_DIR
 from .data import RunData
 from .folder import MAP_TABLE, METRICS_FILE
 
+if TYPE_CHECKING:
+    from ..callbacks import Callback
+    from ..estimator import AutoEncoder
+
 __all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE",
            "RunIncomplete", "UNDER_TRAINED_STEPS"]
 
@@ -46,14 +53,15 @@ class RunIncomplete(RuntimeError):
 REFERENCE_TEST_BCE = 0.0956
 
 
-def _save_npy(path: Path, array) -> None:
+def _save_npy(path: Path, array: NDArray[Any]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, array)
 
 
-def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
-              extra: dict | None = None, log=print, resume: bool = False,
-              report: bool = True, loggers=()) -> dict:
+def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
+              maps: Sequence[str] = ("pca", "tsne"), extra: dict[str, Any] | None = None,
+              log: Callable[[str], object] = print, resume: bool = False,
+              report: bool = True, loggers: Sequence[Callback] = ()) -> dict[str, Any]:
     """Fit ``estimator`` on ``data`` and write the complete run folder ``out_dir``.
 
     Parameters
@@ -76,7 +84,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
     report : bool, default True
         Also write ``report.html``, the run's HTML report (``autoencoders.report``).
     loggers : sequence of Callback
-        Experiment logs (``autoencoders.loggers``), called during training.
+        Experiment logs (``autoencoders.loggers``), called during training and once the
+        folder is written (``Callback.on_run_saved``).
 
     Returns
     -------
@@ -119,6 +128,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
             start = time.perf_counter()
             write_run_report(out, estimator=estimator, data=data)
             log(f"report: {time.perf_counter() - start:.1f} s")
+        for logger in loggers:
+            logger.on_run_saved(out)
         return metrics
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -128,7 +139,8 @@ def train_run(estimator, data: RunData, out_dir, *, maps=("pca", "tsne"),
             "again") from exc
 
 
-def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
+def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[str],
+               extra: dict[str, Any] | None, log: Callable[[str], object]) -> dict[str, Any]:
     """Everything of a run but the training: model, metrics, codes, figures."""
     estimator.save(out, extra={"data": data.description, **(extra or {})})
 
@@ -204,7 +216,7 @@ def _write_run(estimator, data: RunData, out: Path, maps, extra, log) -> dict:
     return metrics
 
 
-def _write_map(estimator, data: RunData, out: Path) -> np.ndarray:
+def _write_map(estimator: AutoEncoder, data: RunData, out: Path) -> np.ndarray:
     """The map's coordinates of every row: ``codes/train_map.npy`` and
     ``codes/test_map.npy`` (float32 (n, 2)), and, for data in memory, ``map.csv``: every
     row the user gave, in the file's order, with its id, split and label. Returns the test
@@ -223,8 +235,8 @@ def map_table(data: RunData, train: np.ndarray, test: np.ndarray) -> str:
     """CSV text of the map coordinates of every row, in the input's order: columns ``row``
     (its number in the input), ``id`` (when it has ids), ``split``, ``x``, ``y`` (more
     coordinates for maps of more dimensions) and ``label`` (when there are labels)."""
-    parts = [(data.train_numbers, train, data.y_train, "train"),
-             (data.test_numbers, test, data.y_test, "test")]
+    parts: list[tuple[Any, ...]] = [(data.train_numbers, train, data.y_train, "train"),
+                                    (data.test_numbers, test, data.y_test, "test")]
     if isinstance(data.train_numbers, int) and isinstance(data.test_numbers, int):
         # A data set's own splits: the test rows follow the training rows.
         parts[1] = (len(train), test, data.y_test, "test")
@@ -247,7 +259,7 @@ def map_table(data: RunData, train: np.ndarray, test: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     """A CSV cell: quoted when it holds a comma, a quote or a line break."""
     text = str(value)
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
@@ -260,7 +272,7 @@ def dead_units(codes: np.ndarray) -> int:
     return int((spread <= 1e-6 * max(float(spread.max(initial=0.0)), 1e-12)).sum())
 
 
-def _finite(value):
+def _finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by None: metrics.json stays JSON
     (``NaN`` and ``Infinity`` are not)."""
     if isinstance(value, dict):
@@ -270,7 +282,8 @@ def _finite(value):
     return value
 
 
-def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
+def corrupted_copy(estimator: AutoEncoder, X: Any, corruption: str | tuple[str, float],
+                   seed: int = 0) -> np.ndarray:
     """``X`` corrupted as a denoising autoencoder's training batches are, in ``X``'s units
     (so that ``estimator.reconstruct`` takes it).
 
@@ -305,7 +318,8 @@ def corrupted_copy(estimator, X, corruption, seed: int = 0) -> np.ndarray:
     return estimator.input_spec_.unscale(noisy)
 
 
-def variant_metrics(estimator, X_test, figures) -> dict:
+def variant_metrics(estimator: AutoEncoder, X_test: NDArray[Any],
+                    figures: Path) -> dict[str, float]:
     """Metrics and pictures of each kind of model, on image data in [0, 1].
 
     Every model: ``figures/interpolation.png`` (decoded points between the first two test
@@ -329,7 +343,7 @@ def variant_metrics(estimator, X_test, figures) -> dict:
     dict of str to float
         The metrics named above that apply.
     """
-    out: dict = {}
+    out: dict[str, float] = {}
     n = min(10, len(X_test))
     if len(X_test) >= 2:
         row = estimator.interpolate(X_test[0], X_test[1], 10, scaled=True)  # picture units
