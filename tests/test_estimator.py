@@ -191,3 +191,19 @@ def test_works_in_a_pipeline_with_a_classifier(blobs):
     X, y = blobs
     pipe = make_pipeline(small(), LogisticRegression(max_iter=1000)).fit(X, y)
     assert pipe.score(X, y) > 0.9
+
+
+def test_read_only_arrays_are_used_without_a_copy_or_a_warning(blobs):
+    # pandas 3's to_numpy() and np.load(mmap_mode="r") give read-only arrays.
+    import warnings
+
+    X = blobs[0].copy()
+    X.flags.writeable = False
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0, random_state=0)
+    ae.fit(X)
+    Z = ae.transform(X)
+    Z.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ae.inverse_transform(Z).shape == X.shape
+        assert ae.transform(X).shape == (len(X), 2)

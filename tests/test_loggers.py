@@ -73,7 +73,7 @@ def test_fit_log_tensorboard_writes_into_the_run(tmp_path):
     assert len(events.Scalars("loss/train")) == 2
     assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
     bad = run("fit", "--dataset", "digits", "--out", tmp_path / "b", "--log", "wandb")
-    assert bad.returncode == 2 and "expected tensorboard[:DIR] or mlflow[:URI]" in bad.stderr
+    assert bad.returncode == 2 and "expected tensorboard[:DIR],mlflow[:URI]" in bad.stderr
 
 
 def _mlflow(store):
@@ -84,8 +84,11 @@ def _mlflow(store):
 
 
 class _Fails(Callback):
+    def __init__(self, error):
+        self.error = error
+
     def on_epoch_end(self, log):
-        raise RuntimeError("a full disk")
+        raise self.error
 
 
 def test_mlflow_gets_params_metrics_per_epoch_the_folder_and_the_status(blobs, tmp_path,
@@ -117,19 +120,28 @@ def test_mlflow_gets_params_metrics_per_epoch_the_folder_and_the_status(blobs, t
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
     with pytest.raises(RuntimeError, match="a full disk"):
         AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(
-            blobs[0], callbacks=[failing, _Fails()])
+            blobs[0], callbacks=[failing, _Fails(RuntimeError("a full disk"))])
+    # Ctrl-C (or SIGTERM, after a checkpoint) is not a failure: KILLED.
+    stopped = MLflowLogger(tmp_path / "mlruns")
+    with pytest.raises(KeyboardInterrupt):
+        AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(
+            blobs[0], callbacks=[stopped, _Fails(KeyboardInterrupt())])
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     assert client.get_run(failing.run_id).info.status == "FAILED"
+    assert client.get_run(stopped.run_id).info.status == "KILLED"
 
 
-def test_fit_log_mlflow_logs_the_run_folder_without_checkpoints(tmp_path, monkeypatch):
+def test_fit_log_mlflow_and_tensorboard_log_the_run_folder_without_checkpoints(tmp_path,
+                                                                               monkeypatch):
     from tests.cli.helpers import run
 
     pytest.importorskip("mlflow")
+    pytest.importorskip("tensorboard")
     out, store = tmp_path / "run", tmp_path / "store"
     run("fit", "--dataset", "digits", "--out", out, "--epochs", "2", "--hidden-dims", "16",
         "--latent-dim", "3", "--maps", "none", "--no-report", "-q", "--log",
-        f"mlflow:{store}", check_code=0)
+        f"tensorboard,mlflow:{store}", check_code=0)
+    assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = _mlflow(store)
     (found,) = client.search_runs([client.get_experiment_by_name("autoencoders")
@@ -139,7 +151,10 @@ def test_fit_log_mlflow_logs_the_run_folder_without_checkpoints(tmp_path, monkey
         json.loads((out / "metrics.json").read_text())["test_bce"])
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
     assert {"metrics.json", "history.csv", "figures", "codes"} <= artifacts
-    assert "checkpoints" not in artifacts
+    assert "checkpoints" not in artifacts and ".lock" not in artifacts
+    # One series per name: the epochs' seconds, not metrics.json's mean beside them.
+    seconds = client.get_metric_history(found.info.run_id, "seconds_per_epoch")
+    assert [m.step for m in seconds] == [1, 2]
 
 
 def test_without_mlflow_the_logger_says_what_to_install(blobs, tmp_path, monkeypatch):

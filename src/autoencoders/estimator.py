@@ -6,7 +6,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,14 +26,13 @@ from .mapping import MapMixin
 from .neighbours import NeighbourMap
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, select_device
-from .training import Checkpointer, batched_apply, fit_model
+from .training import Checkpointer, as_tensor, batched_apply, fit_model
 
 __all__ = ["AutoEncoder"]
 
 _DEFAULT = PRESETS["default"]
 _F32 = NDArray[np.float32]
 _Seed = int | np.random.RandomState | None
-_S = TypeVar("_S", bound=Source | None)  # what _as_tensor passes through
 
 
 class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
@@ -311,8 +310,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
             recipe = self.recipe_ = recipe_from_params(params, len(X_train))
 
         cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
-        model, rows = fit_model(self.architecture_, recipe, _as_tensor(X_train),
-                                _as_tensor(X_val), seed=int(rng.randint(np.iinfo(np.int32).max)),
+        model, rows = fit_model(self.architecture_, recipe, as_tensor(X_train),
+                                as_tensor(X_val), seed=int(rng.randint(np.iinfo(np.int32).max)),
                                 device=device, callbacks=cbs, checkpointer=checkpointer,
                                 resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
@@ -357,7 +356,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         device = select_device(self.device)
         self.model_.to(device)
         try:
-            return batched_apply(fn, _as_tensor(X_prepared), device).numpy()
+            return batched_apply(fn, as_tensor(X_prepared), device).numpy()
         finally:
             self.model_.cpu()
 
@@ -492,9 +491,3 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         tags.non_deterministic = self.random_state is None
         tags.transformer_tags.preserves_dtype = ["float32"]  # codes are always float32
         return tags
-
-
-def _as_tensor(X: NDArray[Any] | _S) -> torch.Tensor | _S:
-    """A prepared array as a tensor sharing its memory; a Source or None as it is."""
-    return X if X is None or isinstance(X, Source) else torch.from_numpy(X)
-

@@ -23,6 +23,8 @@ __all__ = ["TensorBoardLogger", "MLflowLogger", "LOGGERS", "TENSORBOARD_DIR",
 LOGGERS = ("tensorboard", "mlflow")
 #: Where ``fit --log tensorboard`` writes without a folder: inside the run.
 TENSORBOARD_DIR = "tensorboard"
+#: What :class:`MLflowLogger` logs every epoch.
+_PER_EPOCH = ("train_loss", "val_loss", "learning_rate", "seconds_per_epoch")
 
 
 def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
@@ -238,8 +240,8 @@ class MLflowLogger(Callback):
                                                   for k, v in sorted(params.items())])
 
     def on_epoch_end(self, log: dict[str, Any]) -> None:
-        values = {"train_loss": log["train_loss"], "val_loss": log["val_loss"],
-                  "learning_rate": log["learning_rate"], "seconds_per_epoch": log["seconds"]}
+        values = dict(zip(_PER_EPOCH, (log["train_loss"], log["val_loss"],
+                                       log["learning_rate"], log["seconds"]), strict=True))
         self._log_metrics(values, step=log["epoch"])
 
     def on_train_end(self, history: list[dict[str, Any]]) -> None:
@@ -247,9 +249,10 @@ class MLflowLogger(Callback):
             client.set_terminated(self.run_id, "FINISHED")
 
     def on_train_error(self, error: BaseException) -> None:
-        if self.run_id is not None:
+        if self.run_id is not None:  # Ctrl-C or SIGTERM (a checkpoint to resume): KILLED
+            status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             with self._store() as client:
-                client.set_terminated(self.run_id, "FAILED")
+                client.set_terminated(self.run_id, status)
 
     def on_run_saved(self, run_dir: Path) -> None:
         self.log_folder(run_dir)
@@ -272,13 +275,13 @@ class MLflowLogger(Callback):
             raise RuntimeError("no MLflow run yet: fit with this logger first")
         folder = Path(folder)
         metrics_file = folder / "metrics.json"
-        if metrics_file.is_file():
+        if metrics_file.is_file():  # less what is logged per epoch under the same name
             numbers = json.loads(metrics_file.read_text())
-            self._log_metrics({k: v for k, v in numbers.items()
-                               if isinstance(v, int | float) and not isinstance(v, bool)})
+            self._log_metrics({k: v for k, v in numbers.items() if k not in _PER_EPOCH
+                               and isinstance(v, int | float) and not isinstance(v, bool)})
         with self._store() as client:
             for path in sorted(folder.iterdir()):
-                if path.name == "checkpoints":
+                if path.name == "checkpoints" or path.name.startswith("."):  # the lock
                     continue
                 if path.is_dir():
                     client.log_artifacts(self.run_id, str(path), artifact_path=path.name)

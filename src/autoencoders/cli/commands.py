@@ -165,8 +165,8 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                 estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                               resume=bool(args.resume))
                 return 0
-            loggers = [logger_from_spec(args.log, args.out, data.X_test, data.y_test)
-                       ] if args.log else []
+            loggers = [logger_from_spec(spec, args.out, data.X_test, data.y_test)
+                       for spec in args.log or ()]
             metrics = train_run(estimator, data, args.out, maps=maps,
                                 extra={"seed": args.seed, "preset": args.preset,
                                        "processes": world},

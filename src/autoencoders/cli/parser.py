@@ -133,11 +133,11 @@ def _int_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def _log_spec(text: str) -> str:
-    if text.partition(":")[0] not in ("tensorboard", "mlflow"):
-        raise argparse.ArgumentTypeError(f"expected tensorboard[:DIR] or mlflow[:URI], got "
-                                         f"{text!r}")
-    return text
+def _log_spec(text: str) -> list[str]:
+    specs = [s for s in text.split(",") if s]
+    if not specs or any(s.partition(":")[0] not in ("tensorboard", "mlflow") for s in specs):
+        raise argparse.ArgumentTypeError(f"expected tensorboard[:DIR],mlflow[:URI], got {text!r}")
+    return specs
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -268,10 +268,10 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("--no-report", action="store_true",
                    help="skip RUN_DIR/report.html (the HTML report of the run)")
-    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR]|mlflow[:URI]",
+    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR],mlflow[:URI]",
                    help="also log the run for TensorBoard (into DIR, default RUN_DIR/"
-                        "tensorboard; the tensorboard extra) or to MLflow (URI, default "
-                        "$MLFLOW_TRACKING_URI or ./mlruns; the mlflow extra)")
+                        "tensorboard; the tensorboard extra) and/or MLflow (URI, default "
+                        "$MLFLOW_TRACKING_URI or ./mlruns; the mlflow extra: the client)")
 
 
 def build_parser() -> argparse.ArgumentParser:

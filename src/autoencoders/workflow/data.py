@@ -3,10 +3,13 @@ the split of a run into training and test rows."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import sys
 import tempfile
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, cast
@@ -230,6 +233,17 @@ class RunData:
     def class_names(self) -> tuple[str, ...] | None:
         """The names of a named data set's labels, for figures (``datasets.class_names``)."""
         return class_names(self.description.get("dataset"))
+
+
+@contextlib.contextmanager
+def own_rows() -> Iterator[None]:
+    """While the workflow hands a run's own rows to its model as bare arrays: they are the
+    table's columns in fit's order, so scikit-learn's warning that an array has no feature
+    names (the model was fitted on a named table) would only be noise, several per fit."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r".* does not have valid feature names",
+                                UserWarning)
+        yield
 
 
 def run_data(request: DataRequest) -> RunData:

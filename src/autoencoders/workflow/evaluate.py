@@ -25,7 +25,7 @@ from ..evaluation.compare import (
 from ..evaluation.metrics import clustering_scores
 from ..inputs import check_labels
 from ..plotting import plot_maps
-from .data import RunData
+from .data import RunData, own_rows
 from .folder import CLUSTER_FILE
 
 if TYPE_CHECKING:
@@ -73,9 +73,10 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
         From the comparison or from writing the files.
     """
     out = Path(out_dir)
-    comparison = compare_representations(
-        estimator, data.X_train, data.X_test, data.y_train, data.y_test, baselines=baselines,
-        subsample=subsample, k=k, random_state=random_state, log=log)
+    with own_rows():
+        comparison = compare_representations(
+            estimator, data.X_train, data.X_test, data.y_train, data.y_test,
+            baselines=baselines, subsample=subsample, k=k, random_state=random_state, log=log)
     settings = {**comparison.settings, "data": data.description}
     atomic_write(out / "evaluation.json", json.dumps(
         {"methods": comparison.methods, "settings": settings}, indent=2) + "\n")

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ..estimator import AutoEncoder
 from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
-from .data import DataRequest, RunData, run_data
+from .data import DataRequest, RunData, own_rows, run_data
 from .folder import read_command, recorded_dataset
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
@@ -75,9 +75,10 @@ def run_report(folders: Sequence[str | Path], *,
     for i, folder in enumerate(folders):
         est = estimator if i == 0 and estimator is not None else AutoEncoder.load(folder)
         run = data if i == 0 and data is not None else run_test_data(folder)
-        views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
-                              max_points=max(1000, max_points // len(folders)),
-                              names=run.class_names))
+        with own_rows():
+            views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
+                                  max_points=max(1000, max_points // len(folders)),
+                                  names=run.class_names))
     return Report(render(views))
 
 

@@ -29,7 +29,7 @@ from ..plotting import (
     plot_reconstructions,
 )
 from ..training import CHECKPOINT_DIR
-from .data import RunData
+from .data import RunData, own_rows
 from .folder import MAP_TABLE, METRICS_FILE
 
 if TYPE_CHECKING:
@@ -121,7 +121,8 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         seconds = estimator.neighbour_map_.fit_info_.get("seconds", {}).get("total", 0.0)
         log(f"2-D map (neighbour embedding) trained in {seconds:.1f} s")
     try:
-        metrics = _write_run(estimator, data, out, maps, extra, log)
+        with own_rows():
+            metrics = _write_run(estimator, data, out, maps, extra, log)
         if report:
             from .report import write_run_report
 
