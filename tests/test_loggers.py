@@ -162,3 +162,38 @@ def test_without_mlflow_the_logger_says_what_to_install(blobs, tmp_path, monkeyp
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0)
     with pytest.raises(ImportError, match=r"pip install 'autoencoders\[mlflow\]'"):
         ae.fit(blobs[0], callbacks=[MLflowLogger(tmp_path / "mlruns")])
+
+
+class _BreaksTheStore(Callback):
+    """Replaces the MLflow store's folder with a file after epoch 1 (a disk or a server
+    that fails mid-run)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def on_epoch_end(self, log):
+        if log["epoch"] == 1:
+            import shutil
+
+            shutil.rmtree(self.store)
+            self.store.write_text("not a store")
+
+
+def test_a_store_that_fails_mid_run_costs_a_warning_not_the_model(blobs, tmp_path):
+    pytest.importorskip("mlflow")
+    store = tmp_path / "mlruns"
+    logger = MLflowLogger(store)
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, verbose=0, random_state=0)
+    with pytest.warns(UserWarning, match="MLflow logging stopped, training goes on"):
+        ae.fit(blobs[0], callbacks=[_BreaksTheStore(store), logger])
+    assert len(ae.history_["train_loss"]) == 3 and logger.run_id is None
+
+
+def test_a_store_inside_the_run_folder_is_refused_and_service_uris_pass(tmp_path):
+    with pytest.raises(ValueError, match="is inside the run folder"):
+        logger_from_spec(f"mlflow:{tmp_path / 'run' / 'mlruns'}", tmp_path / "run")
+    with pytest.raises(ValueError, match="is inside the run folder"):
+        logger_from_spec(f"mlflow:{tmp_path / 'run'}", tmp_path / "run")
+    assert MLflowLogger("databricks").store_uri() == "databricks"
+    assert MLflowLogger("http://127.0.0.1:5000").store_path() is None
+    assert MLflowLogger(tmp_path / "m").store_path() == (tmp_path / "m").resolve()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ LOGGERS = ("tensorboard", "mlflow")
 TENSORBOARD_DIR = "tensorboard"
 #: What :class:`MLflowLogger` logs every epoch.
 _PER_EPOCH = ("train_loss", "val_loss", "learning_rate", "seconds_per_epoch")
+#: Tracking URIs that name a service, not a folder.
+_NAMED_STORES = ("databricks", "databricks-uc", "uc")
 
 
 def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
@@ -44,7 +47,13 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
         raise ValueError(f"--log {spec}: unknown log {kind!r}; choose tensorboard[:DIR] or "
                          "mlflow[:URI]")
     if kind == "mlflow":
-        return MLflowLogger(where or None, run_name=Path(run_dir).name)
+        logger = MLflowLogger(where or None, run_name=Path(run_dir).name)
+        store, run = logger.store_path(), Path(run_dir).resolve()
+        if store is not None and (store == run or run in store.parents):
+            raise ValueError(f"--log {spec}: the MLflow store {store} is inside the run folder "
+                             f"{run_dir}, whose files it logs (into itself); choose a folder "
+                             "outside it")
+        return logger
     if where and os.path.exists(where) and not os.path.isdir(where):
         raise ValueError(f"--log {spec}: {where} is a file, not a folder; name a folder for "
                          "the event files (it is created when missing)")
@@ -160,7 +169,9 @@ class MLflowLogger(Callback):
         the full ``mlflow`` package) or ``http(s)://`` (a tracking server). By default
         ``MLFLOW_TRACKING_URI``, else ``./mlruns``. MLflow 3 keeps its file store in
         maintenance mode behind ``MLFLOW_ALLOW_FILE_STORE``; this logger sets that
-        variable during its own calls to a file store, and puts it back after.
+        variable during its own calls to a file store, and puts it back after. A store
+        that fails once training has begun costs a warning and the rest of the log, never
+        the training.
     experiment : str, default "autoencoders"
         The experiment's name; created when missing.
     run_name : str, optional
@@ -190,20 +201,32 @@ class MLflowLogger(Callback):
         self.run_id: str | None = None
         self._client: Any = None
 
-    def _uri(self) -> str:
+    def store_uri(self) -> str:
+        """The tracking URI in use: ``tracking_uri``, ``$MLFLOW_TRACKING_URI`` or
+        ``./mlruns``, a folder as a ``file:`` URI."""
         uri = str(self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "mlruns")
-        if "://" in uri or uri.startswith("file:"):
+        if "://" in uri or uri.startswith("file:") or uri in _NAMED_STORES:
             return uri
         return Path(uri).absolute().as_uri()  # a folder: a local file store
+
+    def store_path(self) -> Path | None:
+        """The folder of a local file store, or None for a database or a server."""
+        uri = self.store_uri()
+        if not uri.startswith("file:"):
+            return None
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+
+        return Path(url2pathname(urlparse(uri).path)).resolve()
 
     @contextlib.contextmanager
     def _store(self) -> Iterator[Any]:
         """The client (made on first use), with the file store allowed during the call when
-        it is one; MLflow's own errors become a RuntimeError that names the store."""
-        from mlflow.exceptions import MlflowException
+        it is one; MLflow's errors (some are plain Exceptions, some OSErrors) become a
+        RuntimeError that names the store."""
         from mlflow.tracking import MlflowClient
 
-        uri = self._uri()
+        uri = self.store_uri()
         key, previous = "MLFLOW_ALLOW_FILE_STORE", os.environ.get("MLFLOW_ALLOW_FILE_STORE")
         if uri.startswith("file:"):
             os.environ[key] = "true"
@@ -211,8 +234,11 @@ class MLflowLogger(Callback):
             if self._client is None:
                 self._client = MlflowClient(uri)
             yield self._client
-        except MlflowException as exc:
-            raise RuntimeError(f"MLflow store {uri}: {str(exc).splitlines()[0]}") from exc
+        except Exception as exc:
+            hint = ("; a sqlite store needs the full package: pip install mlflow"
+                    if uri.startswith("sqlite") else "")
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise RuntimeError(f"MLflow store {uri}: {first}{hint}") from exc
         finally:
             if previous is None:
                 os.environ.pop(key, None)
@@ -239,23 +265,37 @@ class MLflowLogger(Callback):
             client.log_batch(self.run_id, params=[Param(k, str(v)[:6000])
                                                   for k, v in sorted(params.items())])
 
+    # Once training runs, a failing store must not cost the model: a warning, and no more
+    # logging (an attack removed the store mid-run and lost the whole run folder).
+    def _keep_training(self, log: Callable[[], None]) -> None:
+        if self.run_id is None:
+            return
+        try:
+            log()
+        except Exception as exc:
+            warnings.warn(f"{exc}; MLflow logging stopped, training goes on", UserWarning,
+                          stacklevel=3)
+            self.run_id = None
+
     def on_epoch_end(self, log: dict[str, Any]) -> None:
         values = dict(zip(_PER_EPOCH, (log["train_loss"], log["val_loss"],
                                        log["learning_rate"], log["seconds"]), strict=True))
-        self._log_metrics(values, step=log["epoch"])
+        self._keep_training(lambda: self._log_metrics(values, step=log["epoch"]))
 
     def on_train_end(self, history: list[dict[str, Any]]) -> None:
-        with self._store() as client:
-            client.set_terminated(self.run_id, "FINISHED")
+        self._keep_training(lambda: self._terminate("FINISHED"))
 
     def on_train_error(self, error: BaseException) -> None:
-        if self.run_id is not None:  # Ctrl-C or SIGTERM (a checkpoint to resume): KILLED
-            status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
-            with self._store() as client:
-                client.set_terminated(self.run_id, status)
+        # Ctrl-C or SIGTERM (a checkpoint to resume): KILLED.
+        status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+        self._keep_training(lambda: self._terminate(status))
 
     def on_run_saved(self, run_dir: Path) -> None:
-        self.log_folder(run_dir)
+        self._keep_training(lambda: self.log_folder(run_dir))
+
+    def _terminate(self, status: str) -> None:
+        with self._store() as client:
+            client.set_terminated(self.run_id, status)
 
     def log_folder(self, folder: str | Path) -> None:
         """Log a saved model or run folder to this logger's run: the numbers of its

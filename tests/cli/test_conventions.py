@@ -245,7 +245,9 @@ def test_outputs_keep_the_tables_column_names_and_the_order_is_checked(tmp_path)
     assert (tmp_path / "i.csv").read_text().splitlines()[0] == "income,age,height"
     assert "warning" not in proc.stderr, proc.stderr
     # The same columns in another order would give wrong codes: refused, with fit's order.
-    proc = run("embed", tmp_path / "run", "--input", tmp_path / "s.csv", "--out",
-               tmp_path / "z.csv", check_code=1)
-    assert "put them in fit's order: income, age, height" in proc.stderr
+    for verb, more in (("embed", ["--out", tmp_path / "z.csv"]),
+                       ("interpolate", ["--from", "0", "--to", "1", "--out", tmp_path / "z.csv"]),
+                       ("evaluate", ["--baselines", "pca", "--k", "2"])):
+        proc = run(verb, tmp_path / "run", "--input", tmp_path / "s.csv", *more, check_code=1)
+        assert "put them in fit's order: income, age, height" in proc.stderr, verb
     assert not (tmp_path / "z.csv").exists()

@@ -161,3 +161,20 @@ def test_digits_is_always_there_and_scaled_to_uint8():
     assert len(Xtr) + len(Xte) == 1797
     with pytest.raises(ValueError, match="unknown data set"):
         load_dataset("cifar", "train")
+
+
+def test_repeated_header_names_name_no_features_and_names_are_quoted(tmp_path):
+    from autoencoders.datasets import ArrayWriter, open_source
+
+    (tmp_path / "d.csv").write_text("x,x,y\n1,2,3\n4,5,6\n")
+    assert open_source(tmp_path / "d.csv").feature_names is None
+    X = np.ones((2, 2), dtype=np.float32)
+    write_array(tmp_path / "q.csv", X, ['a,"b"', "c"])
+    assert (tmp_path / "q.csv").read_text().splitlines()[0] == '"a,""b""",c'
+    pytest.importorskip("pyarrow")
+    with pytest.raises(ValueError, match="repeated column names"):
+        write_array(tmp_path / "r.parquet", X, ["a", "a"])
+    with pytest.raises(ValueError, match="repeated column names"), \
+            ArrayWriter(tmp_path / "i.csv", 2, columns=["id", "b"]) as writer:
+        writer.write(X, ids=[1, 2])
+    assert not (tmp_path / "r.parquet").exists() and not (tmp_path / "i.csv").exists()

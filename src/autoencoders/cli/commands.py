@@ -418,7 +418,7 @@ def cmd_interpolate(args: Namespace) -> int:
     from ..datasets import Source
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_rows
-    from ..workflow import check_output, load, recorded_dataset
+    from ..workflow import check_output, load, own_rows, recorded_dataset
 
     if not (args.dataset or args.input):
         args.dataset = recorded_dataset(args.run_dir)
@@ -428,14 +428,14 @@ def cmd_interpolate(args: Namespace) -> int:
     request = _request(args, stream=False)
     check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
-    X = load(request).X
+    X = (data := load(request)).X
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= i < len(X):
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")
-    # Above STREAM_ABOVE_BYTES the input is a Source: only the two rows are read.
-    start, end = (X.take([i])[0] if isinstance(X, Source) else X[i]
+    start, end = (X.take([i])[0] if isinstance(X, Source) else X[i]  # Source: above 1 GiB
                   for i in (args.index_from, args.index_to))
-    row = est.interpolate(start, end, args.steps)
+    with own_rows(est, data.feature_names, request.name):  # a reordered table is refused
+        row = est.interpolate(start, end, args.steps)
     _write_picture_or_array(args.out, row, lambda a, out: plot_image_rows(
         {f"{args.index_from} → {args.index_to}": est.scale_input(a)}, out,
         title=f"Decoded points between the codes of samples {args.index_from} and "

@@ -84,7 +84,9 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     ids = None if id_at is None else _as_values(kept[id_at])
     labels = None if label_at is None else _as_values(kept[label_at])
     names = None if header is None else [header[i] for i in features]
-    return ArraySource(out, ids, labels, names)
+    # Repeated names cannot name features (a DataFrame or Parquet file keeps one of each).
+    return ArraySource(out, ids, labels, names if names and len(set(names)) == len(names)
+                       else None)
 
 
 def _read_with_pyarrow(path: Path, id_column: str | None,

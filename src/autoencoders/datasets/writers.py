@@ -161,6 +161,10 @@ class ArrayWriter:
                         else [f"f{i}" for i in range(flat.shape[1])])
         if len(self.columns) != flat.shape[1]:
             raise ValueError(f"{len(self.columns)} column names for {flat.shape[1]} columns")
+        names = ([self.id_name] if with_ids else []) + self.columns
+        if len(set(names)) != len(names):  # a Parquet table keeps one column of each name
+            raise ValueError(f"{self.path}: repeated column names {names}; name each column "
+                             "once")
         if self.suffix == ".npy":
             self.shape = (self.n_rows, *chunk.shape[1:])
             assert self._file is not None  # opened by __enter__
@@ -170,9 +174,8 @@ class ArrayWriter:
             return
         self.shape = (self.n_rows, flat.shape[1])
         if self.suffix == ".csv":
-            names = ([self.id_name] if with_ids else []) + self.columns
             assert self._file is not None  # opened by __enter__
-            self._file.write((",".join(names) + "\n").encode())
+            self._file.write((",".join(map(_csv_cell, names)) + "\n").encode())
         else:
             require_pyarrow()
 

@@ -190,7 +190,7 @@ class InputSpec:
             values beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1].
         """
         rows = as_rows(X, what)
-        self._check_names(rows.feature_names, rows.name)
+        self.check_names(rows.feature_names, rows.name)
         data = rows.data
         if data.shape[1:] != self.feature_shape:
             data = self._reshaped(data, rows.name)
@@ -221,10 +221,17 @@ class InputSpec:
             return data.reshaped(self.feature_shape)
         return data.reshape(len(data), *self.feature_shape)
 
-    def _check_names(self, names: tuple[str, ...] | None, what: str) -> None:
-        """scikit-learn's rules for ``feature_names_in_``: other or reordered columns (of a
-        DataFrame or a table's header) are refused; named features for a model fitted on
-        unnamed ones, or the reverse, warn."""
+    def check_names(self, names: tuple[str, ...] | None, what: str) -> None:
+        """scikit-learn's rules for ``feature_names_in_``, for the column ``names`` of data
+        that messages call ``what``: other or reordered columns (of a DataFrame or a table's
+        header) are refused; named features for a model fitted on unnamed ones, or the
+        reverse, warn (UserWarning).
+
+        Raises
+        ------
+        ValueError
+            For names other than fit's, or fit's in another order (the message gives it).
+        """
         if names is None and self.feature_names is not None:
             warnings.warn(f"{what} does not have valid feature names, but AutoEncoder was "
                           "fitted with feature names", UserWarning, stacklevel=6)

@@ -8,6 +8,7 @@ from .data import (
     RunData,
     check_output,
     load,
+    own_rows,
     run_data,
     with_run_columns,
 )
@@ -33,7 +34,7 @@ from .train import (
     variant_metrics,
 )
 
-__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output", "own_rows",
            "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",

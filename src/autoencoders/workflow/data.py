@@ -236,10 +236,12 @@ class RunData:
 
 
 @contextlib.contextmanager
-def own_rows() -> Iterator[None]:
-    """While the workflow hands a run's own rows to its model as bare arrays: they are the
-    table's columns in fit's order, so scikit-learn's warning that an array has no feature
-    names (the model was fitted on a named table) would only be noise, several per fit."""
+def own_rows(estimator: Any, names: tuple[str, ...] | None, what: str) -> Iterator[None]:
+    """While the workflow hands a table's rows to ``estimator`` as bare arrays: their column
+    ``names`` are checked against fit's once (the same columns in another order are refused
+    with a ValueError, as ``InputSpec.check_names`` does), and scikit-learn's warning that an
+    array has no feature names, several per call otherwise, is left out."""
+    estimator.input_spec_.check_names(names, what)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r".* does not have valid feature names",
                                 UserWarning)
@@ -353,8 +355,8 @@ def _load_stdin(request: DataRequest) -> Loaded:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
         ids_from, label = request.ids_from, request.label_column
-        if request.optional_columns and suffix == ".csv":  # the run's columns, if there
-            header = table_columns(path) or []
+        if request.optional_columns:  # the run's columns, if there (a .npy has none)
+            header = (table_columns(path) or []) if suffix == ".csv" else []
             ids_from = ids_from if ids_from in (None, "auto") or ids_from in header else "auto"
             label = label if label in header else None
         try:

@@ -73,7 +73,7 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
         From the comparison or from writing the files.
     """
     out = Path(out_dir)
-    with own_rows():
+    with own_rows(estimator, data.feature_names, data.name):
         comparison = compare_representations(
             estimator, data.X_train, data.X_test, data.y_train, data.y_test,
             baselines=baselines, subsample=subsample, k=k, random_state=random_state, log=log)

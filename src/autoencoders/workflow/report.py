@@ -75,7 +75,7 @@ def run_report(folders: Sequence[str | Path], *,
     for i, folder in enumerate(folders):
         est = estimator if i == 0 and estimator is not None else AutoEncoder.load(folder)
         run = data if i == 0 and data is not None else run_test_data(folder)
-        with own_rows():
+        with own_rows(est, run.feature_names, run.name):
             views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
                                   max_points=max(1000, max_points // len(folders)),
                                   names=run.class_names))

@@ -121,7 +121,7 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         seconds = estimator.neighbour_map_.fit_info_.get("seconds", {}).get("total", 0.0)
         log(f"2-D map (neighbour embedding) trained in {seconds:.1f} s")
     try:
-        with own_rows():
+        with own_rows(estimator, data.feature_names, data.name):
             metrics = _write_run(estimator, data, out, maps, extra, log)
         if report:
             from .report import write_run_report
