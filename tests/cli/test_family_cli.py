@@ -120,3 +120,15 @@ def test_interpolate_and_denoise_take_an_input_large_enough_to_stream(conv_vae_r
     run("denoise", out, "--input", tmp_path / "x.npy", "--add-noise", "gaussian:0.3",
         "--out", tmp_path / "d.npy", check_code=0)
     assert np.load(tmp_path / "d.npy").shape == (30, 8, 8)
+
+
+def test_quiet_means_nothing_on_stderr_for_sample_interpolate_and_denoise(conv_vae_run,
+                                                                         tmp_path):
+    out, _ = conv_vae_run
+    for argv in (["sample", out, "-n", "4", "--out", tmp_path / "s.npy"],
+                 ["interpolate", out, "--from", "0", "--to", "1", "--out", tmp_path / "i.npy"],
+                 ["denoise", out, "--dataset", "digits", "--add-noise", "gaussian:0.3",
+                  "--out", tmp_path / "d.npy", "--figure", tmp_path / "d.png"]):
+        proc = run(*argv, "-q", check_code=0)
+        assert proc.stderr == "", (argv[0], proc.stderr)
+        assert "wrote" in run(*argv, check_code=0).stderr, argv[0]

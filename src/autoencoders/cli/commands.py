@@ -328,9 +328,9 @@ def cmd_cluster(args: Namespace) -> int:
 
 
 def _write_picture_or_array(out: str, images: NDArray[Any], picture: Callable[..., object],
-                            est: AutoEncoder) -> None:
+                            est: AutoEncoder, log: Callable[[str], None]) -> None:
     """A .png goes to ``picture(images, out)``; .npy, .csv, .parquet to ``write_array``,
-    with the columns of the model's input (``inference.output_columns``)."""
+    with the columns of the model's input (``inference.output_columns``); ``log`` says so."""
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".png", ".npy", ".csv", ".parquet"):
         raise UsageError(f"--out {out}: name a .png picture or a .npy, .csv or .parquet file")
@@ -342,7 +342,7 @@ def _write_picture_or_array(out: str, images: NDArray[Any], picture: Callable[..
         from ..inference import output_columns
 
         shape = write_array(out, images, output_columns(est, "reconstructions"))
-    print(f"wrote {out}: {images.dtype} {shape}", file=sys.stderr)
+    log(f"wrote {out}: {images.dtype} {shape}")
 
 
 def cmd_denoise(args: Namespace) -> int:
@@ -384,8 +384,8 @@ def cmd_denoise(args: Namespace) -> int:
         out = est.input_spec_.unscale(denoised)
         shape = write_array(args.out, out, output_columns(est, "reconstructions"),
                             ids=data.ids, id_name=request.id_name)
-        print(f"wrote {'standard output' if args.out == '-' else args.out}: {out.dtype} "
-              f"{shape}", file=sys.stderr)
+        _log(args)(f"wrote {'standard output' if args.out == '-' else args.out}: "
+                   f"{out.dtype} {shape}")
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
         rows["clean"] = est.scale_input(clean)
@@ -397,7 +397,7 @@ def cmd_denoise(args: Namespace) -> int:
         n = min(10, len(X))
         plot_image_rows({k: v[:n] for k, v in rows.items()}, args.figure,
                         title=f"Denoised by {args.run_dir}")
-        print(f"wrote {args.figure}", file=sys.stderr)
+        _log(args)(f"wrote {args.figure}")
     return 0
 
 
@@ -410,7 +410,7 @@ def cmd_sample(args: Namespace) -> int:
     est = AutoEncoder.load(args.run_dir, device=args.device)
     images = est.sample(args.n, random_state=args.seed)
     _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
-        est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"), est)
+        est.scale_input(a), out, title=f"{len(a)} samples from {args.run_dir}"), est, _log(args))
     return 0
 
 
@@ -439,7 +439,7 @@ def cmd_interpolate(args: Namespace) -> int:
     _write_picture_or_array(args.out, row, lambda a, out: plot_image_rows(
         {f"{args.index_from} → {args.index_to}": est.scale_input(a)}, out,
         title=f"Decoded points between the codes of samples {args.index_from} and "
-              f"{args.index_to}"), est)
+              f"{args.index_to}"), est, _log(args))
     return 0
 
 
