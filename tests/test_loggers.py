@@ -197,3 +197,13 @@ def test_a_store_inside_the_run_folder_is_refused_and_service_uris_pass(tmp_path
     assert MLflowLogger("databricks").store_uri() == "databricks"
     assert MLflowLogger("http://127.0.0.1:5000").store_path() is None
     assert MLflowLogger(tmp_path / "m").store_path() == (tmp_path / "m").resolve()
+
+
+def test_a_tracking_server_that_does_not_answer_fails_before_training(blobs, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0)
+    with pytest.raises(RuntimeError, match=r"MLflow store http://127\.0\.0\.1:9: .*refused"):
+        ae.fit(blobs[0], callbacks=[MLflowLogger("http://127.0.0.1:9")])
+    assert not hasattr(ae, "model_")
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ  # put back
