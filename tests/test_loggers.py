@@ -207,3 +207,30 @@ def test_a_tracking_server_that_does_not_answer_fails_before_training(blobs, mon
         ae.fit(blobs[0], callbacks=[MLflowLogger("http://127.0.0.1:9")])
     assert not hasattr(ae, "model_")
     assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ  # put back
+
+
+def test_a_resumed_fit_continues_its_recorded_mlflow_run(blobs, tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    first = logger_from_spec(f"mlflow:{tmp_path / 'store'}", run_dir)
+    with pytest.raises(KeyboardInterrupt):
+        AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, verbose=0).fit(
+            blobs[0], callbacks=[first, _Fails(KeyboardInterrupt())])
+    recorded = json.loads((run_dir / "mlflow_run.json").read_text())
+    assert recorded["run_id"] == first.run_id
+    again = logger_from_spec(f"mlflow:{tmp_path / 'store'}", run_dir)  # as fit --resume
+    AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(
+        blobs[0], callbacks=[again])
+    assert again.run_id == first.run_id
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = _mlflow(tmp_path / "store")
+    assert client.get_run(first.run_id).info.status == "FINISHED"
+    assert len(client.search_runs([client.get_experiment_by_name("autoencoders")
+                                   .experiment_id])) == 1
+    # A record of a run that this store does not hold: a new run, not an error.
+    (run_dir / "mlflow_run.json").write_text('{"run_id": "0123"}')
+    other = logger_from_spec(f"mlflow:{tmp_path / 'other'}", run_dir)
+    AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0).fit(
+        blobs[0], callbacks=[other])
+    assert other.run_id not in (None, "0123")

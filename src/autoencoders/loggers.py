@@ -6,6 +6,7 @@ The library never configures logging; a logger writes only where it is told."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 import warnings
@@ -15,15 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from ._io import atomic_write
 from .callbacks import Callback
 
 __all__ = ["TensorBoardLogger", "MLflowLogger", "LOGGERS", "TENSORBOARD_DIR",
-           "logger_from_spec"]
+           "MLFLOW_RUN_FILE", "logger_from_spec"]
 
 #: What ``fit --log`` knows.
 LOGGERS = ("tensorboard", "mlflow")
 #: Where ``fit --log tensorboard`` writes without a folder: inside the run.
 TENSORBOARD_DIR = "tensorboard"
+#: Where ``fit --log mlflow`` records its MLflow run, so that ``fit --resume`` continues it.
+MLFLOW_RUN_FILE = "mlflow_run.json"
 #: What :class:`MLflowLogger` logs every epoch.
 _PER_EPOCH = ("train_loss", "val_loss", "learning_rate", "seconds_per_epoch")
 #: Tracking URIs that name a service, not a folder.
@@ -35,7 +39,7 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
     """The logger of a ``fit --log`` value: ``tensorboard`` (into ``RUN_DIR/tensorboard``)
     or ``tensorboard:DIR``, with ``samples`` and ``labels`` as :class:`TensorBoardLogger`
     takes them; ``mlflow`` or ``mlflow:URI`` (:class:`MLflowLogger`, the run named after
-    ``run_dir``).
+    ``run_dir`` and recorded in its ``MLFLOW_RUN_FILE``, which a resumed fit continues).
 
     Raises
     ------
@@ -47,7 +51,13 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
         raise ValueError(f"--log {spec}: unknown log {kind!r}; choose tensorboard[:DIR] or "
                          "mlflow[:URI]")
     if kind == "mlflow":
-        logger = MLflowLogger(where or None, run_name=Path(run_dir).name)
+        record = Path(run_dir) / MLFLOW_RUN_FILE
+        try:
+            run_id = json.loads(record.read_text())["run_id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            run_id = None  # a new run (or a record damaged: a new MLflow run then)
+        logger = MLflowLogger(where or None, run_name=Path(run_dir).name, run_id=run_id,
+                              record=record)
         store, run = logger.store_path(), Path(run_dir).resolve()
         if store is not None and (store == run or run in store.parents):
             raise ValueError(f"--log {spec}: the MLflow store {store} is inside the run folder "
@@ -176,6 +186,11 @@ class MLflowLogger(Callback):
         The experiment's name; created when missing.
     run_name : str, optional
         The run's name (``autoencoders fit`` uses the run folder's name).
+    run_id : str, optional
+        An MLflow run to continue (a resumed fit: its epochs join the same curves) instead
+        of starting one.
+    record : str or Path, optional
+        A JSON file that gets ``{"run_id": ..., "tracking_uri": ...}`` once the run starts.
 
     Attributes
     ----------
@@ -195,10 +210,11 @@ class MLflowLogger(Callback):
     """
 
     def __init__(self, tracking_uri: str | Path | None = None,
-                 experiment: str = "autoencoders", run_name: str | None = None) -> None:
+                 experiment: str = "autoencoders", run_name: str | None = None,
+                 run_id: str | None = None, record: str | Path | None = None) -> None:
         self.tracking_uri = tracking_uri
         self.experiment, self.run_name = experiment, run_name
-        self.run_id: str | None = None
+        self.run_id, self.record = run_id, record
         self._client: Any = None
 
     def store_uri(self) -> str:
@@ -261,16 +277,25 @@ class MLflowLogger(Callback):
         # 7 retries with backoff (4 min 17 s measured against a closed port, 2026-12-01).
         with self._store(MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
                          MLFLOW_HTTP_REQUEST_TIMEOUT="10") as client:
-            found = client.get_experiment_by_name(self.experiment)
-            experiment = (found.experiment_id if found is not None
-                          else client.create_experiment(self.experiment))
-            run = client.create_run(experiment, run_name=self.run_name,
-                                    tags={"autoencoders.version": __version__})
-            self.run_id = run.info.run_id
-            params = {} if self.estimator is None else self.estimator.get_params()
-            # MLflow keeps at most 6,000 characters of a parameter's value.
-            client.log_batch(self.run_id, params=[Param(k, str(v)[:6000])
-                                                  for k, v in sorted(params.items())])
+            if self.run_id is not None:  # continue it, when this store holds it
+                try:
+                    client.update_run(self.run_id, status="RUNNING")
+                except Exception:
+                    self.run_id = None
+            if self.run_id is None:
+                found = client.get_experiment_by_name(self.experiment)
+                experiment = (found.experiment_id if found is not None
+                              else client.create_experiment(self.experiment))
+                run = client.create_run(experiment, run_name=self.run_name,
+                                        tags={"autoencoders.version": __version__})
+                self.run_id = run.info.run_id
+                params = {} if self.estimator is None else self.estimator.get_params()
+                # MLflow keeps at most 6,000 characters of a parameter's value.
+                client.log_batch(self.run_id, params=[Param(k, str(v)[:6000])
+                                                      for k, v in sorted(params.items())])
+        if self.record is not None:
+            atomic_write(self.record, json.dumps({"run_id": self.run_id,
+                                                  "tracking_uri": self.store_uri()}) + "\n")
 
     # Once training runs, a failing store must not cost the model: a warning, and no more
     # logging (an attack removed the store mid-run and lost the whole run folder).
@@ -316,8 +341,6 @@ class MLflowLogger(Callback):
         OSError
             When the folder cannot be read or the store written.
         """
-        import json
-
         if self.run_id is None:
             raise RuntimeError("no MLflow run yet: fit with this logger first")
         folder = Path(folder)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive
-from ..loggers import TENSORBOARD_DIR
+from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
 from ..persistence import CONFIG_FILE, MODEL_FILE
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
@@ -67,7 +67,7 @@ class RunFolderConflict(ValueError):
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
-               MAP_TABLE, REPORT_FILE, OPTIONS_FILE, TENSORBOARD_DIR)
+               MAP_TABLE, REPORT_FILE, OPTIONS_FILE, TENSORBOARD_DIR, MLFLOW_RUN_FILE)
 #: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
 #: same folder is refused while the first runs, and a stale lock (a killed run) is not.
 LOCK_FILE = ".lock"
