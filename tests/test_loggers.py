@@ -138,9 +138,9 @@ def test_fit_log_mlflow_and_tensorboard_log_the_run_folder_without_checkpoints(t
     pytest.importorskip("mlflow")
     pytest.importorskip("tensorboard")
     out, store = tmp_path / "run", tmp_path / "store"
-    run("fit", "--dataset", "digits", "--out", out, "--epochs", "2", "--hidden-dims", "16",
-        "--latent-dim", "3", "--maps", "none", "--no-report", "-q", "--log",
-        f"tensorboard,mlflow:{store}", check_code=0)
+    proc = run("fit", "--dataset", "digits", "--out", out, "--epochs", "2", "--hidden-dims",
+               "16", "--latent-dim", "3", "--maps", "none", "--no-report", "-q", "--log",
+               f"tensorboard,mlflow:{store}", check_code=0)
     assert (out / "tensorboard" / "projector_config.pbtxt").is_file()
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = _mlflow(store)
@@ -152,6 +152,7 @@ def test_fit_log_mlflow_and_tensorboard_log_the_run_folder_without_checkpoints(t
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
     assert {"metrics.json", "history.csv", "figures", "codes"} <= artifacts
     assert "checkpoints" not in artifacts and ".lock" not in artifacts
+    assert f"mlflow:   run {found.info.run_id} in file://" in proc.stdout
     # One series per name: the epochs' seconds, not metrics.json's mean beside them.
     seconds = client.get_metric_history(found.info.run_id, "seconds_per_epoch")
     assert [m.step for m in seconds] == [1, 2]
@@ -195,6 +196,14 @@ def test_a_store_inside_the_run_folder_is_refused_and_service_uris_pass(tmp_path
     with pytest.raises(ValueError, match="is inside the run folder"):
         logger_from_spec(f"mlflow:{tmp_path / 'run'}", tmp_path / "run")
     assert MLflowLogger("databricks").store_uri() == "databricks"
+    # A folder of the user's own files is not made a store.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    pytest.importorskip("mlflow")
+    logger = MLflowLogger(tmp_path / "mine")
+    with pytest.raises(RuntimeError, match="a folder of other files, not an MLflow store"):
+        logger.on_train_begin(1, 1)
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
     assert MLflowLogger("http://127.0.0.1:5000").store_path() is None
     assert MLflowLogger(tmp_path / "m").store_path() == (tmp_path / "m").resolve()
 

@@ -273,6 +273,11 @@ class MLflowLogger(Callback):
                               ) from None
         from . import __version__
 
+        store = self.store_path()  # MLflow would make a folder of other files its store
+        if store is not None and store.is_dir() and not (store / ".trash").is_dir() and any(
+                store.iterdir()):
+            raise RuntimeError(f"MLflow store {store}: a folder of other files, not an MLflow "
+                               "store; name a new folder or an MLflow store")
         # Before training a store that does not answer fails in seconds, not after MLflow's
         # 7 retries with backoff (4 min 17 s measured against a closed port, 2026-12-01).
         with self._store(MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",

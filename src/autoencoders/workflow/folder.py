@@ -271,6 +271,9 @@ def describe_outputs(out_dir: _PathLike) -> list[str]:
         lines.insert(3, f"map:      {out / MAP_TABLE} (every row), {out / 'codes'}/*_map.npy")
     if (out / TENSORBOARD_DIR).is_dir():
         lines.append(f"logs:     {out / TENSORBOARD_DIR}/ (tensorboard --logdir)")
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        mlflow = json.loads((out / MLFLOW_RUN_FILE).read_text())
+        lines.append(f"mlflow:   run {mlflow['run_id']} in {mlflow['tracking_uri']}")
     if (out / REPORT_FILE).exists():
         lines.append(f"report:   {out / REPORT_FILE}")
     return lines
