@@ -243,3 +243,13 @@ def test_a_resumed_fit_continues_its_recorded_mlflow_run(blobs, tmp_path, monkey
     AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0).fit(
         blobs[0], callbacks=[other])
     assert other.run_id not in (None, "0123")
+
+
+def test_log_folder_refuses_a_folder_that_holds_the_store(blobs, tmp_path):
+    pytest.importorskip("mlflow")
+    logger = MLflowLogger(tmp_path / "model" / "mlruns")
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0).fit(
+        blobs[0], callbacks=[logger])
+    ae.save(tmp_path / "model")
+    with pytest.raises(RuntimeError, match="is inside .*model, whose files would be logged"):
+        logger.log_folder(tmp_path / "model")

@@ -58,11 +58,10 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
             run_id = None  # a new run (or a record damaged: a new MLflow run then)
         logger = MLflowLogger(where or None, run_name=Path(run_dir).name, run_id=run_id,
                               record=record)
-        store, run = logger.store_path(), Path(run_dir).resolve()
-        if store is not None and (store == run or run in store.parents):
-            raise ValueError(f"--log {spec}: the MLflow store {store} is inside the run folder "
-                             f"{run_dir}, whose files it logs (into itself); choose a folder "
-                             "outside it")
+        if logger.store_inside(run_dir):  # refused before training, not after
+            raise ValueError(f"--log {spec}: the MLflow store {logger.store_path()} is inside "
+                             f"the run folder {run_dir}, whose files it logs (into itself); "
+                             "choose a folder outside it")
         return logger
     if where and os.path.exists(where) and not os.path.isdir(where):
         raise ValueError(f"--log {spec}: {where} is a file, not a folder; name a folder for "
@@ -235,6 +234,12 @@ class MLflowLogger(Callback):
 
         return Path(url2pathname(urlparse(uri).path)).resolve()
 
+    def store_inside(self, folder: str | Path) -> bool:
+        """Whether this logger's file store is ``folder`` or inside it (logging ``folder``
+        would copy the store into itself until the path is too long)."""
+        store, folder = self.store_path(), Path(folder).resolve()
+        return store is not None and (store == folder or folder in store.parents)
+
     @contextlib.contextmanager
     def _store(self, **env: str) -> Iterator[Any]:
         """The client (made on first use), with MLflow's environment variables ``env`` (the
@@ -342,12 +347,15 @@ class MLflowLogger(Callback):
         Raises
         ------
         RuntimeError
-            Before training has begun (no run yet).
+            Before training has begun (no run yet), or when the store is inside ``folder``.
         OSError
             When the folder cannot be read or the store written.
         """
         if self.run_id is None:
             raise RuntimeError("no MLflow run yet: fit with this logger first")
+        if self.store_inside(folder):
+            raise RuntimeError(f"MLflow store {self.store_path()} is inside {folder}, whose "
+                               "files would be logged into it; keep the store outside")
         folder = Path(folder)
         metrics_file = folder / "metrics.json"
         if metrics_file.is_file():  # less what is logged per epoch under the same name

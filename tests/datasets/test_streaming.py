@@ -220,3 +220,10 @@ def test_array_writer_leaves_nothing_when_rows_are_missing(tmp_path, data):
         with ArrayWriter(path, len(data)) as writer:
             writer.write(data[:300])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_repeated_parquet_column_names_are_refused_by_name(tmp_path):
+    table = pa.Table.from_arrays([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["a", "a"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="repeated column names a; name each column once"):
+        open_source(tmp_path / "d.parquet")

@@ -83,10 +83,8 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
             raise ValueError(_non_numeric(path, header, rows, line, col)) from None
     ids = None if id_at is None else _as_values(kept[id_at])
     labels = None if label_at is None else _as_values(kept[label_at])
-    names = None if header is None else [header[i] for i in features]
-    # Repeated names cannot name features (a DataFrame or Parquet file keeps one of each).
-    return ArraySource(out, ids, labels, names if names and len(set(names)) == len(names)
-                       else None)
+    return ArraySource(out, ids, labels, None if header is None else
+                       [header[i] for i in features])
 
 
 def _read_with_pyarrow(path: Path, id_column: str | None,

@@ -71,6 +71,10 @@ class ParquetSource(Source):
                                      f"{self.paths[0]} has {field.type}; all files need the "
                                      "same column types (cast them when writing)")
         names = schema.names
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:  # pyarrow cannot pick one of them by name
+            raise ValueError(f"{self.paths[0]}: repeated column names {name_list(repeated)}; "
+                             "name each column once")
         if id_column == "auto":
             id_column = "id" if "id" in names else None
         if id_column is not None and id_column not in names:

@@ -21,7 +21,8 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .._io import check_fits_in_memory
 
-__all__ = ["Source", "ArraySource", "Without", "iter_chunks", "CHUNK_ROWS"]
+__all__ = ["Source", "ArraySource", "Without", "iter_chunks", "feature_names_of",
+           "CHUNK_ROWS"]
 
 #: Rows a chunked reader takes at once when nothing else is asked: 4,096 rows of 784
 #: bytes are 3.2 MB.
@@ -168,6 +169,15 @@ class Source:
         return f"{type(self).__name__}({self.n_rows} rows of {self.feature_shape} {self.dtype})"
 
 
+def feature_names_of(names: Iterable[object] | None) -> tuple[str, ...] | None:
+    """Column ``names`` as features' names, or None when there are none or some repeat (a
+    DataFrame or a Parquet file keeps one column of each name, so they name nothing)."""
+    if names is None:
+        return None
+    unique = tuple(str(n) for n in names)
+    return unique if unique and len(set(unique)) == len(unique) else None
+
+
 def iter_chunks(source: Source, rows: int = CHUNK_ROWS
                 ) -> Iterator[tuple[int, int, NDArray[Any]]]:
     """Yield ``(start, stop, array)`` for consecutive chunks of at most ``rows`` rows."""
@@ -199,8 +209,7 @@ class ArraySource(Source):
         self.array = np.asarray(array)
         if self.array.ndim < 2:
             raise ValueError(f"expected an array of shape (n, ...), got {self.array.shape}")
-        if feature_names is not None:
-            self.feature_names = tuple(str(n) for n in feature_names)
+        self.feature_names = feature_names_of(feature_names)
         self.n_rows, self.feature_shape = len(self.array), tuple(self.array.shape[1:])
         self.dtype = self.array.dtype
         self._row_ids = None if ids is None else np.asarray(ids)

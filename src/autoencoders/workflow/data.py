@@ -240,7 +240,13 @@ def own_rows(estimator: Any, names: tuple[str, ...] | None, what: str) -> Iterat
     """While the workflow hands a table's rows to ``estimator`` as bare arrays: their column
     ``names`` are checked against fit's once (the same columns in another order are refused
     with a ValueError, as ``InputSpec.check_names`` does), and scikit-learn's warning that an
-    array has no feature names, several per call otherwise, is left out."""
+    array has no feature names, several per call otherwise, is left out.
+
+    Raises
+    ------
+    ValueError
+        For ``names`` other than those of fit, or fit's in another order.
+    """
     estimator.input_spec_.check_names(names, what)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r".* does not have valid feature names",
