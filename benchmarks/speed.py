@@ -23,6 +23,7 @@ Usage: python benchmarks/speed.py [--quick] [--keras-budget SECONDS] [--out FILE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -31,6 +32,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -75,6 +77,50 @@ def child_fit(preset: str) -> None:
     print(json.dumps({"history": ae.history_, "fit_peak_rss_bytes": peak,
                       "transform_images_per_second": len(Xt) / min(times),
                       "threads": torch.get_num_threads()}))
+
+
+def child_conv(epochs: int = 3) -> None:
+    """Seconds per epoch of the default convolutional autoencoder on MNIST."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from autoencoders import AutoEncoder
+    from autoencoders.datasets import load_mnist
+
+    X, _ = load_mnist("train", progress=False)
+    ae = AutoEncoder(architecture="conv", epochs=epochs, random_state=0, verbose=0,
+                     neighbour_map=False).fit(X)
+    flops = {}
+    for name, model in (("conv", ae.model_), ("dense", AutoEncoder(epochs=1, verbose=0)
+                                              .fit(X[:256]).model_)):
+        batch = torch.rand(128, 28, 28)
+        with FlopCounterMode(display=False) as counter:  # forward and backward of a step
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                model(batch), batch).backward()
+        flops[name] = counter.get_total_flops() / 128 * 60000
+    print(json.dumps({"history": ae.history_, "threads": torch.get_num_threads(),
+                      "flops_per_epoch": flops}))
+
+
+def child_evaluate(run_dir: str, baselines: str) -> None:
+    """``autoencoders evaluate RUN_DIR --dataset mnist`` in this process: wall seconds and
+    peak RSS (the process's own: its parent's children are not counted)."""
+    from autoencoders.cli import main as cli
+
+    argv = ["evaluate", run_dir, "--dataset", "mnist", "-q"]
+    if baselines != "default":
+        argv += ["--baselines", baselines]
+    start = time.perf_counter()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = cli(argv)
+    seconds = time.perf_counter() - start
+    if code:
+        raise SystemExit(code)
+    ev = json.loads((Path(run_dir) / "evaluation.json").read_text())
+    print(json.dumps({"seconds": seconds, "methods": ev["methods"],
+                      "n_train": ev["settings"]["n_train"],
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                      * 1024}))
 
 
 def child_baselines() -> None:
@@ -140,7 +186,11 @@ def startup() -> dict:
     exe = Path(sys.executable).with_name("autoencoders")
     out = {}
     for name, cmd in (("help", [str(exe), "--help"]),
-                      ("import", [sys.executable, "-c", "import autoencoders"])):
+                      ("import", [sys.executable, "-c", "import autoencoders"]),
+                      ("estimator", [sys.executable, "-c",
+                                     "from autoencoders import AutoEncoder"]),
+                      ("torch", [sys.executable, "-c", "import torch"]),
+                      ("sklearn.base", [sys.executable, "-c", "import sklearn.base"])):
         times = []
         for _ in range(7):
             start = time.perf_counter()
@@ -174,7 +224,9 @@ def fmt(x, spec=".1f", none="—"):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=("fit-default", "fit-notebook", "baselines"))
+    parser.add_argument("--child", nargs="+", metavar="CHILD",
+                        help="fit-default | fit-notebook | baselines | conv | "
+                             "evaluate RUN_DIR BASELINES (internal)")
     parser.add_argument("--quick", action="store_true",
                         help="skip the two 50-epoch notebook-recipe runs")
     parser.add_argument("--keras-budget", type=float, default=1200.0,
@@ -184,10 +236,12 @@ def main() -> int:
     parser.add_argument("--render", metavar="JSON",
                         help="only re-render the table from a saved .json of an earlier run")
     args = parser.parse_args()
-    if args.child == "baselines":
-        return child_baselines() or 0
     if args.child:
-        return child_fit(args.child.split("-")[1]) or 0
+        kind, *rest = args.child
+        children = {"baselines": child_baselines, "conv": child_conv,
+                    "evaluate": child_evaluate, "fit-default": lambda: child_fit("default"),
+                    "fit-notebook": lambda: child_fit("notebook")}
+        return children[kind](*rest) or 0
 
     out = Path(args.out)
     if args.render:
@@ -213,9 +267,18 @@ def main() -> int:
                   file=sys.stderr)
             k_nb = child_json([str(HERE / "keras_reference.py"), "--recipe", "notebook",
                                "--budget", str(args.keras_budget)], 7200)
+    print("training the convolutional model ...", file=sys.stderr)
+    conv = child_json(me + ["--child", "conv"], 3600)
     print("baselines and start-up ...", file=sys.stderr)
     base = child_json(me + ["--child", "baselines"], 3600)
     start = startup()
+    print("the demo run, then evaluate on it (default baselines, then pca,tsne) ...",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([str(Path(sys.executable).with_name("autoencoders")), "demo", "--out",
+                        tmp + "/demo", "-q", "--no-report"], check=True)
+        evaluate = {b: child_json(me + ["--child", "evaluate", tmp + "/demo", b], 3600)
+                    for b in ("default", "pca,tsne")}
 
     import torch
 
@@ -224,7 +287,7 @@ def main() -> int:
                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
                "command": "python benchmarks/speed.py" + (" --quick" if args.quick else "")}
     raw = {"machine": machine, "floor": floor, "ours": ours, "nb": nb, "k_ours": k_ours,
-           "k_nb": k_nb, "base": base, "start": start}
+           "k_nb": k_nb, "base": base, "start": start, "conv": conv, "evaluate": evaluate}
     _atomic_text(out.with_suffix(".json"), json.dumps(raw, indent=1) + "\n")
     return write(render(**raw), out)
 
@@ -253,7 +316,7 @@ def write(lines: list[str], out: Path) -> int:
     return 0
 
 
-def render(machine, floor, ours, nb, k_ours, k_nb, base, start) -> list[str]:
+def render(machine, floor, ours, nb, k_ours, k_nb, base, start, conv, evaluate) -> list[str]:
     h = ours["history"]
     secs, epochs = seconds_to_target(h)
     epoch_s = statistics.median(h["seconds"])
@@ -319,6 +382,25 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start) -> list[str]:
     if k_ours:
         k_epoch = statistics.median(k_ours["train_seconds"])
         lines.append(f"| Keras, same batch size: seconds per epoch | {k_epoch:.2f} |")
+    conv_s = statistics.median(conv["history"]["seconds"])
+    cf, df = conv["flops_per_epoch"]["conv"], conv["flops_per_epoch"]["dense"]
+    lines += [
+        "",
+        "## 2b. A convolutional epoch against a dense one (default models, batch 128)",
+        "",
+        "FLOPs of one training step counted by `torch.utils.flop_counter` (forward and "
+        "backward), scaled to 60,000 images.",
+        "",
+        "| model | seconds per epoch (median) | TFLOP per epoch | achieved GFLOP/s |",
+        "| --- | --- | --- | --- |",
+        f"| dense (the notebook's) | {epoch_s:.2f} | {df / 1e12:.3f} | "
+        f"{df / epoch_s / 1e9:.1f} |",
+        f"| conv (3×3 stride 2, channels 32, 64) | {conv_s:.2f} | {cf / 1e12:.3f} | "
+        f"{cf / conv_s / 1e9:.1f} |",
+        "",
+        f"Conv ÷ dense: {conv_s / epoch_s:.2f}× the time for {cf / df:.2f}× the FLOPs "
+        f"(target: ≤ 2× the time).",
+    ]
     lines += [
         "",
         "## 3. Inference on the 10,000 test images (images per second)",
@@ -355,6 +437,27 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start) -> list[str]:
         "| --- | --- |",
         f"| `autoencoders --help` | {start['help']:.3f} |",
         f"| `python -c 'import autoencoders'` | {start['import']:.3f} |",
+        f"| `python -c 'from autoencoders import AutoEncoder'` (target ≤ 1 s) | "
+        f"{start['estimator']:.3f} |",
+        f"| of which at least: `python -c 'import torch'` | {start['torch']:.3f} |",
+        f"| and: `python -c 'import sklearn.base'` | {start['sklearn.base']:.3f} |",
+        "",
+        "## 6. `autoencoders evaluate` on a fresh demo run (`autoencoders demo`)",
+        "",
+        "| baselines | wall seconds (target ≤ 90) | peak RSS (target ≤ 1 GiB) | "
+        "training points | slowest baseline (fit + transform s) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, run in evaluate.items():
+        base_rows = {k: v for k, v in run["methods"].items()
+                     if k not in ("raw", "autoencoder", "autoencoder_map")}
+        slow = max(base_rows, key=lambda k: base_rows[k]["fit_seconds"]
+                   + base_rows[k]["transform_seconds"])
+        slow_s = base_rows[slow]["fit_seconds"] + base_rows[slow]["transform_seconds"]
+        lines.append(f"| {name} | {run['seconds']:.1f} | "
+                     f"{run['peak_rss_bytes'] / 2**20:,.0f} MiB | {run['n_train']:,} | "
+                     f"{slow} ({slow_s:.1f}) |")
+    lines += [
         "",
         "## On a GPU (on paper, not measured)",
         "",

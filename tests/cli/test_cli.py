@@ -150,6 +150,10 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     assert (out / "evaluation.md").read_text().count("\n| ") == 11  # header, rule, 9 rows
     assert (out / "figures" / "evaluation_maps.png").stat().st_size > 10_000
     assert "autoencoder_2d_umap" in proc.stdout
+    run("evaluate", out, "--dataset", "digits", "--subsample", "300", "--baselines", "pca",
+        "--no-code-maps", "-q", check_code=0)
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert set(ev["methods"]) == {"raw", "autoencoder", "pca", "pca_2d"}
 
 
 def test_cluster_writes_labels_and_scores(digits_run, tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 
 from autoencoders import AutoEncoder
 from autoencoders.evaluation.compare import compare_representations
+from autoencoders.neighbours import NeighbourMap
 
 
 def test_compare_scores_every_method_on_the_same_points(blobs):
@@ -36,3 +37,22 @@ def test_compare_without_labels_has_no_accuracies(blobs):
     result = compare_representations(ae, X[:200], X[200:], baselines=())
     assert "knn_accuracy" not in result.methods["autoencoder"]
     assert result.y_test is None and np.isfinite(result.methods["autoencoder"]["mse"])
+
+
+def test_maps_of_the_code_by_default_only_for_a_model_without_its_own(blobs):
+    X, y = blobs
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=3, epochs=2, random_state=0, verbose=0,
+                     device="cpu").fit(X[:200])
+
+    def code_maps(**kwargs):
+        result = compare_representations(ae, X[:200], X[200:], y[:200], y[200:],
+                                         baselines=("pca",), **kwargs)
+        return [name for name in result.methods if name.startswith("autoencoder_")]
+
+    assert code_maps() == ["autoencoder_2d_pca"]
+    assert code_maps(code_maps=False) == []
+    small_map = NeighbourMap(hidden=(16,), n_pca=5, epochs=1, min_steps=20, batch_size=256,
+                             negatives=32)
+    ae.set_params(neighbour_map=small_map).fit(X[:200])
+    assert code_maps() == ["autoencoder_map"]
+    assert code_maps(code_maps=True) == ["autoencoder_map", "autoencoder_2d_pca"]

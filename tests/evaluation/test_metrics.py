@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from autoencoders.evaluation.metrics import (
+    InputNeighbourhoods,
     cluster_accuracy,
     clustering_scores,
     continuity,
@@ -108,3 +109,19 @@ def test_reconstruction_metrics_by_hand():
     assert m["sse_per_image"] == pytest.approx(0.25)
     assert m["psnr"] == pytest.approx(10 * np.log10(8))
     assert m["bce"] == pytest.approx(2 * np.log(2) / 4, rel=1e-5)
+
+
+def test_input_neighbourhoods_score_many_embeddings_as_the_functions_do():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 20))
+    Z1 = X[:, :2] + rng.normal(scale=0.3, size=(300, 2))
+    Z2 = rng.normal(size=(300, 3))
+    near = InputNeighbourhoods(X, k=5, max_points=200, recall_points=250, random_state=2)
+    for Z in (Z1, Z2):
+        assert near.trustworthiness(Z) == trustworthiness(X, Z, 5, max_points=200,
+                                                          random_state=2)
+        assert near.continuity(Z) == continuity(X, Z, 5, max_points=200, random_state=2)
+        assert near.knn_recall(Z) == knn_recall(X, Z, 5, max_points=250, random_state=2)
+    assert near.trustworthiness(Z1) > near.trustworthiness(Z2)
+    with pytest.raises(ValueError, match="X has 300 points but Z has 299"):
+        near.continuity(Z1[:-1])

@@ -292,8 +292,8 @@ def cmd_evaluate(args: Namespace) -> int:
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_request(args))
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
-                              subsample=args.subsample, k=args.k, random_state=args.seed,
-                              log=_log(args))
+                              subsample=args.subsample, k=args.k, code_maps=args.code_maps,
+                              random_state=args.seed, log=_log(args))
     print(evaluation_table(comparison))
     print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                if os.path.exists(os.path.join(args.run_dir, f))))

@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 
 import shtab
 
+from .examples import EXAMPLES
+
 __all__ = ["build_parser", "verb_parsers", "UsageError", "PROG"]
 
 PROG = "autoencoders"
@@ -17,34 +19,6 @@ PROG = "autoencoders"
 
 class UsageError(Exception):
     """A command line that parses but asks for something impossible (exit 2)."""
-
-
-#: Each verb's examples, shown at the end of its --help.
-EXAMPLES = {
-    "fit": ["autoencoders fit --dataset mnist --out runs/mnist --map",
-            "autoencoders fit --input table.csv --id-column id --label-column kind "
-            "--input-scaling minmax --out runs/table"],
-    "demo": ["autoencoders demo", "autoencoders demo --dataset fashion-mnist --out runs/fashion"],
-    "embed": ["autoencoders embed runs/mnist --dataset mnist --split test --out codes.parquet",
-              "autoencoders embed runs/mnist --input new.npy --map --out map.csv"],
-    "reconstruct": ["autoencoders reconstruct runs/table --input table.csv --out recon.csv"],
-    "score": ["autoencoders score runs/table --input new.csv --out scores.csv --top 20"],
-    "evaluate": ["autoencoders evaluate runs/mnist --dataset mnist",
-                 "autoencoders evaluate runs/table --input table.csv --baselines pca,tsne"],
-    "cluster": ["autoencoders cluster runs/mnist --dataset mnist --split all --n-clusters 10 "
-                "--out clusters.csv"],
-    "denoise": ["autoencoders denoise runs/denoising --dataset mnist --add-noise gaussian:0.3 "
-                "--out denoised.npy --figure denoised.png"],
-    "sample": ["autoencoders sample runs/vae -n 64 --out samples.png"],
-    "interpolate": ["autoencoders interpolate runs/mnist --from 0 --to 1 --steps 10 "
-                    "--out line.png"],
-    "report": ["autoencoders report runs/mnist",
-               "autoencoders report runs/dense runs/conv --out compare.html"],
-    "export": ["autoencoders export runs/mnist --part encoder --input-dtype uint8 "
-               "--out encoder.onnx",
-               "autoencoders export runs/mnist --part map --format torchscript --out map.pt"],
-    "summary": ["autoencoders summary runs/mnist", "autoencoders summary --preset notebook"],
-}
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -343,23 +317,26 @@ def build_parser() -> argparse.ArgumentParser:
                                 "codes (a run fitted with --map)")
 
     p = sub.add_parser("evaluate", help="compare the run's code with PCA and t-SNE (and UMAP)",
-                       description="Fit raw input, PCA, t-SNE (and UMAP) on the same training "
-                                   "points as 2-D maps of the code, score all on the same "
-                                   "test points (trustworthiness, continuity, k-NN recall, "
-                                   "k-NN accuracy, linear probe, reconstruction, seconds); "
-                                   "print the table and write evaluation.json, evaluation.md "
-                                   "and figures/evaluation_maps.png into RUN_DIR.")
+                       description="Fit raw input, PCA, t-SNE (and UMAP) on the training "
+                                   "points the code had, score all and the run's 2-D map on "
+                                   "the same test points (trustworthiness, continuity, k-NN "
+                                   "recall and accuracy, linear probe, reconstruction, "
+                                   "seconds); print the table and write evaluation.json, "
+                                   "evaluation.md and figures/evaluation_maps.png in RUN_DIR.")
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=False)
     p.add_argument("--test-fraction", type=float, default=0.1, metavar="F",
                    help="with --input: fraction held out as the test split (default 0.1)")
     p.add_argument("--baselines", metavar="LIST",
-                   help="baselines and maps of the code, of pca, tsne and umap (the umap extra): "
-                        "default pca,tsne, and umap when umap-learn is installed; or 'none'")
-    p.add_argument("--subsample", type=_positive_int, default=10000, metavar="N",
+                   help="of pca, tsne, umap (the umap extra): default pca,tsne, and umap when "
+                        "umap-learn is installed; or 'none'")
+    p.add_argument("--code-maps", action=argparse.BooleanOptionalAction,
+                   help="also fit each baseline to the codes (default: only for a run "
+                        "without a 2-D map of its own; each costs what its baseline does)")
+    p.add_argument("--subsample", type=_positive_int, default=5000, metavar="N",
                    help="fit on at most N training points and score at most N test points "
-                        "(default 10000)")
+                        "(default 5000)")
     p.add_argument("--k", type=_positive_int, default=10,
                    help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")

@@ -4,6 +4,7 @@ from .clustering import CLUSTER_METHODS, cluster_codes
 from .compare import Comparison, compare_representations
 from .maps import MAP_METHODS, map_2d
 from .metrics import (
+    InputNeighbourhoods,
     cluster_accuracy,
     clustering_scores,
     continuity,
@@ -17,6 +18,7 @@ from .metrics import (
 from .reducers import REDUCERS, make_reducer
 
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
+           "InputNeighbourhoods",
            "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy",
            "clustering_scores",
            "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["evaluation_table", "evaluate_run", "cluster_run"]
 
+
 def evaluation_table(comparison: Comparison) -> str:
     """The comparison as a Markdown table, one row per method ("—" where n/a)."""
     columns, rows = comparison_rows(comparison.methods)
@@ -43,8 +44,8 @@ def evaluation_table(comparison: Comparison) -> str:
 
 
 def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLike[str], *,
-                 baselines: Sequence[str] | None = None, subsample: int | None = 10000,
-                 k: int = 10, random_state: int = 0,
+                 baselines: Sequence[str] | None = None, subsample: int | None = 5000,
+                 k: int = 10, code_maps: bool | None = None, random_state: int = 0,
                  log: Callable[[str], object] | None = print) -> Comparison:
     """Compare the run's code with the baselines and write the results into ``out_dir``.
 
@@ -60,7 +61,7 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
         Training and test splits; labels enable the accuracies.
     out_dir : str or Path
         The run folder.
-    baselines, subsample, k, random_state, log
+    baselines, subsample, k, code_maps, random_state, log
         See :func:`autoencoders.evaluation.compare.compare_representations`.
 
     Returns
@@ -76,7 +77,8 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
     with own_rows(estimator, data.feature_names, data.name):
         comparison = compare_representations(
             estimator, data.X_train, data.X_test, data.y_train, data.y_test,
-            baselines=baselines, subsample=subsample, k=k, random_state=random_state, log=log)
+            baselines=baselines, subsample=subsample, k=k, code_maps=code_maps,
+            random_state=random_state, log=log)
     settings = {**comparison.settings, "data": data.description}
     atomic_write(out / "evaluation.json", json.dumps(
         {"methods": comparison.methods, "settings": settings}, indent=2) + "\n")
