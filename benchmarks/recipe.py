@@ -23,7 +23,10 @@ earlier study that chose the default is kept at the end of the results file.
 
 Prints a Markdown table and writes benchmarks/results/recipe.md.
 
-Usage: python benchmarks/recipe.py [--seeds 0 1 2] [--only NAME_PART]
+``--only TEXT`` runs the recipes whose name contains TEXT and keeps the other rows of the
+existing results file (the default's row is read from it for the last column).
+
+Usage: python benchmarks/recipe.py [--seeds 0 1 2] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ RECIPES: dict[str, tuple[dict, bool, bool]] = {
     "first/last layer from PCA, 6 epochs": ({"epochs": 6}, True, False),
     "Muon (hidden layers) + Adam": ({}, False, True),
     "Muon (hidden layers) + Adam, 6 epochs": ({"epochs": 6}, False, True),
+    "Muon (hidden layers) + Adam, batch 512, lr × 2 (8e-3)":
+        ({"batch_size": 512, "learning_rate": 8e-3}, False, True),
+    "Muon (hidden layers) + Adam, batch 512, lr × 2, 5 epochs":
+        ({"batch_size": 512, "learning_rate": 8e-3, "epochs": 5}, False, True),
 }
 PREVIOUS = """\
 ## The earlier study (2026-11-29, seeds 0, 1, 2): how the default was chosen
@@ -147,6 +154,26 @@ def to_target(history: list[dict]) -> tuple[int | None, float | None]:
     return None, None
 
 
+def earlier_rows(path: Path) -> dict[str, str]:
+    """The table rows of an earlier results file, by recipe name (the first cell)."""
+    if not path.exists():
+        return {}
+    rows = {}
+    for line in path.read_text().split("\n## ")[0].splitlines():
+        name = line.split(" | ")[0].removeprefix("| ")
+        if line.startswith("| ") and name in RECIPES:
+            rows[name] = line
+    return rows
+
+
+def parse_runs(row: str) -> list[tuple[int | None, float | None]]:
+    """(epochs, seconds) to target per seed, back from a table row."""
+    cells = row.split(" | ")
+    epochs = [None if c == "—" else int(c) for c in cells[1].split(", ")]
+    seconds = [None if c == "—" else float(c) for c in cells[2].split(", ")]
+    return list(zip(epochs, seconds, strict=True))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -164,18 +191,23 @@ def main() -> int:
         f"MNIST, 60,000 training and 10,000 test images; seeds {args.seeds}; date "
         f"{datetime.date.today()}; torch {torch.__version__}, {platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} cores. Command: `python benchmarks/recipe.py"
-        + (f" --only '{args.only}'`." if args.only else "`.")
-        + " Seconds are training seconds to the target (evaluation excluded), one run at a "
-        "time.",
+        + "`" + (f" (rows containing '{args.only}' rerun that day with `--only`)" if args.only
+                 else "") + ". Seconds are training seconds to the target (evaluation "
+        "excluded), one run at a time.",
         "",
         "| recipe | epochs to target (per seed) | seconds to target (per seed) | "
         "s/epoch | final test BCE (per seed) | on all seeds: fewer epochs and seconds "
         "than the default? |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    default_runs: list[tuple[int | None, float | None]] = []
+    out = Path(args.out)
+    earlier = earlier_rows(out) if args.only else {}
+    default_name = next(iter(RECIPES))
+    default_runs = parse_runs(earlier[default_name]) if default_name in earlier else []
     for name, (params, pca, muon) in RECIPES.items():
-        if args.only and args.only not in name and not name.startswith("our default"):
+        if args.only and args.only not in name and (name in earlier or name != default_name):
+            if name in earlier:
+                lines.append(earlier[name])
             continue
         hits, finals, per_epoch = [], [], []
         for seed in args.seeds:
@@ -185,7 +217,7 @@ def main() -> int:
             per_epoch += [row["seconds"] for row in history]
             print(name, seed, [round(r["val_loss"], 4) for r in history],
                   f"{sum(per_epoch) / len(per_epoch):.2f} s/epoch", flush=True)
-        if name.startswith("our default"):
+        if name == default_name:
             default_runs, verdict = hits, "—"
         else:
             wins = [e is not None and d[0] is not None and e <= d[0] and s < d[1]
@@ -198,7 +230,6 @@ def main() -> int:
             f"{', '.join(f'{v:.4f}' for v in finals)} | {verdict} |")
     text = "\n".join(lines) + "\n\n" + PREVIOUS
     print(text)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(text)

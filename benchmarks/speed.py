@@ -459,7 +459,7 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start, conv, evaluate) 
                      f"{slow} ({slow_s:.1f}) |")
     lines += [
         "",
-        "## On a GPU (on paper, not measured)",
+        "## On a GPU (on paper here; `benchmarks/gpu.py` measures it where a GPU is lent)",
         "",
         f"One epoch is {floor['flops_per_epoch'] / 1e12:.2f} TFLOP. At a sustained 50 TFLOP/s "
         "(a fraction of an H100's dense FP32/TF32 rate) that is under 10 ms of arithmetic; "

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["select_device", "configured_torch", "flush_denormals", "available_cores",
-           "check_wait_policy"]
+__all__ = ["select_device", "configured_torch", "flush_denormals", "cudnn_autotune",
+           "available_cores", "check_wait_policy"]
 
 #: Whether configured_torch has flushed denormals for the running command, so that
 #: flush_denormals must leave the flag on when it ends.
@@ -83,6 +83,24 @@ def configured_torch() -> Iterator[None]:
             torch.set_flush_denormal(False)  # torch's default; it has no getter
             _PROCESS_FLUSHES = False
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def cudnn_autotune(device: torch.device, enabled: bool = True) -> Iterator[None]:
+    """Let cuDNN time its convolution algorithms on the first batch of each shape and keep
+    the fastest (``torch.backends.cudnn.benchmark``) while a model trains on CUDA; the flag
+    is put back afterwards. The batches of a training run share one shape (the last may be
+    smaller: one more search), the case the PyTorch performance guide recommends it for.
+    Elsewhere, or with ``enabled=False``, nothing changes."""
+    if device.type != "cuda" or not enabled:
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ import torch
 from autoencoders.callbacks import Callback
 from autoencoders.config import ArchitectureConfig, TrainingConfig
 from autoencoders.models import build_model
-from autoencoders.runtime import select_device
+from autoencoders.runtime import cudnn_autotune, select_device
 from autoencoders.training import (
     TrainingDivergedError,
     lr_factor,
@@ -132,6 +132,19 @@ def test_select_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             select_device("cuda")
+
+
+def test_cudnn_autotune_is_on_only_while_training_on_cuda_and_is_put_back():
+    before = torch.backends.cudnn.benchmark
+    with cudnn_autotune(torch.device("cpu")):
+        assert torch.backends.cudnn.benchmark == before
+    with cudnn_autotune(torch.device("cuda"), enabled=False):
+        assert torch.backends.cudnn.benchmark == before
+    # Setting the flag needs no GPU: the CUDA branch is checked here too.
+    with pytest.raises(RuntimeError), cudnn_autotune(torch.device("cuda", 0)):
+        assert torch.backends.cudnn.benchmark is True
+        raise RuntimeError("training failed")
+    assert torch.backends.cudnn.benchmark == before
 
 
 def test_lr_factor_warms_up_linearly_then_decays_to_zero():

@@ -30,7 +30,7 @@ from ..datasets.source import Source
 from ..inputs import pixels_to_unit
 from ..models import AutoEncoderModule, build_model
 from ..objective import Objective
-from ..runtime import flush_denormals
+from ..runtime import cudnn_autotune, flush_denormals
 from .apply import chunks, feature_mean, mean_loss
 from .batching import epoch_rounds, rank_part
 from .checkpoints import (
@@ -174,7 +174,8 @@ def fit_model(architecture: ArchitectureConfig, recipe: TrainingConfig, X: _Data
               callbacks: Iterable[Callback] = (), checkpointer: Checkpointer | None = None,
               resume: bool = False) -> tuple[AutoEncoderModule, list[dict[str, Any]]]:
     """Build the model of ``architecture`` with weights seeded by ``seed`` and :func:`train`
-    it, with denormal floats flushed (``runtime.flush_denormals``).
+    it, with denormal floats flushed (``runtime.flush_denormals``) and, for a convolutional
+    model on CUDA, cuDNN's algorithm search on (``runtime.cudnn_autotune``).
 
     The batch order is seeded by ``seed + 1``; the same seed gives the same weights bit for
     bit on the CPU. Parameters, errors and the other arguments as :func:`train`.
@@ -195,7 +196,7 @@ def fit_model(architecture: ArchitectureConfig, recipe: TrainingConfig, X: _Data
     _check_model_size(architecture, device)
     # Entered before the model is built, so that torch's worker threads, if this is the
     # process's first parallel work, are created with denormals flushed.
-    with flush_denormals(device):
+    with flush_denormals(device), cudnn_autotune(device, architecture.kind == "conv"):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = build_model(architecture)
