@@ -17,8 +17,7 @@ linear warm-up then cosine decay, output bias at the logit of the mean pixel, ba
   ``torch.optim.Muon`` with ``adjust_lr_fn="match_rms_adamw"``, Liu et al. 2025, so that it
   shares Adam's learning rate), Adam for the first and last layers and the biases.
 
-Muon is tried by swapping the training loop's optimiser factory for this study only; it
-would enter the product (``TrainingConfig.optimizer``) if it won on all three seeds. The
+Muon is the estimator's ``optimizer="muon"`` (``autoencoders.training.optim.MuonAdam``). The
 earlier study that chose the default is kept at the end of the results file.
 
 Prints a Markdown table and writes benchmarks/results/recipe.md.
@@ -36,7 +35,6 @@ import datetime
 import os
 import platform
 from pathlib import Path
-from unittest import mock
 
 # isort: off
 import autoencoders  # noqa: F401  (before torch: sets OMP_WAIT_POLICY=PASSIVE)
@@ -47,7 +45,7 @@ from autoencoders.config import ArchitectureConfig, TrainingConfig
 from autoencoders.datasets import load_mnist
 from autoencoders.models import build_model
 from autoencoders.runtime import flush_denormals
-from autoencoders.training import loop, train
+from autoencoders.training import train
 
 TARGET = 0.0956
 DEFAULT = dict(optimizer="adam", schedule="cosine", batch_size=128, learning_rate=4e-3,
@@ -85,34 +83,6 @@ PREVIOUS = """\
 """
 
 
-class MuonAdam(torch.optim.Optimizer):
-    """Muon for the hidden layers' weight matrices, Adam for everything else, as one
-    optimiser: the training loop sets each group's ``lr`` and saves one state dict."""
-
-    def __init__(self, model: torch.nn.Module, recipe: TrainingConfig) -> None:
-        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-        hidden = {id(m.weight) for m in linears[1:-1]}
-        muon = [p for p in model.parameters() if id(p) in hidden]
-        rest = [p for p in model.parameters() if id(p) not in hidden]
-        self.adam = torch.optim.Adam(rest, lr=recipe.learning_rate, betas=(0.9, recipe.beta2))
-        self.muon = torch.optim.Muon(muon, lr=recipe.learning_rate,
-                                     adjust_lr_fn="match_rms_adamw", weight_decay=0.0)
-        super().__init__(model.parameters(), {"lr": recipe.learning_rate})
-        self.param_groups = self.adam.param_groups + self.muon.param_groups
-
-    @torch.no_grad()
-    def step(self, closure=None):  # noqa: ANN001, ANN201
-        self.adam.step()
-        self.muon.step()
-
-    def state_dict(self):  # noqa: ANN201
-        return {"adam": self.adam.state_dict(), "muon": self.muon.state_dict()}
-
-    def load_state_dict(self, state):  # noqa: ANN001, ANN201
-        self.adam.load_state_dict(state["adam"])
-        self.muon.load_state_dict(state["muon"])
-
-
 @torch.no_grad()
 def init_from_pca(model: torch.nn.Module, X: torch.Tensor) -> None:
     """First encoder layer: rows along the top principal directions of the training images,
@@ -133,16 +103,14 @@ def init_from_pca(model: torch.nn.Module, X: torch.Tensor) -> None:
 
 
 def run(params: dict, pca: bool, muon: bool, seed: int, X, Xt) -> list[dict]:
-    recipe = TrainingConfig(**{**DEFAULT, **params})
+    recipe = TrainingConfig(**{**DEFAULT, **params, **({"optimizer": "muon"} if muon else {})})
     with flush_denormals(torch.device("cpu")):
         torch.manual_seed(seed)
         model = build_model(ArchitectureConfig())
         if pca:
             init_from_pca(model, X)
-        factory = MuonAdam if muon else loop.make_optimizer
-        with mock.patch.object(loop, "make_optimizer", factory):
-            return train(model, X, recipe, X_val=Xt,
-                         generator=torch.Generator().manual_seed(seed + 1))
+        return train(model, X, recipe, X_val=Xt,
+                     generator=torch.Generator().manual_seed(seed + 1))
 
 
 def to_target(history: list[dict]) -> tuple[int | None, float | None]:

@@ -29,7 +29,7 @@ MAP_FORMAT_VERSION = 2
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 LOSSES = ("bce", "mse")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "muon")
 SCHEDULES = ("constant", "cosine")
 ARCHITECTURES = ("dense", "conv")
 #: Input corruptions of a denoising autoencoder (Vincent et al. 2010, JMLR 11, section 4.1).
@@ -220,9 +220,10 @@ class TrainingConfig(_JSONMixin):
     ----------
     loss : {"bce", "mse"}
         Reconstruction loss, averaged per pixel (per feature) over the batch.
-    optimizer : {"adam", "sgd"}
-        Adam (Kingma & Ba 2015) with betas (0.9, ``beta2``), or plain SGD without momentum
-        (the reference notebook's Keras ``SGD``).
+    optimizer : {"adam", "sgd", "muon"}
+        Adam (Kingma & Ba 2015) with betas (0.9, ``beta2``), plain SGD without momentum
+        (the reference notebook's Keras ``SGD``), or Muon for the hidden dense layers and
+        Adam for the rest (``training.optim.MuonAdam``).
     learning_rate : float
         Peak learning rate.
     beta2 : float

@@ -89,9 +89,11 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     sparsity : float, default 0.0
         Weight of an L1 penalty on the code (its mean absolute value, added to the per-pixel
         loss); with the ReLU code it drives code units to exactly 0.
-    optimizer : {"adam", "sgd"}, default "adam"
+    optimizer : {"adam", "sgd", "muon"}, default "adam"
+        "muon": Muon for the hidden dense layers, Adam for the rest; best with
+        ``batch_size=512, learning_rate=8e-3`` (``training.optim.MuonAdam``).
     learning_rate : float, optional
-        Peak learning rate; by default 4e-3 for Adam and 1.5 (the notebook's) for SGD.
+        Peak learning rate; by default 4e-3 for Adam and Muon, 1.5 (the notebook's) for SGD.
     schedule : {"cosine", "constant"}, default "cosine"
         Cosine decay of the learning rate to 0 over the run, or constant.
     warmup : float, default 0.15

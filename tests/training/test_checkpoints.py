@@ -57,7 +57,9 @@ def _assert_identical(a, b):
     # Random noise and variational samples come from torch's generator: the checkpoint's
     # RNG state must give the resumed run the same draws.
     {"variational": True, "corruption": "gaussian:0.2", "kl_warmup": 0.5, "sparsity": 0.01},
-], ids=["plain", "early-stopping", "variational-denoising-sparse"])
+    # Two optimisers in one: their moments and momentum buffers go through one state dict.
+    {"optimizer": "muon", "hidden_dims": (16, 8)},
+], ids=["plain", "early-stopping", "variational-denoising-sparse", "muon"])
 def test_resume_after_a_crash_mid_epoch_gives_the_uninterrupted_weights(tmp_path, blobs, kw):
     X = blobs[0]
     reference = _ae(None, **kw).fit(X)

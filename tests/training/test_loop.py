@@ -163,3 +163,22 @@ def test_output_bias_starts_at_the_logit_of_the_mean(blobs):
         recon = model.decode(torch.zeros(1, 2))[0]
     # a zero code reconstructs the mean (the tiny learning rate leaves the bias in place)
     np.testing.assert_allclose(recon.numpy(), X.mean(0).numpy(), atol=1e-4)
+
+
+def test_muon_takes_the_hidden_weight_matrices_and_adam_the_rest():
+    from autoencoders.config import ArchitectureConfig
+    from autoencoders.models import build_model
+    from autoencoders.training.optim import MuonAdam
+
+    model = build_model(ArchitectureConfig(input_shape=(20,), hidden_dims=(16, 8),
+                                           latent_dim=3))
+    opt = MuonAdam(model, 4e-3, 0.99)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert opt.muon is not None
+    assert {id(p) for g in opt.muon.param_groups for p in g["params"]} == {
+        id(m.weight) for m in linears[1:-1]}
+    assert len(opt.param_groups) == 2 and all(g["lr"] == 4e-3 for g in opt.param_groups)
+    # A model without hidden dense layers (conv, code straight from the convolutions) is Adam.
+    conv = build_model(ArchitectureConfig(kind="conv", input_shape=(8, 8), hidden_dims=(),
+                                          channels=(4,), latent_dim=2))
+    assert MuonAdam(conv, 1e-3, 0.99).muon is None
