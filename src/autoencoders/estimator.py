@@ -91,7 +91,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         loss); with the ReLU code it drives code units to exactly 0.
     optimizer : {"adam", "sgd", "muon"}, default "adam"
         "muon": Muon for the hidden dense layers, Adam for the rest; best with
-        ``batch_size=512, learning_rate=8e-3`` (``training.optim.MuonAdam``).
+        ``batch_size=512, learning_rate=8e-3, epochs=8`` (``training.optim.MuonAdam``).
     learning_rate : float, optional
         Peak learning rate; by default 4e-3 for Adam and Muon, 1.5 (the notebook's) for SGD.
     schedule : {"cosine", "constant"}, default "cosine"

@@ -179,7 +179,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
                         "through a buffer of this many rows (default 65536)")
     g.add_argument("--optimizer", choices=("adam", "sgd", "muon"),
                    help="adam (default); sgd (the notebook's); muon for the hidden layers, "
-                        "best with --batch-size 512 --lr 8e-3")
+                        "best with --batch-size 512 --lr 8e-3 --epochs 8")
     g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
