@@ -164,11 +164,12 @@ class InputNeighbourhoods:
     """The input side of trustworthiness, continuity and k-NN recall, computed once so
     that many embeddings of the same points are scored without redoing it.
 
-    ``autoencoders evaluate`` scores ten embeddings of the same test points; recomputing
-    the input's distances and neighbours for each took 45 s of a 54 s evaluation here
-    (10,000 MNIST test images, 2-core Xeon, 2026-12-01). This keeps the input's pairwise
-    distances among ``max_points`` points (float32, ``max_points``² × 4 bytes: 100 MB for
-    5,000) and its k nearest neighbours among ``recall_points``.
+    ``autoencoders evaluate`` scores up to ten embeddings of the same test points;
+    recomputing the input's distances and neighbours for each took 35 s of a 57 s
+    PCA-only evaluation under cProfile here (10,000 MNIST test images, 2-core Xeon,
+    2026-12-01); computed once, that evaluation took 29 s instead of 54 s. This keeps the
+    input's pairwise distances among ``max_points`` points (float32, ``max_points``² × 4
+    bytes: 100 MB for 5,000) and its k nearest neighbours among ``recall_points``.
 
     Parameters
     ----------
