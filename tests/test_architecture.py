@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "autoencoders"
 
 #: Lowest first; a module may import its own layer and the ones before it (docs/architecture.md).
 LAYERS = [
-    {"_io", "config", "callbacks", "loggers"},
+    {"_io", "config", "params", "callbacks", "loggers"},
     {"datasets"},
     {"inputs"},
     {"models", "losses", "corruption", "objective", "runtime"},

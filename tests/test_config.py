@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from autoencoders.config import PRESETS, ArchitectureConfig, TrainingConfig
+from autoencoders.config import ArchitectureConfig, TrainingConfig
+from autoencoders.params import PRESETS
 
 
 def test_configs_round_trip_through_json():

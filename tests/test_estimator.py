@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from autoencoders import AutoEncoder, preset
-from autoencoders.config import architecture_from_params
+from autoencoders.params import architecture_from_params
 
 
 def small(**kw):
@@ -31,7 +31,8 @@ def test_init_stores_parameters_untouched():
     # A linear code by default (no dead units); the notebook's ReLU code in its preset.
     assert (dense.code_activation, conv.code_activation) == ("linear", "linear")
     assert (defaults["activation"], defaults["loss"], defaults["optimizer"]) == \
-        ("relu", "bce", "adam")
+        ("relu", "bce", "auto")
+    assert defaults["batch_size"] is None and defaults["learning_rate"] is None
 
 
 def test_invalid_parameters_fail_at_fit(blobs):

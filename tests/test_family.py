@@ -9,18 +9,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from autoencoders import AutoEncoder
-from autoencoders.config import (
-    ArchitectureConfig,
-    TrainingConfig,
-    architecture_from_params,
-    parse_corruption,
-    recipe_from_params,
-)
+from autoencoders.config import ArchitectureConfig, TrainingConfig, parse_corruption
 from autoencoders.corruption import corrupt
 from autoencoders.evaluation import near_zero_fraction
 from autoencoders.losses import kl_divergence
 from autoencoders.models import build_model
 from autoencoders.objective import batch_objective
+from autoencoders.params import architecture_from_params, recipe_from_params
 
 KINDS = {
     "dense": {},

@@ -189,7 +189,7 @@ def test_metrics_json_is_always_valid_json(X, tmp_path):
 
 # ------------------------------------------------------------------ the defaults' shapes
 def test_the_default_length_of_training_follows_the_data():
-    from autoencoders.config import auto_epochs
+    from autoencoders.params import auto_epochs
 
     assert auto_epochs(60_000, 128) == 8  # MNIST: the tuned recipe, unchanged
     assert auto_epochs(600, 128) == 500 and auto_epochs(1_500, 128) == 313

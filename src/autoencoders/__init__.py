@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers see of the lazy names below (PEP 562)
     from . import datasets
-    from .config import preset
     from .estimator import AutoEncoder
+    from .params import preset
     from .workflow import Run
 
 # OpenMP threads that wait for work by spinning stall when other processes hold the cores:
@@ -34,7 +34,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = ["AutoEncoder", "Run", "preset", "datasets", "__version__"]
 
-_LAZY = {"AutoEncoder": "estimator", "Run": "workflow", "preset": "config",
+_LAZY = {"AutoEncoder": "estimator", "Run": "workflow", "preset": "params",
          "datasets": "datasets"}
 
 

@@ -1,5 +1,5 @@
-"""Frozen configurations of the architecture and the training recipe, the named recipes
-(presets), and the translation of ``AutoEncoder``'s parameters into both.
+"""Frozen configurations of the architecture and the training recipe (the named recipes and
+the translation of ``AutoEncoder``'s parameters into configs are ``autoencoders.params``).
 
 Each config has one meaning per field and round-trips through JSON (``to_dict``/
 ``from_dict``); ``config.json`` in a run folder holds them under a ``format_version``. The
@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
-           "PRESETS", "preset", "recipe_from_params", "architecture_from_params", "int_tuple",
-           "auto_epochs", "DEFAULT_HIDDEN_DIMS", "DEFAULT_KL_WARMUP", "ACTIVATIONS", "LOSSES",
-           "OPTIMIZERS", "SCHEDULES", "ARCHITECTURES", "CORRUPTIONS", "parse_corruption"]
+           "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "ARCHITECTURES",
+           "CORRUPTIONS", "parse_corruption"]
 
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
 #: that an older reader would misread.
@@ -174,7 +173,12 @@ class ArchitectureConfig(_JSONMixin):
     code_activation: str = "relu"
     output_activation: str = "sigmoid"
     kind: str = "dense"
-    channels: tuple[int, ...] = (32, 64)
+    # Measured (benchmarks/results/conv.md, MNIST, 8 epochs, one run): (16, 32) takes 1.72×
+    # a dense epoch and 88 s to train, for test BCE 0.0785 and 5-NN 0.9648; (32, 64) 3.24×
+    # and 221 s for 0.0753 and 0.9668 (the dense model: 0.0872 and 0.9546). At 20 epochs
+    # (316 s) (16, 32) reached 0.0770 and 0.9678: its codes as good, its reconstructions
+    # a little worse than (32, 64)'s in as many seconds.
+    channels: tuple[int, ...] = (16, 32)
     variational: bool = False
 
     def __post_init__(self) -> None:
@@ -331,157 +335,6 @@ class TrainingConfig(_JSONMixin):
         if not 0 < self.validation_fraction < 1:
             raise ValueError("validation_fraction must be strictly between 0 and 1, got "
                              f"{self.validation_fraction}")
-
-
-#: Named training recipes. "notebook" is the reference notebook's exactly; "default" is ours.
-PRESETS = {
-    "default": TrainingConfig(),
-    "notebook": TrainingConfig(optimizer="sgd", learning_rate=1.5, schedule="constant",
-                               warmup=0.0, init_output_bias=False, epochs=50, batch_size=32),
-}
-
-#: The recipe fields a preset sets (the others keep the estimator's values).
-PRESET_FIELDS = ("optimizer", "learning_rate", "schedule", "warmup", "init_output_bias",
-                 "epochs", "batch_size")
-#: Estimator parameters that are recipe fields of the same name (beta2 is not a parameter).
-RECIPE_PARAMS = tuple(f.name for f in fields(TrainingConfig) if f.name != "beta2")
-#: Dense hidden widths when ``hidden_dims`` is None: the notebook's for "dense", none
-#: between the convolutions and the code for "conv".
-DEFAULT_HIDDEN_DIMS = {"dense": (400, 200, 100, 50), "conv": ()}
-#: KL warm-up of a variational model when ``kl_warmup`` is None. Measured here (notebook
-#: architecture, 8 epochs, ELBO per MNIST test image): 60,000 images, −123.8 nats without
-#: warm-up, −108.9 with 0.1, −103.8 with 0.5; 5,000 images, the model without warm-up or
-#: with 0.1 collapsed to the mean image (−200.8), with 0.5 it learned (−155.3).
-DEFAULT_KL_WARMUP = 0.5
-
-
-#: Training length when ``epochs`` is None: as many epochs as make ``AUTO_STEPS`` steps, at
-#: least ``TrainingConfig().epochs`` (8) and at most ``MAX_AUTO_EPOCHS``. 3,750 steps are the
-#: default recipe's 8 epochs of MNIST's 60,000 images at batch 128, the length tuned in
-#: benchmarks/recipe.md; 600 PNG images trained 8 epochs (40 steps) stopped at BCE 0.41 with
-#: grey blobs for reconstructions, where 100 epochs reached MSE 0.0067.
-AUTO_STEPS = 3750
-#: A checkpoint and a held-out evaluation follow every epoch: tiny data sets get at most
-#: this many.
-MAX_AUTO_EPOCHS = 500
-
-
-def auto_epochs(n_samples: int, batch_size: int) -> int:
-    """Epochs of a default-length run on ``n_samples`` rows (see ``AUTO_STEPS``)."""
-    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
-    return min(MAX_AUTO_EPOCHS, max(TrainingConfig().epochs,
-                                    math.ceil(AUTO_STEPS / steps_per_epoch)))
-
-
-def preset(name: str) -> dict[str, Any]:
-    """Estimator parameters of a named recipe: ``AutoEncoder(**preset("notebook"))``.
-
-    Parameters
-    ----------
-    name : {"default", "notebook"}
-        "notebook" is the reference Keras notebook's recipe: SGD, learning rate 1.5, batch 32,
-        50 epochs, constant learning rate, and its ReLU code.
-
-    Returns
-    -------
-    dict
-        ``PRESET_FIELDS`` of the recipe, by the estimator's parameter names; the default
-        recipe's ``epochs`` is None (:func:`auto_epochs`); "notebook" adds
-        ``code_activation="relu"``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    """
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    params = {k: getattr(PRESETS[name], k) for k in PRESET_FIELDS}
-    if name == "default":
-        params["epochs"] = None  # its length follows the data
-    else:
-        params["code_activation"] = "relu"  # the notebook's bottleneck
-    return params
-
-
-def recipe_from_params(params: dict[str, Any], n_samples: int | None = None) -> TrainingConfig:
-    """The training recipe of ``AutoEncoder`` parameters (``get_params()``).
-
-    ``epochs=None`` is :func:`auto_epochs` of ``n_samples`` training rows (8 when they are
-    not known yet); ``learning_rate=None`` is the optimiser's own default (4e-3 for Adam,
-    the notebook's 1.5 for SGD); ``corruption=None`` is "none"; ``kl_warmup=None`` is
-    ``DEFAULT_KL_WARMUP`` for a variational model; NumPy integers and floats are taken as
-    Python ones (grids of ``GridSearchCV`` are often NumPy arrays).
-
-    Raises
-    ------
-    ValueError
-        For invalid values, and for ``beta`` or ``kl_warmup`` without ``variational``.
-    """
-    values = {k: _python_number(params[k]) for k in RECIPE_PARAMS}
-    if values["epochs"] is None:
-        values["epochs"] = (TrainingConfig().epochs if n_samples is None else
-                            auto_epochs(n_samples, values["batch_size"]))
-    if values["learning_rate"] is None:
-        values["learning_rate"] = PRESETS["notebook" if params["optimizer"] == "sgd"
-                                          else "default"].learning_rate
-    if not params["variational"]:
-        if params["kl_warmup"] is not None or params["beta"] != 1.0:
-            raise ValueError("beta and kl_warmup weight the KL term of a variational "
-                             "autoencoder; pass variational=True (--variational), or "
-                             "leave them out")
-        values["kl_warmup"] = 0.0
-    elif values["kl_warmup"] is None:
-        values["kl_warmup"] = DEFAULT_KL_WARMUP
-    return TrainingConfig(**{
-        **values, "learning_rate": float(values["learning_rate"]),
-        "init_output_bias": bool(values["init_output_bias"]),
-        "early_stopping": bool(values["early_stopping"]),
-        "corruption": values["corruption"] or "none", "beta": float(values["beta"]),
-        "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"])})
-
-
-def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, ...],
-                             in_unit: bool) -> ArchitectureConfig:
-    """The architecture of ``AutoEncoder`` parameters for data of ``feature_shape``.
-
-    ``code_activation=None`` is linear; ``hidden_dims=None`` is ``DEFAULT_HIDDEN_DIMS``; the
-    output is a sigmoid when the scaled training data lies in [0, 1] (``in_unit``), else
-    linear.
-
-    Raises
-    ------
-    ValueError
-        For invalid values (non-integer widths included).
-    """
-    kind, variational = params["architecture"], params["variational"]
-    code_activation = params["code_activation"]
-    # Linear by default. A variational code needs it. The dense model with our recipe, seeds
-    # 0-2 on MNIST (benchmarks/results/quality.md, part 5): 0 dead units of 25 against 7-8
-    # with ReLU, test BCE 0.0878 against 0.0926, 5-NN 0.969 against 0.963, trustworthiness
-    # 0.997 against 0.994, a linear probe 0.916 against 0.919, at the same cost. The conv
-    # model: test MSE 0.00464 against 0.00525 after 10 epochs (benchmarks/variants.py).
-    if code_activation is None:
-        code_activation = "linear"
-    hidden = params["hidden_dims"]
-    if hidden is None:
-        hidden = DEFAULT_HIDDEN_DIMS.get(kind, ())
-    return ArchitectureConfig(
-        input_shape=tuple(feature_shape), hidden_dims=int_tuple(hidden),
-        latent_dim=int_tuple([params["latent_dim"]], "latent_dim")[0],
-        activation=params["activation"], code_activation=code_activation,
-        output_activation="sigmoid" if in_unit else "linear",
-        kind=kind, channels=int_tuple(params["channels"], "channels"),
-        variational=bool(variational))
-
-
-def _python_number(value: Any) -> Any:
-    """NumPy integers and floats as Python ones; everything else as it is."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)  # np.int64 and the like (numbers.Integral registers them)
-    if isinstance(value, numbers.Real) and not isinstance(value, (int, float, bool)):
-        return float(value)  # np.float32 and the like
-    return value
 
 
 def int_tuple(values: Any, name: str = "hidden_dims") -> tuple[int, ...]:

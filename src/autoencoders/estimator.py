@@ -16,7 +16,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .callbacks import HISTORY_FIELDS, Callback, ProgressBar
-from .config import PRESETS, architecture_from_params, recipe_from_params
 from .datasets.source import Source
 from .decoding import DecoderMixin
 from .display import SummaryMixin
@@ -24,6 +23,7 @@ from .export import ExportMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .mapping import MapMixin
 from .neighbours import NeighbourMap
+from .params import PRESETS, architecture_from_params, recipe_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, select_device
 from .training import Checkpointer, as_tensor, batched_apply, fit_model
@@ -45,10 +45,11 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
 
     The defaults are the reference notebook's architecture (784 → 400 → 200 → 100 → 50 → 25,
     ReLU, mirrored decoder, sigmoid output, binary cross-entropy; 842,009 parameters for
-    28×28 input) trained with our recipe (Adam with betas (0.9, 0.99), learning rate 4e-3
-    warmed up over the first 15 % of steps then cosine-decayed, output bias started at the
-    logit of the mean pixel, batch 128, 8 epochs on MNIST: the length follows the data).
-    For the notebook's own recipe use
+    28×28 input) trained with our recipe: on 10,000 rows or more, Muon for the hidden
+    layers and Adam for the rest at batch 512 and learning rate 8e-3, else Adam at batch 128
+    and 4e-3 (betas (0.9, 0.99)); the learning rate warmed up over the first 15 % of steps
+    then cosine-decayed, output bias started at the logit of the mean pixel, 8 epochs on
+    MNIST (the length follows the data). For the notebook's own recipe use
     ``AutoEncoder(**preset("notebook"))``.
 
     Parameters
@@ -65,13 +66,14 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     code_activation : str, optional
         Activation of the latent code; by default "linear" (signed codes, no dead units).
         The notebook's ReLU code (``preset("notebook")``, ``autoencoders demo``) left 7-8
-        of 25 units dead on MNIST; the measured reasons: ``config.architecture_from_params``.
+        of 25 units dead on MNIST; the measured reasons: ``params.architecture_from_params``.
     architecture : {"dense", "conv"}, default "dense"
         "conv": strided 3×3 convolutions (``channels`` filters each, each halving height and
         width) to a dense bottleneck, and transposed convolutions back; needs image input
         (n, H, W) or (n, C, H, W). See ``autoencoders.models.ConvAutoEncoder``.
-    channels : tuple of int, default (32, 64)
-        Filters of the convolutions ("conv" only): 28×28×1 → 14×14×32 → 7×7×64.
+    channels : tuple of int, default (16, 32)
+        Filters of the convolutions ("conv" only): 28×28×1 → 14×14×16 → 7×7×32; (32, 64)
+        reconstructs a little better in 2.5× the time (``config.ArchitectureConfig``).
     corruption : str or (str, float), optional
         Train a denoising autoencoder on corrupted training batches, never applied by
         ``transform`` or ``reconstruct``: "gaussian:0.3" (σ in scaled units), "masking:0.25",
@@ -84,16 +86,18 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         Weight of the KL term (β-VAE, Higgins et al. 2017); 1 trains on the ELBO.
     kl_warmup : float, optional
         Fraction of the steps over which the KL weight rises linearly from 0 to ``beta``;
-        by default 0.5 for a variational model (measured: ``config.DEFAULT_KL_WARMUP``).
+        by default 0.5 for a variational model (measured: ``params.DEFAULT_KL_WARMUP``).
         ``beta`` and ``kl_warmup`` are refused for a model that is not variational.
     sparsity : float, default 0.0
         Weight of an L1 penalty on the code (its mean absolute value, added to the per-pixel
         loss); with the ReLU code it drives code units to exactly 0.
-    optimizer : {"adam", "sgd", "muon"}, default "adam"
-        "muon": Muon for the hidden dense layers, Adam for the rest; best with
-        ``batch_size=512, learning_rate=8e-3, epochs=8`` (``training.optim.MuonAdam``).
+    optimizer : {"auto", "adam", "sgd", "muon"}, default "auto"
+        "muon": Muon for the hidden dense layers, Adam for the rest
+        (``training.optim.MuonAdam``). "auto": muon for a plain dense model with hidden
+        layers on 10,000 training rows or more, else adam (``params.auto_optimizer``).
     learning_rate : float, optional
-        Peak learning rate; by default 4e-3 for Adam and Muon, 1.5 (the notebook's) for SGD.
+        Peak learning rate; by default 4e-3 for Adam, 8e-3 for Muon, 1.5 (the notebook's)
+        for SGD.
     schedule : {"cosine", "constant"}, default "cosine"
         Cosine decay of the learning rate to 0 over the run, or constant.
     warmup : float, default 0.15
@@ -101,12 +105,12 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     init_output_bias : bool, default True
         Start the output bias at the logit of each pixel's training mean.
     epochs : int, optional
-        Passes over the training data. By default as many as make 3,750 steps, at least 8
-        and at most 500: 8 for MNIST's 60,000 images at batch 128, 500 for 600 images
-        (``autoencoders.config.auto_epochs``, with the measured reasons).
-    batch_size : int, default 128
-        Samples per step; in a data-parallel run (``torchrun``) the global batch, which the
-        ranks share.
+        Passes over the training data. By default as many as make 3,750 Adam steps (940
+        Muon steps), at least 8 and at most 500: 8 for MNIST's 60,000 images, 500 for 600
+        images (``autoencoders.params.auto_epochs``, with the measured reasons).
+    batch_size : int, optional
+        Samples per step; by default 512 for Muon, 128 otherwise. In a data-parallel run
+        (``torchrun``) the global batch, which the ranks share.
     shuffle_buffer : int, default 65536
         Rows shuffled together each epoch: data of at most this many rows gets one
         permutation per epoch, larger data a block shuffle through a buffer of this many
@@ -192,13 +196,13 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
 
     def __init__(self, hidden_dims: Sequence[int] | None = None, latent_dim: int = 25,
                  activation: str = "relu", loss: str = "bce", *, code_activation: str | None = None,
-                 architecture: str = "dense", channels: Sequence[int] = (32, 64),
+                 architecture: str = "dense", channels: Sequence[int] = (16, 32),
                  corruption: str | tuple[str, float] | None = None, variational: bool = False,
                  beta: float = 1.0, kl_warmup: float | None = None, sparsity: float = 0.0,
-                 optimizer: str = "adam", learning_rate: float | None = None,
+                 optimizer: str = "auto", learning_rate: float | None = None,
                  schedule: str = _DEFAULT.schedule, warmup: float = _DEFAULT.warmup,
                  init_output_bias: bool = _DEFAULT.init_output_bias, epochs: int | None = None,
-                 batch_size: int = _DEFAULT.batch_size,
+                 batch_size: int | None = None,
                  shuffle_buffer: int = _DEFAULT.shuffle_buffer, input_scaling: str = "auto",
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 5, tol: float = 1e-5, random_state: _Seed = None,
@@ -308,8 +312,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                           f"{spec.n_features} features: the code cannot compress them (and "
                           "PCA of as many components reconstructs them exactly); choose "
                           f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
-        if self.epochs is None:  # the default length follows the data
-            recipe = self.recipe_ = recipe_from_params(params, len(X_train))
+        # The optimiser, its batch and the length may follow the number of rows.
+        recipe = self.recipe_ = recipe_from_params(params, len(X_train))
 
         cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
         model, rows = fit_model(self.architecture_, recipe, as_tensor(X_train),

@@ -31,10 +31,10 @@ def test_mnist_conv_layers_halve_the_image_and_have_fewer_parameters_than_dense(
     conv(x)
     for h in hooks:
         h.remove()
-    assert shapes == [(32, 14, 14), (64, 7, 7)]
+    assert shapes == [(16, 14, 14), (32, 7, 7)]
     n_conv = sum(p.numel() for p in conv.parameters())
-    # 320 + 18,496 + 78,425 (encoder) + 81,536 + 18,464 + 289 (decoder)
-    assert n_conv == 197_530
+    # 160 + 4,640 + 39,225 (encoder) + 40,768 + 4,624 + 145 (decoder)
+    assert n_conv == 89_562
     assert n_conv < sum(p.numel() for p in dense.parameters())
 
 

@@ -50,8 +50,8 @@ def _log(args: Namespace) -> Callable[[str], None]:
 def _estimator(args: Namespace) -> AutoEncoder:
     """An unfitted AutoEncoder of fit's options: the preset's recipe, then every option
     named like a parameter (``_RENAMED`` for the others)."""
-    from ..config import preset
     from ..estimator import AutoEncoder
+    from ..params import preset
     from ..training import CHECKPOINT_DIR
 
     names = AutoEncoder().get_params()
@@ -127,6 +127,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
     import contextlib
 
     from ..loggers import logger_from_spec
+    from ..params import recipe_from_params
     from ..training import TrainingInterrupted
     from ..workflow import (
         RunIncomplete,
@@ -155,12 +156,14 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                     options["input"] = os.path.abspath(options["input"])
                 save_command(args.out, options, config_text(build_parser(), "fit", options))
             log = _log(args) if rank == 0 else (lambda msg: None)
-            epochs = estimator.epochs or f"{_auto_epochs(len(data.X_train), estimator)} (auto)"
+            recipe = recipe_from_params(estimator.get_params(), len(data.X_train))
+            epochs = estimator.epochs or f"{recipe.epochs} (auto)"
             for note in data.notes:
                 log(f"note: {note}")
             ranks = f", {world} processes" if world > 1 else ""
             log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
-                f"({args.preset} recipe, {epochs} epoch{'' if epochs == 1 else 's'}{ranks})")
+                f"({args.preset} recipe: {recipe.optimizer}, batch {recipe.batch_size}, "
+                f"{epochs} epoch{'' if epochs == 1 else 's'}{ranks})")
             if rank != 0:  # trains its part; rank 0 writes the run folder
                 estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                               resume=bool(args.resume))
@@ -183,12 +186,6 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
         raise
     _print_summary(metrics, estimator, args.out)
     return 0
-
-
-def _auto_epochs(n: int, estimator: AutoEncoder) -> int:
-    from ..config import auto_epochs
-
-    return auto_epochs(n, estimator.batch_size)
 
 
 def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str) -> None:

@@ -26,11 +26,11 @@ class ConvAutoEncoder(AutoEncoderModule):
     """Strided convolutions down to a dense bottleneck, transposed convolutions back up.
 
     Encoder: one 3×3 convolution of stride 2 and padding 1 per entry of ``channels`` (each
-    halves the height and width, rounding up: 28×28×1 → 14×14×32 → 7×7×64), flatten, dense
-    layers ``hidden_dims``, then the code. Decoder: the mirror image, with 3×3 transposed
-    convolutions of stride 2 whose output padding restores each size exactly (so odd sizes
-    such as 7 → 4 → 7 come back), the last one to the input's channels with no activation
-    (logits).
+    halves the height and width, rounding up: 28×28×1 → 14×14×16 → 7×7×32 with the default
+    (16, 32)), flatten, dense layers ``hidden_dims``, then the code. Decoder: the mirror
+    image, with 3×3 transposed convolutions of stride 2 whose output padding restores each
+    size exactly (so odd sizes such as 7 → 4 → 7 come back), the last one to the input's
+    channels with no activation (logits).
 
     Parameters
     ----------

@@ -1,0 +1,203 @@
+"""The named training recipes (presets), the default lengths and widths, and the translation
+of ``AutoEncoder``'s parameters into the frozen configs of ``autoencoders.config``, with
+the measured reason for each default."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import fields
+from typing import Any
+
+from .config import ArchitectureConfig, TrainingConfig, int_tuple
+
+__all__ = ["PRESETS", "preset", "recipe_from_params", "architecture_from_params",
+           "auto_epochs", "auto_optimizer", "DEFAULT_HIDDEN_DIMS", "DEFAULT_KL_WARMUP"]
+
+
+#: Named training recipes. "notebook" is the reference notebook's exactly; "default" is ours.
+PRESETS = {
+    "default": TrainingConfig(),
+    "notebook": TrainingConfig(optimizer="sgd", learning_rate=1.5, schedule="constant",
+                               warmup=0.0, init_output_bias=False, epochs=50, batch_size=32),
+}
+
+#: The recipe fields a preset sets (the others keep the estimator's values).
+PRESET_FIELDS = ("optimizer", "learning_rate", "schedule", "warmup", "init_output_bias",
+                 "epochs", "batch_size")
+#: Estimator parameters that are recipe fields of the same name (beta2 is not a parameter).
+RECIPE_PARAMS = tuple(f.name for f in fields(TrainingConfig) if f.name != "beta2")
+#: Dense hidden widths when ``hidden_dims`` is None: the notebook's for "dense", none
+#: between the convolutions and the code for "conv".
+DEFAULT_HIDDEN_DIMS = {"dense": (400, 200, 100, 50), "conv": ()}
+#: KL warm-up of a variational model when ``kl_warmup`` is None. Measured here (notebook
+#: architecture, 8 epochs, ELBO per MNIST test image): 60,000 images, −123.8 nats without
+#: warm-up, −108.9 with 0.1, −103.8 with 0.5; 5,000 images, the model without warm-up or
+#: with 0.1 collapsed to the mean image (−200.8), with 0.5 it learned (−155.3).
+DEFAULT_KL_WARMUP = 0.5
+
+
+#: ``optimizer="auto"`` picks Muon for a dense model with hidden layers trained on at least
+#: this many rows, Adam otherwise (:func:`auto_optimizer`).
+MUON_MIN_SAMPLES = 10_000
+#: Each optimiser's batch and peak learning rate when ``batch_size`` and ``learning_rate``
+#: are None: Adam's and Muon's are the fastest found here to the notebook's test BCE
+#: (benchmarks/results/recipe.md, seeds 0-2: Muon at batch 512 and 8e-3 in 4, 4, 4 epochs,
+#: Adam at batch 128 and 4e-3 in 7, 6, 6); SGD's learning rate is the notebook's.
+DEFAULT_BATCH_SIZE = {"adam": 128, "sgd": 128, "muon": 512}
+DEFAULT_LEARNING_RATE = {"adam": 4e-3, "sgd": 1.5, "muon": 8e-3}
+#: Training length when ``epochs`` is None: as many epochs as make ``AUTO_STEPS`` steps of
+#: the optimiser, at least ``TrainingConfig().epochs`` (8) and at most ``MAX_AUTO_EPOCHS``.
+#: 3,750 steps are Adam's 8 epochs of MNIST's 60,000 images at batch 128, the length tuned
+#: in benchmarks/recipe.md (batch 256 or 512 in 8 epochs, with the learning rate scaled,
+#: never reached the notebook's loss there); 940 are Muon's 8 epochs at batch 512, the same
+#: images seen. 600 PNG images trained 8 epochs (40 steps) stopped at BCE 0.41 with grey
+#: blobs for reconstructions, where 100 epochs reached MSE 0.0067.
+AUTO_STEPS = {"adam": 3750, "sgd": 3750, "muon": 940}
+#: A checkpoint and a held-out evaluation follow every epoch: tiny data sets get at most
+#: this many.
+MAX_AUTO_EPOCHS = 500
+
+
+def auto_epochs(n_samples: int, batch_size: int, optimizer: str = "adam") -> int:
+    """Epochs of a default-length run on ``n_samples`` rows (see ``AUTO_STEPS``)."""
+    steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
+    return min(MAX_AUTO_EPOCHS, max(TrainingConfig().epochs,
+                                    math.ceil(AUTO_STEPS[optimizer] / steps_per_epoch)))
+
+
+def auto_optimizer(params: dict[str, Any], n_samples: int | None) -> str:
+    """The optimiser of ``optimizer="auto"``: "muon" for a plain dense model with hidden
+    layers (Muon updates the hidden-to-hidden weight matrices) trained on at least
+    ``MUON_MIN_SAMPLES`` rows; "adam" otherwise, and while ``n_samples`` is not known.
+    Variational, denoising and sparse models keep Adam: Muon was not measured on them.
+
+    Measured (benchmarks/results/default_recipe.md, the estimator's defaults, seeds 0-2):
+    on MNIST, Muon at batch 512 ended at test BCE 0.079-0.080 against Adam's 0.087-0.088
+    in as many epochs and reached Adam's final loss in 4-5 of its 8.
+    """
+    hidden = params["hidden_dims"]
+    dense_hidden = params["architecture"] == "dense" and (
+        hidden is None or len(int_tuple(hidden)) > 0)
+    large = n_samples is not None and n_samples >= MUON_MIN_SAMPLES
+    plain = not params["variational"] and not params["corruption"] and not params["sparsity"]
+    return "muon" if dense_hidden and plain and large else "adam"
+
+
+def preset(name: str) -> dict[str, Any]:
+    """Estimator parameters of a named recipe: ``AutoEncoder(**preset("notebook"))``.
+
+    Parameters
+    ----------
+    name : {"default", "notebook"}
+        "notebook" is the reference Keras notebook's recipe: SGD, learning rate 1.5, batch 32,
+        50 epochs, constant learning rate, and its ReLU code.
+
+    Returns
+    -------
+    dict
+        ``PRESET_FIELDS`` of the recipe, by the estimator's parameter names; the default
+        recipe's ``epochs`` is None (:func:`auto_epochs`); "notebook" adds
+        ``code_activation="relu"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    params = {k: getattr(PRESETS[name], k) for k in PRESET_FIELDS}
+    if name == "default":  # the optimiser, its batch and the length follow the data
+        params.update(optimizer="auto", learning_rate=None, batch_size=None, epochs=None)
+    else:
+        params["code_activation"] = "relu"  # the notebook's bottleneck
+    return params
+
+
+def recipe_from_params(params: dict[str, Any], n_samples: int | None = None) -> TrainingConfig:
+    """The training recipe of ``AutoEncoder`` parameters (``get_params()``).
+
+    ``optimizer="auto"`` is :func:`auto_optimizer`; ``batch_size=None`` and
+    ``learning_rate=None`` are the optimiser's own (``DEFAULT_BATCH_SIZE``,
+    ``DEFAULT_LEARNING_RATE``: 128 and 4e-3 for Adam, 512 and 8e-3 for Muon, 128 and the
+    notebook's 1.5 for SGD); ``epochs=None`` is :func:`auto_epochs` of ``n_samples``
+    training rows (8 when they are not known yet); ``corruption=None`` is "none";
+    ``kl_warmup=None`` is ``DEFAULT_KL_WARMUP`` for a variational model; NumPy integers
+    and floats are taken as Python ones (grids of ``GridSearchCV`` are often NumPy arrays).
+
+    Raises
+    ------
+    ValueError
+        For invalid values, and for ``beta`` or ``kl_warmup`` without ``variational``.
+    """
+    values = {k: _python_number(params[k]) for k in RECIPE_PARAMS}
+    if values["optimizer"] not in ("auto", *AUTO_STEPS):
+        raise ValueError(f"optimizer must be one of auto, {', '.join(AUTO_STEPS)}; got "
+                         f"{values['optimizer']!r}")
+    if values["optimizer"] == "auto":
+        values["optimizer"] = auto_optimizer(params, n_samples)
+    if values["batch_size"] is None:
+        values["batch_size"] = DEFAULT_BATCH_SIZE[values["optimizer"]]
+    if values["epochs"] is None:
+        values["epochs"] = (TrainingConfig().epochs if n_samples is None else
+                            auto_epochs(n_samples, values["batch_size"], values["optimizer"]))
+    if values["learning_rate"] is None:
+        values["learning_rate"] = DEFAULT_LEARNING_RATE[values["optimizer"]]
+    if not params["variational"]:
+        if params["kl_warmup"] is not None or params["beta"] != 1.0:
+            raise ValueError("beta and kl_warmup weight the KL term of a variational "
+                             "autoencoder; pass variational=True (--variational), or "
+                             "leave them out")
+        values["kl_warmup"] = 0.0
+    elif values["kl_warmup"] is None:
+        values["kl_warmup"] = DEFAULT_KL_WARMUP
+    return TrainingConfig(**{
+        **values, "learning_rate": float(values["learning_rate"]),
+        "init_output_bias": bool(values["init_output_bias"]),
+        "early_stopping": bool(values["early_stopping"]),
+        "corruption": values["corruption"] or "none", "beta": float(values["beta"]),
+        "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"])})
+
+
+def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, ...],
+                             in_unit: bool) -> ArchitectureConfig:
+    """The architecture of ``AutoEncoder`` parameters for data of ``feature_shape``.
+
+    ``code_activation=None`` is linear; ``hidden_dims=None`` is ``DEFAULT_HIDDEN_DIMS``; the
+    output is a sigmoid when the scaled training data lies in [0, 1] (``in_unit``), else
+    linear.
+
+    Raises
+    ------
+    ValueError
+        For invalid values (non-integer widths included).
+    """
+    kind, variational = params["architecture"], params["variational"]
+    code_activation = params["code_activation"]
+    # Linear by default. A variational code needs it. The dense model with our recipe, seeds
+    # 0-2 on MNIST (benchmarks/results/quality.md, part 5): 0 dead units of 25 against 7-8
+    # with ReLU, test BCE 0.0878 against 0.0926, 5-NN 0.969 against 0.963, trustworthiness
+    # 0.997 against 0.994, a linear probe 0.916 against 0.919, at the same cost. The conv
+    # model: test MSE 0.00464 against 0.00525 after 10 epochs (benchmarks/variants.py).
+    if code_activation is None:
+        code_activation = "linear"
+    hidden = params["hidden_dims"]
+    if hidden is None:
+        hidden = DEFAULT_HIDDEN_DIMS.get(kind, ())
+    return ArchitectureConfig(
+        input_shape=tuple(feature_shape), hidden_dims=int_tuple(hidden),
+        latent_dim=int_tuple([params["latent_dim"]], "latent_dim")[0],
+        activation=params["activation"], code_activation=code_activation,
+        output_activation="sigmoid" if in_unit else "linear",
+        kind=kind, channels=int_tuple(params["channels"], "channels"),
+        variational=bool(variational))
+
+
+def _python_number(value: Any) -> Any:
+    """NumPy integers and floats as Python ones; everything else as it is."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)  # np.int64 and the like (numbers.Integral registers them)
+    if isinstance(value, numbers.Real) and not isinstance(value, (int, float, bool)):
+        return float(value)  # np.float32 and the like
+    return value

@@ -1,0 +1,62 @@
+"""The translation of estimator parameters into a recipe: ``optimizer="auto"`` and the
+defaults each optimiser brings (batch, learning rate, length)."""
+
+import numpy as np
+import pytest
+
+from autoencoders import AutoEncoder
+from autoencoders.params import MUON_MIN_SAMPLES, auto_epochs, preset, recipe_from_params
+
+
+def _recipe(n, **params):
+    return recipe_from_params(AutoEncoder(**params).get_params(), n)
+
+
+def test_auto_is_muon_at_batch_512_for_a_dense_model_on_enough_rows():
+    r = _recipe(60_000)
+    assert (r.optimizer, r.batch_size, r.learning_rate, r.epochs) == ("muon", 512, 8e-3, 8)
+    assert _recipe(MUON_MIN_SAMPLES).optimizer == "muon"
+
+
+@pytest.mark.parametrize("n,params", [
+    (MUON_MIN_SAMPLES - 1, {}),                      # too few rows
+    (60_000, {"architecture": "conv"}),              # no hidden dense layers by default
+    (60_000, {"hidden_dims": ()}),                   # none at all
+    (60_000, {"variational": True}),                 # measured with Adam only
+    (60_000, {"corruption": "gaussian:0.3"}),
+    (60_000, {"sparsity": 0.01}),
+    (None, {}),                                      # rows not known yet
+])
+def test_auto_is_adam_at_batch_128_elsewhere(n, params):
+    r = _recipe(n, **params)
+    assert (r.optimizer, r.batch_size, r.learning_rate) == ("adam", 128, 4e-3)
+
+
+def test_an_explicit_optimizer_brings_its_own_batch_learning_rate_and_length():
+    muon = _recipe(600, optimizer="muon")          # 2 steps an epoch: 470 epochs, 940 steps
+    assert (muon.batch_size, muon.learning_rate, muon.epochs) == (512, 8e-3, 470)
+    assert _recipe(60_000, optimizer="adam").epochs == 8
+    assert _recipe(60_000, optimizer="adam", batch_size=256).epochs == 16  # 3,750 steps
+    sgd = _recipe(60_000, optimizer="sgd")
+    assert (sgd.batch_size, sgd.learning_rate) == (128, 1.5)
+    given = _recipe(60_000, batch_size=64, learning_rate=1e-3, epochs=3)
+    assert (given.optimizer, given.batch_size, given.learning_rate, given.epochs) == \
+        ("muon", 64, 1e-3, 3)
+    assert auto_epochs(60_000, 512, "muon") == 8
+
+
+def test_the_default_preset_leaves_the_optimizer_batch_and_length_to_the_data():
+    assert preset("default") == {"optimizer": "auto", "learning_rate": None,
+                                 "schedule": "cosine", "warmup": 0.15,
+                                 "init_output_bias": True, "epochs": None, "batch_size": None}
+    assert AutoEncoder(**preset("default")).get_params() == AutoEncoder().get_params()
+
+
+def test_fit_trains_with_the_recipe_the_rows_call_for():
+    X = np.random.default_rng(0).random((MUON_MIN_SAMPLES, 12), dtype=np.float32)
+    big = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
+                      random_state=0).fit(X)
+    assert (big.recipe_.optimizer, big.recipe_.batch_size) == ("muon", 512)
+    small = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
+                        random_state=0).fit(X[:500])
+    assert (small.recipe_.optimizer, small.recipe_.batch_size) == ("adam", 128)
