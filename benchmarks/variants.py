@@ -64,14 +64,16 @@ def log(msg: str) -> None:
 
 
 def seconds_per_epoch(est: AutoEncoder, X: np.ndarray, steps: int = 20) -> float:
-    """Seconds per epoch of ``est``'s model and objective, from the fastest of three blocks
-    of ``steps`` optimiser steps on one CPU batch."""
-    arch = est._make_architecture(X.shape[1:], in_unit=True)
-    recipe = est._make_recipe()
+    """Seconds per epoch of ``est``'s model, objective and optimiser (its recipe for ``X``'s
+    rows), from the fastest of three blocks of ``steps`` steps on one CPU batch."""
     from autoencoders.models import build_model
+    from autoencoders.params import architecture_from_params, recipe_from_params
+    from autoencoders.training.optim import make_optimizer
 
+    arch = architecture_from_params(est.get_params(), X.shape[1:], in_unit=True)
+    recipe = recipe_from_params(est.get_params(), len(X))
     model = build_model(arch)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    opt = make_optimizer(model, recipe)
     xb = torch.from_numpy(X[:recipe.batch_size]).float() / 255
 
     def step():
