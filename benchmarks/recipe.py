@@ -17,8 +17,11 @@ linear warm-up then cosine decay, output bias at the logit of the mean pixel, ba
   ``torch.optim.Muon`` with ``adjust_lr_fn="match_rms_adamw"``, Liu et al. 2025, so that it
   shares Adam's learning rate), Adam for the first and last layers and the biases.
 
-Muon is the estimator's ``optimizer="muon"`` (``autoencoders.training.optim.MuonAdam``). The
-earlier study that chose the default is kept at the end of the results file.
+Muon is the estimator's ``optimizer="muon"`` (``autoencoders.training.optim.MuonAdam``), and
+since 2026-12-02 its default on 10,000 rows or more (``optimizer="auto"``, checked through
+the estimator on MNIST and Fashion-MNIST by ``benchmarks/default_recipe.py``); the Adam
+recipe below stays the default for smaller data. The earlier study that chose the Adam
+recipe is kept at the end of the results file.
 
 Prints a Markdown table and writes benchmarks/results/recipe.md.
 

@@ -16,6 +16,16 @@ def test_auto_is_muon_at_batch_512_for_a_dense_model_on_enough_rows():
     r = _recipe(60_000)
     assert (r.optimizer, r.batch_size, r.learning_rate, r.epochs) == ("muon", 512, 8e-3, 8)
     assert _recipe(MUON_MIN_SAMPLES).optimizer == "muon"
+    assert _recipe(60_000, corruption="none").optimizer == "muon"  # the CLI's spelling
+
+
+def test_the_cli_trains_the_demo_with_muon():
+    from autoencoders.cli.commands import _estimator
+    from autoencoders.cli.parser import build_parser
+
+    for argv in (["demo"], ["fit", "--dataset", "mnist"]):
+        est = _estimator(build_parser().parse_args([*argv, "--out", "unused"]))
+        assert recipe_from_params(est.get_params(), 60_000).optimizer == "muon"
 
 
 @pytest.mark.parametrize("n,params", [

@@ -187,6 +187,19 @@ def test_metrics_json_is_always_valid_json(X, tmp_path):
     assert metrics["input"] == "values used as they are, clipped to [0, 1]"
 
 
+def test_a_default_length_muon_run_is_not_reported_as_under_trained(tmp_path):
+    # 10,800 training rows: Muon at batch 512, 43 epochs of 22 steps (its default length,
+    # 946 steps), fewer than Adam's 1,000-step threshold.
+    X = np.random.default_rng(0).random((12_000, 12), dtype=np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert _cli("fit", "--input", tmp_path / "x.npy", "--out", tmp_path / "run", "-q",
+                "--hidden-dims", "8", "--latent-dim", "2", "--maps", "none") == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["recipe"]["optimizer"] == "muon" and metrics["steps"] == 946
+    assert metrics["under_trained"] is False
+
+
 # ------------------------------------------------------------------ the defaults' shapes
 def test_the_default_length_of_training_follows_the_data():
     from autoencoders.params import auto_epochs

@@ -9,7 +9,7 @@ import numbers
 from dataclasses import fields
 from typing import Any
 
-from .config import ArchitectureConfig, TrainingConfig, int_tuple
+from .config import ArchitectureConfig, TrainingConfig, int_tuple, parse_corruption
 
 __all__ = ["PRESETS", "preset", "recipe_from_params", "architecture_from_params",
            "auto_epochs", "auto_optimizer", "DEFAULT_HIDDEN_DIMS", "DEFAULT_KL_WARMUP"]
@@ -80,7 +80,8 @@ def auto_optimizer(params: dict[str, Any], n_samples: int | None) -> str:
     dense_hidden = params["architecture"] == "dense" and (
         hidden is None or len(int_tuple(hidden)) > 0)
     large = n_samples is not None and n_samples >= MUON_MIN_SAMPLES
-    plain = not params["variational"] and not params["corruption"] and not params["sparsity"]
+    plain = (not params["variational"] and parse_corruption(params["corruption"]) is None
+             and not params["sparsity"])
     return "muon" if dense_hidden and plain and large else "adam"
 
 

@@ -213,7 +213,7 @@ def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str) ->
               "latent_dim; a linear code (--code-activation linear) avoids it")
     if metrics["under_trained"]:
         why = (f"only {metrics['steps']} training steps"
-               if metrics["steps"] < UNDER_TRAINED_STEPS else
+               if metrics["steps"] < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer] else
                f"its loss still fell {100 * metrics['last_epoch_loss_drop']:.0f} % in the last "
                "epoch")
         print(f"note: {why}: the model is probably under-trained; train longer (--epochs, or "
