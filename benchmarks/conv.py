@@ -12,7 +12,11 @@ narrower default loses quality.
 
 Prints a Markdown table and writes benchmarks/results/conv.md (and .json).
 
-Usage: python benchmarks/conv.py [--widths 32,64 16,32 ...] [--seed 0] [--quick]
+``--precisions float32 bfloat16`` adds each model under bf16 autocast
+(``AutoEncoder(precision="bfloat16")``).
+
+Usage: python benchmarks/conv.py [--widths 32,64 16,32 ...] [--precisions float32 ...]
+       [--seed 0] [--quick]
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from autoencoders.evaluation.metrics import (
 
 HERE = Path(__file__).resolve().parent
 WIDTHS = ("32,64", "16,32", "24,48", "16,32,64")
+DENSE = "dense (the notebook's widths, linear code)"
 
 
 def flops_per_epoch(model: torch.nn.Module, n: int, shape: tuple[int, ...]) -> float:
@@ -58,6 +63,7 @@ def run(name: str, params: dict, X, y, Xt, yt, seed: int) -> dict:
     tr = subsample_indices(len(X), 10000, seed)
     C, Ct = ae.transform(X[tr]), ae.transform(Xt)
     row = {"params": sum(p.numel() for p in ae.model_.parameters()),
+           "optimizer": ae.recipe_.optimizer, "batch_size": ae.recipe_.batch_size,
            "epochs": len(ae.history_["seconds"]),
            "seconds_per_epoch": statistics.median(ae.history_["seconds"]),
            "train_seconds": ae.train_seconds_,
@@ -71,19 +77,21 @@ def run(name: str, params: dict, X, y, Xt, yt, seed: int) -> dict:
 
 def render(r: dict) -> str:
     m, rows = r["machine"], r["rows"]
-    dense = rows["dense (the notebook's widths, linear code)"]
+    dense = rows[DENSE]
     lines = [
         "# Convolutional widths: seconds per epoch and code quality", "",
         f"{m['cpu']}, {m['cores']} cores, {m['date']}, torch {m['torch']}; `{m['command']}`; "
         f"seed {r['seed']}; all rows from this one run. Each model with the estimator's "
-        "defaults (8 epochs on MNIST's 60,000 training images, batch 128); scored on the "
+        "defaults (8 epochs on MNIST's 60,000 training images); scored on the "
         "10,000 test images; k-NN (k = 5) and linear probe fitted on 10,000 training codes.",
-        "", "| model | params | s/epoch | ÷ dense | TFLOP/epoch | GFLOP/s | train s | BCE | MSE "
-        "| 5-NN | probe |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        "", "| model | optimizer, batch | params | s/epoch | ÷ dense | TFLOP/epoch | GFLOP/s "
+        "| train s | BCE | MSE | 5-NN | probe |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in rows.items():
         s = row["seconds_per_epoch"]
         lines.append(
-            f"| {name} | {row['params']:,} | {s:.2f} | {s / dense['seconds_per_epoch']:.2f}× | "
+            f"| {name} | {row.get('optimizer', 'adam')}, {row.get('batch_size', 128)} | "
+            f"{row['params']:,} | {s:.2f} | {s / dense['seconds_per_epoch']:.2f}× | "
             f"{row['flops_per_epoch'] / 1e12:.3f} | {row['flops_per_epoch'] / s / 1e9:.1f} | "
             f"{row['train_seconds']:.0f} | {row['test_bce']:.4f} | {row['test_mse']:.5f} | "
             f"{row['knn_accuracy']:.4f} | {row['linear_probe_accuracy']:.4f} |")
@@ -94,6 +102,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", nargs="+", default=list(WIDTHS),
                         help="channels per convolution, comma-separated, one model each")
+    parser.add_argument("--precisions", nargs="+", default=["float32"],
+                        choices=("float32", "bfloat16"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run on 3,000 images (not comparable)")
@@ -101,12 +111,16 @@ def main() -> int:
     args = parser.parse_args()
     setup_torch()
     X, y, Xt, yt = mnist(args.quick)
-    rows = {"dense (the notebook's widths, linear code)": run("dense", {}, X, y, Xt, yt, args.seed)}
-    for width in args.widths:
-        channels = tuple(int(c) for c in width.split(","))
-        rows[f"conv, channels {width.replace(',', ', ')}"] = run(
-            f"conv {channels}", {"architecture": "conv", "channels": channels},
-            X, y, Xt, yt, args.seed)
+    rows = {}
+    for precision in args.precisions:
+        tag = "" if precision == "float32" else f", {precision}"
+        rows[DENSE + tag] = run("dense" + tag, {"precision": precision}, X, y, Xt, yt,
+                                args.seed)
+        for width in args.widths:
+            channels = tuple(int(c) for c in width.split(","))
+            rows[f"conv, channels {width.replace(',', ', ')}{tag}"] = run(
+                f"conv {channels}{tag}", {"architecture": "conv", "channels": channels,
+                                          "precision": precision}, X, y, Xt, yt, args.seed)
     results = {"rows": rows, "seed": args.seed, "machine": machine()}
     text = render(results)
     print(text)

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
-           "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "ARCHITECTURES",
-           "CORRUPTIONS", "parse_corruption"]
+           "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "PRECISIONS", "SCHEDULES",
+           "ARCHITECTURES", "CORRUPTIONS", "parse_corruption"]
 
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
 #: that an older reader would misread.
@@ -29,6 +29,7 @@ MAP_FORMAT_VERSION = 2
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 LOSSES = ("bce", "mse")
 OPTIMIZERS = ("adam", "sgd", "muon")
+PRECISIONS = ("float32", "bfloat16")
 SCHEDULES = ("constant", "cosine")
 ARCHITECTURES = ("dense", "conv")
 #: Input corruptions of a denoising autoencoder (Vincent et al. 2010, JMLR 11, section 4.1).
@@ -251,6 +252,9 @@ class TrainingConfig(_JSONMixin):
         Passes over the training data.
     batch_size : int
         Samples per step.
+    precision : {"float32", "bfloat16"}
+        The forward pass in float32, or under bfloat16 autocast (matrix multiplies and
+        convolutions in bf16; weights, gradients, optimiser state and loss in float32).
     early_stopping : bool
         Stop when the validation loss has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the weights of the best epoch.
@@ -295,6 +299,7 @@ class TrainingConfig(_JSONMixin):
     init_output_bias: bool = True
     epochs: int = 8
     batch_size: int = 128
+    precision: str = "float32"
     early_stopping: bool = False
     validation_fraction: float = 0.1
     n_iter_no_change: int = 5
@@ -320,6 +325,8 @@ class TrainingConfig(_JSONMixin):
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):

@@ -49,8 +49,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     layers and Adam for the rest at batch 512 and learning rate 8e-3, else Adam at batch 128
     and 4e-3 (betas (0.9, 0.99)); the learning rate warmed up over the first 15 % of steps
     then cosine-decayed, output bias started at the logit of the mean pixel, 8 epochs on
-    MNIST (the length follows the data). For the notebook's own recipe use
-    ``AutoEncoder(**preset("notebook"))``.
+    MNIST (the length follows the data). The notebook's recipe: ``preset("notebook")``.
 
     Parameters
     ----------
@@ -111,10 +110,13 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     batch_size : int, optional
         Samples per step; by default 512 for Muon, 128 otherwise. In a data-parallel run
         (``torchrun``) the global batch, which the ranks share.
+    precision : {"float32", "bfloat16"}, default "float32"
+        "bfloat16": the forward pass under bf16 autocast; weights, gradients, optimiser
+        and loss stay float32 (``objective.batch_objective``, with the measured effect).
     shuffle_buffer : int, default 65536
-        Rows shuffled together each epoch: data of at most this many rows gets one
-        permutation per epoch, larger data a block shuffle through a buffer of this many
-        rows (``autoencoders.training.batching``), in memory and streamed alike.
+        Rows shuffled together each epoch (in memory and streamed alike): data of at most
+        this many rows gets one permutation, larger data a block shuffle through a buffer
+        of this many rows (``autoencoders.training.batching``).
     input_scaling : {"auto", "minmax", "none"}, default "auto"
         "auto": uint8 ÷ 255, floats as they are (min-max when the BCE loss meets floats
         outside [0, 1]); "minmax": each feature to [0, 1] by the training range; "none".
@@ -202,7 +204,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                  optimizer: str = "auto", learning_rate: float | None = None,
                  schedule: str = _DEFAULT.schedule, warmup: float = _DEFAULT.warmup,
                  init_output_bias: bool = _DEFAULT.init_output_bias, epochs: int | None = None,
-                 batch_size: int | None = None,
+                 batch_size: int | None = None, precision: str = "float32",
                  shuffle_buffer: int = _DEFAULT.shuffle_buffer, input_scaling: str = "auto",
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  n_iter_no_change: int = 5, tol: float = 1e-5, random_state: _Seed = None,
@@ -210,8 +212,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                  checkpoint_every: float | None = None, keep_checkpoints: int = 3,
                  neighbour_map: bool | NeighbourMap | None = False,
                  map_input: str = "input") -> None:
-        self.hidden_dims = hidden_dims
-        self.latent_dim = latent_dim
+        self.hidden_dims, self.latent_dim = hidden_dims, latent_dim
         self.activation = activation
         self.loss = loss
         self.code_activation = code_activation
@@ -225,7 +226,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         self.schedule, self.warmup = schedule, warmup
         self.init_output_bias = init_output_bias
         self.epochs = epochs
-        self.batch_size = batch_size
+        self.batch_size, self.precision = batch_size, precision
         self.shuffle_buffer = shuffle_buffer
         self.input_scaling = input_scaling
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction

@@ -182,6 +182,9 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
                         "more, else adam; muon: Muon for the hidden layers, Adam for the "
                         "rest; sgd: the notebook's")
     g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
+    g.add_argument("--precision", choices=("float32", "bfloat16"),
+                   help="float32 (default), or the forward pass under bfloat16 autocast "
+                        "(measured on a CPU with AMX: conv steps 1.66x faster, dense slower)")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
     from ..config import ACTIVATIONS
