@@ -154,3 +154,20 @@ def test_unknown_checkpoint_version_is_refused(tmp_path):
     save_file({"x": torch.zeros(1)}, str(path), metadata={"format_version": "99", "meta": "{}"})
     with pytest.raises(CheckpointError, match="format_version '99' is not supported"):
         read_checkpoint(path)
+
+
+def test_a_checkpoint_from_before_a_config_field_existed_still_matches(tmp_path):
+    import json
+
+    from autoencoders.config import ArchitectureConfig, TrainingConfig
+    from autoencoders.training.checkpoints import CheckpointError, check_facts
+
+    arch = ArchitectureConfig(input_shape=(4,), hidden_dims=(3,), latent_dim=2).to_dict()
+    facts = json.loads(json.dumps({"architecture": arch, "recipe": TrainingConfig().to_dict(),
+                                   "data": "abc"}))
+    before = {k: v for k, v in facts["recipe"].items() if k != "precision"}  # 2026-12-01
+    check_facts({**facts, "recipe": before}, facts, tmp_path)  # float32 then, as now
+    with pytest.raises(CheckpointError, match="another recipe"):
+        check_facts({**facts, "recipe": {**before, "precision": "bfloat16"}}, facts, tmp_path)
+    with pytest.raises(CheckpointError, match="another recipe"):
+        check_facts({**facts, "recipe": {**before, "optimizer": "muon"}}, facts, tmp_path)

@@ -150,13 +150,16 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
             if rank != 0:
                 estimator.set_params(verbose=0)
             data = run_data(_request(args))
+            recipe = recipe_from_params(estimator.get_params(), len(data.X_train))
             if not args.resume and rank == 0:
                 options = {k: v for k, v in vars(args).items() if k not in RESUME_OPTIONS}
                 if options.get("input"):
                     options["input"] = os.path.abspath(options["input"])
-                save_command(args.out, options, config_text(build_parser(), "fit", options))
+                # --resume keeps this recipe, whatever later defaults; options.toml keeps auto
+                pin = dict(optimizer=recipe.optimizer, batch_size=recipe.batch_size,
+                           lr=recipe.learning_rate)
+                save_command(args.out, options | pin, config_text(build_parser(), "fit", options))
             log = _log(args) if rank == 0 else (lambda msg: None)
-            recipe = recipe_from_params(estimator.get_params(), len(data.X_train))
             epochs = estimator.epochs or f"{recipe.epochs} (auto)"
             for note in data.notes:
                 log(f"note: {note}")

@@ -21,7 +21,8 @@ import os
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -306,9 +307,22 @@ def unpack(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> RunState:
 
 def check_facts(meta: dict[str, Any], facts: dict[str, Any], path: str | os.PathLike[str],
                 streamed: bool = False) -> None:
-    """Raise :class:`CheckpointError` unless the checkpoint's facts are ``facts``."""
+    """Raise :class:`CheckpointError` unless the checkpoint's facts are ``facts``.
+
+    A field added to ``ArchitectureConfig`` or ``TrainingConfig`` since the checkpoint was
+    written counts at its default (a checkpoint from before ``precision`` existed trained
+    in float32), so that an upgrade does not strand an interrupted run."""
+    from ..config import ArchitectureConfig, TrainingConfig
+
+    configs: dict[str, type[Any]] = {"architecture": ArchitectureConfig,
+                                     "recipe": TrainingConfig}
     for key in ("architecture", "recipe", "data"):
-        if meta.get(key) != facts[key]:
+        recorded = meta.get(key)
+        if key in configs and isinstance(recorded, dict):
+            defaults = {f.name: f.default for f in dataclass_fields(configs[key])
+                        if f.default is not MISSING}
+            recorded = json.loads(json.dumps({**defaults, **recorded}))
+        if recorded != facts[key]:
             what = {"data": "other training or validation data"}.get(key, f"another {key}")
             if key == "data" and streamed:
                 what += (" (streamed files are known by their paths, sizes and modification "
