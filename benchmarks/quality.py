@@ -68,9 +68,9 @@ CLUSTER_AE = {"hidden_dims": (500, 500, 2000), "latent_dim": 10, "code_activatio
 #: the Gaussian mixture).
 CLUSTER_METHODS_COMPARED = ("ne-gmm", "umap-gmm")
 #: The 30-d recipe: Adam at 2e-3 and batch 256, as many epochs as 600 s allow. Muon at
-#: batch 512 and 8e-3 (the dense default on MNIST) was worse here: test SSE 13.8, 6.5,
-#: 6.3, 5.8, 6.7, 7.1, 7.1 after epochs 1-7 of 40 (still warming up), at 17-20 s an epoch
-#: (its Newton-Schulz iterations on 1000×500 matrices), 2026-12-02.
+#: batch 512 and 8e-3 (the dense default on MNIST), tried 2026-12-02 and stopped: test SSE
+#: 13.8, 6.5, 6.3, 5.8, 6.7, 7.1, 7.1 after epochs 1-7 of 40 (rising in the warm-up), at
+#: 17-20 s an epoch (Adam's: 8.8 s on 2026-12-01; Muon adds Newton-Schulz on 1000×500).
 RECON_30 = {"hidden_dims": (1000, 500, 250), "latent_dim": 30, "code_activation": "linear",
             "optimizer": "adam", "batch_size": 256, "learning_rate": 2e-3}
 RECON_BUDGET_S = 600
