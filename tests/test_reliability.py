@@ -201,7 +201,8 @@ def test_a_default_length_muon_run_is_not_reported_as_under_trained(tmp_path):
     # --resume continues this recipe even if a later version's defaults differ; the
     # options file stays a recipe for other data ("auto").
     command = json.loads((tmp_path / "run" / "checkpoints" / "command.json").read_text())
-    assert (command["optimizer"], command["batch_size"], command["lr"]) == ("muon", 512, 8e-3)
+    assert (command["optimizer"], command["batch_size"], command["lr"], command["epochs"],
+            command["precision"]) == ("muon", 512, 8e-3, 43, "float32")
     assert "optimizer" not in (tmp_path / "run" / "options.toml").read_text()
 
 

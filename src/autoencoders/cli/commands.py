@@ -156,8 +156,8 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                 if options.get("input"):
                     options["input"] = os.path.abspath(options["input"])
                 # --resume keeps this recipe, whatever later defaults; options.toml keeps auto
-                pin = dict(optimizer=recipe.optimizer, batch_size=recipe.batch_size,
-                           lr=recipe.learning_rate)
+                pin = {k: getattr(recipe, k) for k in ("optimizer", "batch_size", "epochs",
+                                                       "precision")} | {"lr": recipe.learning_rate}
                 save_command(args.out, options | pin, config_text(build_parser(), "fit", options))
             log = _log(args) if rank == 0 else (lambda msg: None)
             epochs = estimator.epochs or f"{recipe.epochs} (auto)"
