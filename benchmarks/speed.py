@@ -82,7 +82,7 @@ def child_fit(preset: str) -> None:
 def child_conv(epochs: int = 3) -> None:
     """Seconds per epoch of the default dense and convolutional autoencoders on MNIST, one
     after the other in this process (timed in two processes, the ratio took this shared
-    machine's swings: 4.29× against 1.14-1.72× side by side, 2026-12-02)."""
+    machine's swings: 4.29× against 1.72× side by side in benchmarks/conv.py, 2026-12-02)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 

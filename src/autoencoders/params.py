@@ -44,8 +44,10 @@ MUON_MIN_SAMPLES = 10_000
 #: are None: Adam's and Muon's are the fastest found here to the notebook's test BCE
 #: (benchmarks/results/recipe.md, seeds 0-2: Muon at batch 512 and 8e-3 in 4, 4, 4 epochs,
 #: Adam at batch 128 and 4e-3 in 7, 6, 6); SGD's learning rate is the notebook's.
-DEFAULT_BATCH_SIZE = {"adam": 128, "sgd": 128, "muon": 512}
-DEFAULT_LEARNING_RATE = {"adam": 4e-3, "sgd": 1.5, "muon": 8e-3}
+DEFAULT_BATCH_SIZE = {"adam": PRESETS["default"].batch_size,
+                      "sgd": PRESETS["default"].batch_size, "muon": 512}
+DEFAULT_LEARNING_RATE = {"adam": PRESETS["default"].learning_rate,
+                         "sgd": PRESETS["notebook"].learning_rate, "muon": 8e-3}
 #: Training length when ``epochs`` is None: as many epochs as make ``AUTO_STEPS`` steps of
 #: the optimiser, at least ``TrainingConfig().epochs`` (8) and at most ``MAX_AUTO_EPOCHS``.
 #: 3,750 steps are Adam's 8 epochs of MNIST's 60,000 images at batch 128, the length tuned
@@ -60,7 +62,27 @@ MAX_AUTO_EPOCHS = 500
 
 
 def auto_epochs(n_samples: int, batch_size: int, optimizer: str = "adam") -> int:
-    """Epochs of a default-length run on ``n_samples`` rows (see ``AUTO_STEPS``)."""
+    """Epochs of a default-length run (``epochs=None``): as many as make the optimiser's
+    ``AUTO_STEPS`` steps, between 8 and ``MAX_AUTO_EPOCHS``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Training rows.
+    batch_size : int
+        Rows per step.
+    optimizer : {"adam", "sgd", "muon"}, default "adam"
+
+    Returns
+    -------
+    int
+        Epochs, e.g. 8 for MNIST's 60,000 images (Adam at batch 128, Muon at 512).
+
+    Raises
+    ------
+    KeyError
+        For an optimiser not in ``AUTO_STEPS`` (``recipe_from_params`` checks it first).
+    """
     steps_per_epoch = max(1, math.ceil(n_samples / batch_size))
     return min(MAX_AUTO_EPOCHS, max(TrainingConfig().epochs,
                                     math.ceil(AUTO_STEPS[optimizer] / steps_per_epoch)))
@@ -79,6 +101,22 @@ def auto_optimizer(params: dict[str, Any], n_samples: int | None) -> str:
     MNIST images 0.1184 against 0.1200, but scikit-learn's digits (1,500 rows, 3 steps an
     epoch at batch 512) 0.2743 against 0.2516 (benchmarks/results/default_recipe_small.md);
     10,000 keeps Muon to the sizes where it won on every seed.
+
+    Parameters
+    ----------
+    params : dict
+        ``AutoEncoder.get_params()``.
+    n_samples : int or None
+        Training rows, None while not known.
+
+    Returns
+    -------
+    {"muon", "adam"}
+
+    Raises
+    ------
+    ValueError
+        For ``hidden_dims`` that are not integers or a corruption that cannot be parsed.
     """
     hidden = params["hidden_dims"]
     dense_hidden = params["architecture"] == "dense" and (

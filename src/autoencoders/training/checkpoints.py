@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .._io import atomic_write
+from ..config import ArchitectureConfig, TrainingConfig
 from ..datasets.source import Source
 
 if TYPE_CHECKING:
@@ -312,8 +313,6 @@ def check_facts(meta: dict[str, Any], facts: dict[str, Any], path: str | os.Path
     A field added to ``ArchitectureConfig`` or ``TrainingConfig`` since the checkpoint was
     written counts at its default (a checkpoint from before ``precision`` existed trained
     in float32), so that an upgrade does not strand an interrupted run."""
-    from ..config import ArchitectureConfig, TrainingConfig
-
     configs: dict[str, type[Any]] = {"architecture": ArchitectureConfig,
                                      "recipe": TrainingConfig}
     for key in ("architecture", "recipe", "data"):

@@ -47,8 +47,9 @@ class MuonAdam(torch.optim.Optimizer):
 
     Measured here (``benchmarks/results/recipe.md``, notebook architecture, seeds 0–2,
     2026-12-01): at batch 512 and learning rate 8e-3 it reached the notebook's test BCE
-    0.0956 in 4 epochs on each seed (Adam, our default: 7, 6, 6) and ended at 0.084–0.087
-    (0.093); at batch 128 its per-step Newton–Schulz work tripled the CPU epoch.
+    0.0956 in 4 epochs on each seed (Adam at batch 128: 7, 6, 6) and ended at 0.084–0.087
+    (0.093); at batch 128 its per-step Newton–Schulz work tripled the CPU epoch. It is the
+    default for large dense data (``params.auto_optimizer``).
 
     Its ``state_dict`` has the usual layout (Adam's parameters first, then Muon's), so
     checkpoints hold it like any optimiser's.
