@@ -39,6 +39,23 @@ def test_csv_with_and_without_header(tmp_path):
         np.testing.assert_allclose(out, [[1, 2, 3], [4, 5.5, 6]])
 
 
+def test_a_header_that_numbers_the_columns_is_not_read_as_a_sample(tmp_path):
+    # pandas' DataFrame(X).to_csv(index=False) heads an array's columns 0, 1, 2, …: read as
+    # data, that row became a made-up first sample.
+    X = np.array([[0.5, 1, 2], [3, 4, 5.5]], dtype=np.float32)
+    (tmp_path / "numbered.csv").write_text(
+        "0,1,2\n" + "\n".join(",".join(map(str, row)) for row in X) + "\n")
+    out, _ = read_input(tmp_path / "numbered.csv")
+    np.testing.assert_array_equal(out, X)
+    # Columns named so by the user come back through our own writer and reader unchanged.
+    write_array(tmp_path / "ours.csv", X, columns=["0", "1", "2"])
+    np.testing.assert_array_equal(read_input(tmp_path / "ours.csv")[0], X)
+    # Numbers that do not count the columns from 0, or only two columns, are data.
+    for text, rows in (("0,1,3\n4,5,6\n", 2), ("1,2,3\n4,5,6\n", 2), ("0,1\n2,3\n", 2)):
+        (tmp_path / "data.csv").write_text(text)
+        assert len(read_input(tmp_path / "data.csv")[0]) == rows
+
+
 PLAIN_CSV = {
     "header.csv": "a,b,c\n1,2,3\n4,5.5,6\n",
     "no_header.csv": "1,2,3\n-4,5e-3,6\n",
@@ -46,6 +63,7 @@ PLAIN_CSV = {
     "text_ids_and_labels.csv": "key,x,kind,y\nu1,1,cat,2\nu2,3,dog,4\n",
     "crlf_bom_blank_lines.csv": "\ufeffa,b\r\n1,2\r\n\r\n3,4\r\n",
     "quoted.csv": '"a","b"\n"1","2"\n',
+    "column_numbers.csv": "0,1,2\n1,2,3\n4,5,6\n",
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     column, the labels of its label column and the header's names of the feature columns
     (``ArraySource.feature_names``; None without a header).
 
-    A first row that is not all numbers is a header. ``id_column`` names the column of row
+    A first row that is not all numbers, or that numbers the columns 0, 1, 2, … (pandas'
+    ``to_csv(index=False)`` of an array), is a header. ``id_column`` names the column of row
     ids; "auto" takes a column named ``id`` when there is one, None none. ``label_column``
     names a column of labels (class names or numbers). Neither is ever a feature; ids and
     labels that are all whole numbers become int64, others stay strings.
@@ -58,7 +58,7 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     except csv.Error as exc:
         raise ValueError(f"{path}: line {reader.line_num} is not valid CSV ({exc})") from None
     header = None
-    if rows and not _is_numeric_row(rows[0][1]):
+    if rows and _is_header(rows[0][1]):
         header, rows = [c.strip() for c in rows[0][1]], rows[1:]  # a header
     id_at = _column(path, header, "id" if id_column == "auto" else id_column,
                     "the ids", "--id-column", required=id_column != "auto")
@@ -191,15 +191,22 @@ def _is_number(cell: str) -> bool:
 
 
 def csv_header(path: str | os.PathLike[str]) -> list[str] | None:
-    """The header row of a CSV file (its first row, when not all numbers), or None; reads
-    only that row."""
+    """The header row of a CSV file (its first row, when :func:`_is_header` says so), or
+    None; reads only that row."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         try:
             first = next((row for row in csv.reader(f) if row), None)
         except (csv.Error, UnicodeDecodeError):
             return None  # read_csv says what is wrong when the file is read
-    return None if first is None or _is_numeric_row(first) else [c.strip() for c in first]
+    return [c.strip() for c in first] if first is not None and _is_header(first) else None
 
 
-def _is_numeric_row(row: Iterable[str]) -> bool:
-    return all(_is_number(cell) for cell in row)
+def _is_header(row: list[str]) -> bool:
+    """Whether a first row is a header: it is not all numbers, or it numbers F ≥ 3 columns
+    0, 1, …, F − 1 — the header pandas' ``DataFrame(X).to_csv(index=False)`` writes for an
+    unnamed array (and ours for columns so named), which read as data would add a made-up
+    first sample. Such a first row of real data is far less likely than that file."""
+    cells = [c.strip() for c in row]
+    if not all(_is_number(cell) for cell in cells):
+        return True
+    return len(cells) >= 3 and cells == [str(i) for i in range(len(cells))]
