@@ -48,6 +48,31 @@ def test_tensorboard_gets_scalars_reconstructions_and_the_projector(tiny_images,
     assert (folder / "metadata.tsv").read_text().split() == [str(v) for v in labels]
 
 
+class _FullDisk(Callback):
+    """From the end of epoch 1 on, the TensorBoard logger's writer fails as on a full disk."""
+
+    def __init__(self, logger):
+        self.logger = logger
+
+    def on_epoch_end(self, log):
+        def fail(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        if log["epoch"] == 1:
+            self.logger._writer.add_scalar = fail
+
+
+def test_an_event_file_that_fails_mid_run_costs_a_warning_not_the_model(blobs, tmp_path):
+    pytest.importorskip("tensorboard")
+    logger = TensorBoardLogger(tmp_path / "tb", samples=blobs[0][:20])
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=3, verbose=0, random_state=0)
+    with pytest.warns(UserWarning, match="TensorBoard logging stopped, training goes on"):
+        ae.fit(blobs[0], callbacks=[logger, _FullDisk(logger)])
+    assert len(ae.history_["train_loss"]) == 3
+    # What was written before the failure stays readable.
+    assert [e.step for e in _events(tmp_path / "tb").Scalars("loss/train")] == [1]
+
+
 def test_without_tensorboard_the_logger_says_what_to_install(blobs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0)

@@ -70,7 +70,31 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
                              samples=samples, labels=labels)
 
 
-class TensorBoardLogger(Callback):
+class _Logger(Callback):
+    """A logger whose failures, once training runs, cost a warning and the rest of its log,
+    never the training: an attack that removed an MLflow store mid-run lost the whole run
+    folder, and a full disk under TensorBoard's event file ended the fit the same way."""
+
+    _name = "the"
+
+    def _active(self) -> bool:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def _keep_training(self, log: Callable[[], None]) -> None:
+        if not self._active():
+            return
+        try:
+            log()
+        except Exception as exc:
+            warnings.warn(f"{exc}; {self._name} logging stopped, training goes on",
+                          UserWarning, stacklevel=3)
+            self._stop()
+
+
+class TensorBoardLogger(_Logger):
     """Write a run to TensorBoard: scalars every epoch, and at the end a reconstruction grid
     and the codes of some samples for the embedding projector.
 
@@ -94,7 +118,8 @@ class TensorBoardLogger(Callback):
     ------
     ImportError
         At the start of training without tensorboard: the message says which extra to
-        install.
+        install. Once training has begun, a failing event file (a full disk) costs a
+        warning and the rest of the log, never the training.
 
     Examples
     --------
@@ -105,6 +130,16 @@ class TensorBoardLogger(Callback):
         self.log_dir, self.samples, self.labels = str(log_dir), samples, labels
         self._writer: Any = None  # a SummaryWriter once training has begun
 
+    _name = "TensorBoard"
+
+    def _active(self) -> bool:
+        return self._writer is not None
+
+    def _stop(self) -> None:
+        writer, self._writer = self._writer, None
+        with contextlib.suppress(Exception):  # what was written stays readable
+            writer.close()
+
     def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -114,6 +149,9 @@ class TensorBoardLogger(Callback):
         self._writer = SummaryWriter(self.log_dir)
 
     def on_epoch_end(self, log: dict[str, Any]) -> None:
+        self._keep_training(lambda: self._write_scalars(log))
+
+    def _write_scalars(self, log: dict[str, Any]) -> None:
         w, step = self._writer, log["epoch"]
         w.add_scalar("loss/train", log["train_loss"], step)
         if log["val_loss"] is not None:
@@ -123,15 +161,13 @@ class TensorBoardLogger(Callback):
         w.flush()
 
     def on_train_end(self, history: list[dict[str, Any]]) -> None:
-        try:
-            if self.samples is not None and self.estimator is not None:
-                self._write_samples()
-        finally:
-            self._writer.close()
+        if self.samples is not None and self.estimator is not None:
+            self._keep_training(self._write_samples)
+        self._keep_training(self._stop)
 
     def on_train_error(self, error: BaseException) -> None:
         if self._writer is not None:
-            self._writer.close()  # what was logged stays readable
+            self._stop()
 
     def _write_samples(self) -> None:
         import torch
@@ -159,7 +195,7 @@ class TensorBoardLogger(Callback):
                                    tag="codes")
 
 
-class MLflowLogger(Callback):
+class MLflowLogger(_Logger):
     """Log a run to MLflow: the estimator's parameters, the losses, learning rate and
     seconds of every epoch, and (from ``autoencoders fit``) the run folder as artifacts.
 
@@ -307,17 +343,13 @@ class MLflowLogger(Callback):
             atomic_write(self.record, json.dumps({"run_id": self.run_id,
                                                   "tracking_uri": self.store_uri()}) + "\n")
 
-    # Once training runs, a failing store must not cost the model: a warning, and no more
-    # logging (an attack removed the store mid-run and lost the whole run folder).
-    def _keep_training(self, log: Callable[[], None]) -> None:
-        if self.run_id is None:
-            return
-        try:
-            log()
-        except Exception as exc:
-            warnings.warn(f"{exc}; MLflow logging stopped, training goes on", UserWarning,
-                          stacklevel=3)
-            self.run_id = None
+    _name = "MLflow"
+
+    def _active(self) -> bool:
+        return self.run_id is not None
+
+    def _stop(self) -> None:
+        self.run_id = None
 
     def on_epoch_end(self, log: dict[str, Any]) -> None:
         values = dict(zip(_PER_EPOCH, (log["train_loss"], log["val_loss"],
