@@ -135,6 +135,10 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
     proc = run("cluster", tmp_path / "run", "--input", tmp_path / "t.csv", "--n-clusters", "2",
                "--method", "kmeans", check_code=0)
     assert "accuracy" in proc.stdout  # the run's label column scores the clusters
+    # 'none' is no label column, as for --id-column, not a column of that name.
+    proc = run("cluster", tmp_path / "run", "--input", tmp_path / "new.csv", "--label-column",
+               "none", "--n-clusters", "2", "--method", "kmeans", check_code=0)
+    assert "accuracy" not in proc.stdout
     # On standard input too, with or without the label column.
     for name, first in (("t.csv", "k0,"), ("new.csv", "n0,")):
         proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-",

@@ -147,7 +147,8 @@ def _add_data_source(p: argparse.ArgumentParser, *, split: bool, required: bool 
                         "there is one; 'none' for no ids)")
     p.add_argument("--label-column", metavar="NAME",
                    help="a column of labels in a .csv/.parquet --input: never a feature; "
-                        "colours the figures and scores evaluate and cluster")
+                        "colours the figures and scores evaluate and cluster (verbs on a run "
+                        "take the run's when the table has it; 'none': no labels)")
     if stream:
         p.add_argument("--stream", action="store_true",
                        help="read --input (.npy, .parquet, folders and globs of them, image "

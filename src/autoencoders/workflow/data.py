@@ -51,7 +51,8 @@ class DataRequest:
     id_column : str
         The id column of a table ("auto": a column named ``id``; "none": no ids).
     label_column : str or None
-        A column of labels in a table (never a feature).
+        A column of labels in a table (never a feature); "none": none, not even the run's
+        (``with_run_columns``).
     image_size : (height, width) or None
         Resize the images of an image folder.
     stream : bool
@@ -96,6 +97,11 @@ class DataRequest:
     def ids_from(self) -> str | None:
         """The id column to read: a name, "auto", or None for no ids."""
         return None if self.id_column == "none" else self.id_column
+
+    @property
+    def labels_from(self) -> str | None:
+        """The label column to read: a name, or None for no labels."""
+        return None if self.label_column in (None, "none") else self.label_column
 
     @property
     def id_name(self) -> str:
@@ -166,9 +172,9 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
         return _load_stdin(request)
     assert request.input is not None  # neither a data set nor standard input: a path
     source = open_source(request.input, id_column=request.ids_from,
-                         label_column=request.label_column, image_size=request.image_size)
+                         label_column=request.labels_from, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
-                   "label_column": request.label_column}
+                   "label_column": request.labels_from}
     # .npz and .csv are read whole (ArraySource): nothing to stream.
     if not isinstance(source, ArraySource) and (request.stream
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
@@ -360,7 +366,7 @@ def _load_stdin(request: DataRequest) -> Loaded:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
-        ids_from, label = request.ids_from, request.label_column
+        ids_from, label = request.ids_from, request.labels_from
         if request.optional_columns:  # the run's columns, if there (a .npy has none)
             header = (table_columns(path) or []) if suffix == ".csv" else []
             ids_from = ids_from if ids_from in (None, "auto") or ids_from in header else "auto"
