@@ -156,6 +156,21 @@ def test_mlflow_gets_params_metrics_per_epoch_the_folder_and_the_status(blobs, t
     assert client.get_run(stopped.run_id).info.status == "KILLED"
 
 
+def test_an_mlflow_run_that_logs_the_folder_ends_after_it(blobs, tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0, random_state=0)
+    done, broken = (MLflowLogger(tmp_path / "mlruns", end_after_folder=True) for _ in "ab")
+    ae.fit(blobs[0], callbacks=[done, broken]).save(tmp_path / "model")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = _mlflow(tmp_path / "mlruns")
+    assert client.get_run(done.run_id).info.status == "RUNNING"  # artifacts still to come
+    done.on_run_saved(tmp_path / "model")
+    assert client.get_run(done.run_id).info.status == "FINISHED"
+    assert "model.safetensors" in {a.path for a in client.list_artifacts(done.run_id)}
+    broken.on_train_error(OSError(28, "No space left on device"))  # writing the folder
+    assert client.get_run(broken.run_id).info.status == "FAILED"
+
+
 def test_fit_log_mlflow_and_tensorboard_log_the_run_folder_without_checkpoints(tmp_path,
                                                                                monkeypatch):
     from tests.cli.helpers import run
@@ -256,6 +271,7 @@ def test_a_resumed_fit_continues_its_recorded_mlflow_run(blobs, tmp_path, monkey
     again = logger_from_spec(f"mlflow:{tmp_path / 'store'}", run_dir)  # as fit --resume
     AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(
         blobs[0], callbacks=[again])
+    again.on_run_saved(run_dir)  # as fit does once the folder is written
     assert again.run_id == first.run_id
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = _mlflow(tmp_path / "store")

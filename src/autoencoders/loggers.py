@@ -57,7 +57,7 @@ def logger_from_spec(spec: str, run_dir: str | Path, samples: Any = None,
         except (OSError, ValueError, KeyError, TypeError):
             run_id = None  # a new run (or a record damaged: a new MLflow run then)
         logger = MLflowLogger(where or None, run_name=Path(run_dir).name, run_id=run_id,
-                              record=record)
+                              record=record, end_after_folder=True)
         if logger.store_inside(run_dir):  # refused before training, not after
             raise ValueError(f"--log {spec}: the MLflow store {logger.store_path()} is inside "
                              f"the run folder {run_dir}, whose files it logs (into itself); "
@@ -226,6 +226,10 @@ class MLflowLogger(_Logger):
         of starting one.
     record : str or Path, optional
         A JSON file that gets ``{"run_id": ..., "tracking_uri": ...}`` once the run starts.
+    end_after_folder : bool, default False
+        The MLflow run ends when the run folder has been logged (:meth:`on_run_saved`), or
+        FAILED when writing it fails, rather than when training ends: the run is not shown
+        FINISHED while its artifacts still arrive. ``fit --log mlflow`` sets it.
 
     Attributes
     ----------
@@ -246,10 +250,12 @@ class MLflowLogger(_Logger):
 
     def __init__(self, tracking_uri: str | Path | None = None,
                  experiment: str = "autoencoders", run_name: str | None = None,
-                 run_id: str | None = None, record: str | Path | None = None) -> None:
+                 run_id: str | None = None, record: str | Path | None = None,
+                 end_after_folder: bool = False) -> None:
         self.tracking_uri = tracking_uri
         self.experiment, self.run_name = experiment, run_name
         self.run_id, self.record = run_id, record
+        self.end_after_folder = end_after_folder
         self._client: Any = None
 
     def store_uri(self) -> str:
@@ -357,7 +363,8 @@ class MLflowLogger(_Logger):
         self._keep_training(lambda: self._log_metrics(values, step=log["epoch"]))
 
     def on_train_end(self, history: list[dict[str, Any]]) -> None:
-        self._keep_training(lambda: self._terminate("FINISHED"))
+        if not self.end_after_folder:
+            self._keep_training(lambda: self._terminate("FINISHED"))
 
     def on_train_error(self, error: BaseException) -> None:
         # Ctrl-C or SIGTERM (a checkpoint to resume): KILLED.
@@ -366,6 +373,8 @@ class MLflowLogger(_Logger):
 
     def on_run_saved(self, run_dir: Path) -> None:
         self._keep_training(lambda: self.log_folder(run_dir))
+        if self.end_after_folder:
+            self._keep_training(lambda: self._terminate("FINISHED"))
 
     def _terminate(self, status: str) -> None:
         with self._store() as client:

@@ -87,7 +87,8 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         Also write ``report.html``, the run's HTML report (``autoencoders.report``).
     loggers : sequence of Callback
         Experiment logs (``autoencoders.loggers``), called during training and once the
-        folder is written (``Callback.on_run_saved``).
+        folder is written (``Callback.on_run_saved``), or with ``on_train_error`` when
+        writing it fails.
 
     Returns
     -------
@@ -135,6 +136,8 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
             logger.on_run_saved(out)
         return metrics
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        for logger in loggers:  # an MLflow run waiting for the folder ends FAILED
+            logger.on_train_error(exc)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RunIncomplete(
             f"{first}; training finished and its last checkpoint is kept: once the cause is "
