@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import torch
 
 __all__ = ["select_device", "configured_torch", "flush_denormals", "cudnn_autotune",
-           "available_cores", "check_wait_policy"]
+           "available_cores", "check_wait_policy", "native_bf16"]
 
 #: Whether configured_torch has flushed denormals for the running command, so that
 #: flush_denormals must leave the flag on when it ends.
@@ -101,6 +101,24 @@ def cudnn_autotune(device: torch.device, enabled: bool = True) -> Iterator[None]
         yield
     finally:
         torch.backends.cudnn.benchmark = before
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware: a CUDA device with bf16
+    support, or a CPU with AMX tiles or AVX512-BF16 instructions. Elsewhere bf16 is
+    emulated, slower than float32.
+
+    Measured on this project's CPU (Xeon with AMX, 2 threads, 2026-12-02), one training step
+    of the 2-D map's 6-layer network on 4,096 points: width 128 33 → 23 ms, 256 87 → 38 ms,
+    512 243 → 101 ms (float32 → bf16 autocast).
+    """
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    # torch's own probes of the CPU's instruction sets (private, hence the fallbacks).
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 @contextlib.contextmanager

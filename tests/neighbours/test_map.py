@@ -3,6 +3,8 @@ persistence, bad input, and a quality floor on real MNIST."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -55,6 +57,36 @@ def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
     np.testing.assert_array_equal(loaded.transform(X), a.transform(X))
     assert loaded.get_params() == a.get_params()
     assert list(a.get_feature_names_out()) == ["neighbourmap0", "neighbourmap1"]
+
+
+def test_auto_precision_trains_in_bf16_only_where_the_cpu_has_it(monkeypatch):
+    from autoencoders.neighbours import estimator
+
+    X = np.random.default_rng(0).uniform(size=(300, 20)).astype(np.float32)
+    for native, expected in ((False, "float32"), (True, "bfloat16")):
+        monkeypatch.setattr(estimator, "native_bf16", lambda device, n=native: n)
+        assert NeighbourMap(**FAST).fit(X).config_.precision == expected
+    # Either precision learns the same map to bf16's ~3 digits: the same neighbours.
+    maps = {p: NeighbourMap(**FAST, precision=p).fit(X).embedding_
+            for p in ("float32", "bfloat16")}
+    assert np.isfinite(maps["bfloat16"]).all() and maps["bfloat16"].dtype == np.float32
+    near = [NearestNeighbors(n_neighbors=6).fit(m).kneighbors(return_distance=False)
+            for m in maps.values()]
+    assert np.mean([len(set(a) & set(b)) / 6 for a, b in zip(*near, strict=True)]) > 0.5
+    with pytest.raises(ValueError, match="precision must be 'float32' or 'bfloat16'"):
+        MapConfig(precision="float16")
+
+
+def test_a_map_whose_loss_climbs_back_is_reported_as_diverged():
+    from autoencoders.neighbours.fit import warn_if_diverged
+
+    # The loss every 250 steps of seed 1 on full MNIST at learning rate 0.01.
+    climbed = [3.36, 4.38, 7.87, 9.12, 9.23, 9.42, 9.56, 9.09, 9.41, 9.47]
+    with pytest.warns(RuntimeWarning, match=r"rose from 3.36 to 9.47 .* lower learning_rate"):
+        warn_if_diverged([v for v in climbed for _ in range(250)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_diverged([3.4, 3.2, 3.1, 3.05, 3.0, 3.02, 2.99, 3.0, 3.01, 3.0])
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -137,7 +138,10 @@ def _train(net: MapNetwork, Z: torch.Tensor, heads: torch.Tensor, tails: torch.T
               * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
         for group in opt.param_groups:
             group["lr"] = lr
-        y = net.head(torch.cat([Z[heads[edges]], Z[tails[edges]]]))  # (2B, c)
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=config.precision == "bfloat16"):
+            y = net.head(torch.cat([Z[heads[edges]], Z[tails[edges]]]))  # (2B, c)
+        y = y.float()
         loss = infonce_cauchy(y[:batch], y[batch:], config.exaggeration, config.negatives)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -150,4 +154,19 @@ def _train(net: MapNetwork, Z: torch.Tensor, heads: torch.Tensor, tails: torch.T
     if not all(map(math.isfinite, losses[-10:])):
         raise RuntimeError("the map's training diverged (its loss is not finite); lower "
                            "its learning rate")
+    warn_if_diverged(losses)
     return total, losses
+
+
+def warn_if_diverged(losses: list[float]) -> None:
+    """Warn (RuntimeWarning) when the mean loss of the last tenth of the steps is above
+    1.5× that of the best tenth: a finite divergence, where the map's scale blows up and
+    the loss climbs back (seed 1 on full MNIST at learning rate 0.01: 3.36 nats per edge
+    at step 250, 9.47 at the end, trustworthiness 0.81)."""
+    tenth = max(1, len(losses) // 10)
+    means = [sum(losses[i:i + tenth]) / len(losses[i:i + tenth])
+             for i in range(0, len(losses), tenth)]
+    if means and means[-1] > 1.5 * min(means):
+        warnings.warn(f"the map's training diverged: its loss rose from {min(means):.2f} to "
+                      f"{means[-1]:.2f} nats per edge, and the map is unreliable; fit it "
+                      "again with a lower learning_rate", RuntimeWarning, stacklevel=4)

@@ -51,6 +51,9 @@ class MapConfig:
     pca_init_steps : int
         Steps of regression of the output onto the first PCA coordinates before training,
         so that the map starts from the PCA picture (t-SNE's PCA initialisation).
+    precision : {"float32", "bfloat16"}
+        The network's forward pass while training (bf16 autocast; the loss in float32).
+        Placing points is always float32.
 
     Raises
     ------
@@ -66,12 +69,13 @@ class MapConfig:
     min_steps: int = 500
     batch_size: int = 2048
     negatives: int = 512
-    learning_rate: float = 0.01
+    learning_rate: float = 0.005
     warmup: float = 0.02
     exaggeration: float = 1.5
     out_scale: float = 10.0
     clip_grad: float | None = 1.0
     pca_init_steps: int = 200
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         for name in ("n_components", "n_neighbors", "n_pca", "min_steps", "batch_size",
@@ -89,6 +93,9 @@ class MapConfig:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
         if self.clip_grad is not None and not self.clip_grad > 0:
             raise ValueError(f"clip_grad must be positive or None, got {self.clip_grad!r}")
+        if self.precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', got "
+                             f"{self.precision!r}")
         if self.pca_init_steps < 0:
             raise ValueError(f"pca_init_steps must be ≥ 0, got {self.pca_init_steps!r}")
 
