@@ -75,7 +75,7 @@ class _Logger(Callback):
     never the training: an attack that removed an MLflow store mid-run lost the whole run
     folder, and a full disk under TensorBoard's event file ended the fit the same way."""
 
-    _name = "the"
+    _name: str  # "TensorBoard", "MLflow": named in the warning
 
     def _active(self) -> bool:
         raise NotImplementedError

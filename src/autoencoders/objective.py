@@ -11,6 +11,7 @@ from torch import nn
 from .config import TrainingConfig
 from .corruption import corrupt
 from .losses import kl_divergence, l1_sparsity, per_sample_loss, reconstruction_loss
+from .runtime import native_bf16
 
 if TYPE_CHECKING:
     from .models.base import AutoEncoderModule
@@ -108,8 +109,7 @@ class Objective(nn.Module):
         super().__init__()
         self.model, self.recipe = model, recipe
         device = next(model.parameters()).device
-        if (recipe.precision == "bfloat16" and device.type == "cuda"
-                and not torch.cuda.is_bf16_supported()):
+        if recipe.precision == "bfloat16" and device.type == "cuda" and not native_bf16(device):
             raise ValueError(f"{torch.cuda.get_device_name(device)} has no bfloat16 support; "
                              "train with precision='float32' (--precision float32)")
 

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..config import PRECISIONS
+
 __all__ = ["MapConfig", "MapNetwork"]
 
 
@@ -93,7 +95,7 @@ class MapConfig:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
         if self.clip_grad is not None and not self.clip_grad > 0:
             raise ValueError(f"clip_grad must be positive or None, got {self.clip_grad!r}")
-        if self.precision not in ("float32", "bfloat16"):
+        if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got "
                              f"{self.precision!r}")
         if self.pca_init_steps < 0:
