@@ -116,7 +116,9 @@ def maps(X, y, Xt, yt, seed: int) -> dict:
 
     ours = NeighbourMap(random_state=seed)
     score("ours", ours.fit_transform, ours.transform)
-    out["ours"]["params"] = {k: v for k, v in ours.get_params().items() if k != "verbose"}
+    # The parameters as they ran ("auto" precision resolved by the machine).
+    out["ours"]["params"] = {**{k: v for k, v in ours.get_params().items() if k != "verbose"},
+                             "precision": ours.config_.precision}
     out["ours"]["fit_info"] = ours.fit_info_
     pca = make_reducer("pca", 2, seed)
     score("pca", pca.fit_transform, pca.transform)

@@ -133,6 +133,9 @@ def test_mlflow_gets_params_metrics_per_epoch_the_folder_and_the_status(blobs, t
     run = client.get_run(logger.run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "blobs"
     assert run.data.params["latent_dim"] == "2" and run.data.params["hidden_dims"] == "(8,)"
+    # "auto" and None are logged as the recipe resolved them.
+    assert run.data.params["optimizer"] == ae.recipe_.optimizer != "auto"
+    assert run.data.params["batch_size"] == str(ae.recipe_.batch_size)
     history = client.get_metric_history(logger.run_id, "train_loss")
     assert [m.step for m in history] == [1, 2, 3]
     np.testing.assert_allclose([m.value for m in history], ae.history_["train_loss"],

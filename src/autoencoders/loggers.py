@@ -201,7 +201,8 @@ class MLflowLogger(_Logger):
 
     Metrics per epoch (step = epoch): ``train_loss``, ``val_loss`` (per feature, as
     ``history_``), ``learning_rate``, ``seconds_per_epoch``. Parameters: every
-    ``get_params()`` value as text. The run ends FINISHED, or FAILED when training raises.
+    ``get_params()`` value as text, "auto" and None as the recipe resolved them
+    (``optimizer=muon``, ``batch_size=512``). The run ends FINISHED, or FAILED when training raises.
     After ``fit`` writes the run folder (:meth:`on_run_saved`): the numbers of its
     ``metrics.json`` as metrics and its files as artifacts, without ``checkpoints/`` (the
     state for resuming, several copies of the model); :meth:`log_folder` does the same for
@@ -342,6 +343,11 @@ class MLflowLogger(_Logger):
                                         tags={"autoencoders.version": __version__})
                 self.run_id = run.info.run_id
                 params = {} if self.estimator is None else self.estimator.get_params()
+                recipe = getattr(self.estimator, "recipe_", None)
+                if recipe is not None:  # what trained, not "auto" or None
+                    params.update({k: getattr(recipe, k) for k, v in params.items()
+                                   if isinstance(v, str | type(None)) and v in ("auto", None)
+                                   and getattr(recipe, k, None) is not None})
                 # MLflow keeps at most 6,000 characters of a parameter's value.
                 client.log_batch(self.run_id, params=[Param(k, str(v)[:6000])
                                                       for k, v in sorted(params.items())])
