@@ -138,7 +138,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                          learning_rate=float(self.learning_rate),
                          exaggeration=float(self.exaggeration), precision=precision)
 
-    def fit(self, X: Any, y: object = None) -> Self:
+    def fit(self, X: Any, y: object = None, *, agree_with: Any = None) -> Self:
         """Train the map on ``X``.
 
         Parameters
@@ -147,6 +147,11 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             Real numbers, scaled as they should be compared (images in [0, 1]; tables
             standardised, e.g. by ``StandardScaler``): distances decide the neighbours.
         y : ignored
+        agree_with : array-like, shape (n_samples, d), optional
+            A second view of the same rows, such as an autoencoder's codes of ``X``: the
+            graph keeps the pairs that are among each other's 2 × ``n_neighbors``
+            nearest in both views (:func:`~autoencoders.neighbours.fit_map`). The map
+            still takes ``X`` alone to place points.
 
         Returns
         -------
@@ -155,8 +160,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Raises
         ------
         ValueError
-            For invalid parameters; empty, non-numeric, NaN or infinite input; fewer than
-            3 samples or ``n_neighbors`` ≥ n_samples.
+            For invalid parameters; empty, non-numeric, NaN or infinite input (``X`` or
+            ``agree_with``); fewer than 3 samples, ``n_neighbors`` ≥ n_samples, or an
+            ``agree_with`` of another number of rows.
         RuntimeError
             When training's loss becomes infinite or NaN.
 
@@ -172,15 +178,19 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         log = (lambda m: print(m, file=sys.stderr)) if self.verbose else None
         start = time.perf_counter()
-        self.network_, self.fit_info_ = fit_map(torch.from_numpy(data), config, seed, log)
+        other = (None if agree_with is None
+                 else torch.from_numpy(_checked(agree_with, "agree_with")))
+        self.network_, self.fit_info_ = fit_map(torch.from_numpy(data), config, seed, log,
+                                                agree_with=other)
         self.embedding_ = self._place(data)
         self.fit_info_["seconds"]["total"] = time.perf_counter() - start
         return self
 
     def fit_transform(self, X: Any, y: object = None,
                       **fit_params: Any) -> NDArray[np.float32]:
-        """:meth:`fit`, then the training points' coordinates (``embedding_``)."""
-        return self.fit(X, y).embedding_
+        """:meth:`fit` (with its ``agree_with``), then the training points' coordinates
+        (``embedding_``)."""
+        return self.fit(X, y, **fit_params).embedding_
 
     def transform(self, X: Any) -> NDArray[np.float32]:
         """Place points on the map: PCA and one forward pass.
@@ -307,10 +317,10 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ValueError(f"{file}: {exc}") from None
 
 
-def _checked(X: Any) -> NDArray[np.float32]:
+def _checked(X: Any, name: str = "X") -> NDArray[np.float32]:
     """Rows as C-contiguous float32 (n, features), refused when empty, non-numeric or
-    holding NaN or infinite values."""
-    rows = as_rows(X, "X")
+    holding NaN or infinite values (errors call them ``name``)."""
+    rows = as_rows(X, name)
     data = rows.data.to_numpy() if hasattr(rows.data, "to_numpy") else rows.data
     scan(rows)
     return np.ascontiguousarray(data.reshape(len(data), -1), dtype=np.float32)
