@@ -89,6 +89,48 @@ def test_a_map_whose_loss_climbs_back_is_reported_as_diverged():
         warn_if_diverged([3.4, 3.2, 3.1, 3.05, 3.0, 3.02, 2.99, 3.0, 3.01, 3.0])
 
 
+def test_a_diverging_training_goes_back_to_its_best_weights_at_half_the_rate(monkeypatch):
+    from autoencoders.neighbours import fit as fit_module
+
+    # A loss that falls for 100 steps, then jumps and stays up whatever the weights.
+    steps = iter(range(10**6))
+
+    def climbing(heads, tails, exaggeration, group):
+        step = next(steps)
+        return (heads.sum() + tails.sum()) * 0 + (3.0 - step / 100 if step < 100 else 9.0)
+
+    monkeypatch.setattr(fit_module, "infonce_cauchy", climbing)
+    lines: list[str] = []
+    X = torch.from_numpy(np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32))
+    config = MapConfig(hidden=(8,), batch_size=64, negatives=32, min_steps=500)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        _, info = fit_module.fit_map(X, config, log=lines.append)
+    assert info["rollbacks"] == 3  # then it gives up and says so
+    assert sum("back to the best weights" in line for line in lines) == 3
+
+
+def test_the_shared_graph_keeps_the_pairs_both_views_list():
+    first = torch.tensor([[1, 2], [0, 2], [0, 3], [2, 0]])
+    second = torch.tensor([[2, 3], [0, 3], [1, 3], [2, 1]])
+    heads, tails = symmetric_edges(first, agree=second, chunk=3)
+    assert sorted(zip(heads.tolist(), tails.tolist(), strict=True)) == [
+        (0, 1), (0, 2), (1, 0), (2, 0), (2, 3), (3, 2)]
+    with pytest.raises(ValueError, match="second view has 3 rows, the first 4"):
+        symmetric_edges(first, agree=second[:3])
+
+
+def test_a_map_on_a_shared_graph_checks_the_second_view():
+    X = np.random.default_rng(0).uniform(size=(60, 4)).astype(np.float32)
+    fitted = NeighbourMap(**{**FAST, "n_neighbors": 5}).fit(X, agree_with=X[:, :2])
+    assert fitted.embedding_.shape == (60, 2) and fitted.fit_info_["edges"] > 0
+    with pytest.raises(ValueError, match="agree_with has 59 rows and X 60"):
+        NeighbourMap(**FAST).fit(X, agree_with=X[:59])
+    codes = X[:, :2].copy()
+    codes[3, 1] = np.inf
+    with pytest.raises(ValueError, match="agree_with.*(NaN|infinite)"):
+        NeighbourMap(**FAST).fit(X, agree_with=codes)
+
+
 @pytest.mark.parametrize("bad,match", [
     (np.zeros((2, 5), np.float32), "at least 3 samples"),
     (np.full((30, 5), np.nan, np.float32), "NaN"),
