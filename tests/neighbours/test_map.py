@@ -89,7 +89,9 @@ def test_a_map_whose_loss_climbs_back_is_reported_as_diverged():
         warn_if_diverged([3.4, 3.2, 3.1, 3.05, 3.0, 3.02, 2.99, 3.0, 3.01, 3.0])
 
 
-def test_a_diverging_training_goes_back_to_its_best_weights_at_half_the_rate(monkeypatch):
+@pytest.mark.parametrize("after", [9.0, float("nan")])
+def test_a_diverging_training_goes_back_to_its_best_weights_at_half_the_rate(monkeypatch,
+                                                                             after):
     from autoencoders.neighbours import fit as fit_module
 
     # A loss that falls for 100 steps, then jumps and stays up whatever the weights.
@@ -97,15 +99,20 @@ def test_a_diverging_training_goes_back_to_its_best_weights_at_half_the_rate(mon
 
     def climbing(heads, tails, exaggeration, group):
         step = next(steps)
-        return (heads.sum() + tails.sum()) * 0 + (3.0 - step / 100 if step < 100 else 9.0)
+        return (heads.sum() + tails.sum()) * 0 + (3.0 - step / 100 if step < 100 else after)
 
     monkeypatch.setattr(fit_module, "infonce_cauchy", climbing)
     lines: list[str] = []
     X = torch.from_numpy(np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32))
     config = MapConfig(hidden=(8,), batch_size=64, negatives=32, min_steps=500)
-    with pytest.warns(RuntimeWarning, match="diverged"):
-        _, info = fit_module.fit_map(X, config, log=lines.append)
-    assert info["rollbacks"] == 3  # then it gives up and says so
+    # It goes back 3 times, then gives up and says so.
+    if after == after:
+        with pytest.warns(RuntimeWarning, match="diverged"):
+            _, info = fit_module.fit_map(X, config, log=lines.append)
+        assert info["rollbacks"] == 3
+    else:
+        with pytest.raises(RuntimeError, match="not finite"):
+            fit_module.fit_map(X, config, log=lines.append)
     assert sum("back to the best weights" in line for line in lines) == 3
 
 

@@ -149,7 +149,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         y : ignored
         agree_with : array-like, shape (n_samples, d), optional
             A second view of the same rows, such as an autoencoder's codes of ``X``: the
-            graph keeps the pairs that are among each other's 2 × ``n_neighbors``
+            graph keeps the pairs (i, j) where j is among i's 2 × ``n_neighbors``
             nearest in both views (:func:`~autoencoders.neighbours.fit_map`). The map
             still takes ``X`` alone to place points.
 

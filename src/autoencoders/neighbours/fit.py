@@ -42,7 +42,7 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
 
     1. The network's inputs: the first ``config.n_pca`` principal components of ``X``.
     2. The graph: exact ``config.n_neighbors``-nearest neighbours of the inputs,
-       symmetrised; with ``agree_with``, the pairs among each other's
+       symmetrised; with ``agree_with``, the pairs (i, j) where j is among i's
        2 × ``n_neighbors`` nearest in both views (about as many edges, fewer false ones:
        :func:`~autoencoders.neighbours.graph.symmetric_edges`).
     3. ``config.pca_init_steps`` steps regress the output onto the first principal
@@ -50,9 +50,9 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
     4. Adam on :func:`~autoencoders.neighbours.loss.infonce_cauchy` of batches of edges
        drawn without replacement, ``config.epochs`` passes over them (at least
        ``config.min_steps`` steps), learning rate warmed up then cosine-decayed to 5 %.
-       When a window of steps' mean loss climbs above 1.5× the best window's (Adam
-       diverging), training goes back to the best window's weights and goes on at half
-       the learning rate, at most 3 times.
+       When a window of steps' mean loss climbs above 1.5× the best window's or stops
+       being finite (Adam diverging), training goes back to the best window's weights
+       and goes on at half the learning rate, at most 3 times.
 
     Parameters
     ----------
@@ -180,7 +180,7 @@ def _train(net: MapNetwork, Z: torch.Tensor, heads: torch.Tensor, tails: torch.T
             if mean < best:
                 best = mean
                 saved = copy.deepcopy((net.net.state_dict(), opt.state_dict()))
-            elif mean > 1.5 * best and saved is not None and rollbacks < 3:
+            elif not mean <= 1.5 * best and saved is not None and rollbacks < 3:  # or NaN
                 net.net.load_state_dict(saved[0])
                 opt.load_state_dict(saved[1])
                 rollbacks, slow = rollbacks + 1, slow / 2
