@@ -170,7 +170,19 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     result = json.loads((out / "cluster.json").read_text())
     # "auto": our embedding of the inputs on the graph they share with the codes.
     assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
-    assert result["accuracy"] > 0.3 and result["n_points"] == 297
+    assert result["accuracy"] > 0.3 and result["n_points"] == 297 and result["inputs"]
     assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
+    # To standard output, the labels alone (the summary goes to stderr).
+    piped = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
+                "10", "--method", "kmeans", "--out", "-", check_code=0)
+    assert piped.stdout.splitlines()[0] == "cluster" and len(piped.stdout.splitlines()) == 298
+    assert "(kmeans)" in piped.stderr
+    # A wrong output is refused before the clustering, as a usage error.
+    (tmp_path / "folder.csv").mkdir()
+    for bad_out, why in (("x.txt", "must end in .npy, .csv or .parquet"),
+                         (str(tmp_path / "folder.csv"), "is a folder")):
+        proc = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--out",
+                   bad_out)
+        assert proc.returncode == 2 and why in proc.stderr
     bad = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--method", "dbscan")
     assert bad.returncode == 2 and "unknown method 'dbscan'" in bad.stderr

@@ -22,7 +22,8 @@ def test_kmeans_and_umap_gmm_recover_well_separated_clusters(blobs):
 def test_clustering_rejects_unknown_methods_and_too_many_clusters(blobs):
     with pytest.raises(ValueError, match="unknown clustering method 'dbscan'"):
         cluster_codes(blobs[0], 3, "dbscan")
-    with pytest.raises(ValueError, match="n_clusters=400 needs between 1 and the 300 points"):
+    with pytest.raises(ValueError, match=r"n_clusters=400 \(--n-clusters\) needs between 1 "
+                                         "and the 300 points"):
         cluster_codes(blobs[0], 400, "kmeans")
 
 
@@ -119,5 +120,41 @@ def test_cluster_run_clusters_the_codes_alone_when_the_inputs_do_not_fit(blobs, 
     ae.fit(X)
     assert evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)["method"] == "ne-gmm"
     monkeypatch.setattr(evaluate, "CLUSTER_INPUTS_BYTES", X.nbytes - 1)
-    alone = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)["method"]
-    assert alone == ("umap-gmm" if umap_available() else "ne-gmm")
+    alone = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)
+    assert alone["method"] == ("umap-gmm" if umap_available() else "ne-gmm")
+    assert alone["inputs"] is False
+    with pytest.warns(UserWarning, match="over 0 GiB: ne-gmm clusters the codes alone"):
+        forced = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
+    assert forced["inputs"] is False
+
+
+def _three_classes(n):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)[:n]
+    X = (rng.normal(size=(3, 8)) * 5)[y] + rng.normal(size=(n, 8))
+    return X.astype(np.float32), y
+
+
+def test_clustering_a_small_table_keeps_neighbourhoods_inside_clusters():
+    # 40 rows of 3 classes: with 15 (and 30 shared) neighbours the classes ran together
+    # (ARI 0.12 with the inputs, 2026-12-02); the neighbourhood now shrinks with the data.
+    X, y = _three_classes(40)
+    assert cluster_accuracy(y, cluster_codes(X[:, :4] * 2, 3, inputs=X)) == 1.0
+    assert cluster_accuracy(y, cluster_codes(X[:, :4] * 2, 3, "ne-gmm")) == 1.0
+
+
+def test_clustering_is_unmoved_by_the_scale_of_inputs_and_codes():
+    # Values of 1e20 made the covariance's eigh fail; 1e30 codes lost the shared graph.
+    X, y = _three_classes(150)
+    for inputs, codes in ((X * 1e20, X[:, :4]), (X * 1e-30, X[:, :4]), (X, X[:, :4] * 1e30)):
+        labels = cluster_codes(codes.astype(np.float64), 3, inputs=inputs.astype(np.float64))
+        assert cluster_accuracy(y, labels) == 1.0
+
+
+def test_inputs_and_codes_that_share_no_neighbours_are_explained():
+    i = np.arange(121)
+    rng = np.random.default_rng(0)
+    X = np.eye(11)[i // 11] * 100 + rng.normal(size=(121, 11)) * 0.01
+    Z = np.eye(11)[i % 11] * 100 + rng.normal(size=(121, 11)) * 0.01
+    with pytest.raises(ValueError, match="share no neighbours .* cluster the codes alone"):
+        cluster_codes(Z, 3, inputs=X, n_neighbors=5)

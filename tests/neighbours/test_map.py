@@ -126,6 +126,19 @@ def test_the_shared_graph_keeps_the_pairs_both_views_list():
         symmetric_edges(first, agree=second[:3])
 
 
+def test_wide_data_takes_its_principal_axes_from_a_randomised_svd(monkeypatch):
+    from autoencoders.neighbours import fit as fit_module
+
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy((rng.normal(size=(400, 6)) @ rng.normal(size=(6, 300))
+                          + rng.normal(size=(400, 300)) * 0.01).astype(np.float32))
+    mean, exact = fit_module._pca(X, 5)
+    monkeypatch.setattr(fit_module, "EXACT_PCA_FEATURES", 100)
+    mean_svd, sketched = fit_module._pca(X, 5)
+    torch.testing.assert_close(mean_svd, mean)
+    torch.testing.assert_close(sketched, exact, atol=1e-4, rtol=1e-3)
+
+
 def test_a_map_on_a_shared_graph_checks_the_second_view():
     X = np.random.default_rng(0).uniform(size=(60, 4)).astype(np.float32)
     fitted = NeighbourMap(**{**FAST, "n_neighbors": 5}).fit(X, agree_with=X[:, :2])

@@ -320,10 +320,10 @@ def cmd_cluster(args: Namespace) -> int:
                          description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
+    summary = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the labels then
     print(f"{result['n_points']} points in {args.n_clusters} clusters ({result['method']}): "
-          f"{scores}{result['seconds']:.1f} s")
-    print(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
-          + (f", {args.out}" if args.out else ""))
+          f"{scores}{result['seconds']:.1f} s\nwrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
+          + (f", {args.out}" if args.out not in (None, "-") else ""), file=summary)
     return 0
 
 

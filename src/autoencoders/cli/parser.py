@@ -94,6 +94,17 @@ def _corruption(text: str) -> str:
     return text
 
 
+def _array_out(text: str) -> str:
+    """An array output path (.npy, .csv, .parquet or -), refused at parse time."""
+    from ..datasets.writers import check_array_path
+
+    try:
+        check_array_path(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     if text.strip().lower() == "none":
         return ()
@@ -367,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "umap extra) or kmeans")
     p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
                    help="starts of the mixture (or k-means); the most likely is kept (default 10)")
-    p.add_argument("--out", metavar="FILE", help="cluster labels: .npy, .csv or .parquet")
+    p.add_argument("--out", metavar="FILE", type=_array_out,  # checked before the minutes
+                   help="cluster labels: .npy, .csv or .parquet, or - (standard output)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("denoise", help="remove noise from images with a run's model",

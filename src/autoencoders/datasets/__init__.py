@@ -18,7 +18,7 @@ from .mnist import (
     load_mnist,
 )
 from .source import ArraySource, Source, iter_chunks
-from .writers import ArrayWriter, write_array
+from .writers import ArrayWriter, check_array_path, write_array
 
 #: ``autoencoders.datasets.open("data/*.parquet")``: a data set read on demand, for ``fit``
 #: and ``transform`` of data larger than memory (see :func:`~.files.open_source`).
@@ -32,6 +32,7 @@ __all__ = [
     "read_input",
     "read_input_with_ids",
     "write_array",
+    "check_array_path",
     "ArrayWriter",
     "open",
     "open_source",

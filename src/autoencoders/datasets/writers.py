@@ -16,10 +16,34 @@ from numpy.typing import NDArray
 from .._io import atomic_path
 from ._common import require_pyarrow
 
-__all__ = ["write_array", "ArrayWriter", "STDOUT"]
+__all__ = ["write_array", "ArrayWriter", "STDOUT", "check_array_path"]
 
 #: The output path that means standard output (CSV).
 STDOUT = "-"
+
+
+def check_array_path(path: str | os.PathLike[str]) -> str:
+    """The format of an array output path, checked before any work is done on it.
+
+    Returns
+    -------
+    str
+        ".npy", ".csv" or ".parquet" (".csv" for ``-``, standard output).
+
+    Raises
+    ------
+    ValueError
+        For another suffix, or a path that is a folder.
+    """
+    if str(path) == STDOUT:
+        return ".csv"
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".npy", ".csv", ".parquet"):
+        raise ValueError(f"{path}: output must end in .npy, .csv or .parquet, or be - "
+                         "(standard output, CSV)")
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder; name a file in it")
+    return suffix
 
 
 def write_array(path: str | os.PathLike[str], array: NDArray[Any],
@@ -96,10 +120,7 @@ class ArrayWriter:
         self.path = Path(path)
         # "-" is standard output, as CSV: for pipes ('autoencoders embed ... --out - | ...').
         self.stdout = str(path) == STDOUT
-        self.suffix = ".csv" if self.stdout else self.path.suffix.lower()
-        if self.suffix not in (".npy", ".csv", ".parquet"):
-            raise ValueError(f"{self.path}: output must end in .npy, .csv or .parquet, or "
-                             "be - (standard output, CSV)")
+        self.suffix = check_array_path(path)
         self.n_rows, self.columns, self.id_name = n_rows, columns, id_name
         self.shape: tuple[int, ...] | None = None
         self.ids_dropped, self._written = False, 0

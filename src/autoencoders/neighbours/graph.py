@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["knn_indices", "symmetric_edges"]
+__all__ = ["knn_indices", "symmetric_edges", "NoSharedNeighbours"]
+
+
+class NoSharedNeighbours(ValueError):
+    """Two views of the same rows share no neighbours: no graph to train on."""
 
 
 def knn_indices(X: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:

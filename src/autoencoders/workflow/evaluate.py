@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,7 +142,8 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     -------
     dict
         What ``cluster.json`` holds: ``method`` (the one that ran: "auto" resolved),
-        ``n_clusters``, ``n_init``, ``n_points``,
+        ``n_clusters``, ``n_init``, ``n_points``, ``inputs`` (whether the embedding saw
+        the inputs beside the codes),
         ``encode_seconds``, ``cluster_seconds``, ``seconds`` (both), ``random_state``,
         ``data``, and with labels the scores ``accuracy`` (Hungarian matching), ``nmi``
         and ``ari``.
@@ -150,6 +152,11 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     ------
     ValueError, ImportError, OSError
         From the clustering, the labels or writing the files.
+
+    Warns
+    -----
+    UserWarning
+        When "ne-gmm" clusters the codes alone, the inputs being too big.
     """
     y = check_labels(y, len(X), "y")
     start = time.perf_counter()
@@ -161,13 +168,18 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     fits = 4 * int(np.prod(shape, dtype=np.int64)) <= CLUSTER_INPUTS_BYTES
     method = resolve_cluster_method(method, with_inputs=fits)
     inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
+    if method == "ne-gmm" and not fits:
+        warnings.warn(f"the inputs' float32 copy ({4 * np.prod(shape) / 2**30:.1f} GiB) is "
+                      f"over {CLUSTER_INPUTS_BYTES / 2**30:.0f} GiB: ne-gmm clusters the codes "
+                      "alone", UserWarning, stacklevel=2)
     labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
                            random_state=random_state)
     end = time.perf_counter()
     result: dict[str, Any] = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
               "n_points": len(labels), "encode_seconds": encoded - start,
               "cluster_seconds": end - encoded, "seconds": end - start,
-              "random_state": random_state, "data": description or {}}
+              "random_state": random_state, "data": description or {},
+              "inputs": inputs is not None}
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:
