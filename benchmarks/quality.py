@@ -69,10 +69,11 @@ CLUSTER_AE = {"hidden_dims": (500, 500, 2000), "latent_dim": 10, "code_activatio
 #: they came from (our embedding only: the graph the two share), the pixels alone.
 CLUSTER_METHODS_COMPARED = {"code+pixels": ("ne-gmm",), "code": ("ne-gmm", "umap-gmm"),
                             "pixels": ("ne-gmm", "umap-gmm")}
-#: What runs for every seed: ``autoencoders cluster``'s default. The codes alone run with
+#: What runs for every seed: our embedding with the inputs (``autoencoders cluster --method
+#: ne-gmm``, the default of a plain install), new on 2026-12-02. The codes alone run with
 #: the first seed only, the pixels alone not at all (``--cluster-compare all``: both for
-#: every seed, the pixels with the first): a seed costs ~14 min here with the default
-#: alone, ~27 min with every comparison (2026-12-02). The autoencoder's training is
+#: every seed, the pixels with the first): a seed took ~11 min here with the default
+#: alone, the first ~26 min with the codes' two (2026-12-02). The autoencoder's training is
 #: bit-identical for a seed, so its codes are those of earlier runs.
 EVERY_SEED = ("code+pixels",)
 #: The 30-d recipe: Adam at 2e-3 and batch 256 for 30 epochs (``--recon-epochs``). Test SSE
@@ -287,8 +288,8 @@ def render_clustering(cl: dict, m: dict) -> list[str]:
              "method (a 10-d embedding, then a Gaussian mixture from 10 starts): `ne-gmm` our "
              "neighbour embedding, `umap-gmm` UMAP (N2D); input `code+pixels`: our embedding "
              "of the pixels on the neighbour graph the pixels share with the codes "
-             "(`cluster_codes(codes, inputs=pixels)`, what `autoencoders cluster` runs by "
-             "default), with every seed; the codes alone with the first seed, unless "
+             "(`cluster_codes(codes, inputs=pixels)`, what `autoencoders cluster --method "
+             "ne-gmm` runs), with every seed; the codes alone with the first seed, unless "
              "`--cluster-compare all` (every seed, and the pixels alone with the first). "
              "Training "
              "and clustering seconds ran beside other work on this machine: read them as "

@@ -94,7 +94,8 @@ def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_ru
         tmp_path / "c.csv", check_code=0)
     ev = json.loads((out / "evaluation.json").read_text())
     assert "tsne_2d" in ev["methods"] and "umap_2d" not in ev["methods"]
-    assert json.loads((out / "cluster.json").read_text())["method"] == "ne-gmm"
+    clustered = json.loads((out / "cluster.json").read_text())
+    assert clustered["method"] == "ne-gmm" and clustered["inputs"]  # the pixels beside
     proc = run("evaluate", out, "--dataset", "digits", "--baselines", "umap", check_code=1)
     assert "pip install 'autoencoders[umap]'" in proc.stderr
 

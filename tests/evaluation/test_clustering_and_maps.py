@@ -66,7 +66,7 @@ def test_clustering_codes_with_their_inputs_is_above_its_floor():
 
     X, y = load_digits(return_X_y=True)
     codes = PCA(10, random_state=0).fit_transform(X / 16)
-    labels = cluster_codes(codes, 10, "auto", inputs=X / 16, random_state=0)
+    labels = cluster_codes(codes, 10, "ne-gmm", inputs=X / 16, random_state=0)
     assert cluster_accuracy(y, labels) > 0.85
 
 
@@ -77,16 +77,15 @@ def test_clustering_refuses_inputs_that_do_not_match_the_codes(blobs):
     bad = X.copy()
     bad[7, 0] = np.inf
     with pytest.raises(ValueError, match="the inputs hold NaN or infinite values"):
-        cluster_codes(X, 3, "auto", inputs=bad)
+        cluster_codes(X, 3, "ne-gmm", inputs=bad)
 
 
-def test_auto_clustering_is_ours_with_inputs_else_umap_gmm_with_umap_learn(monkeypatch):
+def test_auto_clustering_is_umap_gmm_with_umap_learn_and_ours_without(monkeypatch):
     from autoencoders.evaluation.clustering import resolve_cluster_method
 
     pytest.importorskip("umap")
-    assert resolve_cluster_method("auto", with_inputs=True) == "ne-gmm"
     assert resolve_cluster_method("auto") == "umap-gmm"
-    assert resolve_cluster_method("kmeans", with_inputs=True) == "kmeans"
+    assert resolve_cluster_method("kmeans") == "kmeans"
     monkeypatch.setitem(sys.modules, "umap", None)  # a plain install
     assert resolve_cluster_method("auto") == "ne-gmm"
 
@@ -118,11 +117,11 @@ def test_cluster_run_clusters_the_codes_alone_when_the_inputs_do_not_fit(blobs, 
     X, y = blobs
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0, random_state=0)
     ae.fit(X)
-    assert evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)["method"] == "ne-gmm"
+    result = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
+    assert result["inputs"] is True and result["accuracy"] == 1.0
+    default = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)
+    assert default["method"] == ("umap-gmm" if umap_available() else "ne-gmm")
     monkeypatch.setattr(evaluate, "CLUSTER_INPUTS_BYTES", X.nbytes - 1)
-    alone = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)
-    assert alone["method"] == ("umap-gmm" if umap_available() else "ne-gmm")
-    assert alone["inputs"] is False
     with pytest.warns(UserWarning, match="over 0 GiB: ne-gmm clusters the codes alone"):
         forced = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
     assert forced["inputs"] is False
@@ -139,7 +138,7 @@ def test_clustering_a_small_table_keeps_neighbourhoods_inside_clusters():
     # 40 rows of 3 classes: with 15 (and 30 shared) neighbours the classes ran together
     # (ARI 0.12 with the inputs, 2026-12-02); the neighbourhood now shrinks with the data.
     X, y = _three_classes(40)
-    assert cluster_accuracy(y, cluster_codes(X[:, :4] * 2, 3, inputs=X)) == 1.0
+    assert cluster_accuracy(y, cluster_codes(X[:, :4] * 2, 3, "ne-gmm", inputs=X)) == 1.0
     assert cluster_accuracy(y, cluster_codes(X[:, :4] * 2, 3, "ne-gmm")) == 1.0
 
 
@@ -147,7 +146,8 @@ def test_clustering_is_unmoved_by_the_scale_of_inputs_and_codes():
     # Values of 1e20 made the covariance's eigh fail; 1e30 codes lost the shared graph.
     X, y = _three_classes(150)
     for inputs, codes in ((X * 1e20, X[:, :4]), (X * 1e-30, X[:, :4]), (X, X[:, :4] * 1e30)):
-        labels = cluster_codes(codes.astype(np.float64), 3, inputs=inputs.astype(np.float64))
+        labels = cluster_codes(codes.astype(np.float64), 3, "ne-gmm",
+                               inputs=inputs.astype(np.float64))
         assert cluster_accuracy(y, labels) == 1.0
 
 
@@ -157,4 +157,4 @@ def test_inputs_and_codes_that_share_no_neighbours_are_explained():
     X = np.eye(11)[i // 11] * 100 + rng.normal(size=(121, 11)) * 0.01
     Z = np.eye(11)[i % 11] * 100 + rng.normal(size=(121, 11)) * 0.01
     with pytest.raises(ValueError, match="share no neighbours .* cluster the codes alone"):
-        cluster_codes(Z, 3, inputs=X, n_neighbors=5)
+        cluster_codes(Z, 3, "ne-gmm", inputs=X, n_neighbors=5)

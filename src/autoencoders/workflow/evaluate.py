@@ -115,8 +115,8 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
                 ids: NDArray[Any] | None = None, id_name: str = "id") -> dict[str, Any]:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
 
-    "auto" and "ne-gmm" see the scaled inputs beside the codes when their float32 copy
-    takes at most ``CLUSTER_INPUTS_BYTES``
+    "ne-gmm" (and "auto" resolved to it) sees the scaled inputs beside the codes when
+    their float32 copy takes at most ``CLUSTER_INPUTS_BYTES``
     (:func:`~autoencoders.evaluation.clustering.cluster_codes`).
 
     Parameters
@@ -166,7 +166,7 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
     shape = (len(X), *X.feature_shape) if isinstance(X, Source) else np.shape(X)
     fits = 4 * int(np.prod(shape, dtype=np.int64)) <= CLUSTER_INPUTS_BYTES
-    method = resolve_cluster_method(method, with_inputs=fits)
+    method = resolve_cluster_method(method)
     inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
     if method == "ne-gmm" and not fits:
         warnings.warn(f"the inputs' float32 copy ({4 * np.prod(shape) / 2**30:.1f} GiB) is "
