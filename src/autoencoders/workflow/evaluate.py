@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 
 from .._io import atomic_write
 from ..datasets import write_array
-from ..datasets.source import Source
 from ..evaluation.clustering import cluster_codes, resolve_cluster_method
 from ..evaluation.compare import (
     METHOD_LABELS,
@@ -164,12 +163,12 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     encoded = time.perf_counter()
     # Our embedding sees the inputs beside the codes (a cleaner graph, measured in
     # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
-    shape = (len(X), *X.feature_shape) if isinstance(X, Source) else np.shape(X)
-    fits = 4 * int(np.prod(shape, dtype=np.int64)) <= CLUSTER_INPUTS_BYTES
+    nbytes = 4 * len(X) * int(estimator.n_features_in_)  # the scaled copy, float32
+    fits = nbytes <= CLUSTER_INPUTS_BYTES
     method = resolve_cluster_method(method)
     inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
     if method == "ne-gmm" and not fits:
-        warnings.warn(f"the inputs' float32 copy ({4 * np.prod(shape) / 2**30:.1f} GiB) is "
+        warnings.warn(f"the inputs' float32 copy ({nbytes / 2**30:.1f} GiB) is "
                       f"over {CLUSTER_INPUTS_BYTES / 2**30:.0f} GiB: ne-gmm clusters the codes "
                       "alone", UserWarning, stacklevel=2)
     labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
