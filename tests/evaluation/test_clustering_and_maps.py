@@ -158,3 +158,24 @@ def test_inputs_and_codes_that_share_no_neighbours_are_explained():
     Z = np.eye(11)[i % 11] * 100 + rng.normal(size=(121, 11)) * 0.01
     with pytest.raises(ValueError, match="share no neighbours .* cluster the codes alone"):
         cluster_codes(Z, 3, "ne-gmm", inputs=X, n_neighbors=5)
+
+
+def test_cluster_run_warns_once_of_missing_column_names(blobs, tmp_path):
+    """The inputs are checked twice (codes, and the embedding's view of the inputs); the
+    user hears of their column names once."""
+    import warnings
+
+    import pandas as pd
+
+    from autoencoders import AutoEncoder
+    from autoencoders.workflow import evaluate
+
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0, random_state=0)
+    ae.fit(frame)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
+    named = [w for w in caught if "feature names" in str(w.message)]
+    assert result["inputs"] is True and len(named) == 1, [str(w.message) for w in caught]

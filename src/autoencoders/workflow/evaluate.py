@@ -159,8 +159,6 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     """
     y = check_labels(y, len(X), "y")
     start = time.perf_counter()
-    codes = estimator.transform(X)
-    encoded = time.perf_counter()
     # Our embedding sees the inputs beside the codes (a cleaner graph, measured in
     # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
     nbytes = 4 * len(X) * int(estimator.n_features_in_)  # the scaled copy, float32
@@ -171,6 +169,12 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
         warnings.warn(f"the inputs' float32 copy ({nbytes / 2**30:.1f} GiB) is "
                       f"over {CLUSTER_INPUTS_BYTES / 2**30:.0f} GiB: ne-gmm clusters the codes "
                       "alone", UserWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        if inputs is not None:  # scale_input has already warned of X's column names
+            warnings.filterwarnings("ignore", message="X (does not have valid|has) feature "
+                                    "names", category=UserWarning)
+        codes = estimator.transform(X)
+    encoded = time.perf_counter()
     labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
                            random_state=random_state)
     end = time.perf_counter()
