@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from autoencoders.evaluation.clustering import cluster_codes
+from autoencoders.evaluation.clustering import cluster_codes, merge_clusters
 from autoencoders.evaluation.maps import map_2d
 from autoencoders.evaluation.metrics import cluster_accuracy, knn_accuracy
 from autoencoders.evaluation.reducers import make_reducer
@@ -179,3 +179,32 @@ def test_cluster_run_warns_once_of_missing_column_names(blobs, tmp_path):
         result = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
     named = [w for w in caught if "feature names" in str(w.message)]
     assert result["inputs"] is True and len(named) == 1, [str(w.message) for w in caught]
+
+
+def test_merge_clusters_joins_the_pieces_that_share_most_edges():
+    # Rows 0-3 and 4-7 are two halves of one group (many edges across), rows 8-11 another
+    # group with one edge to the first; chance alone would join the two larger labels.
+    labels = np.array([5, 5, 5, 5, 7, 7, 7, 7, 2, 2, 2, 2])
+    pairs = [(i, j) for i in range(8) for j in range(8) if i < j and (i < 4) != (j < 4)]
+    pairs += [(8, 9), (9, 10), (10, 11), (8, 11), (0, 1), (4, 5), (3, 8)]
+    heads, tails = np.array(pairs).T
+    merged = merge_clusters(labels, heads, tails, 2)
+    assert merged.tolist() == [1] * 8 + [0] * 4
+    # Nothing to merge: only renumbered.
+    assert merge_clusters(labels, heads, tails, 3).tolist() == [1] * 4 + [2] * 4 + [0] * 4
+    with pytest.raises(ValueError, match="edges must join rows 0 … 11"):
+        merge_clusters(labels, heads + 4, tails, 2)
+    with pytest.raises(ValueError, match="at least 1"):
+        merge_clusters(labels, heads, tails, 0)
+
+
+def test_modularity_is_higher_for_the_partition_along_the_graph():
+    from autoencoders.evaluation.clustering import modularity
+
+    # Two triangles joined by one edge, every edge in both directions.
+    pairs = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)]
+    heads, tails = np.array(pairs + [(j, i) for i, j in pairs]).T
+    along = modularity(np.array([0, 0, 0, 1, 1, 1]), heads, tails)
+    assert along == pytest.approx(6 / 7 - 0.5)  # Newman's Q: inside 6/7, degrees 1/2 each
+    assert modularity(np.array([0, 1, 0, 1, 0, 1]), heads, tails) < along
+    assert modularity(np.zeros(6, dtype=int), heads, tails) == pytest.approx(0.0)

@@ -108,7 +108,7 @@ def test_a_diverging_training_goes_back_to_its_best_weights_at_half_the_rate(mon
     # It goes back 3 times, then gives up and says so.
     if after == after:
         with pytest.warns(RuntimeWarning, match="diverged"):
-            _, info = fit_module.fit_map(X, config, log=lines.append)
+            _, info, _ = fit_module.fit_map(X, config, log=lines.append)
         assert info["rollbacks"] == 3
     else:
         with pytest.raises(RuntimeError, match="not finite"):

@@ -98,6 +98,10 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ``edges``, ``steps``, ``seconds`` by phase, final ``loss``.
     embedding_ : ndarray of float32, shape (n_samples, n_components)
         The training points' coordinates.
+    graph_ : (ndarray, ndarray) of int64, each shape (m,)
+        The k-nearest-neighbour graph it trained on, as heads and tails (each pair both
+        ways; clustering merges over-split clusters along it). Not saved with a model: a
+        loaded map lacks it.
 
     Examples
     --------
@@ -180,8 +184,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         start = time.perf_counter()
         other = (None if agree_with is None
                  else torch.from_numpy(_checked(agree_with, "agree_with")))
-        self.network_, self.fit_info_ = fit_map(torch.from_numpy(data), config, seed, log,
-                                                agree_with=other)
+        self.network_, self.fit_info_, edges = fit_map(torch.from_numpy(data), config, seed,
+                                                       log, agree_with=other)
+        self.graph_ = (edges[0].numpy(), edges[1].numpy())
         self.embedding_ = self._place(data)
         self.fit_info_["seconds"]["total"] = time.perf_counter() - start
         return self

@@ -58,7 +58,8 @@ def _pca(X: torch.Tensor, n_inputs: int, seed: int = 0) -> tuple[torch.Tensor, t
 
 def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
             log: Callable[[str], object] | None = None,
-            agree_with: torch.Tensor | None = None) -> tuple[MapNetwork, dict[str, Any]]:
+            agree_with: torch.Tensor | None = None
+            ) -> tuple[MapNetwork, dict[str, Any], tuple[torch.Tensor, torch.Tensor]]:
     """Train a parametric neighbour embedding of ``X``.
 
     1. The network's inputs: the first ``config.n_pca`` principal components of ``X``.
@@ -96,6 +97,8 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
         ``edges``, ``steps``, ``seconds`` (by phase: ``pca``, ``graph``, ``train``),
         ``loss`` (the mean loss of the last tenth of the steps, nats per edge) and
         ``rollbacks`` (returns to the best weights after a divergence).
+    edges : (Tensor, Tensor) of int64, each shape (m,)
+        The graph it trained on: heads and tails, every pair in both directions.
 
     Raises
     ------
@@ -144,7 +147,7 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
     net.eval()
     tail = losses[-max(1, len(losses) // 10):]
     return net, {"edges": len(heads), "steps": steps, "seconds": seconds,
-                 "loss": sum(tail) / len(tail), "rollbacks": rollbacks}
+                 "loss": sum(tail) / len(tail), "rollbacks": rollbacks}, (heads, tails)
 
 
 def _start_from_pca(net: MapNetwork, Z: torch.Tensor, config: MapConfig,
