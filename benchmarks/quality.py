@@ -31,7 +31,7 @@ runs some parts only; the others keep their last results (each part's own number
 from one run, so its ratios are side by side).
 
 Usage: python benchmarks/quality.py [--parts maps,clustering,reconstruction]
-                                    [--seeds 0,1,2,3,4] [--quick]
+                                    [--seeds 0,1,2,3,4] [--quick] [--render]
 """
 
 from __future__ import annotations
@@ -286,14 +286,14 @@ def render_clustering(cl: dict, m: dict) -> list[str]:
              f" ({ae['code_activation']} code, {ae['loss']}, {cl['runs'][0]['epochs']} epochs)"
              " trained on all images; its codes clustered by `autoencoders cluster` with each "
              "method (a 10-d embedding, then a Gaussian mixture from 10 starts): `ne-gmm` our "
-             "neighbour embedding, `umap-gmm` UMAP (N2D); input `code+pixels`: our embedding "
+             "neighbour embedding (and the more modular partition of its graph: the mixture "
+             "of 10, or one of 15 merged along the graph), `umap-gmm` UMAP (N2D); input "
+             "`code+pixels`: our embedding "
              "of the pixels on the neighbour graph the pixels share with the codes "
              "(`cluster_codes(codes, inputs=pixels)`, what `autoencoders cluster --method "
              "ne-gmm` runs), with every seed; the codes alone with the first seed, unless "
              "`--cluster-compare all` (every seed, and the pixels alone with the first). "
-             "Training "
-             "and clustering seconds ran beside other work on this machine: read them as "
-             "rough.",
+             "Seconds: wall time, the benchmark alone on the machine.",
              "", "| seed | training s | input | method | accuracy | NMI | ARI | clustering s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     summary = {}
@@ -411,7 +411,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run on 3,000 + 1,000 images; writes nothing")
     parser.add_argument("--out", default=str(HERE / "results" / "quality.md"))
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the Markdown from the saved .json beside it")
     args = parser.parse_args()
+    if args.render:
+        results = json.loads(Path(args.out).with_suffix(".json").read_text())
+        write_results(Path(args.out), results, render(results))
+        return 0
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")

@@ -208,10 +208,13 @@ def modularity(labels: Any, heads: Any, tails: Any) -> float:
     Returns
     -------
     float
-        In [−0.5, 1); higher is a partition with fewer edges between its clusters.
+        In [−0.5, 1); higher is a partition with fewer edges between its clusters; 0 for
+        a graph without edges.
     """
     labels = np.asarray(labels, dtype=np.int64)
     head_labels = labels[np.asarray(heads, dtype=np.int64)]
+    if len(head_labels) == 0:
+        return 0.0
     inside = head_labels == labels[np.asarray(tails, dtype=np.int64)]
     count = int(labels.max()) + 1
     within = np.bincount(head_labels[inside], minlength=count) / len(head_labels)
