@@ -168,10 +168,10 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     default = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
                   "10", "--seed", "3", check_code=0)
     result = json.loads((out / "cluster.json").read_text())
-    # "auto": UMAP + GMM, umap-learn being installed here (dev); ne-gmm without it (below).
-    assert (result["method"], result["n_init"], result["random_state"]) == ("umap-gmm", 10, 3)
-    assert result["accuracy"] > 0.3 and result["n_points"] == 297 and not result["inputs"]
-    assert result["cluster_seconds"] > 0 and "(umap-gmm)" in default.stdout
+    # "auto": our embedding of the inputs beside the codes (they fit in memory).
+    assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
+    assert result["accuracy"] > 0.3 and result["n_points"] == 297 and result["inputs"]
+    assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
     # To standard output, the labels alone (the summary goes to stderr).
     piped = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
                 "10", "--method", "kmeans", "--out", "-", check_code=0)

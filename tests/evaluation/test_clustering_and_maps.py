@@ -1,6 +1,7 @@
 """Clustering of codes, reducers and 2-D maps, on small synthetic data."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -80,12 +81,13 @@ def test_clustering_refuses_inputs_that_do_not_match_the_codes(blobs):
         cluster_codes(X, 3, "ne-gmm", inputs=bad)
 
 
-def test_auto_clustering_is_umap_gmm_with_umap_learn_and_ours_without(monkeypatch):
+def test_auto_clustering_is_ours_with_the_inputs_or_without_umap_learn(monkeypatch):
     from autoencoders.evaluation.clustering import resolve_cluster_method
 
     pytest.importorskip("umap")
     assert resolve_cluster_method("auto") == "umap-gmm"
-    assert resolve_cluster_method("kmeans") == "kmeans"
+    assert resolve_cluster_method("auto", with_inputs=True) == "ne-gmm"
+    assert resolve_cluster_method("kmeans", with_inputs=True) == "kmeans"
     monkeypatch.setitem(sys.modules, "umap", None)  # a plain install
     assert resolve_cluster_method("auto") == "ne-gmm"
 
@@ -120,8 +122,12 @@ def test_cluster_run_clusters_the_codes_alone_when_the_inputs_do_not_fit(blobs, 
     result = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
     assert result["inputs"] is True and result["accuracy"] == 1.0
     default = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)
-    assert default["method"] == ("umap-gmm" if umap_available() else "ne-gmm")
+    assert default["method"] == "ne-gmm" and default["inputs"] is True
     monkeypatch.setattr(evaluate, "CLUSTER_INPUTS_BYTES", X.nbytes - 1)
+    with warnings.catch_warnings():  # without umap-learn: ne-gmm of the codes alone
+        warnings.simplefilter("ignore", UserWarning)
+        too_big = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3)
+    assert too_big["method"] == ("umap-gmm" if umap_available() else "ne-gmm")
     with pytest.warns(UserWarning, match="over 0 GiB: ne-gmm clusters the codes alone"):
         forced = evaluate.cluster_run(ae, X, y, tmp_path, n_clusters=3, method="ne-gmm")
     assert forced["inputs"] is False
@@ -163,8 +169,6 @@ def test_inputs_and_codes_that_share_no_neighbours_are_explained():
 def test_cluster_run_warns_once_of_missing_column_names(blobs, tmp_path):
     """The inputs are checked twice (codes, and the embedding's view of the inputs); the
     user hears of their column names once."""
-    import warnings
-
     import pandas as pd
 
     from autoencoders import AutoEncoder

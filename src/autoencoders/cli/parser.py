@@ -371,11 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_source(p, split=True, splits=("train", "test", "all"))
     p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
     p.add_argument("--method", default="auto",
-                   help="auto (default: umap-gmm when umap-learn is installed, else "
-                        "ne-gmm), umap-gmm (N2D: UMAP of the codes to K dimensions, then a "
-                        "Gaussian mixture; the umap extra), ne-gmm (our neighbour embedding of "
-                        "the inputs on the graph they share with the codes, instead of UMAP) "
-                        "or kmeans")
+                   help="auto (default: ne-gmm when the inputs fit in 2 GiB or umap-learn "
+                        "is missing, else umap-gmm), umap-gmm (N2D: UMAP of the codes to K "
+                        "dimensions, then a Gaussian mixture; the umap extra), ne-gmm (our "
+                        "neighbour embedding of the inputs on the graph they share with the "
+                        "codes, instead of UMAP) or kmeans")
     p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
                    help="starts of the mixture (or k-means); the most likely is kept (default 10)")
     p.add_argument("--out", metavar="FILE", type=_array_out,  # checked before the minutes

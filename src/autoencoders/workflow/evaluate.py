@@ -163,7 +163,7 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
     nbytes = 4 * len(X) * int(estimator.n_features_in_)  # the scaled copy, float32
     fits = nbytes <= CLUSTER_INPUTS_BYTES
-    method = resolve_cluster_method(method)
+    method = resolve_cluster_method(method, with_inputs=fits)
     inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
     if method == "ne-gmm" and not fits:
         warnings.warn(f"the inputs' float32 copy ({nbytes / 2**30:.1f} GiB) is "
