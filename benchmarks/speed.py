@@ -297,8 +297,8 @@ def main() -> int:
                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
                "command": "python benchmarks/speed.py" + (" --quick" if args.quick else "")}
     raw = {"machine": machine, "floor": floor, "ours": ours, "ours_bf16": ours_bf16, "nb": nb,
-           "k_ours": k_ours,
-           "k_nb": k_nb, "base": base, "start": start, "conv": conv, "evaluate": evaluate}
+           "k_ours": k_ours, "k_nb": k_nb, "base": base, "start": start, "conv": conv,
+           "evaluate": evaluate}
     _atomic_text(out.with_suffix(".json"), json.dumps(raw, indent=1) + "\n")
     return write(render(**raw), out)
 
@@ -354,7 +354,7 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start, conv, evaluate,
         f"{fmt(secs)} | "
         f"{h['val_loss'][-1]:.4f} |",
     ]
-    # Runs before 2026-12-03 had no bfloat16 row.
+    # Results written before 2026-12-02's change have no bfloat16 run.
     bf16_secs = None
     if ours_bf16 is not None:
         bh = ours_bf16["history"]
