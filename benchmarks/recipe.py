@@ -73,7 +73,8 @@ RECIPES: dict[str, tuple[dict, bool, bool]] = {
     "Muon (hidden layers) + Adam, batch 512, lr × 2, 5 epochs":
         ({"batch_size": 512, "learning_rate": 8e-3, "epochs": 5}, False, True),
     # The estimator's default since 2026-12-02 (above) with its forward pass under bf16
-    # autocast: this CPU's AMX units multiply bf16 several times faster than fp32.
+    # autocast: CPUs with bfloat16 instructions (AVX512-BF16, AMX) multiply bf16 faster
+    # than fp32.
     "Muon (hidden layers) + Adam, batch 512, lr × 2, bfloat16":
         ({"batch_size": 512, "learning_rate": 8e-3, "precision": "bfloat16"}, False, True),
     "Muon (hidden layers) + Adam, batch 512, lr × 2, 5 epochs, bfloat16":

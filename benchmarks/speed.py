@@ -111,7 +111,12 @@ def child_conv(epochs: int = 3) -> None:
 
 def child_evaluate(run_dir: str, baselines: str) -> None:
     """``autoencoders evaluate RUN_DIR --dataset mnist`` in this process: wall seconds and
-    peak RSS (the process's own: its parent's children are not counted)."""
+    peak RSS (the process's own: its parent's children are not counted).
+
+    TensorFlow is hidden, as in a default install: umap-learn imports it whenever it is
+    installed (for ParametricUMAP, which ``evaluate`` never uses), and this machine has it
+    only for the Keras comparison."""
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import fails at once
     from autoencoders.cli import main as cli
 
     argv = ["evaluate", run_dir, "--dataset", "mnist", "-q"]
@@ -471,7 +476,8 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start, conv, evaluate,
         f"| of which at least: `python -c 'import torch'` | {start['torch']:.3f} |",
         f"| and: `python -c 'import sklearn.base'` | {start['sklearn.base']:.3f} |",
         "",
-        "## 6. `autoencoders evaluate` on a fresh demo run (`autoencoders demo`)",
+        "## 6. `autoencoders evaluate` on a fresh demo run (`autoencoders demo`; TensorFlow "
+        "hidden from umap-learn, as in a default install)",
         "",
         "| baselines | wall seconds (target ≤ 90) | peak RSS (target ≤ 1 GiB) | "
         "training points | slowest baseline (fit + transform s) |",

@@ -1303,9 +1303,11 @@ def render(outcomes: dict[str, str]) -> str:
         "writes the rest without training again.",
         "- `metrics.json` is always valid JSON (a non-finite number is `null`); files we "
         "write, models and checkpoints included, get the permissions of a plain `open`.",
-        "- Under load: `import autoencoders` sets `OMP_WAIT_POLICY=PASSIVE` before torch "
-        "loads (`benchmarks/results/load.md` measures the stall it prevents); a program that "
-        "imported torch first gets a warning when the machine is busy.",
+        "- Under load: `import autoencoders` sets `OMP_WAIT_POLICY=PASSIVE` and "
+        "`GOMP_SPINCOUNT=10000` before torch loads, unless the user chose a policy "
+        "(`benchmarks/results/load.md` measures the stall it prevents and the quiet speed "
+        "the short spin keeps); a program that imported torch first gets a warning when the "
+        "machine is busy.",
         "",
     ]
     return "\n".join(lines)

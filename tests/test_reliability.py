@@ -252,16 +252,20 @@ def test_a_code_wider_than_the_data_warns_and_evaluate_still_works(tmp_path, cap
 
 # ------------------------------------------------------------------ under load
 def test_importing_autoencoders_first_makes_openmp_threads_wait_passively():
-    code = ("import os, autoencoders, torch; "
-            "print(os.environ.get('OMP_WAIT_POLICY'))")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == "PASSIVE"
-    first = "import os, torch, autoencoders; print(os.environ.get('OMP_WAIT_POLICY'))"
-    out = subprocess.run([sys.executable, "-c", first], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == "None"  # too late to change: runtime.check_wait_policy warns under load
+    def policy(imports: str, **extra: str) -> str:
+        code = (f"import os, {imports}; print(os.environ.get('OMP_WAIT_POLICY'), "
+                "os.environ.get('GOMP_SPINCOUNT'))")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        return subprocess.run([sys.executable, "-c", code], env={**env, **extra},
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert policy("autoencoders, torch") == "PASSIVE 10000"
+    # too late to change: runtime.check_wait_policy warns under load
+    assert policy("torch, autoencoders") == "None None"
+    # the user's own choices stand
+    assert policy("autoencoders", OMP_WAIT_POLICY="ACTIVE") == "ACTIVE None"
+    assert policy("autoencoders", GOMP_SPINCOUNT="0") == "PASSIVE 0"
 
 
 def test_a_busy_machine_with_spinning_threads_gets_a_warning(monkeypatch):
