@@ -168,8 +168,10 @@ class InputNeighbourhoods:
     recomputing the input's distances and neighbours for each took 35 s of a 57 s
     PCA-only evaluation under cProfile here (10,000 MNIST test images, 2-core Xeon,
     2026-12-01); computed once, that evaluation took 29 s instead of 54 s. This keeps the
-    input's pairwise distances among ``max_points`` points (float32, ``max_points``² × 4
-    bytes: 100 MB for 5,000) and its k nearest neighbours among ``recall_points``.
+    input's k nearest neighbours among ``max_points`` points and among ``recall_points``
+    (int64, n × k); the input's distances, which rank a false neighbour, are computed again
+    in blocks of rows for each embedding rather than kept (``max_points``² × 4 bytes: 100
+    MB for 5,000).
 
     Parameters
     ----------
@@ -201,23 +203,21 @@ class InputNeighbourhoods:
         _check_k(k, len(self._recall_idx))
 
     # Each side is computed on first use: a caller of one metric pays for that one only.
-    @cached_property
-    def _distances(self) -> np.ndarray:
-        from sklearn.metrics import pairwise_distances
-
-        # scikit-learn's Euclidean distances (float64 accumulation for float32 input), the
-        # point itself last in every row as in sklearn.manifold.trustworthiness.
-        d: np.ndarray = pairwise_distances(self._X[self._rank_idx]).astype(np.float32,
-                                                                            copy=False)
-        np.fill_diagonal(d, np.inf)
-        return d
+    def _input_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Input distances from the points ``rows`` of the subset to all its points, float32
+        (len(rows), m), with each point itself at infinity (last in its row, as in
+        sklearn.manifold.trustworthiness). Computed per block of rows, not kept: the whole
+        m × m matrix (100 MB for 5,000 points) held through `autoencoders evaluate` pushed
+        its peak memory past 1 GiB beside UMAP (2026-12-02), for about 1 s a method."""
+        return _distance_rows(self._X[self._rank_idx], rows)
 
     @cached_property
     def _near(self) -> np.ndarray:
-        # Row blocks: argpartition's index array is n² int64 (200 MB for 5,000 points).
-        return np.concatenate([np.argpartition(rows, self.k, axis=1)[:, :self.k]
-                               for rows in np.array_split(self._distances,
-                                                          max(1, len(self._distances) // 512))])
+        # The k nearest input neighbours of every point of the subset, (m, k) int64.
+        m = len(self._rank_idx)
+        return np.concatenate([
+            np.argpartition(self._input_rows(rows), self.k, axis=1)[:, :self.k].copy()
+            for rows in np.array_split(np.arange(m), max(1, m // 512))])
 
     @cached_property
     def _recall_near(self) -> np.ndarray:
@@ -237,22 +237,14 @@ class InputNeighbourhoods:
 
         Z = self._points(Z)[self._rank_idx]
         near_z = NearestNeighbors(n_neighbors=self.k).fit(Z).kneighbors(return_distance=False)
-        return self._score(lambda rows: self._distances[rows], near_z)
+        return self._score(self._input_rows, near_z)
 
     def continuity(self, Z: Any) -> float:
         """How far the input's k nearest neighbours stay neighbours in ``Z``: the mirror of
         :meth:`trustworthiness` (Venna & Kaski 2001), penalising torn-apart neighbours by
         their rank in ``Z``. Returns a float in [0, 1]; raises ValueError for another n."""
-        from sklearn.metrics import pairwise_distances
-
         Z = self._points(Z)[self._rank_idx]
-
-        def rows_of_z(rows: np.ndarray) -> np.ndarray:
-            d: np.ndarray = pairwise_distances(Z[rows], Z).astype(np.float32)
-            d[np.arange(len(rows)), rows] = np.inf
-            return d
-
-        return self._score(rows_of_z, self._near)
+        return self._score(lambda rows: _distance_rows(Z, rows), self._near)
 
     def knn_recall(self, Z: Any) -> float:
         """Mean fraction of each point's k nearest input neighbours that are also among its
@@ -273,17 +265,32 @@ class InputNeighbourhoods:
     def _score(self, distance_rows: Callable[[np.ndarray], np.ndarray],
                near: np.ndarray) -> float:
         # Each neighbour's 1-based rank among the other points in the space of
-        # ``distance_rows``: how many lie strictly closer, plus one. Rows in blocks keep the
-        # (block, k, n) comparison small.
+        # ``distance_rows``: how many lie strictly closer, plus one. Distances in blocks of
+        # 512 rows (scikit-learn took 2.2 s for 5,000 × 5,000 MNIST distances in blocks of
+        # 256 rows, 0.6 s in blocks of 1,024, whose buffers added 40 MB to the peak of
+        # `autoencoders evaluate`), compared in blocks of 256 to keep the (block, k, n)
+        # comparison small.
         n, k = len(near), self.k
         penalty = 0
-        for start in range(0, n, 256):
-            rows = np.arange(start, min(start + 256, n))
+        for start in range(0, n, 512):
+            rows = np.arange(start, min(start + 512, n))
             d = distance_rows(rows)
             at = np.take_along_axis(d, near[rows], axis=1)
-            ranks = (d[:, None, :] < at[:, :, None]).sum(axis=2) + 1
-            penalty += int(np.maximum(ranks - k, 0).sum())
+            for i in range(0, len(rows), 256):
+                ranks = (d[i:i + 256, None, :] < at[i:i + 256, :, None]).sum(axis=2) + 1
+                penalty += int(np.maximum(ranks - k, 0).sum())
         return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def _distance_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Euclidean distances from ``X[rows]`` to every row of ``X`` (n, d), float32 (len(rows),
+    n), each point's distance to itself set to infinity. scikit-learn's
+    ``pairwise_distances`` accumulates float32 input in float64."""
+    from sklearn.metrics import pairwise_distances
+
+    d: np.ndarray = pairwise_distances(X[rows], X).astype(np.float32)
+    d[np.arange(len(rows)), rows] = np.inf
+    return d
 
 
 def _check_same_points(n_x: int, n_z: int) -> None:
