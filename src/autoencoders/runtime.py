@@ -152,8 +152,8 @@ _warned_wait_policy = False
 def check_wait_policy() -> None:
     """Warn, once, when the machine is busier than its cores and this process's OpenMP
     threads spin while they wait (``OMP_WAIT_POLICY`` is not PASSIVE: torch was imported
-    before ``autoencoders``, which sets it otherwise): training then runs many times slower
-    than its fair share (benchmarks/load.py)."""
+    before ``autoencoders``, which sets it and a short ``GOMP_SPINCOUNT`` otherwise):
+    training then runs many times slower than its fair share (benchmarks/load.py)."""
     global _warned_wait_policy
 
     if _warned_wait_policy or os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
@@ -168,5 +168,6 @@ def check_wait_policy() -> None:
         _warned_wait_policy = True
         warnings.warn(f"the machine is busy (load {load:.1f} on {cores} cores) and torch's "
                       "OpenMP threads spin while they wait, which slows training many times "
-                      "over; set OMP_WAIT_POLICY=PASSIVE in the environment, or import "
-                      "autoencoders before torch", RuntimeWarning, stacklevel=3)
+                      "over; set OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000 in the "
+                      "environment (what importing autoencoders before torch sets)",
+                      RuntimeWarning, stacklevel=3)

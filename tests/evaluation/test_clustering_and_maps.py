@@ -212,3 +212,7 @@ def test_modularity_is_higher_for_the_partition_along_the_graph():
     assert along == pytest.approx(6 / 7 - 0.5)  # Newman's Q: inside 6/7, degrees 1/2 each
     assert modularity(np.array([0, 1, 0, 1, 0, 1]), heads, tails) < along
     assert modularity(np.zeros(6, dtype=int), heads, tails) == pytest.approx(0.0)
+    # Any integer labels, as merge_clusters takes them; edges must name rows.
+    assert modularity(np.array([-3, -3, -3, 9, 9, 9]), heads, tails) == pytest.approx(along)
+    with pytest.raises(ValueError, match="edges must join rows 0 … 5"):
+        modularity(np.zeros(6, dtype=int), heads + 1, tails)

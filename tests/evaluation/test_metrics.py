@@ -58,6 +58,18 @@ def test_trustworthiness_matches_scikit_learn_and_subsamples():
     assert sub == pytest.approx(sk_trustworthiness(X[idx], Z[idx], n_neighbors=7), rel=1e-6)
 
 
+def test_trustworthiness_and_continuity_match_scikit_learn_across_row_blocks():
+    # 1,100 points: distances come in blocks of 512 rows and ranks in blocks of 256, so
+    # the last blocks are partial.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1100, 12)).astype(np.float32)
+    Z = X[:, :2] + rng.normal(scale=0.5, size=(1100, 2)).astype(np.float32)
+    assert trustworthiness(X, Z, k=5) == pytest.approx(sk_trustworthiness(X, Z, n_neighbors=5),
+                                                      rel=1e-6)
+    assert continuity(X, Z, k=5) == pytest.approx(sk_trustworthiness(Z, X, n_neighbors=5),
+                                                  rel=1e-6)
+
+
 def test_neighbourhood_metrics_reject_mismatched_points_and_large_k():
     with pytest.raises(ValueError, match="X has 4 points but Z has 3"):
         trustworthiness(X_LINE, Z_SWAP[:3])

@@ -207,21 +207,28 @@ def modularity(labels: Any, heads: Any, tails: Any) -> float:
 
     Parameters
     ----------
-    labels : array of int ≥ 0, shape (n,)
+    labels : array of int, shape (n,)
+        Cluster labels (any integers).
     heads, tails : arrays of int, shape (m,)
-        The edges, every pair in both directions (as ``NeighbourMap.graph_``).
+        The edges between rows of ``labels``, every pair in both directions (as
+        ``NeighbourMap.graph_``).
 
     Returns
     -------
     float
         In [−0.5, 1); higher is a partition with fewer edges between its clusters; 0 for
         a graph without edges.
+
+    Raises
+    ------
+    ValueError
+        For edges that name no row.
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    head_labels = labels[np.asarray(heads, dtype=np.int64)]
+    labels, heads, tails = _partition_graph(labels, heads, tails)
+    head_labels = labels[heads]
     if len(head_labels) == 0:
         return 0.0
-    inside = head_labels == labels[np.asarray(tails, dtype=np.int64)]
+    inside = head_labels == labels[tails]
     count = int(labels.max()) + 1
     within = np.bincount(head_labels[inside], minlength=count) / len(head_labels)
     degree = np.bincount(head_labels, minlength=count) / len(head_labels)
@@ -261,13 +268,8 @@ def merge_clusters(labels: Any, heads: Any, tails: Any, n_clusters: int) -> NDAr
     """
     if n_clusters < 1:
         raise ValueError(f"n_clusters must be at least 1, got {n_clusters}")
-    _, labels = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
-    labels = labels.reshape(-1)
-    heads, tails = np.asarray(heads, dtype=np.int64), np.asarray(tails, dtype=np.int64)
+    labels, heads, tails = _partition_graph(labels, heads, tails)
     count = int(labels.max()) + 1 if len(labels) else 0
-    if len(heads) and (min(heads.min(), tails.min()) < 0
-                       or max(heads.max(), tails.max()) >= len(labels)):
-        raise ValueError(f"edges must join rows 0 … {len(labels) - 1}")
     edges = np.zeros((count, count))
     np.add.at(edges, (labels[heads], labels[tails]), 1.0)
     edges = edges + edges.T  # either direction counts once per pair and direction
@@ -289,3 +291,16 @@ def merge_clusters(labels: Any, heads: Any, tails: Any, n_clusters: int) -> NDAr
     new = np.cumsum(alive) - 1  # kept clusters renumbered 0 … n_clusters − 1
     merged: NDArray[np.int64] = new[owner][labels].astype(np.int64)
     return merged
+
+
+def _partition_graph(labels: Any, heads: Any, tails: Any
+                     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Labels renumbered 0 … c − 1 (in the order of the old ones) and the edges as int64
+    arrays, checked to join rows of ``labels``; ValueError otherwise."""
+    _, renumbered = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
+    heads, tails = np.asarray(heads, dtype=np.int64), np.asarray(tails, dtype=np.int64)
+    n = len(renumbered)
+    if len(heads) and (min(heads.min(), tails.min()) < 0
+                       or max(heads.max(), tails.max()) >= n):
+        raise ValueError(f"edges must join rows 0 … {n - 1}")
+    return renumbered.reshape(-1).astype(np.int64), heads, tails

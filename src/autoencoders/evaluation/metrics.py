@@ -3,7 +3,6 @@ neighbourhood preservation, downstream accuracy and clustering agreement."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -203,21 +202,23 @@ class InputNeighbourhoods:
         _check_k(k, len(self._recall_idx))
 
     # Each side is computed on first use: a caller of one metric pays for that one only.
-    def _input_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Input distances from the points ``rows`` of the subset to all its points, float32
-        (len(rows), m), with each point itself at infinity (last in its row, as in
-        sklearn.manifold.trustworthiness). Computed per block of rows, not kept: the whole
-        m × m matrix (100 MB for 5,000 points) held through `autoencoders evaluate` pushed
-        its peak memory past 1 GiB beside UMAP (2026-12-02), for about 1 s a method."""
-        return _distance_rows(self._X[self._rank_idx], rows)
+    # The input's distances, which rank a false neighbour, are computed again per block of
+    # rows for each embedding, not kept: the whole m × m matrix (100 MB for 5,000 points)
+    # held through `autoencoders evaluate` pushed its peak memory past 1 GiB beside UMAP
+    # (2026-12-02).
+    @cached_property
+    def _rank_X(self) -> np.ndarray:
+        # The points that trustworthiness and continuity are scored on, (m, features).
+        points: np.ndarray = self._X[self._rank_idx]
+        return points
 
     @cached_property
     def _near(self) -> np.ndarray:
-        # The k nearest input neighbours of every point of the subset, (m, k) int64.
-        m = len(self._rank_idx)
+        # The k nearest input neighbours of every point of the subset, (m, k) int64; each
+        # block's k columns copied, as a slice would keep its whole block alive.
         return np.concatenate([
-            np.argpartition(self._input_rows(rows), self.k, axis=1)[:, :self.k].copy()
-            for rows in np.array_split(np.arange(m), max(1, m // 512))])
+            np.argpartition(_distance_rows(self._rank_X, rows), self.k, axis=1)[:, :self.k]
+            .copy() for rows in _row_blocks(len(self._rank_X))])
 
     @cached_property
     def _recall_near(self) -> np.ndarray:
@@ -237,14 +238,13 @@ class InputNeighbourhoods:
 
         Z = self._points(Z)[self._rank_idx]
         near_z = NearestNeighbors(n_neighbors=self.k).fit(Z).kneighbors(return_distance=False)
-        return self._score(self._input_rows, near_z)
+        return self._score(self._rank_X, near_z)
 
     def continuity(self, Z: Any) -> float:
         """How far the input's k nearest neighbours stay neighbours in ``Z``: the mirror of
         :meth:`trustworthiness` (Venna & Kaski 2001), penalising torn-apart neighbours by
         their rank in ``Z``. Returns a float in [0, 1]; raises ValueError for another n."""
-        Z = self._points(Z)[self._rank_idx]
-        return self._score(lambda rows: _distance_rows(Z, rows), self._near)
+        return self._score(self._points(Z)[self._rank_idx], self._near)
 
     def knn_recall(self, Z: Any) -> float:
         """Mean fraction of each point's k nearest input neighbours that are also among its
@@ -262,19 +262,14 @@ class InputNeighbourhoods:
         _check_same_points(self.n, len(Z))
         return np.asarray(Z, dtype=np.float32).reshape(len(Z), -1)
 
-    def _score(self, distance_rows: Callable[[np.ndarray], np.ndarray],
-               near: np.ndarray) -> float:
-        # Each neighbour's 1-based rank among the other points in the space of
-        # ``distance_rows``: how many lie strictly closer, plus one. Distances in blocks of
-        # 512 rows (scikit-learn took 2.2 s for 5,000 × 5,000 MNIST distances in blocks of
-        # 256 rows, 0.6 s in blocks of 1,024, whose buffers added 40 MB to the peak of
-        # `autoencoders evaluate`), compared in blocks of 256 to keep the (block, k, n)
-        # comparison small.
+    def _score(self, points: np.ndarray, near: np.ndarray) -> float:
+        # Each neighbour's 1-based rank among the other points in the space of ``points``
+        # (m, d): how many lie strictly closer, plus one. Distances per block of rows,
+        # compared in blocks of 256 to keep the (block, k, m) comparison small.
         n, k = len(near), self.k
         penalty = 0
-        for start in range(0, n, 512):
-            rows = np.arange(start, min(start + 512, n))
-            d = distance_rows(rows)
+        for rows in _row_blocks(n):
+            d = _distance_rows(points, rows)
             at = np.take_along_axis(d, near[rows], axis=1)
             for i in range(0, len(rows), 256):
                 ranks = (d[i:i + 256, None, :] < at[i:i + 256, :, None]).sum(axis=2) + 1
@@ -282,10 +277,18 @@ class InputNeighbourhoods:
         return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
 
 
+def _row_blocks(n: int, size: int = 512) -> list[np.ndarray]:
+    """Row indices 0 … n − 1 in blocks of ``size``. scikit-learn took 2.2 s for 5,000 ×
+    5,000 MNIST distances in blocks of 256 rows and 0.6 s in blocks of 1,024, whose buffers
+    added 40 MB to the peak of `autoencoders evaluate` (one run each, 2026-12-02)."""
+    return [np.arange(start, min(start + size, n)) for start in range(0, n, size)]
+
+
 def _distance_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Euclidean distances from ``X[rows]`` to every row of ``X`` (n, d), float32 (len(rows),
-    n), each point's distance to itself set to infinity. scikit-learn's
-    ``pairwise_distances`` accumulates float32 input in float64."""
+    n), each point's distance to itself set to infinity (last in its row, as in
+    ``sklearn.manifold.trustworthiness``). scikit-learn's ``pairwise_distances``
+    accumulates float32 input in float64."""
     from sklearn.metrics import pairwise_distances
 
     d: np.ndarray = pairwise_distances(X[rows], X).astype(np.float32)
