@@ -8,6 +8,7 @@ The model is the notebook's: Flatten → Dense 400 → 200 → 100 → 50 → 25
 Keras' defaults (Glorot-uniform weights, zero biases).
 
 Usage: python keras_reference.py --recipe notebook|ours --budget SECONDS [--target 0.0956]
+[--seed 0]
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main():
     parser.add_argument("--budget", type=float, default=900.0,
                         help="seconds of training after which to stop")
     parser.add_argument("--target", type=float, default=0.0956)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
@@ -59,7 +61,7 @@ def main():
     import keras
     import tensorflow as tf
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     X, Xt = load_mnist()
     if args.recipe == "notebook":
         epochs, bs = args.epochs or 50, args.batch_size or 32

@@ -183,9 +183,10 @@ def test_preset_notebook_and_unknown_preset():
     assert preset("notebook") == {"optimizer": "sgd", "learning_rate": 1.5,
                                   "schedule": "constant", "warmup": 0.0,
                                   "init_output_bias": False, "epochs": 50, "batch_size": 32,
-                                  "code_activation": "relu"}
-    with pytest.raises(ValueError, match="unknown preset"):
-        preset("fast")
+                                  "precision": "float32", "code_activation": "relu"}
+    with pytest.raises(ValueError, match="unknown preset 'quick'; choose one of default, "
+                                         "notebook, fast"):
+        preset("quick")
 
 
 def test_works_in_a_pipeline_with_a_classifier(blobs):

@@ -58,15 +58,48 @@ def test_an_explicit_optimizer_brings_its_own_batch_learning_rate_and_length():
 def test_the_default_preset_leaves_the_optimizer_batch_and_length_to_the_data():
     assert preset("default") == {"optimizer": "auto", "learning_rate": None,
                                  "schedule": "cosine", "warmup": 0.15,
-                                 "init_output_bias": True, "epochs": None, "batch_size": None}
+                                 "init_output_bias": True, "epochs": None, "batch_size": None,
+                                 "precision": "float32"}
     assert AutoEncoder(**preset("default")).get_params() == AutoEncoder().get_params()
 
 
-def test_fit_trains_with_the_recipe_the_rows_call_for():
-    X = np.random.default_rng(0).random((MUON_MIN_SAMPLES, 12), dtype=np.float32)
-    big = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
-                      random_state=0).fit(X)
-    assert (big.recipe_.optimizer, big.recipe_.batch_size) == ("muon", 512)
-    small = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
-                        random_state=0).fit(X[:500])
-    assert (small.recipe_.optimizer, small.recipe_.batch_size) == ("adam", 128)
+def test_the_fast_preset_is_muon_for_3_epochs_in_bf16_only_where_the_hardware_has_it():
+    params = AutoEncoder(**preset("fast")).get_params()
+    assert (params["optimizer"], params["batch_size"], params["learning_rate"],
+            params["epochs"], params["precision"]) == ("muon", 512, 8e-3, 3, "auto")
+    assert recipe_from_params(params, 60_000, native_bf16=True).precision == "bfloat16"
+    assert recipe_from_params(params, 60_000, native_bf16=False).precision == "float32"
+    # The flag only decides "auto": a precision the user chose stands.
+    chosen = AutoEncoder(precision="float32").get_params()
+    assert recipe_from_params(chosen, 60_000, native_bf16=True).precision == "float32"
+
+
+def test_fit_records_the_precision_auto_resolved_to(monkeypatch):
+    import autoencoders.estimator as estimator_module
+
+    X = np.random.default_rng(0).random((64, 12), dtype=np.float32)
+    for native, expected in ((False, "float32"), (True, "bfloat16")):
+        monkeypatch.setattr(estimator_module, "native_bf16", lambda device, n=native: n)
+        est = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, precision="auto",
+                          verbose=0, random_state=0).fit(X)
+        assert est.recipe_.precision == expected
+        assert est.get_params()["precision"] == "auto"  # the parameter stays as given
+
+
+def test_the_cli_pins_the_precision_auto_resolved_to_for_resume(tmp_path, monkeypatch):
+    import json
+
+    import autoencoders.runtime as runtime
+    from autoencoders.cli import main
+
+    X = np.random.default_rng(0).random((200, 12), dtype=np.float32)
+    np.save(tmp_path / "x.npy", X)
+    for native, expected in ((False, "float32"), (True, "bfloat16")):
+        monkeypatch.setattr(runtime, "native_bf16", lambda device, n=native: n)
+        out = tmp_path / expected
+        assert main(["fit", "--input", str(tmp_path / "x.npy"), "--out", str(out), "-q",
+                     "--preset", "fast", "--hidden-dims", "8", "--latent-dim", "2",
+                     "--maps", "none", "--no-report"]) == 0
+        command = json.loads((out / "checkpoints" / "command.json").read_text())
+        assert (command["precision"], command["epochs"], command["optimizer"]) == \
+            (expected, 3, "muon")

@@ -25,7 +25,7 @@ from .mapping import MapMixin
 from .neighbours import NeighbourMap
 from .params import PRESETS, architecture_from_params, recipe_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
-from .runtime import check_wait_policy, select_device
+from .runtime import check_wait_policy, native_bf16, select_device
 from .training import Checkpointer, as_tensor, batched_apply, fit_model
 
 __all__ = ["AutoEncoder"]
@@ -110,9 +110,11 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     batch_size : int, optional
         Samples per step; by default 512 for Muon, 128 otherwise. In a data-parallel run
         (``torchrun``) the global batch, which the ranks share.
-    precision : {"float32", "bfloat16"}, default "float32"
+    precision : {"float32", "bfloat16", "auto"}, default "float32"
         "bfloat16": the forward pass under bf16 autocast; weights, gradients, optimiser
         and loss stay float32 (``objective.batch_objective``, with the measured effect).
+        "auto" (``preset("fast")``): bfloat16 where the device has it in hardware, else
+        float32 (``params.recipe_from_params``); ``recipe_.precision`` is the one used.
     shuffle_buffer : int, default 65536
         Rows shuffled together each epoch (in memory and streamed alike): data of at most
         this many rows gets one permutation, larger data a block shuffle through a buffer
@@ -227,13 +229,10 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         self.init_output_bias = init_output_bias
         self.epochs = epochs
         self.batch_size, self.precision = batch_size, precision
-        self.shuffle_buffer = shuffle_buffer
-        self.input_scaling = input_scaling
+        self.shuffle_buffer, self.input_scaling = shuffle_buffer, input_scaling
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.n_iter_no_change, self.tol = n_iter_no_change, tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        self.random_state, self.verbose, self.device = random_state, verbose, device
         self.checkpoint_dir, self.checkpoint_every = checkpoint_dir, checkpoint_every
         self.keep_checkpoints = keep_checkpoints
         self.neighbour_map, self.map_input = neighbour_map, map_input
@@ -286,7 +285,9 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         """
         self.__dict__.pop("model_", None)
         params = self.get_params()
-        recipe = self.recipe_ = recipe_from_params(params)
+        device = select_device(self.device)
+        native = native_bf16(device)
+        recipe = self.recipe_ = recipe_from_params(params, native_bf16=native)
         if self.checkpoint_dir is not None:
             # The owner token is not a parameter: a clone or a loaded copy gets its own, and
             # so never deletes this estimator's checkpoints; a resumed fit takes over the
@@ -300,7 +301,6 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                              "interrupted fit wrote its checkpoints")
         else:
             checkpointer = None
-        device = select_device(self.device)
         check_wait_policy()
         rng = check_random_state(self.random_state)
         spec, X_train, X_val, in_unit = training_inputs(
@@ -314,7 +314,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                           "PCA of as many components reconstructs them exactly); choose "
                           f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
         # The optimiser, its batch and the length may follow the number of rows.
-        recipe = self.recipe_ = recipe_from_params(params, len(X_train))
+        recipe = self.recipe_ = recipe_from_params(params, len(X_train), native_bf16=native)
 
         cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
         model, rows = fit_model(self.architecture_, recipe, as_tensor(X_train),

@@ -182,3 +182,26 @@ def test_muon_takes_the_hidden_weight_matrices_and_adam_the_rest():
     conv = build_model(ArchitectureConfig(kind="conv", input_shape=(8, 8), hidden_dims=(),
                                           channels=(4,), latent_dim=2))
     assert MuonAdam(conv, 1e-3, 0.99).muon is None
+
+
+def test_batched_muon_updates_equal_torch_muon():
+    # The mirrored hidden layers' Newton–Schulz iterations run batched; the numbers must
+    # stay PyTorch's, step after step, for tall, wide and lone matrices.
+    from autoencoders.training.optim import BatchedMuon
+
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(40, 20), (20, 40), (20, 10), (10, 20), (7, 3)]
+    ours = [torch.nn.Parameter(torch.randn(*s, generator=gen)) for s in shapes]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    opt_ours = BatchedMuon(ours, lr=0.01)
+    opt_theirs = torch.optim.Muon(theirs, lr=0.01, weight_decay=0.0,
+                                  adjust_lr_fn="match_rms_adamw")
+    for _ in range(3):
+        grads = [torch.randn(*s, generator=gen) for s in shapes]
+        for p, q, g in zip(ours, theirs, grads, strict=True):
+            p.grad, q.grad = g.clone(), g.clone()
+        opt_ours.step()
+        opt_theirs.step()
+    for p, q in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert opt_ours.state_dict()["state"].keys() == opt_theirs.state_dict()["state"].keys()

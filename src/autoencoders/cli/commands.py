@@ -47,9 +47,9 @@ def _log(args: Namespace) -> Callable[[str], None]:
     return (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
 
 
-def _estimator(args: Namespace) -> AutoEncoder:
+def _estimator(args: Namespace, rank: int = 0) -> AutoEncoder:
     """An unfitted AutoEncoder of fit's options: the preset's recipe, then every option
-    named like a parameter (``_RENAMED`` for the others)."""
+    named like a parameter (``_RENAMED`` for the others); silent on ranks but 0."""
     from ..estimator import AutoEncoder
     from ..params import preset
     from ..training import CHECKPOINT_DIR
@@ -60,7 +60,7 @@ def _estimator(args: Namespace) -> AutoEncoder:
               **{k: v for k, v in given.items() if k in names and v is not None}}
     if args.optimizer and args.lr is None and args.optimizer != preset(args.preset)["optimizer"]:
         params["learning_rate"] = None  # the chosen optimizer's own default
-    params.update(verbose=0 if args.quiet else 1,
+    params.update(verbose=0 if args.quiet or rank else 1,
                   checkpoint_dir=os.path.join(args.out, CHECKPOINT_DIR))
     return AutoEncoder(**params)
 
@@ -128,6 +128,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
 
     from ..loggers import logger_from_spec
     from ..params import recipe_from_params
+    from ..runtime import native_bf16, select_device
     from ..training import TrainingInterrupted
     from ..workflow import (
         RunIncomplete,
@@ -146,11 +147,10 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
             if not args.resume and rank == 0:
                 claim_out_dir(args.out, args.force)
             claimed = True
-            estimator = _estimator(args)
-            if rank != 0:
-                estimator.set_params(verbose=0)
+            estimator = _estimator(args, rank)
             data = run_data(_request(args))
-            recipe = recipe_from_params(estimator.get_params(), len(data.X_train))
+            recipe = recipe_from_params(estimator.get_params(), len(data.X_train),
+                                        native_bf16=native_bf16(select_device(args.device)))
             if not args.resume and rank == 0:
                 options = {k: v for k, v in vars(args).items() if k not in RESUME_OPTIONS}
                 if options.get("input"):

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..config import TrainingConfig
 
-__all__ = ["make_optimizer", "lr_factor", "MuonAdam"]
+__all__ = ["make_optimizer", "lr_factor", "MuonAdam", "BatchedMuon"]
 
 
 def make_optimizer(model: nn.Module, recipe: TrainingConfig) -> torch.optim.Optimizer:
@@ -51,8 +51,9 @@ class MuonAdam(torch.optim.Optimizer):
     (0.093); at batch 128 its per-step Newton–Schulz work tripled the CPU epoch. It is the
     default for large dense data (``params.auto_optimizer``).
 
-    Its ``state_dict`` has the usual layout (Adam's parameters first, then Muon's), so
-    checkpoints hold it like any optimiser's.
+    The Muon half is :class:`BatchedMuon`, PyTorch's update with the Newton–Schulz work of
+    equally shaped matrices done at once. Its ``state_dict`` has the usual layout (Adam's
+    parameters first, then Muon's), so checkpoints hold it like any optimiser's.
 
     Parameters
     ----------
@@ -69,8 +70,7 @@ class MuonAdam(torch.optim.Optimizer):
         params = list(model.parameters())
         muon = [p for p in params if id(p) in hidden]
         self.adam = _adam([p for p in params if id(p) not in hidden], lr, beta2)
-        self.muon = (torch.optim.Muon(muon, lr=lr, weight_decay=0.0,
-                                      adjust_lr_fn="match_rms_adamw") if muon else None)
+        self.muon = BatchedMuon(muon, lr=lr, weight_decay=0.0) if muon else None
         super().__init__(params, {"lr": lr})
         self._share_groups()
 
@@ -84,7 +84,7 @@ class MuonAdam(torch.optim.Optimizer):
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
         self.adam.step()
         if self.muon is not None:
-            self.muon.step()  # type: ignore[no-untyped-call]
+            self.muon.step()
 
     def state_dict(self) -> dict[str, Any]:
         state = self.adam.state_dict()
@@ -108,6 +108,81 @@ class MuonAdam(torch.optim.Optimizer):
                                  for g in groups[n_groups:]],
                 "state": {int(i) - n: v for i, v in states.items() if int(i) >= n}})
         self._share_groups()
+
+
+class BatchedMuon(torch.optim.Muon):
+    """:class:`torch.optim.Muon` (momentum 0.95, Nesterov, ``adjust_lr_fn="match_rms_adamw"``)
+    whose Newton–Schulz iterations run once for all the weight matrices of one shape.
+
+    The autoencoder's hidden layers come in mirrored pairs (400 × 200 in the encoder,
+    200 × 400 in the decoder, ...), equal in shape once the taller one is transposed, as the
+    iteration does anyway; each pair goes through one batched matrix product. The numbers
+    are PyTorch's: the same bfloat16 iteration, coefficients, normalisation and learning-rate
+    scaling, so the updates equal ``torch.optim.Muon``'s (checked by a test). Measured here
+    (AMD EPYC, 2 cores, the notebook's eight hidden matrices, 2026-12-02): 4.7-5.4 ms a step
+    against 6.8-7.2 ms; ``Muon.step`` had been 41 % of a bf16 training step at batch 512.
+
+    Parameters
+    ----------
+    params : iterable of 2-D float32 tensors
+        The weight matrices, (out_features, in_features) each.
+    lr : float
+        Learning rate, scaled per matrix by 0.2 √max(out, in) (``"match_rms_adamw"``, the
+        scaling that lets Muon share Adam's learning rate).
+    weight_decay : float, default 0.0
+        Decoupled weight decay.
+
+    Raises
+    ------
+    ValueError
+        From :class:`torch.optim.Muon`, for a parameter that is not a 2-D matrix.
+    """
+
+    def __init__(self, params: Any, lr: float, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr=lr, weight_decay=weight_decay,
+                         adjust_lr_fn="match_rms_adamw")
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            updates = []
+            for p in params:
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                buf = state["momentum_buffer"]
+                buf.lerp_(p.grad, 1 - group["momentum"])
+                updates.append(p.grad.lerp(buf, group["momentum"]) if group["nesterov"]
+                               else buf)
+            orthogonal = _newton_schulz(updates, group["ns_coefficients"], group["ns_steps"],
+                                        group["eps"])
+            for p, update in zip(params, orthogonal, strict=True):
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+                # Liu et al. 2025: updates at the RMS of Adam's (torch's "match_rms_adamw").
+                p.add_(update, alpha=-group["lr"] * 0.2 * math.sqrt(max(p.shape)))
+
+
+def _newton_schulz(updates: list[torch.Tensor], coefficients: tuple[float, float, float],
+                   steps: int, eps: float) -> list[torch.Tensor]:
+    """The quintic Newton–Schulz iteration of ``torch.optim.Muon`` (Jordan et al. 2024) in
+    bfloat16, run as one batched product per shape; returns bfloat16 matrices shaped like
+    ``updates``."""
+    a, b, c = coefficients
+    wide = [u.mT if u.size(0) > u.size(1) else u for u in updates]  # (m, n), m <= n
+    shapes: dict[tuple[int, ...], list[int]] = {}
+    for i, u in enumerate(wide):
+        shapes.setdefault(tuple(u.shape), []).append(i)
+    out: list[torch.Tensor] = [torch.empty(0)] * len(updates)
+    for members in shapes.values():
+        x = torch.stack([wide[i] for i in members]).bfloat16()  # (k, m, n)
+        x = x / x.norm(dim=(1, 2), keepdim=True).clamp(min=eps)  # spectral norm ≤ 1
+        for _ in range(steps):
+            gram = x @ x.mT  # (k, m, m)
+            x = torch.baddbmm(x, torch.baddbmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+        for i, xi in zip(members, x, strict=True):
+            out[i] = xi.mT if updates[i].size(0) > updates[i].size(1) else xi
+    return out
 
 
 def lr_factor(step: int, total_steps: int, schedule: str, warmup: float) -> float:
