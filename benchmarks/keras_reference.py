@@ -5,7 +5,9 @@ stay out of our measurements); prints one JSON object on its last line of stdout
 
 The model is the notebook's: Flatten → Dense 400 → 200 → 100 → 50 → 25 (ReLU) → Dense 50 →
 100 → 200 → 400 (ReLU) → Dense 784 (sigmoid) → Reshape (28, 28); binary cross-entropy;
-Keras' defaults (Glorot-uniform weights, zero biases).
+Keras' defaults (Glorot-uniform weights, zero biases). With ``--recipe ours`` the 25-unit
+code is linear, as in our estimator's default model (``params.architecture_from_params``),
+so that both sides train the same model.
 
 Usage: python keras_reference.py --recipe notebook|ours --budget SECONDS [--target 0.0956]
 [--seed 0]
@@ -31,18 +33,18 @@ def load_mnist():
     return X.astype("float32") / 255.0, Xt.astype("float32") / 255.0
 
 
-def build(keras, bias_init=None):
+def build(keras, bias_init=None, code="relu"):
     L = keras.layers
     inp = keras.Input((28, 28))
     h = L.Flatten()(inp)
-    for width in (400, 200, 100, 50, 25):
+    for width in (400, 200, 100, 50):
         h = L.Dense(width, activation="relu")(h)
-    code = h
+    h = code_out = L.Dense(25, activation=code)(h)
     for width in (50, 100, 200, 400):
         h = L.Dense(width, activation="relu")(h)
     init = "zeros" if bias_init is None else keras.initializers.Constant(bias_init)
     out = L.Reshape((28, 28))(L.Dense(784, activation="sigmoid", bias_initializer=init)(h))
-    return keras.Model(inp, out), keras.Model(inp, code)
+    return keras.Model(inp, out), keras.Model(inp, code_out)
 
 
 def main():
@@ -72,7 +74,7 @@ def main():
         # output bias at the logit of the mean pixel, batch 128, 8 epochs.
         epochs, bs = args.epochs or 8, args.batch_size or 128
         p = np.clip(X.reshape(len(X), -1).mean(axis=0), 1e-4, 1 - 1e-4)
-        model, encoder = build(keras, bias_init=np.log(p / (1 - p)))
+        model, encoder = build(keras, bias_init=np.log(p / (1 - p)), code="linear")
         steps = epochs * int(np.ceil(len(X) / bs))
         warm = round(0.15 * steps)
         schedule = keras.optimizers.schedules.CosineDecay(

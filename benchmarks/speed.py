@@ -301,7 +301,11 @@ def main() -> int:
                "platform": platform.platform(), "python": platform.python_version(),
                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
                "command": "python benchmarks/speed.py" + (" --quick" if args.quick else "")
-               + " --seeds " + " ".join(map(str, args.seeds))}
+               + " --seeds " + " ".join(map(str, args.seeds)),
+               "code": "the notebook's widths (784-400-200-100-50-25, mirrored, ReLU, sigmoid "
+                       "output); ours and Keras with our recipe with a linear 25-unit code "
+                       "(our estimator's default), the notebook's recipe with its ReLU code "
+                       "(`benchmarks/recipe.py` times our recipes with the ReLU code)."}
     raw = {"machine": machine, "floor": floor, "ours": ours, "ours_bf16": ours_bf16, "nb": nb,
            "k_ours": k_ours, "k_nb": k_nb, "base": base, "start": start, "conv": conv,
            "evaluate": evaluate, "fast": fast,

@@ -53,6 +53,10 @@ def render(machine, floor, ours, nb, k_ours, k_nb, base, start, conv, evaluate,
         "",
         "## 1. Time to quality (training seconds to test BCE ≤ 0.0956, evaluation excluded)",
         "",
+    ]
+    if machine.get("code"):  # stated since 2026-12-02; earlier runs: Keras had a ReLU code
+        lines += [f"Model: {machine['code']}", ""]
+    lines += [
         "| run | recipe | epochs to target | seconds to target | final test BCE |",
         "| --- | --- | --- | --- | --- |",
         f"| ours | default ({recipe['optimizer'].capitalize()}, warm-up + cosine, bias init, "

@@ -19,8 +19,10 @@ __all__ = ["PRESETS", "preset", "recipe_from_params", "architecture_from_params"
 #: "fast" is ours cut to the fewest seconds to the notebook's test BCE on MNIST-sized data:
 #: Muon at batch 512 over a 3-epoch schedule, bf16 where the hardware has it (``preset``).
 #: Measured (benchmarks/results/speed.md, AMD EPYC, 2 cores, AVX512-BF16, 2026-12-02, seeds
-#: 0-2): the target in 2 epochs each, 4.5, 4.3, 5.0 s, ending at 0.0911, 0.0896, 0.0890; the
-#: 8-epoch default took 3 epochs, 8.5-9.7 s, ending at 0.080. By hand (seed 0, bf16): a
+#: 0-2, the default linear code): the target in 2 epochs each, 5.5, 4.6, 4.7 s (4.5, 4.3,
+#: 5.0 s in a run earlier that day), ending at 0.0911, 0.0896, 0.0890; the 8-epoch default
+#: took 3 epochs, 9.2-11.0 s, ending at 0.080. With the notebook's ReLU code it needs 3
+#: epochs and misses on seed 1 (benchmarks/results/recipe.md). By hand (seed 0, bf16): a
 #: 2-epoch schedule ended at 0.0985, a 4-epoch one needed 3 epochs, batch 1024 (learning
 #: rate 0.0113 or 0.016) ended at 0.102-0.105, 3 Newton-Schulz steps instead of 5 at 0.097.
 PRESETS = {
@@ -143,9 +145,10 @@ def preset(name: str) -> dict[str, Any]:
     name : {"default", "notebook", "fast"}
         "notebook" is the reference Keras notebook's recipe: SGD, learning rate 1.5, batch 32,
         50 epochs, constant learning rate, and its ReLU code. "fast" reaches the notebook's
-        test BCE in the fewest seconds on 10,000 rows or more of a dense model: Muon at batch
-        512 and 8e-3 for 3 epochs, ``precision="auto"`` (``PRESETS`` has the measurements);
-        on fewer rows it is too short (36 steps for 1,500 rows), use "default".
+        test BCE in the fewest seconds on 10,000 rows or more of a dense model with the
+        default linear code: Muon at batch 512 and 8e-3 for 3 epochs, ``precision="auto"``
+        (``PRESETS`` has the measurements); on fewer rows it is too short (36 steps for
+        1,500 rows), use "default".
 
     Returns
     -------

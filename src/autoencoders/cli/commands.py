@@ -140,8 +140,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
         train_run,
     )
 
-    existed = os.path.isdir(args.out)
-    claimed = False
+    existed, claimed = os.path.isdir(args.out), False
     try:
         with run_lock(args.out) if rank == 0 else contextlib.nullcontext():
             if not args.resume and rank == 0:
@@ -163,10 +162,11 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
             epochs = estimator.epochs or f"{recipe.epochs} (auto)"
             for note in data.notes:
                 log(f"note: {note}")
-            ranks = f", {world} processes" if world > 1 else ""
+            details = (f", {recipe.precision}" * (recipe.precision != "float32")
+                       + (f", {world} processes" if world > 1 else ""))
             log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
                 f"({args.preset} recipe: {recipe.optimizer}, batch {recipe.batch_size}, "
-                f"{epochs} epoch{'' if epochs == 1 else 's'}{ranks})")
+                f"{epochs} epoch{'' if epochs == 1 else 's'}{details})")
             if rank != 0:  # trains its part; rank 0 writes the run folder
                 estimator.fit(data.train_rows(), validation_data=data.test_rows(),
                               resume=bool(args.resume))
