@@ -103,3 +103,13 @@ def test_the_cli_pins_the_precision_auto_resolved_to_for_resume(tmp_path, monkey
         command = json.loads((out / "checkpoints" / "command.json").read_text())
         assert (command["precision"], command["epochs"], command["optimizer"]) == \
             (expected, 3, "muon")
+
+
+def test_fit_trains_with_the_recipe_the_rows_call_for():
+    X = np.random.default_rng(0).random((MUON_MIN_SAMPLES, 12), dtype=np.float32)
+    big = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
+                      random_state=0).fit(X)
+    assert (big.recipe_.optimizer, big.recipe_.batch_size) == ("muon", 512)
+    small = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
+                        random_state=0).fit(X[:500])
+    assert (small.recipe_.optimizer, small.recipe_.batch_size) == ("adam", 128)
