@@ -1,5 +1,6 @@
 """``precision="bfloat16"``: the forward pass under bf16 autocast, everything else in float32."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -51,8 +52,26 @@ def test_bfloat16_training_learns_as_float32_does(tiny_images, params):
 def test_an_unknown_precision_is_refused_with_the_choices(tiny_images):
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainingConfig(precision="float16")
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16, auto; "
+                                         "got 'AUTO'"):
+        AutoEncoder(precision="AUTO", verbose=0).fit(tiny_images)
+
+
+def test_a_refit_with_bad_parameters_or_data_keeps_the_fitted_model(tiny_images):
+    est = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
+                      random_state=0).fit(tiny_images)
+    codes, recipe = est.transform(tiny_images), est.recipe_
+    est.set_params(precision="half")
     with pytest.raises(ValueError, match="precision must be one of"):
-        AutoEncoder(precision="half", verbose=0).fit(tiny_images)
+        est.fit(tiny_images)
+    est.set_params(precision="float32", hidden_dims=(0,))
+    with pytest.raises(ValueError):
+        est.fit(tiny_images)
+    with pytest.raises(ValueError):
+        est.set_params(hidden_dims=(8,)).fit(np.full_like(tiny_images, np.nan, dtype=float))
+    # The earlier fit is whole: same model, same recipe, same input contract.
+    assert est.recipe_ is recipe and est.feature_shape_ == tiny_images.shape[1:]
+    np.testing.assert_array_equal(est.transform(tiny_images), codes)
 
 
 def test_the_cli_passes_precision_to_the_estimator():

@@ -104,8 +104,10 @@ class ProgressBar(Callback):
 
     def on_resume(self, history: list[dict[str, Any]], epoch: int, batch: int) -> None:
         self._resume_at = (epoch, batch)
-        print(f"resuming at epoch {epoch}/{self._n_epochs}, batch {batch}/{self._n_batches}",
-              file=self.file)
+        print(f"resuming at epoch {epoch}/{self._n_epochs}, batch {batch}/{self._n_batches}"
+              if epoch <= self._n_epochs else  # the checkpoint of the last epoch's end
+              f"training had finished ({self._n_epochs}/{self._n_epochs} epochs): nothing "
+              "left to train", file=self.file)
 
     def on_epoch_begin(self, epoch: int) -> None:
         from tqdm.auto import tqdm  # type: ignore[import-untyped]

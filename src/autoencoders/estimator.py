@@ -283,11 +283,10 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
             ``resume=True`` with other parameters or data than the checkpointed fit (a
             subclass of ValueError).
         """
-        self.__dict__.pop("model_", None)
         params = self.get_params()
         device = select_device(self.device)
         native = native_bf16(device)
-        recipe = self.recipe_ = recipe_from_params(params, native_bf16=native)
+        recipe = recipe_from_params(params, native_bf16=native)  # checks the parameters
         if self.checkpoint_dir is not None:
             # The owner token is not a parameter: a clone or a loaded copy gets its own, and
             # so never deletes this estimator's checkpoints; a resumed fit takes over the
@@ -306,28 +305,29 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         spec, X_train, X_val, in_unit = training_inputs(
             X, validation_data, self.input_scaling, unit=recipe.loss == "bce",
             hold_out=recipe.validation_fraction if recipe.early_stopping else None, rng=rng)
-        self._set_input_spec(spec)
-        self.architecture_ = architecture_from_params(params, spec.feature_shape, in_unit)
-        if self.architecture_.latent_dim >= spec.n_features:
-            warnings.warn(f"latent_dim={self.architecture_.latent_dim} is not smaller than the "
+        architecture = architecture_from_params(params, spec.feature_shape, in_unit)
+        if architecture.latent_dim >= spec.n_features:
+            warnings.warn(f"latent_dim={architecture.latent_dim} is not smaller than the "
                           f"{spec.n_features} features: the code cannot compress them (and "
                           "PCA of as many components reconstructs them exactly); choose "
                           f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
         # The optimiser, its batch and the length may follow the number of rows.
-        recipe = self.recipe_ = recipe_from_params(params, len(X_train), native_bf16=native)
+        recipe = recipe_from_params(params, len(X_train), native_bf16=native)
+        # Parameters and data passed their checks: only now is an earlier fit replaced.
+        self.__dict__.pop("model_", None)
+        self._set_input_spec(spec)
+        self.architecture_, self.recipe_ = architecture, recipe
 
         cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
-        model, rows = fit_model(self.architecture_, recipe, as_tensor(X_train),
-                                as_tensor(X_val), seed=int(rng.randint(np.iinfo(np.int32).max)),
-                                device=device, callbacks=cbs, checkpointer=checkpointer,
-                                resume=resume)
+        model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),
+                                seed=int(rng.randint(np.iinfo(np.int32).max)), device=device,
+                                callbacks=cbs, checkpointer=checkpointer, resume=resume)
         self.train_seconds_ = float(sum(r["seconds"] for r in rows))
         self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
         val = self.history_["val_loss"]
         # The weights it holds: early stopping restores the best epoch's, however it ended.
-        self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))]
-                            if recipe.early_stopping and rows and None not in val
-                            else len(rows))
+        self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))] if
+                            recipe.early_stopping and rows and None not in val else len(rows))
         self.device_ = str(device)
         self.model_ = model.cpu()
         self.__dict__.pop("neighbour_map_", None)

@@ -115,9 +115,12 @@ def test_resume_refuses_other_data_or_another_recipe(tmp_path, blobs):
         _ae(tmp_path).fit(X, callbacks=[_Crash(2, 1)])
     with pytest.raises(CheckpointError, match="other training or validation data"):
         _ae(tmp_path).fit(X[::-1], resume=True)
-    with pytest.raises(CheckpointError, match="another recipe"):
+    # The message names each setting that differs, as the checkpoint has it and as now.
+    with pytest.raises(CheckpointError, match=r"another recipe \(epochs: \d+ in the "
+                                              r"checkpoint, 6 now\)"):
         _ae(tmp_path, epochs=6).fit(X, resume=True)
-    with pytest.raises(CheckpointError, match="another architecture"):
+    with pytest.raises(CheckpointError, match=r"another architecture \(latent_dim: \d+ in "
+                                              r"the checkpoint, 4 now\)"):
         _ae(tmp_path, latent_dim=4).fit(X, resume=True)
 
 
@@ -167,7 +170,8 @@ def test_a_checkpoint_from_before_a_config_field_existed_still_matches(tmp_path)
                                    "data": "abc"}))
     before = {k: v for k, v in facts["recipe"].items() if k != "precision"}  # 2026-12-01
     check_facts({**facts, "recipe": before}, facts, tmp_path)  # float32 then, as now
-    with pytest.raises(CheckpointError, match="another recipe"):
+    with pytest.raises(CheckpointError, match="precision: 'bfloat16' in the checkpoint, "
+                                              "'float32' now"):
         check_facts({**facts, "recipe": {**before, "precision": "bfloat16"}}, facts, tmp_path)
     with pytest.raises(CheckpointError, match="another recipe"):
         check_facts({**facts, "recipe": {**before, "optimizer": "muon"}}, facts, tmp_path)

@@ -187,11 +187,11 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                 and not os.listdir(args.out):
             os.rmdir(args.out)  # made only to hold the lock
         raise
-    _print_summary(metrics, estimator, args.out)
+    _print_summary(metrics, estimator, args.out, args.preset)
     return 0
 
 
-def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str) -> None:
+def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str, preset: str) -> None:
     """The run's numbers on standard output, its loss first, then where everything went."""
     from ..workflow import describe_outputs
     from ..workflow.train import UNDER_TRAINED_STEPS
@@ -217,10 +217,10 @@ def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str) ->
     if metrics["under_trained"]:
         why = (f"only {metrics['steps']} training steps"
                if metrics["steps"] < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer] else
-               f"its loss still fell {100 * metrics['last_epoch_loss_drop']:.0f} % in the last "
-               "epoch")
-        print(f"note: {why}: the model is probably under-trained; train longer (--epochs, or "
-              "leave it out: the default follows the data)")
+               f"its loss still fell {metrics['last_epoch_loss_drop']:.0%} in the last epoch")
+        print(f"note: {why}: the model is probably under-trained; train longer " + (
+            "(leave out --preset fast: the default recipe's length follows the data)"
+            if preset == "fast" else "(--epochs, or leave it out: the default follows the data)"))
     for line in describe_outputs(out):
         print(line)
 

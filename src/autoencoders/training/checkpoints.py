@@ -323,6 +323,12 @@ def check_facts(meta: dict[str, Any], facts: dict[str, Any], path: str | os.Path
             recorded = json.loads(json.dumps({**defaults, **recorded}))
         if recorded != facts[key]:
             what = {"data": "other training or validation data"}.get(key, f"another {key}")
+            now = facts[key]
+            if isinstance(recorded, dict) and isinstance(now, dict):  # name what differs
+                what += " (" + "; ".join(
+                    f"{k}: {recorded.get(k)!r} in the checkpoint, {now.get(k)!r} now"
+                    for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
+                ) + ")"
             if key == "data" and streamed:
                 what += (" (streamed files are known by their paths, sizes and modification "
                          "times: a copy made with cp -p or rsync -t keeps them)")
