@@ -103,6 +103,9 @@ def test_the_cli_pins_the_precision_auto_resolved_to_for_resume(tmp_path, monkey
         command = json.loads((out / "checkpoints" / "command.json").read_text())
         assert (command["precision"], command["epochs"], command["optimizer"]) == \
             (expected, 3, "muon")
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["precision"] == \
+            json.loads((out / "config.json").read_text())["recipe"]["precision"]
 
 
 def test_fit_trains_with_the_recipe_the_rows_call_for():

@@ -176,6 +176,7 @@ def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[
         "n_train": len(data.X_train),
         "n_test": len(data.X_test),
         "device": estimator.device_,
+        "precision": estimator.recipe_.precision,  # what precision="auto" chose, too
         "input": estimator.input_spec_.describe(np.asarray(data.X_test[:1]).dtype),
     }
     codes_test = estimator.transform(data.X_test)
