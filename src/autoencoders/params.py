@@ -17,7 +17,8 @@ __all__ = ["PRESETS", "preset", "recipe_from_params", "architecture_from_params"
 
 #: Named training recipes. "notebook" is the reference notebook's exactly; "default" is ours;
 #: "fast" is ours cut to the fewest seconds to the notebook's test BCE on MNIST-sized data:
-#: Muon at batch 512 over a 3-epoch schedule, bf16 where the hardware has it (``preset``).
+#: the default's optimiser, batch and learning rate (Muon at batch 512 and 8e-3 there) over
+#: a 3-epoch schedule, bf16 where the hardware has it (``preset``).
 #: Measured (benchmarks/results/speed.md, AMD EPYC, 2 cores, AVX512-BF16, 2026-12-02, seeds
 #: 0-2, the default linear code): the target in 2 epochs each, 5.5, 4.6, 4.7 s (4.5, 4.3,
 #: 5.0 s in a run earlier that day), ending at 0.0911, 0.0896, 0.0890; the 8-epoch default
@@ -29,7 +30,7 @@ PRESETS = {
     "default": TrainingConfig(),
     "notebook": TrainingConfig(optimizer="sgd", learning_rate=1.5, schedule="constant",
                                warmup=0.0, init_output_bias=False, epochs=50, batch_size=32),
-    "fast": TrainingConfig(optimizer="muon", learning_rate=8e-3, epochs=3, batch_size=512),
+    "fast": TrainingConfig(epochs=3),
 }
 
 #: The recipe fields a preset sets (the others keep the estimator's values).
@@ -146,18 +147,19 @@ def preset(name: str) -> dict[str, Any]:
         "notebook" is the reference Keras notebook's recipe: SGD, learning rate 1.5, batch 32,
         50 epochs, constant learning rate, and its ReLU code. "fast" reaches the notebook's
         test BCE in the fewest seconds on MNIST's 60,000 images with the default dense model
-        (linear code): Muon at batch 512 and 8e-3 for 3 epochs, ``precision="auto"``
-        (``PRESETS`` has the measurements). Its 3 epochs are 351 steps there and fewer on
+        (linear code): the default's optimiser, batch and learning rate for 3 epochs (Muon
+        at batch 512 and 8e-3 on MNIST), ``precision="auto"`` (``PRESETS`` has the
+        measurements). Its 3 epochs are 351 steps there and fewer on
         smaller data (72 steps and test BCE 0.139 on 12,000 MNIST images, 3 steps on 360
         rows), where "default", whose length follows the data, is the recipe to use.
 
     Returns
     -------
     dict
-        ``PRESET_FIELDS`` of the recipe, by the estimator's parameter names; the default
-        recipe leaves the optimiser to the data (``optimizer="auto"``) and its batch,
-        learning rate and length to the optimiser (None: :func:`recipe_from_params`);
-        "notebook" adds ``code_activation="relu"``.
+        ``PRESET_FIELDS`` of the recipe, by the estimator's parameter names; "default" and
+        "fast" leave the optimiser to the data (``optimizer="auto"``) and its batch and
+        learning rate to the optimiser (None: :func:`recipe_from_params`), "default" its
+        length too; "notebook" adds ``code_activation="relu"``.
 
     Raises
     ------
@@ -167,8 +169,10 @@ def preset(name: str) -> dict[str, Any]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     params = {k: getattr(PRESETS[name], k) for k in PRESET_FIELDS}
-    if name == "default":  # the optimiser, its batch and the length follow the data
-        params.update(optimizer="auto", learning_rate=None, batch_size=None, epochs=None)
+    if name != "notebook":  # the optimiser and its batch and learning rate follow the data
+        params.update(optimizer="auto", learning_rate=None, batch_size=None)
+    if name == "default":  # and so does the length
+        params["epochs"] = None
     elif name == "fast":
         params["precision"] = "auto"
     else:

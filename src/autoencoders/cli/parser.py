@@ -182,7 +182,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=("default", "notebook", "fast"), default="default",
                    help="'notebook': the reference notebook's recipe exactly (SGD, lr 1.5, "
                         "batch 32, 50 epochs); 'default': ours (Muon or Adam, cosine decay); "
-                        "'fast': Muon, batch 512, 3 epochs, bf16 where native (MNIST-sized data)")
+                        "'fast': the default for 3 epochs, bf16 where native (MNIST-sized data)")
     g.add_argument("--epochs", type=_positive_int, help="passes over the training data")
     g.add_argument("--batch-size", type=_positive_int,
                    help="samples per step (default 512 with muon, 128 otherwise; under "
