@@ -79,11 +79,11 @@ def test_the_fast_preset_is_the_default_for_3_epochs_in_bf16_only_where_the_hard
 
 
 def test_fit_records_the_precision_auto_resolved_to(monkeypatch):
-    import autoencoders.estimator as estimator_module
+    import autoencoders.runtime as runtime
 
     X = np.random.default_rng(0).random((64, 12), dtype=np.float32)
     for native, expected in ((False, "float32"), (True, "bfloat16")):
-        monkeypatch.setattr(estimator_module, "native_bf16", lambda device, n=native: n)
+        monkeypatch.setattr(runtime, "native_bf16", lambda device, n=native: n)
         est = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, precision="auto",
                           verbose=0, random_state=0).fit(X)
         assert est.recipe_.precision == expected
@@ -107,9 +107,9 @@ def test_the_cli_pins_the_precision_auto_resolved_to_for_resume(tmp_path, monkey
         command = json.loads((out / "checkpoints" / "command.json").read_text())
         assert (command["precision"], command["epochs"], command["optimizer"]) == \
             (expected, 3, "adam")  # 180 training rows: too few for Muon
-        metrics = json.loads((out / "metrics.json").read_text())
-        assert metrics["precision"] == \
-            json.loads((out / "config.json").read_text())["recipe"]["precision"]
+        # What was pinned for --resume is what the run trained with.
+        assert json.loads((out / "metrics.json").read_text())["precision"] == expected
+        assert json.loads((out / "config.json").read_text())["recipe"]["precision"] == expected
 
 
 def test_fit_trains_with_the_recipe_the_rows_call_for():

@@ -23,9 +23,9 @@ from .export import ExportMixin
 from .inputs import InputSpec, check_codes, training_inputs
 from .mapping import MapMixin
 from .neighbours import NeighbourMap
-from .params import PRESETS, architecture_from_params, recipe_from_params
+from .params import PRESETS, architecture_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
-from .runtime import check_wait_policy, native_bf16, select_device
+from .runtime import check_wait_policy, device_recipe, select_device
 from .training import Checkpointer, as_tensor, batched_apply, fit_model
 
 __all__ = ["AutoEncoder"]
@@ -114,7 +114,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         "bfloat16": the forward pass under bf16 autocast; weights, gradients, optimiser
         and loss stay float32 (``objective.batch_objective``, with the measured effect).
         "auto" (``preset("fast")``): bfloat16 where the device has it in hardware, else
-        float32 (``params.recipe_from_params``); ``recipe_.precision`` is the one used.
+        float32 (``runtime.device_recipe``); ``recipe_.precision`` is the one used.
     shuffle_buffer : int, default 65536
         Rows shuffled together each epoch (in memory and streamed alike): data of at most
         this many rows gets one permutation, larger data a block shuffle through a buffer
@@ -285,8 +285,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         """
         params = self.get_params()
         device = select_device(self.device)
-        native = native_bf16(device)
-        recipe = recipe_from_params(params, native_bf16=native)  # checks the parameters
+        recipe = device_recipe(params)  # checks the parameters
         if self.checkpoint_dir is not None:
             # The owner token is not a parameter: a clone or a loaded copy gets its own, and
             # so never deletes this estimator's checkpoints; a resumed fit takes over the
@@ -312,7 +311,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                           "PCA of as many components reconstructs them exactly); choose "
                           f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
         # The optimiser, its batch and the length may follow the number of rows.
-        recipe = recipe_from_params(params, len(X_train), native_bf16=native)
+        recipe = device_recipe(params, len(X_train))
         # Parameters and data passed their checks: only now is an earlier fit replaced.
         self.__dict__.pop("model_", None)
         self._set_input_spec(spec)

@@ -185,11 +185,11 @@ def recipe_from_params(params: dict[str, Any], n_samples: int | None = None, *,
     """The training recipe of ``AutoEncoder`` parameters (``get_params()``).
 
     ``precision="auto"`` is "bfloat16" where the training device multiplies bf16 in hardware
-    (``native_bf16``, from ``runtime.native_bf16``), else "float32": emulated bf16 is slower
-    than float32. Measured here (AMD EPYC, AVX512-BF16, 2 cores, the default recipe on MNIST,
-    2026-12-02): 7.1 s to the notebook's test BCE against 8.5 s in float32
-    (benchmarks/results/speed.md), final test BCE within 0.0002 on three seeds
-    (benchmarks/results/recipe.md).
+    (``native_bf16``; ``runtime.device_recipe`` asks the device), else "float32": emulated
+    bf16 is slower than float32. Measured here (AMD EPYC, AVX512-BF16, 2 cores, the default
+    recipe on MNIST, 2026-12-02, ``benchmarks/speed.py``): 7.1 s to the notebook's test BCE
+    against 8.5 s in float32 in one run, 9.2 s against 9.2 s in a noisier one (the committed
+    speed.md); final test BCE within 0.0002 on three seeds (benchmarks/results/recipe.md).
 
     ``optimizer="auto"`` is :func:`auto_optimizer`; ``batch_size=None`` and
     ``learning_rate=None`` are the optimiser's own (``DEFAULT_BATCH_SIZE``,

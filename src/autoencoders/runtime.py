@@ -1,4 +1,5 @@
-"""Where and how torch computes: the device, the number of threads, denormal floats.
+"""Where and how torch computes: the device, the number of threads, denormal floats, and
+the recipe's precision on the device.
 
 One owner for each setting: :func:`configured_torch` sets them for a whole command (the
 ``autoencoders`` command does so around every verb); :func:`flush_denormals` covers one
@@ -11,11 +12,15 @@ import contextlib
 import os
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
+from .config import TrainingConfig
+from .params import recipe_from_params
+
 __all__ = ["select_device", "configured_torch", "flush_denormals", "cudnn_autotune",
-           "available_cores", "check_wait_policy", "native_bf16"]
+           "available_cores", "check_wait_policy", "native_bf16", "device_recipe"]
 
 #: Whether configured_torch has flushed denormals for the running command, so that
 #: flush_denormals must leave the flag on when it ends.
@@ -119,6 +124,22 @@ def native_bf16(device: torch.device) -> bool:
     # torch's own probes of the CPU's instruction sets (private, hence the fallbacks).
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def device_recipe(params: dict[str, Any], n_samples: int | None = None) -> TrainingConfig:
+    """The recipe ``AutoEncoder`` parameters (``get_params()``) train with on ``n_samples``
+    rows (None: not known yet): :func:`~autoencoders.params.recipe_from_params`, with
+    ``precision="auto"`` decided by the device ``params["device"]`` selects
+    (:func:`native_bf16`). The one place the estimator's ``fit`` and the ``fit`` command
+    (which pins the recipe for ``--resume`` before training) take it from.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, an unknown device or one this machine lacks.
+    """
+    native = native_bf16(select_device(params["device"]))
+    return recipe_from_params(params, n_samples, native_bf16=native)
 
 
 @contextlib.contextmanager

@@ -173,6 +173,19 @@ def test_too_many_neighbours_and_wrong_widths_are_explained():
         MapConfig(n_neighbors=0)
 
 
+def test_a_refit_with_bad_input_keeps_the_fitted_map():
+    X = np.random.default_rng(0).uniform(size=(40, 4)).astype(np.float32)
+    fitted = NeighbourMap(**{**FAST, "n_neighbors": 3}).fit(X)
+    before = fitted.transform(X)
+    wide = np.random.default_rng(1).uniform(size=(3, 6)).astype(np.float32)
+    # NaN; as many rows as neighbours (refused by the training, after the input's checks)
+    for bad in (np.full((40, 6), np.nan, np.float32), wide):
+        with pytest.raises(ValueError):
+            fitted.fit(bad)
+    assert fitted.n_features_in_ == 4
+    np.testing.assert_array_equal(fitted.transform(X), before)
+
+
 @pytest.mark.slow
 def test_a_map_of_5000_mnist_images_beats_pca_by_a_margin(mnist):
     X, y = mnist["train"]

@@ -127,8 +127,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
     import contextlib
 
     from ..loggers import logger_from_spec
-    from ..params import recipe_from_params
-    from ..runtime import native_bf16, select_device
+    from ..runtime import device_recipe
     from ..training import TrainingInterrupted
     from ..workflow import (
         RunIncomplete,
@@ -148,8 +147,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
             claimed = True
             estimator = _estimator(args, rank)
             data = run_data(_request(args))
-            recipe = recipe_from_params(estimator.get_params(), len(data.X_train),
-                                        native_bf16=native_bf16(select_device(args.device)))
+            recipe = device_recipe(estimator.get_params(), len(data.X_train))
             if not args.resume and rank == 0:
                 options = {k: v for k, v in vars(args).items() if k not in RESUME_OPTIONS}
                 if options.get("input"):
@@ -162,7 +160,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
             epochs = estimator.epochs or f"{recipe.epochs} (auto)"
             for note in data.notes:
                 log(f"note: {note}")
-            details = (f", {recipe.precision}" * (recipe.precision != "float32")
+            details = (("" if recipe.precision == "float32" else f", {recipe.precision}")
                        + (f", {world} processes" if world > 1 else ""))
             log(f"training on {len(data.X_train)} samples, testing on {len(data.X_test)} "
                 f"({args.preset} recipe: {recipe.optimizer}, batch {recipe.batch_size}, "
@@ -193,6 +191,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
 
 def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str, preset: str) -> None:
     """The run's numbers on standard output, its loss first, then where everything went."""
+    from ..params import preset as preset_of
     from ..workflow import describe_outputs
     from ..workflow.train import UNDER_TRAINED_STEPS
 
@@ -218,9 +217,10 @@ def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str, pr
         why = (f"only {metrics['steps']} training steps"
                if metrics["steps"] < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer] else
                f"its loss still fell {metrics['last_epoch_loss_drop']:.0%} in the last epoch")
-        print(f"note: {why}: the model is probably under-trained; train longer " + (
-            "(leave out --preset fast: the default recipe's length follows the data)"
-            if preset == "fast" else "(--epochs, or leave it out: the default follows the data)"))
+        by_preset = estimator.epochs is not None and estimator.epochs == preset_of(preset)["epochs"]
+        print(f"note: {why}: the model is probably under-trained; train longer (--epochs, or "
+              + (f"leave out --preset {preset}: the default recipe's length follows the data)"
+                 if by_preset else "leave it out: the default follows the data)"))
     for line in describe_outputs(out):
         print(line)
 

@@ -176,16 +176,18 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             When training's loss climbs back well above its best (a divergence: the map
             is unreliable; fit again with a lower ``learning_rate``).
         """
-        config = self.config_ = self._config()
+        config = self._config()
         data = _checked(X)
-        self.n_features_in_ = data.shape[1]
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         log = (lambda m: print(m, file=sys.stderr)) if self.verbose else None
         start = time.perf_counter()
         other = (None if agree_with is None
                  else torch.from_numpy(_checked(agree_with, "agree_with")))
-        self.network_, self.fit_info_, edges = fit_map(torch.from_numpy(data), config, seed,
-                                                       log, agree_with=other)
+        network, info, edges = fit_map(torch.from_numpy(data), config, seed, log,
+                                       agree_with=other)
+        # Only a map that trained replaces an earlier fit: bad input leaves it whole.
+        self.config_, self.n_features_in_ = config, data.shape[1]
+        self.network_, self.fit_info_ = network, info
         self.graph_ = (edges[0].numpy(), edges[1].numpy())
         self.embedding_ = self._place(data)
         self.fit_info_["seconds"]["total"] = time.perf_counter() - start
