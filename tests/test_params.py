@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autoencoders import AutoEncoder
+from autoencoders.config import TrainingConfig
 from autoencoders.params import MUON_MIN_SAMPLES, auto_epochs, preset, recipe_from_params
 
 
@@ -110,6 +111,27 @@ def test_the_cli_pins_the_precision_auto_resolved_to_for_resume(tmp_path, monkey
         # What was pinned for --resume is what the run trained with.
         assert json.loads((out / "metrics.json").read_text())["precision"] == expected
         assert json.loads((out / "config.json").read_text())["recipe"]["precision"] == expected
+
+
+def test_weight_decay_reaches_the_recipe_from_the_estimator_and_the_cli(tmp_path):
+    import json
+
+    from autoencoders.cli import main
+
+    X = np.random.default_rng(0).random((200, 12), dtype=np.float32)
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, weight_decay=0.01, verbose=0,
+                     random_state=0).fit(X)
+    assert ae.recipe_.weight_decay == 0.01
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "run"
+    assert main(["fit", "--input", str(tmp_path / "x.npy"), "--out", str(out), "-q",
+                 "--epochs", "1", "--weight-decay", "0.02", "--hidden-dims", "8",
+                 "--latent-dim", "2", "--maps", "none", "--no-report"]) == 0
+    assert json.loads((out / "config.json").read_text())["recipe"]["weight_decay"] == 0.02
+    # A recipe written before the field existed reads as no decay.
+    recipe = json.loads((out / "config.json").read_text())["recipe"]
+    del recipe["weight_decay"]
+    assert TrainingConfig.from_dict(recipe).weight_decay == 0.0
 
 
 def test_fit_trains_with_the_recipe_the_rows_call_for():

@@ -280,6 +280,11 @@ class TrainingConfig(_JSONMixin):
         Weight λ of an L1 penalty on the code: λ × the mean absolute code value, added to
         the per-pixel loss (Ng 2011, "Sparse autoencoder", CS294A lecture notes, uses a KL
         target instead; L1 is Goodfellow et al. 2016, Deep Learning, section 14.2.1).
+    weight_decay : float
+        Decoupled weight decay λ (Loshchilov & Hutter 2019, "Decoupled weight decay
+        regularization", ICLR: AdamW): each step multiplies every parameter by
+        (1 − learning rate × λ), whatever the optimiser (AdamW, SGD's L2 term, Muon's own
+        decay). 0 (the default) trains as before it existed.
     shuffle_buffer : int
         Rows shuffled together each epoch (see ``autoencoders.training.batching``): data sets of at
         most this many rows get one permutation of all rows per epoch; larger ones are
@@ -308,6 +313,7 @@ class TrainingConfig(_JSONMixin):
     beta: float = 1.0
     kl_warmup: float = 0.0
     sparsity: float = 0.0
+    weight_decay: float = 0.0
     shuffle_buffer: int = 65536
 
     def __post_init__(self) -> None:
@@ -319,8 +325,10 @@ class TrainingConfig(_JSONMixin):
             raise ValueError(f"beta must be a non-negative number, got {self.beta}")
         if not 0 <= self.kl_warmup <= 1:
             raise ValueError(f"kl_warmup must be a fraction in [0, 1], got {self.kl_warmup}")
-        if not (self.sparsity >= 0 and math.isfinite(self.sparsity)):
-            raise ValueError(f"sparsity must be a non-negative number, got {self.sparsity}")
+        for name in ("sparsity", "weight_decay"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be a non-negative number, got "
+                                 f"{getattr(self, name)}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -90,6 +90,10 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     sparsity : float, default 0.0
         Weight of an L1 penalty on the code (its mean absolute value, added to the per-pixel
         loss); with the ReLU code it drives code units to exactly 0.
+    weight_decay : float, default 0.0
+        Decoupled weight decay (AdamW's, Loshchilov & Hutter 2019): each step scales every
+        parameter by (1 − learning rate × weight_decay). 784-1000-500-250-30 on MNIST, 60
+        epochs: test SSE per image 3.468 without, 3.218 with 0.05 (``benchmarks/quality.py``).
     optimizer : {"auto", "adam", "sgd", "muon"}, default "auto"
         "muon": Muon for the hidden dense layers, Adam for the rest
         (``training.optim.MuonAdam``). "auto": muon for a plain dense model with hidden
@@ -203,6 +207,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                  architecture: str = "dense", channels: Sequence[int] = (16, 32),
                  corruption: str | tuple[str, float] | None = None, variational: bool = False,
                  beta: float = 1.0, kl_warmup: float | None = None, sparsity: float = 0.0,
+                 weight_decay: float = 0.0,
                  optimizer: str = "auto", learning_rate: float | None = None,
                  schedule: str = _DEFAULT.schedule, warmup: float = _DEFAULT.warmup,
                  init_output_bias: bool = _DEFAULT.init_output_bias, epochs: int | None = None,
@@ -215,19 +220,15 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                  neighbour_map: bool | NeighbourMap | None = False,
                  map_input: str = "input") -> None:
         self.hidden_dims, self.latent_dim = hidden_dims, latent_dim
-        self.activation = activation
-        self.loss = loss
+        self.activation, self.loss = activation, loss
         self.code_activation = code_activation
-        self.architecture = architecture
-        self.channels = channels
+        self.architecture, self.channels = architecture, channels
         self.corruption = corruption
         self.variational, self.beta, self.kl_warmup = variational, beta, kl_warmup
-        self.sparsity = sparsity
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
+        self.sparsity, self.weight_decay = sparsity, weight_decay
+        self.optimizer, self.learning_rate = optimizer, learning_rate
         self.schedule, self.warmup = schedule, warmup
-        self.init_output_bias = init_output_bias
-        self.epochs = epochs
+        self.init_output_bias, self.epochs = init_output_bias, epochs
         self.batch_size, self.precision = batch_size, precision
         self.shuffle_buffer, self.input_scaling = shuffle_buffer, input_scaling
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction

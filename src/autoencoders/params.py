@@ -235,7 +235,8 @@ def recipe_from_params(params: dict[str, Any], n_samples: int | None = None, *,
         "init_output_bias": bool(values["init_output_bias"]),
         "early_stopping": bool(values["early_stopping"]),
         "corruption": values["corruption"] or "none", "beta": float(values["beta"]),
-        "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"])})
+        "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"]),
+        "weight_decay": float(values["weight_decay"])})
 
 
 def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, ...],

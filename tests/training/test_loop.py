@@ -201,6 +201,34 @@ def test_muon_takes_the_hidden_weight_matrices_and_adam_the_rest():
     assert MuonAdam(conv, 1e-3, 0.99).muon is None
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "muon"])
+def test_weight_decay_scales_every_parameter_by_one_minus_lr_times_decay(optimizer):
+    # With zero gradients every update but the decay is zero: a known answer.
+    from autoencoders.training.optim import make_optimizer
+
+    model = build_model(ArchitectureConfig(input_shape=(20,), hidden_dims=(16, 8),
+                                           latent_dim=3))
+    before = [p.detach().clone() for p in model.parameters()]
+    recipe = TrainingConfig(optimizer=optimizer, learning_rate=0.1, weight_decay=0.5)
+    opt = make_optimizer(model, recipe)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    for b, p in zip(before, model.parameters(), strict=True):
+        torch.testing.assert_close(p.detach(), b * (1 - 0.1 * 0.5))
+    # Without decay the same step leaves them alone (Adam's state as before: no AdamW).
+    plain = make_optimizer(model, TrainingConfig(optimizer=optimizer, learning_rate=0.1))
+    kept = [p.detach().clone() for p in model.parameters()]
+    plain.step()
+    assert all(torch.equal(k, p) for k, p in zip(kept, model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_a_negative_or_non_finite_weight_decay_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="weight_decay must be a non-negative number"):
+        TrainingConfig(weight_decay=bad)
+
+
 def test_batched_muon_updates_equal_torch_muon():
     # The mirrored hidden layers' Newton–Schulz iterations run batched; the numbers must
     # stay PyTorch's, step after step, for tall, wide and lone matrices, whatever the

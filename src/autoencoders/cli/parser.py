@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import shtab
 
+from ..config import ACTIVATIONS, EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES, parse_corruption
 from .examples import EXAMPLES
 
 __all__ = ["build_parser", "verb_parsers", "UsageError", "PROG"]
@@ -85,8 +86,6 @@ _fraction = _number(float, 0, 1, what="a fraction in [0, 1]")
 
 
 def _corruption(text: str) -> str:
-    from ..config import parse_corruption
-
     try:
         parse_corruption(text)  # TrainingConfig keeps the normalised spelling
     except ValueError as exc:
@@ -195,13 +194,14 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
                         "more, else adam; muon: Muon for the hidden layers, Adam for the "
                         "rest; sgd: the notebook's")
     g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
+    g.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="WD",
+                   help="decoupled weight decay (AdamW's): each step scales the weights by "
+                        "1 − LR × WD (default 0)")
     g.add_argument("--precision", choices=("float32", "bfloat16", "auto"),
                    help="float32 (default), the forward pass under bfloat16 autocast, or "
                         "auto: bfloat16 where the hardware has it, else float32")
     g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
-    from ..config import ACTIVATIONS
-
     g.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME",
                    help=f"hidden-layer activation: {', '.join(ACTIVATIONS)} (default relu)")
     g.add_argument("--code-activation", choices=ACTIVATIONS, metavar="NAME",
@@ -438,8 +438,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=_positive_int, default=10000, metavar="N",
                    help="test points on each map at most (default 10000, shared between runs)")
     _add_device(p)
-
-    from ..config import EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
 
     p = sub.add_parser(
         "export", help="write the model (or a part of it) to ONNX or TorchScript",
