@@ -325,10 +325,9 @@ class TrainingConfig(_JSONMixin):
             raise ValueError(f"beta must be a non-negative number, got {self.beta}")
         if not 0 <= self.kl_warmup <= 1:
             raise ValueError(f"kl_warmup must be a fraction in [0, 1], got {self.kl_warmup}")
-        for name in ("sparsity", "weight_decay"):
-            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
-                raise ValueError(f"{name} must be a non-negative number, got "
-                                 f"{getattr(self, name)}")
+        for name, value in (("sparsity", self.sparsity), ("weight_decay", self.weight_decay)):
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a non-negative number, got {value}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -92,8 +92,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         loss); with the ReLU code it drives code units to exactly 0.
     weight_decay : float, default 0.0
         Decoupled weight decay (AdamW's, Loshchilov & Hutter 2019): each step scales every
-        parameter by (1 − learning rate × weight_decay). 784-1000-500-250-30 on MNIST, 60
-        epochs: test SSE per image 3.468 without, 3.218 with 0.05 (``benchmarks/quality.py``).
+        parameter by (1 − learning rate × weight_decay). MNIST, 784-1000-500-250-30, 60
+        epochs: test SSE/image 3.468 without, 3.218 with 0.05 (``benchmarks/quality.py`` notes).
     optimizer : {"auto", "adam", "sgd", "muon"}, default "auto"
         "muon": Muon for the hidden dense layers, Adam for the rest
         (``training.optim.MuonAdam``). "auto": muon for a plain dense model with hidden

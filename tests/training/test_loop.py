@@ -216,7 +216,7 @@ def test_weight_decay_scales_every_parameter_by_one_minus_lr_times_decay(optimiz
     opt.step()
     for b, p in zip(before, model.parameters(), strict=True):
         torch.testing.assert_close(p.detach(), b * (1 - 0.1 * 0.5))
-    # Without decay the same step leaves them alone (Adam's state as before: no AdamW).
+    # Without decay the same zero-gradient step leaves every parameter where it was.
     plain = make_optimizer(model, TrainingConfig(optimizer=optimizer, learning_rate=0.1))
     kept = [p.detach().clone() for p in model.parameters()]
     plain.step()
