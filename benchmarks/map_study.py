@@ -72,7 +72,7 @@ def render(results: dict) -> str:
              "| settings changed | fit s | steps | final loss | trustworthiness | 5-NN | "
              "new points/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in results["rows"]:
-        changed = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        changed = ", ".join(f"{k}={v}" for k, v in row["params"].items()) or "(none)"
         lines.append(f"| {changed} | {row['fit_seconds']:.0f} | {row['steps']:,} | "
                      f"{row['loss']:.3f} | {row['trustworthiness']:.4f} | "
                      f"{row['knn_accuracy']:.4f} | {row['points_per_second']:,.0f} |")

@@ -1075,6 +1075,26 @@ def numpy_integer_parameter(ctx):
     assert ctx.new(epochs=np.int64(2), batch_size=np.int64(8)).fit(ctx.X).recipe_.epochs == 2
 
 
+@case("a string where a number is due (weight_decay=\"0.1\")", "AutoEncoder.fit",
+      ValueError, r"weight_decay must be a number, got '0.1' \(str\)")
+def string_number_parameter(ctx):
+    ctx.new(weight_decay="0.1").fit(ctx.X)
+
+
+@case("a string where a switch is due (neighbour_map=\"no\")", "AutoEncoder.fit", ValueError,
+      r"neighbour_map must be True, False, None or a NeighbourMap, got 'no' \(str\)")
+def string_switch_parameter(ctx):
+    ctx.new(neighbour_map="no").fit(ctx.X)
+
+
+@case("a fraction where a whole number is due (n_neighbors=2.7)", "NeighbourMap.fit",
+      ValueError, r"n_neighbors must be a positive integer, got 2\.7")
+def fractional_neighbours_for_the_map(ctx):
+    from autoencoders.neighbours import NeighbourMap
+
+    NeighbourMap(n_neighbors=2.7).fit(ctx.X)
+
+
 @case("a DataFrame with missing values (pandas NA)", "AutoEncoder.fit", ValueError,
       r"X contains NaN or infinite values \(first in sample 2, feature 1\)")
 def pandas_na_at_fit(ctx):

@@ -142,3 +142,32 @@ def test_fit_trains_with_the_recipe_the_rows_call_for():
     small = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0,
                         random_state=0).fit(X[:500])
     assert (small.recipe_.optimizer, small.recipe_.batch_size) == ("adam", 128)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("learning_rate", "0.01"), ("learning_rate", True), ("weight_decay", "0.1"),
+    ("weight_decay", True), ("sparsity", "0.1"), ("warmup", False), ("tol", "1e-5"),
+    ("validation_fraction", True), ("init_output_bias", "no"), ("early_stopping", 1),
+    ("variational", "no"), ("neighbour_map", "no"), ("neighbour_map", 1),
+    ("checkpoint_every", "5"), ("checkpoint_every", True), ("keep_checkpoints", True),
+    ("keep_checkpoints", 2.5)])
+def test_a_string_or_bool_where_a_number_or_a_switch_is_due_is_refused_by_name(
+        tmp_path, name, value):
+    # float("0.1"), float(True) and bool("no") would each have trained something the user
+    # did not ask for; the check comes before any training.
+    X = np.random.default_rng(0).random((32, 4), dtype=np.float32)
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(3,), epochs=1, verbose=0,
+                     checkpoint_dir=tmp_path / "ck", **{name: value})
+    pattern = "every_minutes" if name == "checkpoint_every" else (
+        "keep" if name == "keep_checkpoints" else name)
+    with pytest.raises(ValueError, match=rf"{pattern}.*{value!r}"):
+        ae.fit(X)
+    assert not hasattr(ae, "model_")
+
+
+def test_numbers_of_any_numeric_type_are_taken_as_floats_and_numpy_bools_as_bools():
+    recipe = _recipe(1000, learning_rate=np.float32(0.5), weight_decay=1, sparsity=np.int64(0),
+                     early_stopping=np.bool_(True))
+    assert (recipe.learning_rate, recipe.weight_decay, recipe.sparsity) == (0.5, 1.0, 0.0)
+    assert all(type(v) is float for v in (recipe.learning_rate, recipe.weight_decay))
+    assert recipe.early_stopping is True

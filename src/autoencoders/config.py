@@ -15,16 +15,17 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
-           "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "PRECISIONS", "SCHEDULES",
-           "ARCHITECTURES", "CORRUPTIONS", "parse_corruption"]
+           "check_scalar_types", "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS",
+           "PRECISIONS", "SCHEDULES", "ARCHITECTURES", "CORRUPTIONS", "parse_corruption"]
 
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
 #: that an older reader would misread.
 FORMAT_VERSION = 1
 #: The version of a model folder that holds a 2-D map (``map.`` tensors, a ``map`` entry):
 #: an older reader refuses it with a clear message instead of misreading it. Readers read
-#: every version up to this one.
-MAP_FORMAT_VERSION = 2
+#: every version up to this one. 3 since 2026-12-03: the map's config names its hidden
+#: activation (maps of version 2 are ReLU).
+MAP_FORMAT_VERSION = 3
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 LOSSES = ("bce", "mse")
@@ -81,6 +82,34 @@ def parse_corruption(spec: Any) -> tuple[str, float] | None:
         raise ValueError(f"the {kind} corruption's level is the fraction of features "
                          f"corrupted, in (0, 1], got {level}")
     return kind, level
+
+
+def check_scalar_types(config: Any) -> None:
+    """Make each number and bool field of a frozen dataclass ``config`` a Python value of
+    its default's type, before any range check: NumPy scalars (grids of ``GridSearchCV``)
+    and whole numbers where floats are due are converted; a string or a bool where a number
+    is due, and anything but a bool where a switch is due, are refused. Without this,
+    ``float("0.1")`` and ``float(True)`` would train silently, ``bool("no")`` is True and
+    ``int(2.7)`` is 2. Integer fields of another type are left to the config's own range
+    check, string fields to their choices.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, the value and its type.
+    """
+    for f in fields(config):
+        value, want = getattr(config, f.name), type(f.default)
+        if getattr(value, "ndim", None) == 0 and getattr(value, "dtype", None) is not None:
+            value = value.item()  # a NumPy scalar: np.float32, np.int64, np.bool_
+        if value is None and "None" in str(f.type):  # an optional field (``float | None``)
+            continue
+        if want is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+        elif want in (float, bool) and not isinstance(value, want):
+            kind = "a number" if want is float else "True or False"
+            raise ValueError(f"{f.name} must be {kind}, got {value!r} ({type(value).__name__})")
+        object.__setattr__(config, f.name, value)  # frozen: set as __init__ does
 
 
 def _typed_fields(cls: type[Any], data: Any) -> dict[str, Any]:
@@ -183,6 +212,7 @@ class ArchitectureConfig(_JSONMixin):
     variational: bool = False
 
     def __post_init__(self) -> None:
+        check_scalar_types(self)
         if not self.input_shape or any(int(d) < 1 for d in self.input_shape):
             raise ValueError(f"input_shape must be positive sizes, got {self.input_shape}")
         if self.kind not in ARCHITECTURES:
@@ -317,6 +347,7 @@ class TrainingConfig(_JSONMixin):
     shuffle_buffer: int = 65536
 
     def __post_init__(self) -> None:
+        check_scalar_types(self)
         parsed = parse_corruption(self.corruption)
         # One spelling per corruption, so that configs compare equal (resume checks them).
         object.__setattr__(self, "corruption",

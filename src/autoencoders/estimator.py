@@ -286,7 +286,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         """
         params = self.get_params()
         device = select_device(self.device)
-        recipe = device_recipe(params)  # checks the parameters
+        recipe, want_map = device_recipe(params), self._map_wanted()  # check the parameters
         if self.checkpoint_dir is not None:
             # The owner token is not a parameter: a clone or a loaded copy gets its own, and
             # so never deletes this estimator's checkpoints; a resumed fit takes over the
@@ -331,7 +331,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         self.device_ = str(device)
         self.model_ = model.cpu()
         self.__dict__.pop("neighbour_map_", None)
-        if self.neighbour_map is not None and self.neighbour_map is not False:
+        if want_map:
             self.neighbour_map_ = self._fit_map(X_train, rng)
         return self
 

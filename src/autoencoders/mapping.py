@@ -47,11 +47,26 @@ class MapMixin:
         def _run(self, fn: Callable[[torch.Tensor], torch.Tensor],
                  X_prepared: NDArray[Any] | Source) -> NDArray[np.float32]: ...
 
+    def _map_wanted(self) -> bool:
+        """Whether ``fit`` trains a map, its parameters checked before the autoencoder
+        trains (a bad value must not cost the user the training first).
+
+        Raises
+        ------
+        ValueError
+            For ``neighbour_map`` other than True, False, None or a ``NeighbourMap`` (a
+            string such as "no" is not False), and ``map_input`` not in ``MAP_INPUTS``.
+        """
+        if not isinstance(self.neighbour_map, (bool, type(None), NeighbourMap)):
+            raise ValueError("neighbour_map must be True, False, None or a NeighbourMap, got "
+                             f"{self.neighbour_map!r} ({type(self.neighbour_map).__name__})")
+        if self.map_input not in MAP_INPUTS:
+            raise ValueError(f"map_input must be one of {MAP_INPUTS}, got {self.map_input!r}")
+        return self.neighbour_map is not None and self.neighbour_map is not False
+
     def _fit_map(self, X_train: NDArray[Any] | Source, rng: np.random.RandomState
                  ) -> NeighbourMap:
         """The map of (a subset of at most ``MAP_MAX_ROWS``) training rows."""
-        if self.map_input not in MAP_INPUTS:
-            raise ValueError(f"map_input must be one of {MAP_INPUTS}, got {self.map_input!r}")
         mapper = (clone(self.neighbour_map) if isinstance(self.neighbour_map, NeighbourMap)
                   else NeighbourMap())
         if mapper.random_state is None:

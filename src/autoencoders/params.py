@@ -5,7 +5,6 @@ the measured reason for each default."""
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import fields
 from typing import Any
 
@@ -196,15 +195,16 @@ def recipe_from_params(params: dict[str, Any], n_samples: int | None = None, *,
     ``DEFAULT_LEARNING_RATE``: 128 and 4e-3 for Adam, 512 and 8e-3 for Muon, 128 and the
     notebook's 1.5 for SGD); ``epochs=None`` is :func:`auto_epochs` of ``n_samples``
     training rows (8 when they are not known yet); ``corruption=None`` is "none";
-    ``kl_warmup=None`` is ``DEFAULT_KL_WARMUP`` for a variational model; NumPy integers
-    and floats are taken as Python ones (grids of ``GridSearchCV`` are often NumPy arrays).
+    ``kl_warmup=None`` is ``DEFAULT_KL_WARMUP`` for a variational model; NumPy scalars
+    are taken as Python ones (grids of ``GridSearchCV`` are often NumPy arrays), whole
+    numbers as floats where floats are due (:func:`~autoencoders.config.check_scalar_types`).
 
     Raises
     ------
     ValueError
         For invalid values, and for ``beta`` or ``kl_warmup`` without ``variational``.
     """
-    values = {k: _python_number(params[k]) for k in RECIPE_PARAMS}
+    values = {k: params[k] for k in RECIPE_PARAMS}
     if values["precision"] not in (*PRECISIONS, "auto"):
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, auto; got "
                          f"{values['precision']!r}")
@@ -230,13 +230,8 @@ def recipe_from_params(params: dict[str, Any], n_samples: int | None = None, *,
         values["kl_warmup"] = 0.0
     elif values["kl_warmup"] is None:
         values["kl_warmup"] = DEFAULT_KL_WARMUP
-    return TrainingConfig(**{
-        **values, "learning_rate": float(values["learning_rate"]),
-        "init_output_bias": bool(values["init_output_bias"]),
-        "early_stopping": bool(values["early_stopping"]),
-        "corruption": values["corruption"] or "none", "beta": float(values["beta"]),
-        "kl_warmup": float(values["kl_warmup"]), "sparsity": float(values["sparsity"]),
-        "weight_decay": float(values["weight_decay"])})
+    # TrainingConfig checks every value's type and range, and takes integers as floats.
+    return TrainingConfig(**{**values, "corruption": values["corruption"] or "none"})
 
 
 def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, ...],
@@ -270,13 +265,5 @@ def architecture_from_params(params: dict[str, Any], feature_shape: tuple[int, .
         activation=params["activation"], code_activation=code_activation,
         output_activation="sigmoid" if in_unit else "linear",
         kind=kind, channels=int_tuple(params["channels"], "channels"),
-        variational=bool(variational))
+        variational=variational)
 
-
-def _python_number(value: Any) -> Any:
-    """NumPy integers and floats as Python ones; everything else as it is."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)  # np.int64 and the like (numbers.Integral registers them)
-    if isinstance(value, numbers.Real) and not isinstance(value, (int, float, bool)):
-        return float(value)  # np.float32 and the like
-    return value

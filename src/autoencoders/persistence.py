@@ -119,7 +119,8 @@ def params_from_json(params: dict[str, Any], known: Iterable[str] | None = None)
         out["checkpoint_dir"] = None
     for k, v in out.items():
         if isinstance(v, dict) and set(v) == {"NeighbourMap"}:
-            out[k] = NeighbourMap(**params_from_json(v["NeighbourMap"],
+            # Written before the map's ``activation`` existed: its layers were ReLU.
+            out[k] = NeighbourMap(**params_from_json({"activation": "relu", **v["NeighbourMap"]},
                                                      NeighbourMap._get_param_names()))
     return out
 
@@ -212,7 +213,7 @@ def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:
         raise ValueError(f"{file}: not a configuration (JSON nested too deeply to read); the "
                          "file is corrupt or not one written by autoencoders") from None
     version = config.get("format_version") if isinstance(config, dict) else None
-    if version not in (FORMAT_VERSION, MAP_FORMAT_VERSION):
+    if isinstance(version, bool) or version not in range(FORMAT_VERSION, MAP_FORMAT_VERSION + 1):
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
                          f"of autoencoders (it reads {FORMAT_VERSION} to {MAP_FORMAT_VERSION}); "
                          "upgrade autoencoders or re-train the model")

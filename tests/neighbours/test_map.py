@@ -59,6 +59,19 @@ def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
     assert list(a.get_feature_names_out()) == ["neighbourmap0", "neighbourmap1"]
 
 
+def test_a_map_saved_before_the_activation_was_a_field_loads_with_its_relu_layers(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(200, 6)).astype(np.float32)
+    relu = NeighbourMap(**FAST, activation="relu").fit(X)
+    tensors, facts = relu.state()
+    del facts["config"]["activation"], facts["params"]["activation"]  # as written before
+    old = NeighbourMap.from_state(tensors, facts)
+    assert old.activation == old.config_.activation == "relu"
+    np.testing.assert_array_equal(old.transform(X), relu.transform(X))
+    gelu = NeighbourMap(**FAST).fit(X)  # the default since 2026-12-03
+    assert any(isinstance(m, torch.nn.GELU) for m in gelu.network_.modules())
+    assert not np.array_equal(gelu.embedding_, relu.embedding_)
+
+
 def test_auto_precision_trains_in_bf16_only_where_the_cpu_has_it(monkeypatch):
     from autoencoders.neighbours import estimator
 
@@ -171,6 +184,31 @@ def test_too_many_neighbours_and_wrong_widths_are_explained():
         fitted.transform(X[:, :3])
     with pytest.raises(ValueError, match="n_neighbors must be a positive integer"):
         MapConfig(n_neighbors=0)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_neighbors": 2.7}, "n_neighbors must be a positive integer, got 2.7"),
+    ({"n_neighbors": "5"}, "n_neighbors must be a positive integer, got '5'"),
+    ({"epochs": True}, r"epochs must be a number, got True \(bool\)"),
+    ({"learning_rate": "0.01"}, r"learning_rate must be a number, got '0.01' \(str\)"),
+    ({"hidden": (8, 2.5)}, "hidden must hold integers"),
+    ({"activation": "swish"}, "activation must be one of"),
+    ({"exaggeration": 0.8}, "exaggeration must be at least 1")])
+def test_a_parameter_of_the_wrong_type_or_range_is_refused_not_rounded_or_parsed(params,
+                                                                                 match):
+    # int(2.7) would quietly use 2 neighbours, float(True) one epoch; below exaggeration 1
+    # the loss has no minimum (the map drifts apart: trustworthiness 0.83 on MNIST).
+    X = np.random.default_rng(0).uniform(size=(40, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=match):
+        NeighbourMap(**{**FAST, **params}).fit(X)
+
+
+def test_numpy_scalars_from_a_parameter_grid_are_taken_as_python_numbers():
+    X = np.random.default_rng(0).uniform(size=(40, 4)).astype(np.float32)
+    fitted = NeighbourMap(**{**FAST, "n_neighbors": np.int64(3),
+                             "learning_rate": np.float32(0.005)}).fit(X)
+    assert fitted.config_.n_neighbors == 3 and type(fitted.config_.n_neighbors) is int
+    assert type(fitted.config_.learning_rate) is float
 
 
 def test_a_refit_with_bad_input_keeps_the_fitted_map():

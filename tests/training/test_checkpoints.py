@@ -143,11 +143,16 @@ def test_a_fresh_fit_replaces_old_checkpoints_and_a_finished_run_resumes_to_itse
     assert again.history_["train_loss"] == done.history_["train_loss"]
 
 
-def test_checkpointer_rejects_bad_settings(tmp_path):
-    with pytest.raises(ValueError, match="keep must be a positive integer"):
-        Checkpointer(tmp_path, keep=0)
-    with pytest.raises(ValueError, match="every_minutes must be positive"):
-        Checkpointer(tmp_path, every_minutes=0)
+@pytest.mark.parametrize("keep", [0, True, 2.5, "2"])
+def test_checkpointer_rejects_a_keep_that_is_not_a_positive_whole_number(tmp_path, keep):
+    with pytest.raises(ValueError, match=r"keep \(AutoEncoder's keep_checkpoints\) must be"):
+        Checkpointer(tmp_path, keep=keep)
+
+
+@pytest.mark.parametrize("minutes", [0, -1.0, float("inf"), True, "5"])
+def test_checkpointer_rejects_an_interval_that_is_not_a_positive_number(tmp_path, minutes):
+    with pytest.raises(ValueError, match="every_minutes .* must be a positive number"):
+        Checkpointer(tmp_path, every_minutes=minutes)
 
 
 def test_unknown_checkpoint_version_is_refused(tmp_path):

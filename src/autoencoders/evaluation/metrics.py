@@ -303,6 +303,8 @@ def _check_same_points(n_x: int, n_z: int) -> None:
 
 
 def _check_k(k: int, n: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):  # not 2.5, not True
+        raise ValueError(f"k must be a whole number of neighbours, got {k!r}")
     if not 1 <= k < n / 2:
         raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}")
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 import os
 import re
 import time
@@ -69,15 +71,22 @@ class Checkpointer:
     Raises
     ------
     ValueError
-        For ``keep < 1`` or ``every_minutes <= 0``.
+        For ``keep`` other than a whole number ≥ 1, ``every_minutes`` other than a
+        positive finite number or None (bools included).
     """
 
     def __init__(self, folder: str | os.PathLike[str], every_minutes: float | None = None,
                  keep: int = 3, owner: str | None = None) -> None:
-        if int(keep) != keep or keep < 1:
-            raise ValueError(f"keep must be a positive integer, got {keep!r}")
-        if every_minutes is not None and not every_minutes > 0:
-            raise ValueError(f"every_minutes must be positive or None, got {every_minutes!r}")
+        # Types first: True would keep one checkpoint, "2" would fail deep in a comparison.
+        if isinstance(keep, bool) or not isinstance(keep, (int, numbers.Integral)) or keep < 1:
+            raise ValueError("keep (AutoEncoder's keep_checkpoints) must be a positive "
+                             f"integer, got {keep!r}")
+        if every_minutes is not None and (
+                isinstance(every_minutes, bool)
+                or not isinstance(every_minutes, (int, float, numbers.Real))
+                or not 0 < every_minutes < math.inf):
+            raise ValueError("every_minutes (AutoEncoder's checkpoint_every) must be a "
+                             f"positive number of minutes or None, got {every_minutes!r}")
         # Resolved now: a relative folder must not move with a later change of directory.
         self.folder = Path(folder).absolute()
         self.owner = owner
