@@ -97,8 +97,8 @@ RECON_30 = {"hidden_dims": (1000, 500, 250), "latent_dim": 30, "code_activation"
             "learning_rate": 3e-3, "weight_decay": 0.2, "precision": "auto"}
 RECON_BUDGET_S = 600
 #: A second row of our map, trained longer than its default: on full MNIST (seed 0, bf16,
-#: 2026-12-03, exploration runs) trustworthiness 0.9633 with the default 8 epochs in 124 s,
-#: 0.9631 with 12, 0.9658 with 16 in 224 s.
+#: 2026-12-03, ``results/map_study_gelu.md``) trustworthiness 0.9633 with the default 8
+#: epochs in 115 s, 0.9658 with 16 in 198 s (12 gave 0.9631 in an exploration run).
 LONGER_MAP = {"epochs": 16.0}
 
 
@@ -293,10 +293,10 @@ def render_maps(mp: dict, m: dict) -> list[str]:
               f"{_verdict(o['fit_seconds'] <= t['fit_seconds'])}", ""]
     if "ours_longer" in mp:
         lo = mp["ours_longer"]
-        lines[-1:] = [f"- with {longer}: trustworthiness {lo['trustworthiness']:.4f} — "
-                      f"{_verdict(lo['trustworthiness'] >= best_trust)}; 5-NN "
-                      f"{lo['knn_accuracy']:.4f}; fit {lo['fit_seconds']:.0f} s "
-                      f"({lo['fit_seconds'] / t['fit_seconds']:.2f}× openTSNE's)", ""]
+        lines.insert(-1, f"- with {longer}: trustworthiness {lo['trustworthiness']:.4f} — "
+                     f"{_verdict(lo['trustworthiness'] >= best_trust)}; 5-NN "
+                     f"{lo['knn_accuracy']:.4f}; fit {lo['fit_seconds']:.0f} s "
+                     f"({lo['fit_seconds'] / t['fit_seconds']:.2f}× openTSNE's)")
     info = o.get("fit_info", {}).get("seconds", {})
     if info:
         lines += ["Our fit by phase: " + ", ".join(f"{k} {v:.1f} s" for k, v in info.items())

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
-           "check_scalar_types", "int_tuple", "ACTIVATIONS", "LOSSES", "OPTIMIZERS",
-           "PRECISIONS", "SCHEDULES", "ARCHITECTURES", "CORRUPTIONS", "parse_corruption"]
+           "check_scalar_types", "int_tuple", "is_real_number", "is_whole_number",
+           "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "ARCHITECTURES",
+           "CORRUPTIONS", "parse_corruption"]
 
 #: Version of the run-folder format (config.json + model.safetensors). Bump on any change
 #: that an older reader would misread.
@@ -84,6 +85,18 @@ def parse_corruption(spec: Any) -> tuple[str, float] | None:
     return kind, level
 
 
+def is_whole_number(value: Any) -> bool:
+    """Whether ``value`` is an integer of Python or NumPy, and not a bool: 2.0, 2.7, "2"
+    and True are not (each would be taken silently by ``int()`` or a comparison)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real_number(value: Any) -> bool:
+    """Whether ``value`` is a real number of Python or NumPy, and not a bool ("0.1" and
+    True are not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_scalar_types(config: Any) -> None:
     """Make each number and bool field of a frozen dataclass ``config`` a Python value of
     its default's type, before any range check: NumPy scalars (grids of ``GridSearchCV``)
@@ -104,7 +117,7 @@ def check_scalar_types(config: Any) -> None:
             value = value.item()  # a NumPy scalar: np.float32, np.int64, np.bool_
         if value is None and "None" in str(f.type):  # an optional field (``float | None``)
             continue
-        if want is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if want is float and is_real_number(value):
             value = float(value)
         elif want in (float, bool) and not isinstance(value, want):
             kind = "a number" if want is float else "True or False"
@@ -371,7 +384,7 @@ class TrainingConfig(_JSONMixin):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate}")
         for name in ("epochs", "batch_size", "n_iter_no_change", "shuffle_buffer"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.beta2 < 1:
             raise ValueError(f"beta2 must be in (0, 1), got {self.beta2}")
@@ -389,6 +402,6 @@ def int_tuple(values: Any, name: str = "hidden_dims") -> tuple[int, ...]:
     except TypeError:
         raise ValueError(f"{name} must be a sequence of integers like (400, 200), "
                          f"got {values!r}") from None
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+    if not all(is_whole_number(v) for v in items):
         raise ValueError(f"{name} must hold integers, got {values!r}")
     return tuple(int(v) for v in items)

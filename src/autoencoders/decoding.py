@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import objective
+from .config import is_whole_number
 from .datasets.source import Source
 from .inputs import named
 from .losses import per_sample_loss
@@ -145,10 +146,10 @@ class DecoderMixin:
         Raises
         ------
         ValueError
-            For steps < 2, or samples of the wrong shape.
+            For steps that is not a whole number of at least 2, or samples of the wrong shape.
         """
         check_is_fitted(self, "model_")
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        if not is_whole_number(steps) or steps < 2:
             raise ValueError(f"steps must be an integer of at least 2, got {steps!r}")
         ends: list[_F32] = []
         for name, x in (("x_from", x_from), ("x_to", x_to)):
@@ -192,11 +193,10 @@ class DecoderMixin:
         Raises
         ------
         ValueError
-            For a model that is not variational, or n_samples < 1.
+            For a model that is not variational, or n_samples that is not a whole number ≥ 1.
         """
         self._check_variational("sample")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-                or n_samples < 1:
+        if not is_whole_number(n_samples) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.architecture_.latent_dim))

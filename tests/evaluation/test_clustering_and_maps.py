@@ -100,6 +100,11 @@ def test_clustering_refuses_bad_codes_with_the_reason(blobs, method):
         cluster_codes(X, 3, method)
     with pytest.raises(ValueError, match="n_init must be at least 1"):
         cluster_codes(blobs[0], 3, method, n_init=0)
+    # A fraction or a bool where a whole number is due is refused, not rounded or counted.
+    for bad in ({"n_init": 2.5}, {"n_clusters": 3.0}, {"n_neighbors": 7.5},
+                {"n_neighbors": True}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))} must be"):
+            cluster_codes(blobs[0], **{"n_clusters": 3, "method": method, **bad})
     if method != "kmeans":
         with pytest.raises(ValueError, match="too few for a neighbour graph of 15"):
             cluster_codes(blobs[0][:12], 3, method, n_neighbors=15)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..config import is_whole_number
 from ..inputs import as_array
 from .reducers import make_reducer, umap_available
 
@@ -94,7 +95,8 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
     Raises
     ------
     ValueError
-        For an unknown method, fewer points than clusters, too few points for the
+        For an unknown method, ``n_clusters``, ``n_init`` or ``n_neighbors`` that is not a
+        whole number (2.5, True), fewer points than clusters, too few points for the
         neighbour graph (n ≤ n_neighbors), codes or inputs that are not finite, or
         inputs of another number of rows.
     ImportError
@@ -106,18 +108,18 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
         raise ValueError(f"unknown clustering method {method!r}; choose one of "
                          f"{', '.join(CLUSTER_METHODS)}")
     method = resolve_cluster_method(method, inputs is not None)
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
+    if not is_whole_number(n_clusters):
         raise ValueError(f"n_clusters must be a whole number, got {n_clusters!r}")
     if not 1 <= n_clusters <= len(Z):
         raise ValueError(f"n_clusters={n_clusters} (--n-clusters) needs between 1 and the "
                          f"{len(Z)} points: ask for fewer clusters")
-    if n_neighbors is not None and (isinstance(n_neighbors, bool) or n_neighbors < 1):
+    if n_neighbors is not None and (not is_whole_number(n_neighbors) or n_neighbors < 1):
         raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
     if not np.isfinite(Z).all():
         raise ValueError("the codes hold NaN or infinite values: the model diverged or the "
                          "input holds them; check the input (autoencoders fit refuses NaN)")
-    if n_init < 1:
-        raise ValueError(f"n_init must be at least 1, got {n_init}")
+    if not is_whole_number(n_init) or n_init < 1:
+        raise ValueError(f"n_init must be at least 1, a whole number; got {n_init!r}")
     if inputs is not None:
         X = as_array(inputs, "the inputs").astype(np.float32, copy=False)
         X = X.reshape(len(X), -1)

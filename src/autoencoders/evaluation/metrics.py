@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..config import is_whole_number
+
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
            "InputNeighbourhoods",
            "knn_accuracy", "linear_probe_accuracy", "cluster_accuracy", "clustering_scores"]
@@ -303,7 +305,7 @@ def _check_same_points(n_x: int, n_z: int) -> None:
 
 
 def _check_k(k: int, n: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):  # not 2.5, not True
+    if not is_whole_number(k):
         raise ValueError(f"k must be a whole number of neighbours, got {k!r}")
     if not 1 <= k < n / 2:
         raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}")

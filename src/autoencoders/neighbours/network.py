@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import ACTIVATIONS, PRECISIONS, check_scalar_types
+from ..config import ACTIVATIONS, PRECISIONS, check_scalar_types, is_whole_number
 from ..models.base import dense_stack
 
 __all__ = ["MapConfig", "MapNetwork"]
@@ -89,7 +89,7 @@ class MapConfig:
         for name in ("n_components", "n_neighbors", "n_pca", "min_steps", "batch_size",
                      "negatives"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive widths, got {self.hidden!r}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import numbers
 import os
 import re
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .._io import atomic_write
-from ..config import ArchitectureConfig, TrainingConfig
+from ..config import ArchitectureConfig, TrainingConfig, is_real_number, is_whole_number
 from ..datasets.source import Source
 
 if TYPE_CHECKING:
@@ -78,13 +77,11 @@ class Checkpointer:
     def __init__(self, folder: str | os.PathLike[str], every_minutes: float | None = None,
                  keep: int = 3, owner: str | None = None) -> None:
         # Types first: True would keep one checkpoint, "2" would fail deep in a comparison.
-        if isinstance(keep, bool) or not isinstance(keep, (int, numbers.Integral)) or keep < 1:
+        if not is_whole_number(keep) or keep < 1:
             raise ValueError("keep (AutoEncoder's keep_checkpoints) must be a positive "
                              f"integer, got {keep!r}")
-        if every_minutes is not None and (
-                isinstance(every_minutes, bool)
-                or not isinstance(every_minutes, (int, float, numbers.Real))
-                or not 0 < every_minutes < math.inf):
+        if every_minutes is not None and not (is_real_number(every_minutes)
+                                              and 0 < every_minutes < math.inf):
             raise ValueError("every_minutes (AutoEncoder's checkpoint_every) must be a "
                              f"positive number of minutes or None, got {every_minutes!r}")
         # Resolved now: a relative folder must not move with a later change of directory.
