@@ -172,6 +172,12 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
     assert result["accuracy"] > 0.3 and result["n_points"] == 297 and result["inputs"]
     assert result["cluster_seconds"] > 0 and "(ne-gmm)" in default.stdout
+    assert result["self_labelling"] is False
+    run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters", "10",
+        "--self-labelling", check_code=0)
+    result = json.loads((out / "cluster.json").read_text())
+    assert result["self_labelling"] is True and result["method"] == "ne-gmm"
+    assert result["n_points"] == 297 and result["accuracy"] > 0.3
     # To standard output, the labels alone (the summary goes to stderr).
     piped = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
                 "10", "--method", "kmeans", "--out", "-", check_code=0)

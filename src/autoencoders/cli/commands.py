@@ -316,7 +316,7 @@ def cmd_cluster(args: Namespace) -> int:
     data = load(request)
     result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
-                         labels_out=args.out,
+                         self_labelling=args.self_labelling, labels_out=args.out,
                          description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")

@@ -16,10 +16,11 @@ from .metrics import (
     trustworthiness,
 )
 from .reducers import REDUCERS, make_reducer
+from .self_labelling import self_label
 
 __all__ = ["reconstruction_metrics", "trustworthiness", "continuity", "knn_recall",
            "InputNeighbourhoods",
            "knn_accuracy", "linear_probe_accuracy", "near_zero_fraction", "cluster_accuracy",
-           "clustering_scores",
+           "clustering_scores", "self_label",
            "compare_representations", "Comparison", "cluster_codes", "CLUSTER_METHODS",
            "map_2d", "MAP_METHODS", "make_reducer", "REDUCERS"]

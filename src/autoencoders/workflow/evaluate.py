@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from .._io import atomic_write
 from ..datasets import write_array
-from ..evaluation.clustering import cluster_codes, resolve_cluster_method
+from ..evaluation.clustering import cluster_codes, image_shape, resolve_cluster_method
 from ..evaluation.compare import (
     METHOD_LABELS,
     Comparison,
@@ -109,7 +109,8 @@ CLUSTER_INPUTS_BYTES = 2 << 30
 
 
 def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLike[str], *,
-                n_clusters: int, method: str = "auto", n_init: int = 10, random_state: int = 0,
+                n_clusters: int, method: str = "auto", n_init: int = 10,
+                self_labelling: bool = False, random_state: int = 0,
                 labels_out: str | Path | None = None, description: dict[str, Any] | None = None,
                 ids: NDArray[Any] | None = None, id_name: str = "id") -> dict[str, Any]:
     """Cluster the codes of ``X``; write ``cluster.json`` into ``out_dir`` (and the labels).
@@ -127,7 +128,7 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
         True labels: the scores ``accuracy`` (Hungarian matching), ``nmi`` and ``ari``.
     out_dir : str or Path
         The run folder.
-    n_clusters, method, n_init, random_state
+    n_clusters, method, n_init, self_labelling, random_state
         See :func:`autoencoders.evaluation.clustering.cluster_codes`.
     labels_out : str or Path, optional
         Where to write the cluster labels, int64 (n,): ``.npy``, ``.csv`` or ``.parquet``.
@@ -142,7 +143,8 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     dict
         What ``cluster.json`` holds: ``method`` (the one that ran: "auto" resolved),
         ``n_clusters``, ``n_init``, ``n_points``, ``inputs`` (whether the embedding saw
-        the inputs beside the codes),
+        the inputs beside the codes), ``self_labelling`` (whether a classifier relabelled
+        the clusters),
         ``encode_seconds``, ``cluster_seconds``, ``seconds`` (both), ``random_state``,
         ``data``, and with labels the scores ``accuracy`` (Hungarian matching), ``nmi``
         and ``ari``.
@@ -176,13 +178,14 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
         codes = estimator.transform(X)
     encoded = time.perf_counter()
     labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
-                           random_state=random_state)
+                           self_labelling=self_labelling, random_state=random_state)
     end = time.perf_counter()
     result: dict[str, Any] = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
               "n_points": len(labels), "encode_seconds": encoded - start,
               "cluster_seconds": end - encoded, "seconds": end - start,
               "random_state": random_state, "data": description or {},
-              "inputs": inputs is not None}
+              "inputs": inputs is not None,
+              "self_labelling": self_labelling and image_shape(inputs) is not None}
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:
