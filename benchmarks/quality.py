@@ -75,8 +75,8 @@ CLUSTER_AE = {"hidden_dims": (500, 500, 2000), "latent_dim": 10, "code_activatio
 #: ``autoencoders cluster``'s methods compared on the same codes (all with 10 starts of
 #: the Gaussian mixture), by what they see: the codes alone, the codes with the pixels
 #: they came from (our embedding only: the graph the two share), the pixels alone.
-#: "ne-gmm+self-labelling" is what ``autoencoders cluster`` runs on images: the code+pixels
-#: clusters of "ne-gmm" relabelled (``cluster_codes``'s ``self_labelling``), timed and
+#: "ne-gmm+self-labelling" is what ``cluster --self-labelling`` runs on images: the
+#: code+pixels clusters of "ne-gmm" relabelled (``cluster_codes``'s ``self_labelling``), timed and
 #: scored in two steps so that both rows come from one embedding.
 CLUSTER_METHODS_COMPARED = {"code+pixels": ("ne-gmm", "ne-gmm+self-labelling"),
                             "code": ("ne-gmm", "umap-gmm"), "pixels": ("ne-gmm", "umap-gmm")}
@@ -334,8 +334,9 @@ def render_clustering(cl: dict, m: dict) -> list[str]:
              "`code+pixels`: our embedding "
              "of the pixels on the neighbour graph the pixels share with the codes, and "
              "`ne-gmm+self-labelling` its clusters relabelled by a classifier of the shifted "
-             "images (`cluster_codes(codes, inputs=images)`, what `autoencoders cluster` "
-             "runs on images; its seconds include the embedding's), with every seed; the "
+             "images (`cluster_codes(codes, inputs=images, self_labelling=True)`, what "
+             "`autoencoders cluster --self-labelling` runs on images; its seconds include "
+             "the embedding's), with every seed; the "
              "codes alone with the first seed, unless "
              "`--cluster-compare all` (every seed, and the pixels alone with the first). "
              "Seconds: wall time, the benchmark alone on the machine.",
