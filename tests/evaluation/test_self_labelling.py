@@ -69,7 +69,8 @@ def test_shift_moves_every_channel_of_an_image_by_at_most_max_shift():
     (dict(labels=np.full(300, 0.5)), "cluster numbers"),
     (dict(labels=np.full(300, -1)), "cluster numbers"),
     (dict(image_shape=(15, 16)), "image_shape"),
-    (dict(epochs=0), "epochs"), (dict(epochs=2.5), "epochs")])
+    (dict(epochs=0), "epochs"), (dict(epochs=2.5), "epochs"),
+    (dict(inputs=np.full((300, 256), np.nan, dtype=np.float32)), "NaN")])
 def test_self_label_refuses_arguments_that_do_not_fit(bad, message):
     X, y = _shapes(300)
     kwargs = {"inputs": X.reshape(len(X), -1), "labels": y, "image_shape": (16, 16), **bad}

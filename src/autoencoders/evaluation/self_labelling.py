@@ -95,9 +95,9 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
     Raises
     ------
     ValueError
-        For inputs and labels of different lengths, labels that are not whole numbers
-        from 0, ``image_shape`` whose product is not n_features, or ``epochs`` that is not
-        a positive whole number.
+        For inputs that are not finite, inputs and labels of different lengths, labels
+        that are not whole numbers from 0, ``image_shape`` whose product is not
+        n_features, or ``epochs`` that is not a positive whole number.
 
     References
     ----------
@@ -119,7 +119,11 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
                          f"values, the rows {d}: pass the shape of one image")
     if not is_whole_number(epochs) or epochs < 1:
         raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
-    classes = int(y.max()) + 1 if n else 1
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("the inputs hold NaN or infinite values: drop or impute those rows")
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    classes = int(y.max()) + 1
     generator = torch.Generator().manual_seed(int(random_state))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
