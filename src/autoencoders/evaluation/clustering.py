@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from ..config import is_whole_number
 from ..inputs import as_array
 from .reducers import make_reducer, umap_available
+from .self_labelling import self_label
 
 __all__ = ["cluster_codes", "image_shape", "merge_clusters", "modularity",
            "resolve_cluster_method", "CLUSTER_METHODS"]
@@ -183,21 +184,22 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
         # 150 steps at least (the map's 500 are for the last bit of trustworthiness): on
         # scikit-learn's digits the same accuracy (0.896, 0.895 for seeds 0, 1) in a third
         # of the time (7 s against 20 s). Above ~3,800 rows (76,800 edges) the epochs decide:
-        # 4, as measured here (the 2-D map's 8 since 2026-12-03 are for trustworthiness).
+        # 4 for the codes alone, as measured here; with the inputs 8: 0.9764 against 4's
+        # 0.9754 (MNIST, seed 0, 2026-12-03; 201 s against 144 s).
         # Exaggeration 4 (UMAP-like attraction): on codes alone 0.9653 accuracy against
         # 0.8655 at the map's then 1.5 (MNIST, 70,000 codes, seed 0, 2026-12-02); with the
         # inputs and the merge below, seed 2 gave 0.9696 against 0.9698.
         common: dict[str, Any] = dict(
-            n_components=n_clusters, n_neighbors=k, min_steps=150, epochs=4.0,
+            n_components=n_clusters, n_neighbors=k, min_steps=150,
+            epochs=4.0 if inputs is None else 8.0,
             exaggeration=4.0, activation=NE_ACTIVATION, random_state=random_state)
         if inputs is None:
             mapper = NeighbourMap(**common)
             manifold = mapper.fit_transform(Z)
         else:
             # The shared graph is sparser where the views disagree; at the map's 0.005
-            # Adam diverged on it (accuracy 0.70), at 0.002 it did not (0.9744). 8 epochs:
-            # 0.9764 against 4's 0.9754 (MNIST, seed 0, 2026-12-03; 201 s against 144 s).
-            mapper = NeighbourMap(**{**common, "epochs": 8.0}, learning_rate=0.002)
+            # Adam diverged on it (accuracy 0.70), at 0.002 it did not (0.9744).
+            mapper = NeighbourMap(**common, learning_rate=0.002)
             try:
                 manifold = mapper.fit_transform(X, agree_with=Z)
             except NoSharedNeighbours:
@@ -230,8 +232,6 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
     labels = max((exact, merged), key=lambda labels: modularity(labels, heads, tails))
     if inputs is None or shape is None or not self_labelling:
         return labels
-    from .self_labelling import self_label
-
     relabelled = self_label(X, labels, shape, random_state=random_state)
     _, renumbered = np.unique(relabelled, return_inverse=True)  # no cluster left empty
     return renumbered.reshape(-1).astype(np.int64)
