@@ -52,6 +52,22 @@ def test_self_label_is_deterministic_for_a_seed(few_steps):
                                                     random_state=3))
 
 
+def test_self_label_trains_on_smoothed_labels(few_steps, monkeypatch):
+    """The clusters' labels are noisy: the classifier's targets are softened by
+    SELF_LABEL_SMOOTHING (0.2, measured on MNIST), not one-hot."""
+    seen = []
+    cross_entropy = self_labelling.F.cross_entropy
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("label_smoothing", 0.0))
+        return cross_entropy(*args, **kwargs)
+
+    monkeypatch.setattr(self_labelling.F, "cross_entropy", recording)
+    X, y = _shapes(300)
+    self_label(X.reshape(len(X), -1), y, (16, 16), epochs=1)
+    assert seen and set(seen) == {self_labelling.SELF_LABEL_SMOOTHING} and 0 < seen[0] < 1
+
+
 def test_shift_moves_every_channel_of_an_image_by_at_most_max_shift():
     image = torch.zeros(2, 3, 9, 9)
     image[:, :, 4, 4] = torch.tensor([1.0, 2.0, 3.0])

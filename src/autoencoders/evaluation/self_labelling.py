@@ -26,15 +26,24 @@ from ..config import is_whole_number
 from ..models.base import dense_stack
 
 __all__ = ["self_label", "SELF_LABEL_EPOCHS", "SELF_LABEL_MIN_STEPS", "SELF_LABEL_HIDDEN",
-           "MAX_SHIFT"]
+           "SELF_LABEL_SMOOTHING", "MAX_SHIFT"]
 
 #: Passes over the rows. On all 70,000 MNIST images (seed 0, 2026-12-03; labels of
-#: ``ne-gmm`` with the pixels, 0.9780 accurate): 10 passes gave 0.9781, 20 gave 0.9800
-#: (NMI 0.9394 → 0.9441); on another autoencoder's labels (0.9754) 0.9775 and 0.9780.
+#: ``ne-gmm`` with the pixels, 0.9780 accurate; without label smoothing): 10 passes gave
+#: 0.9781, 20 gave 0.9800 (NMI 0.9394 → 0.9441), 30 gave 0.9792 and 40 0.9793: longer, the
+#: classifier learns more of the clusters' mistakes; on another autoencoder's labels
+#: (0.9754) 10 and 20 passes gave 0.9775 and 0.9780.
 SELF_LABEL_EPOCHS = 20
+#: Label smoothing of the classifier's cross-entropy (Szegedy et al. 2016): the clusters'
+#: labels are noisy, and a softer target keeps the classifier from fitting their mistakes
+#: (Lukasik et al. 2020, "Does label smoothing mitigate label noise?", ICML). On the two
+#: label sets above (0.9780 and 0.9754 accurate; 20 passes, 2026-12-03): 0 gave 0.9800 and
+#: 0.9780, 0.1 gave 0.9815 and 0.9805, 0.2 0.9818 and 0.9809, 0.3 0.9816 and 0.9809.
+SELF_LABEL_SMOOTHING = 0.2
 #: Steps at least, for small data: on scikit-learn's 1,797 8×8 digits (ne-gmm's clusters
-#: 0.885 accurate, 2026-12-03) 20 passes (140 steps) gave 0.50, 150 passes (1,050 steps)
-#: 0.875 and 400 passes 0.884.
+#: 0.885 accurate, 2026-12-03, before label smoothing) 20 passes (140 steps) gave 0.50,
+#: 150 passes (1,050 steps) 0.875 and 400 passes 0.884; with the floor and smoothing,
+#: seeds 0–2 gave 0.882, 0.888, 0.883 from 0.885, 0.886, 0.886.
 SELF_LABEL_MIN_STEPS = 1000
 #: Hidden widths of the classifier (GELU after each).
 SELF_LABEL_HIDDEN = (1000, 500)
@@ -66,10 +75,11 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
     """Relabel every row with a classifier trained on its cluster labels.
 
     An MLP (:data:`SELF_LABEL_HIDDEN`, GELU) learns ``labels`` from ``inputs`` with
-    cross-entropy (AdamW, learning rate 1e-3 in a one-cycle schedule, weight decay 0.01,
-    batches of 256), each image shifted at random by up to :data:`MAX_SHIFT` pixels, for
-    ``epochs`` passes (and :data:`SELF_LABEL_MIN_STEPS` steps at least); its most probable
-    class becomes each row's label.
+    cross-entropy (labels smoothed by :data:`SELF_LABEL_SMOOTHING`; AdamW, learning rate 1e-3
+    in a one-cycle schedule, weight decay 0.01, batches of 256), each image shifted at
+    random by up to :data:`MAX_SHIFT` pixels, for ``epochs`` passes (and
+    :data:`SELF_LABEL_MIN_STEPS` steps at least); its most probable class becomes each
+    row's label.
 
     Parameters
     ----------
@@ -103,7 +113,8 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
     ----------
     Van Gansbeke et al. 2020 (above); McConville et al. 2020, "N2D: (not too) deep
     clustering via clustering the local manifold of an autoencoded embedding", ICPR, for
-    the clustering it refines.
+    the clustering it refines; Lukasik, Bhojanapalli, Menon & Kumar 2020, "Does label
+    smoothing mitigate label noise?", ICML, for the smoothing.
     """
     X = torch.as_tensor(np.asarray(inputs, dtype=np.float32)).reshape(len(inputs), -1)
     given = np.asarray(labels).reshape(-1)
@@ -140,7 +151,7 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
             x = X[rows]
             if image_shape is not None:
                 x = _shift(x, tuple(image_shape), generator)
-            loss = F.cross_entropy(net(x), y[rows])
+            loss = F.cross_entropy(net(x), y[rows], label_smoothing=SELF_LABEL_SMOOTHING)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
