@@ -336,8 +336,7 @@ def render_clustering(cl: dict, m: dict) -> list[str]:
              "`ne-gmm+self-labelling` its clusters relabelled by a classifier of the shifted "
              "images (`cluster_codes(codes, inputs=images, self_labelling=True)`, what "
              "`autoencoders cluster --self-labelling` runs on images; its seconds include "
-             "the embedding's), with every seed; the "
-             "codes alone with the first seed, unless "
+             "the embedding's), with every seed; the codes alone with the first seed, unless "
              "`--cluster-compare all` (every seed, and the pixels alone with the first). "
              "Seconds: wall time, the benchmark alone on the machine.",
              "", "| seed | training s | input | method | accuracy | NMI | ARI | clustering s |",

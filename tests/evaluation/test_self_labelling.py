@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from autoencoders.evaluation import self_labelling
-from autoencoders.evaluation.clustering import cluster_codes, image_shape
+from autoencoders.evaluation.clustering import can_self_label, cluster_codes, image_shape
 from autoencoders.evaluation.metrics import cluster_accuracy
 from autoencoders.evaluation.self_labelling import MAX_SHIFT, _shift, self_label
 
@@ -98,6 +98,14 @@ def test_image_shape_tells_images_from_tables():
     assert image_shape(np.zeros((4, 28, 28))) == (28, 28)
     assert image_shape(np.zeros((4, 3, 8, 8))) == (3, 8, 8)
     assert image_shape(np.zeros((4, 784))) is None and image_shape(None) is None
+
+
+def test_only_ne_gmm_given_images_self_labels():
+    images = np.zeros((4, 28, 28))
+    assert can_self_label("ne-gmm", images) and can_self_label("ne-gmm", images[:, None])
+    assert not can_self_label("ne-gmm", images.reshape(4, -1))
+    assert not can_self_label("ne-gmm", None)
+    assert not can_self_label("umap-gmm", images) and not can_self_label("kmeans", images)
 
 
 def test_cluster_codes_self_labels_images_only_when_asked(few_steps):

@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
                    help="starts of the mixture (or k-means); the most likely is kept (default 10)")
     p.add_argument("--self-labelling", action="store_true",
-                   help="images: relabel ne-gmm's clusters by a classifier (MNIST: +0.002)")
+                   help="images: relabel ne-gmm's clusters by a classifier (MNIST: +0.004)")
     p.add_argument("--out", metavar="FILE", type=_array_out,  # checked before the minutes
                    help="cluster labels: .npy, .csv or .parquet, or - (standard output)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")

@@ -14,7 +14,7 @@ from ..inputs import as_array
 from .reducers import make_reducer, umap_available
 from .self_labelling import self_label
 
-__all__ = ["cluster_codes", "image_shape", "merge_clusters", "modularity",
+__all__ = ["cluster_codes", "image_shape", "can_self_label", "merge_clusters", "modularity",
            "resolve_cluster_method", "CLUSTER_METHODS"]
 
 CLUSTER_METHODS = ("auto", "umap-gmm", "ne-gmm", "kmeans")
@@ -48,10 +48,17 @@ def resolve_cluster_method(method: str, with_inputs: bool = False) -> str:
 
 def image_shape(inputs: Any) -> tuple[int, ...] | None:
     """The shape of one image, ``(H, W)`` or ``(C, H, W)``, of ``inputs`` of shape
-    (n, H, W) or (n, C, H, W); None for tables (n, n_features) or no inputs: whether
-    "ne-gmm" relabels its clusters by self-labelling (:func:`cluster_codes`)."""
+    (n, H, W) or (n, C, H, W); None for tables (n, n_features) or no inputs."""
     shape = getattr(inputs, "shape", None)
     return tuple(int(s) for s in shape[1:]) if shape is not None and len(shape) in (3, 4) else None
+
+
+def can_self_label(method: str, inputs: Any) -> bool:
+    """Whether ``cluster_codes(..., method, inputs=inputs, self_labelling=True)`` relabels
+    its clusters: for "ne-gmm" (resolved, not "auto") given images, arrays of shape
+    (n, H, W) or (n, C, H, W); not for tables (n, n_features), other methods or no inputs,
+    whose clusters it keeps (with a UserWarning)."""
+    return method == "ne-gmm" and image_shape(inputs) is not None
 
 
 def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any = None,
@@ -149,10 +156,10 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
                          "input holds them; check the input (autoencoders fit refuses NaN)")
     if not is_whole_number(n_init) or n_init < 1:
         raise ValueError(f"n_init must be at least 1, a whole number; got {n_init!r}")
-    shape = None  # of one image, when the inputs are images: self-labelling
+    relabel = False
     if inputs is not None:
         X = as_array(inputs, "the inputs").astype(np.float32, copy=False)
-        shape = image_shape(X)
+        relabel, shape = self_labelling and can_self_label(method, X), X.shape[1:]
         X = X.reshape(len(X), -1)
         if len(X) != len(Z):
             raise ValueError(f"{len(X)} input rows for {len(Z)} codes: pass the rows the "
@@ -160,7 +167,7 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
         if not np.isfinite(X).all():
             raise ValueError("the inputs hold NaN or infinite values: drop or impute those "
                              "rows (autoencoders fit refuses NaN)")
-    if self_labelling and (method != "ne-gmm" or shape is None):
+    if self_labelling and not relabel:
         warnings.warn("self-labelling relabels the clusters of 'ne-gmm' given images as "
                       "inputs, (n, H, W) or (n, C, H, W); these clusters are kept as they "
                       "are", UserWarning, stacklevel=2)
@@ -231,7 +238,7 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
     merged = merge_clusters(_mixture(manifold, more, n_init, random_state), heads, tails,
                             n_clusters)
     labels = max((exact, merged), key=lambda labels: modularity(labels, heads, tails))
-    if inputs is None or shape is None or not self_labelling:
+    if not relabel:
         return labels
     relabelled = self_label(X, labels, shape, random_state=random_state)
     _, renumbered = np.unique(relabelled, return_inverse=True)  # no cluster left empty

@@ -58,7 +58,7 @@ _BATCH = 256
 def _shift(x: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     """Rows ``x`` (B, prod(shape)) as images of ``shape`` (…, H, W), each moved by up to
     :data:`MAX_SHIFT` pixels along H and W (zeros come in at the edges)."""
-    *lead, h, w = shape
+    h, w = shape[-2:]
     s = MAX_SHIFT
     padded = F.pad(x.reshape(len(x), -1, h, w), (s, s, s, s))  # (B, C, H + 2s, W + 2s)
     dy = torch.randint(0, 2 * s + 1, (len(x),), generator=generator)
@@ -93,6 +93,7 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
         training. Without it (tables) the classifier would learn the clusters as they are,
         and :func:`~autoencoders.evaluation.clustering.cluster_codes` does not call this.
     epochs : int, default :data:`SELF_LABEL_EPOCHS`
+        Passes over the rows (more on small data: :data:`SELF_LABEL_MIN_STEPS`).
     random_state : int, default 0
         Seeds the weights, the order of rows and the shifts: the same seed gives the same
         labels on one machine.
@@ -141,10 +142,10 @@ def self_label(inputs: Any, labels: Any, image_shape: tuple[int, ...] | None = N
         net = nn.Sequential(*dense_stack((d, *SELF_LABEL_HIDDEN, classes), "gelu", "linear"))
     batch = min(_BATCH, n)
     per_epoch = n // batch
-    epochs = max(int(epochs), -(-SELF_LABEL_MIN_STEPS // per_epoch))
+    passes = max(int(epochs), -(-SELF_LABEL_MIN_STEPS // per_epoch))
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, 1e-3, total_steps=int(epochs) * per_epoch)
-    for _ in range(int(epochs)):
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, 1e-3, total_steps=passes * per_epoch)
+    for _ in range(passes):
         order = torch.randperm(n, generator=generator)
         for start in range(0, per_epoch * batch, batch):
             rows = order[start:start + batch]

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from .._io import atomic_write
 from ..datasets import write_array
-from ..evaluation.clustering import cluster_codes, image_shape, resolve_cluster_method
+from ..evaluation.clustering import can_self_label, cluster_codes, resolve_cluster_method
 from ..evaluation.compare import (
     METHOD_LABELS,
     Comparison,
@@ -185,7 +185,7 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
               "cluster_seconds": end - encoded, "seconds": end - start,
               "random_state": random_state, "data": description or {},
               "inputs": inputs is not None,
-              "self_labelling": self_labelling and image_shape(inputs) is not None}
+              "self_labelling": self_labelling and can_self_label(method, inputs)}
     if y is not None:
         result.update(clustering_scores(y, labels))
     if labels_out is not None:
