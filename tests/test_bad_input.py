@@ -329,6 +329,17 @@ def out_of_range_with_minmax(ctx):
     assert ae.transform(ctx.bad(3.0)).shape == (40, 2)
 
 
+@case("values many training ranges beyond those of fit for a min-max scaled model (other "
+      "units)", "AutoEncoder.transform", ValueError,
+      r"X has values [\d.]+ training ranges beyond those of fit \(feature \d: \[[\d.]+, "
+      r"[\d.]+\], trained on \[[\d.]+, [\d.]+\]\); .* clips new data within 10 ranges of "
+      r"it, so this looks like data in other units: pass it in the units of the training data")
+def far_beyond_minmax_range_at_transform(ctx):
+    ae = ctx.new(input_scaling="minmax").fit(ctx.X * 3)
+    assert np.isfinite(ae.transform(ctx.X * 6)).all()  # a range or so beyond: clipped
+    ae.transform(ctx.X * 60)
+
+
 # ------------------------------------------------------------------ CSV
 @case("a string in a CSV", "read_input", ValueError,
       r"words\.csv: line 3 has a non-numeric or empty cell 'abc' in column 'b'; the CSV must "

@@ -167,8 +167,11 @@ def test_minmax_scaling_handles_unbounded_data_and_inverts():
     R = ae.reconstruct(X)
     assert np.abs(R - X).mean(axis=0)[2] < np.abs(X[:, 2] - X[:, 2].mean()).mean()
     assert R[:, 2].std() > 10  # back in the input's units
-    # new data beyond the training range is clipped into it, not refused
-    assert ae.transform(X * 3).shape == (200, 2)
+    # new data a little beyond the training range is clipped into it, not refused; data
+    # many ranges beyond is taken for other units
+    assert ae.transform(X + 2 * (X.max(0) - X.min(0))).shape == (200, 2)
+    with pytest.raises(ValueError, match="training ranges beyond those of fit"):
+        ae.transform(X * 3)
 
 
 def test_mse_with_unbounded_data_uses_a_linear_output():

@@ -11,7 +11,7 @@ from autoencoders import AutoEncoder
 from autoencoders.datasets import open_source
 from autoencoders.inference import write_outputs
 from autoencoders.inputs import InputSpec, holdout, named, split
-from autoencoders.workflow import DataRequest, run_data
+from autoencoders.workflow import DataRequest, run_data, with_run_split
 
 SMALL = dict(hidden_dims=(8,), latent_dim=2, epochs=1, batch_size=32, verbose=0,
              random_state=0, device="cpu")
@@ -114,3 +114,31 @@ def test_highest_keeps_the_top_rows_across_chunks_with_ids_and_stable_ties():
     few = Highest(10)
     few(0, 2, np.array([1.0, 2.0]))
     assert few.rows == [(1, None, 2.0), (0, None, 1.0)]
+
+
+def test_a_runs_own_input_is_split_as_the_run_split_it(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).uniform(size=(600, 4)).astype(np.float32))
+    path = str(tmp_path / "x.npy")
+    fit = {"input": path, "test_fraction": 0.3, "seed": 3, "test_size": None, "train_size": None}
+    theirs = run_data(DataRequest(input=path, test_fraction=0.3, seed=3)).test_numbers
+    ours = run_data(DataRequest(input=path)).test_numbers  # 0.1, seed 0: mostly rows it trained on
+    assert len(np.intersect1d(ours, theirs)) < len(ours) / 2
+    request = with_run_split(DataRequest(input=str(tmp_path / "." / "x.npy"), seed=5), fit)
+    assert np.array_equal(run_data(request).test_numbers, theirs)
+    fewer = run_data(with_run_split(DataRequest(input=path, train_size=50), fit))
+    assert np.array_equal(fewer.test_numbers, theirs) and len(fewer.X_train) == 50
+    np.save(tmp_path / "y.npy", np.zeros((10, 4), np.float32))
+    other = DataRequest(input=str(tmp_path / "y.npy"))
+    assert with_run_split(other, fit) is other  # other data: its own split
+
+
+def test_a_column_named_like_labels_read_as_a_feature_gets_a_note(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,label\n0.1,0.2,1\n0.3,0.4,0\n0.5,0.6,1\n")
+    from autoencoders.workflow import load
+
+    as_feature = load(DataRequest(input=str(tmp_path / "t.csv")))
+    assert as_feature.X.shape == (3, 3)
+    assert any("column 'label' is read as a feature" in n and "--label-column label" in n
+               for n in as_feature.notes)
+    as_labels = load(DataRequest(input=str(tmp_path / "t.csv"), label_column="label"))
+    assert as_labels.X.shape == (3, 2) and as_labels.notes == []

@@ -64,10 +64,30 @@ def test_fit_and_embed_user_files(tmp_path):
     assert (tmp_path / "z.parquet").stat().st_size > 0
 
 
+def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
+    X = np.random.default_rng(0).uniform(0, 1, size=(200, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "run"
+    run("fit", "--input", tmp_path / "x.npy", "--out", out, "--epochs", "1", "--maps", "none",
+        "--hidden-dims", "8", "--latent-dim", "2", "--test-fraction", "0.3", "--seed", "3",
+        "--no-report", "-q", check_code=0)
+    run("evaluate", out, "--input", tmp_path / "x.npy", "--baselines", "none", "-q",
+        check_code=0)
+    settings = json.loads((out / "evaluation.json").read_text())["settings"]
+    assert (settings["n_train"], settings["n_test"]) == (140, 60)
+    assert settings["data"]["test_fraction"] == 0.3
+    proc = run("evaluate", out, "--input", tmp_path / "x.npy", "--test-fraction", "0.1",
+               check_code=2)
+    assert "would score rows the model trained on" in proc.stderr
+
+
 def test_summary_of_notebook_preset_and_of_a_run(digits_run):
     proc = run("summary", "--preset", "notebook", check_code=0)
     assert "Total params: 842,009" in proc.stdout
     assert "(None, 28, 28)" in proc.stdout
+    assert "encoder.9  Linear + ReLU  (None, 25)" in proc.stdout  # the notebook's ReLU code
+    proc = run("summary", "--preset", "fast", check_code=0)
+    assert "encoder.9  Linear         (None, 25)" in proc.stdout  # the linear code of ours
     proc = run("summary", digits_run[0], check_code=0)
     assert "(None, 4)" in proc.stdout
 

@@ -118,9 +118,9 @@ def test_cluster_codes_self_labels_images_only_when_asked(few_steps):
     assert cluster_accuracy(expected, relabelled) == 1.0  # the same partition
     assert set(relabelled) == set(range(len(set(relabelled))))  # numbered 0 … c − 1
     # A table (the same rows flattened) keeps the mixture's labels.
-    with pytest.warns(UserWarning, match="kept as they are"):
+    with pytest.warns(UserWarning, match="self-labelling was not done: it needs"):
         table = cluster_codes(codes, 3, "ne-gmm", inputs=X.reshape(len(X), -1),
                               self_labelling=True, random_state=0)
     np.testing.assert_array_equal(table, mixture)
-    with pytest.warns(UserWarning, match="kept as they are"):
+    with pytest.warns(UserWarning, match="self-labelling was not done: it needs"):
         cluster_codes(codes, 3, "kmeans", self_labelling=True)

@@ -32,7 +32,7 @@ _RENAMED = {"lr": "learning_rate", "seed": "random_state"}
 def _request(args: Namespace, **overrides: Any) -> DataRequest:
     from ..workflow import DataRequest, recorded_data, with_run_columns
 
-    if not 0 < getattr(args, "test_fraction", 0.1) < 1:
+    if not 0 < (getattr(args, "test_fraction", None) or 0.1) < 1:
         raise UsageError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
     if getattr(args, "input", None) == "-" and args.command in ("fit", "evaluate"):
         raise UsageError(f"--input - (standard input) is for the verbs that apply a model; "
@@ -290,7 +290,7 @@ def cmd_evaluate(args: Namespace) -> int:
     baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
-    data = run_data(_request(args))
+    data = run_data(_run_split(args))
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
                               subsample=args.subsample, k=args.k, code_maps=args.code_maps,
                               random_state=args.seed, log=_log(args))
@@ -298,6 +298,29 @@ def cmd_evaluate(args: Namespace) -> int:
     print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                if os.path.exists(os.path.join(args.run_dir, f))))
     return 0
+
+
+def _run_split(args: Namespace) -> DataRequest:
+    """evaluate's data: the run's own test split of the run's own input (never rows it
+    trained on), or the options' split of other data."""
+    from ..workflow import read_command, with_run_split
+
+    request = _request(args)
+    try:
+        fit_options = read_command(args.run_dir)
+    except FileNotFoundError:  # a folder written by a script: only the options say
+        return request
+    split = with_run_split(request, fit_options)
+    if split is not request:
+        for name in ("test_fraction", "test_size"):
+            given, theirs = getattr(args, name, None), getattr(split, name)
+            if given is not None and given != theirs:
+                option = "--" + name.replace("_", "-")
+                raise UsageError(f"{option} {given}: the run held out its own test split of "
+                                 f"{args.input} ({option} {theirs}, seed {split.seed}), and "
+                                 "another split would score rows the model trained on; leave "
+                                 f"{option} out")
+    return split
 
 
 def cmd_cluster(args: Namespace) -> int:
@@ -444,14 +467,19 @@ def cmd_interpolate(args: Namespace) -> int:
 
 
 def cmd_summary(args: Namespace) -> int:
-    from ..config import ArchitectureConfig
     from ..models import build_model
     from ..models.summary import format_layer_table, layer_table
 
     if (args.run_dir is None) == (args.preset is None):
-        raise UsageError("summary: give either RUN_DIR or --preset notebook")
+        raise UsageError("summary: give either RUN_DIR or --preset NAME")
     if args.preset:
-        arch, title = ArchitectureConfig(), "The reference notebook's autoencoder (28×28 input)"
+        from ..estimator import AutoEncoder
+        from ..params import architecture_from_params, preset
+
+        params = AutoEncoder(**preset(args.preset)).get_params()
+        arch = architecture_from_params(params, (28, 28), in_unit=True)
+        title = (f"The {args.preset!r} preset's autoencoder on MNIST (28×28 input)"
+                 + (", the reference notebook's" if args.preset == "notebook" else ""))
     else:
         from ..estimator import AutoEncoder
 

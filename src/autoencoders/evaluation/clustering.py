@@ -168,9 +168,9 @@ def cluster_codes(Z: Any, n_clusters: int, method: str = "auto", *, inputs: Any 
             raise ValueError("the inputs hold NaN or infinite values: drop or impute those "
                              "rows (autoencoders fit refuses NaN)")
     if self_labelling and not relabel:
-        warnings.warn("self-labelling relabels the clusters of 'ne-gmm' given images as "
-                      "inputs, (n, H, W) or (n, C, H, W); these clusters are kept as they "
-                      "are", UserWarning, stacklevel=2)
+        warnings.warn("self-labelling was not done: it needs the 'ne-gmm' method and images "
+                      "as inputs, (n, H, W) or (n, C, H, W); the clusters are kept without it",
+                      UserWarning, stacklevel=2)
     if method == "kmeans":
         from sklearn.cluster import KMeans
 

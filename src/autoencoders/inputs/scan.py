@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 
 from ..datasets.source import Source, iter_chunks
 
-__all__ = ["Range", "scan", "check_fits_float32", "check_unit_interval", "UNIT_TOLERANCE",
-           "CLIP_BAND"]
+__all__ = ["Range", "scan", "check_fits_float32", "check_unit_interval",
+           "check_training_range", "UNIT_TOLERANCE", "CLIP_BAND"]
 
 #: Rows per chunk of the value pass: small enough that a chunk's minimum and maximum are
 #: taken while it is in the cache.
@@ -22,10 +22,11 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: Values this far outside [0, 1] still count as in [0, 1] when a model is fitted: float32
 #: arithmetic leaves MinMaxScaler's maximum at 1.0000001 (bug case C21).
 UNIT_TOLERANCE = 1e-6
-#: New data for a model that takes [0, 1] is clipped to it when it lies within this far of
-#: it: held-out folds of a MinMaxScaler reach beyond the training range (up to 2.25 in a
-#: 3-fold split of scikit-learn's digits). Further out, it is taken for data in other units
-#: (0–255 pixels or 0–16 digits as floats) and refused.
+#: New data for a model that takes [0, 1] (or a min-max scaled one: this many training
+#: ranges of each feature) is clipped to [0, 1] when it lies within this far of it: held-out
+#: folds of a MinMaxScaler reach beyond the training range (up to 2.25 in a 3-fold split of
+#: scikit-learn's digits). Further out, it is taken for data in other units (0–255 pixels or
+#: 0–16 digits as floats) and refused.
 CLIP_BAND = 10.0
 
 
@@ -124,3 +125,43 @@ def check_unit_interval(found: Range, what: str, fitting: bool) -> None:
            "pixels in a CSV are read as floats: divide them by 255)")
     raise ValueError(f"{what} has values in [{lo:g}, {hi:g}] but the 'bce' loss needs "
                      f"[0, 1]; {fix}")
+
+
+def check_training_range(found: Range, offset: np.ndarray, scale: np.ndarray, what: str) -> None:
+    """For a model that maps each feature to [0, 1] by its training minimum and range
+    (min-max): new data within ``CLIP_BAND`` training ranges of them is clipped to [0, 1];
+    further out it is taken for data in other units (0–16 digits as 0–255 pixels, a table
+    in grams for one in kilograms) and refused, as :func:`check_unit_interval` refuses it for
+    a model of [0, 1] input.
+
+    Features whose scale is exactly 1 are not checked: a feature constant in training has
+    scale 1 too (its range, 0, is replaced by 1), and a held-out row may well differ there
+    (a rare pixel of scikit-learn's digits).
+
+    Parameters
+    ----------
+    found : Range
+        Per-feature minima and maxima of the new data (raw units).
+    offset, scale : ndarray of float32, any shape of ``found``'s size
+        The model's per-feature minimum and 1 / range.
+    what : str
+        How messages name the data.
+
+    Raises
+    ------
+    ValueError
+        Naming the feature furthest out, its values and its training range.
+    """
+    offset, scale = offset.reshape(-1).astype(np.float64), scale.reshape(-1).astype(np.float64)
+    beyond = np.maximum((offset - found.lo) * scale, (found.hi - offset) * scale - 1.0)
+    beyond[scale == 1.0] = 0.0
+    j = int(beyond.argmax())
+    if beyond[j] <= CLIP_BAND:
+        return
+    top = offset[j] + 1.0 / scale[j]
+    raise ValueError(f"{what} has values {beyond[j]:.3g} training ranges beyond those of fit "
+                     f"(feature {j}: [{found.lo[j]:g}, {found.hi[j]:g}], trained on "
+                     f"[{offset[j]:g}, {top:g}]); the model maps each feature to [0, 1] by its "
+                     f"training minimum and range and clips new data within {CLIP_BAND:g} "
+                     "ranges of it, so this looks like data in other units: pass it in the "
+                     "units of the training data")

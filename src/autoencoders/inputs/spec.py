@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
 from ..datasets.source import Source
 from .rows import Rows, as_rows
-from .scan import UNIT_TOLERANCE, check_fits_float32, check_unit_interval, scan
+from .scan import (
+    UNIT_TOLERANCE,
+    check_fits_float32,
+    check_training_range,
+    check_unit_interval,
+    scan,
+)
 
 __all__ = ["InputSpec", "SCALINGS", "pixels_to_unit"]
 
@@ -187,7 +193,8 @@ class InputSpec:
         ValueError
             As :meth:`fit`; for another number of features or image shape than the spec's,
             DataFrame or table columns other than those of fit (or in another order), and
-            values beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1].
+            values beyond ``CLIP_BAND`` of [0, 1] for a model that takes [0, 1], and beyond
+            ``CLIP_BAND`` training ranges of a feature for a min-max scaled model.
         """
         rows = as_rows(X, what)
         self.check_names(rows.feature_names, rows.name)
@@ -199,6 +206,8 @@ class InputSpec:
             return rows
         found = scan(rows)
         if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
+            assert self.scale is not None  # __post_init__: both or neither
+            check_training_range(found, self.offset, self.scale, rows.name)
             return rows
         check_fits_float32(found, rows.name)
         if self.unit:

@@ -11,6 +11,7 @@ from .data import (
     own_rows,
     run_data,
     with_run_columns,
+    with_run_split,
 )
 from .evaluate import cluster_run, evaluate_run, evaluation_table
 from .folder import (
@@ -39,5 +40,5 @@ __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
-           "recorded_dataset", "recorded_data", "with_run_columns", "run_report",
+           "recorded_dataset", "recorded_data", "with_run_columns", "with_run_split", "run_report",
            "write_run_report", "run_test_data", "Run"]

@@ -25,7 +25,7 @@ from ..inputs import Rows, check_labels, holdout, named, split
 STDIN = "-"
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "with_run_columns", "STDIN",
+           "with_run_columns", "with_run_split", "STDIN",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -175,12 +175,26 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
                          label_column=request.labels_from, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
                    "label_column": request.labels_from}
+    notes = source.notes() + _label_like_features(source.feature_names, request)
     # .npz and .csv are read whole (ArraySource): nothing to stream.
     if not isinstance(source, ArraySource) and (request.stream
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
-        return Loaded(source, source.labels(), description, notes=source.notes())
+        return Loaded(source, source.labels(), description, notes=notes)
     return Loaded(source.to_numpy(), source.labels(), description,
-                  source.ids(np.arange(len(source))), source.notes(), source.feature_names)
+                  source.ids(np.arange(len(source))), notes, source.feature_names)
+
+
+#: Column names that usually hold labels: a table's column so named and not given as
+#: ``--label-column`` is a feature, and a note says so (a label among the features leaks
+#: the answer into every code).
+LABEL_LIKE = ("label", "labels", "target", "class", "y")
+
+
+def _label_like_features(names: tuple[str, ...] | None, request: DataRequest) -> list[str]:
+    if not names or request.labels_from is not None:
+        return []
+    return [f"column {name!r} is read as a feature; if it holds labels, name it with "
+            f"--label-column {name}" for name in names if name.lower() in LABEL_LIKE]
 
 
 @dataclass
@@ -351,6 +365,36 @@ def with_run_columns(request: DataRequest, recorded: dict[str, Any]) -> DataRequ
         return replace(request, optional_columns=True, **wanted)
     columns = table_columns(request.input) or []
     return replace(request, **{k: v for k, v in wanted.items() if v in columns})
+
+
+def with_run_split(request: DataRequest, fit_options: dict[str, Any]) -> DataRequest:
+    """``request`` split as the run whose ``fit`` had ``fit_options`` split its input
+    (:func:`~autoencoders.workflow.folder.read_command`: ``test_fraction``, ``test_size``,
+    ``seed``, and ``train_size`` unless the request asks for fewer rows), when it reads that
+    same input; other data keeps the request's own split. ``evaluate`` then scores the rows
+    the run held out: :func:`~autoencoders.inputs.holdout` draws of another fraction or
+    seed are not nested (of 600 rows, the 60 held out at 0.1 share 17 with the 180 held out
+    at 0.3), so a split of its own would score rows the model trained on."""
+    theirs = fit_options.get("input")
+    if not request.input or request.input == STDIN or not isinstance(theirs, str) \
+            or not _same_path(request.input, theirs):
+        return request
+    train_size = fit_options.get("train_size")
+    if request.train_size and (not train_size or request.train_size < train_size):
+        train_size = request.train_size  # fewer of the same training rows: still unseen-free
+    return replace(request, test_fraction=fit_options.get("test_fraction", 0.1),
+                   test_size=fit_options.get("test_size"), seed=fit_options.get("seed", 0),
+                   train_size=train_size)
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two paths (or globs) name the same input."""
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # a glob, or a file gone
+        return False
 
 
 def _load_stdin(request: DataRequest) -> Loaded:
