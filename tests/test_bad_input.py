@@ -1171,7 +1171,7 @@ def out_is_a_users_folder(ctx):
 
 
 @case("--out the input file", "autoencoders embed", ValueError,
-      r"--out .*same\.npy would overwrite .*same\.npy \(an input, or a file of the run\), "
+      r"--out .*same\.npy would overwrite .*same\.npy \(an input, or a file of a run\), "
       r"destroying it", exit_code=1)
 def output_is_the_input(ctx):
     np.save(ctx.tmp / "same.npy", ctx.X)
@@ -1183,7 +1183,7 @@ def output_is_the_input(ctx):
 
 
 @case("--out a file of the run", "autoencoders export", ValueError,
-      r"--out .*history\.csv would overwrite .*history\.csv \(an input, or a file of the "
+      r"--out .*history\.csv would overwrite .*history\.csv \(an input, or a file of a "
       r"run\)", exit_code=1)
 def output_is_a_file_of_the_run(ctx):
     history = (Path(ctx.model_dir) / "history.csv").read_bytes()
@@ -1192,6 +1192,19 @@ def output_is_a_file_of_the_run(ctx):
                 Path(ctx.model_dir) / "history.csv")
     finally:
         assert (Path(ctx.model_dir) / "history.csv").read_bytes() == history
+
+
+@case("--out a file of another run folder", "autoencoders embed", ValueError,
+      r"--out .*other/history\.csv would overwrite .*other/history\.csv \(an input, or a "
+      r"file of a run\)", exit_code=1)
+def output_is_a_file_of_another_run(ctx):
+    other = Path(ctx.copy_model("other"))
+    history = (other / "history.csv").read_bytes()
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--out",
+                other / "history.csv")
+    finally:
+        assert (other / "history.csv").read_bytes() == history
 
 
 @case("a second fit into a folder that a running fit writes", "autoencoders fit", ValueError,

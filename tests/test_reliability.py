@@ -17,6 +17,7 @@ import pytest
 from sklearn.base import clone
 
 from autoencoders import AutoEncoder
+from autoencoders.callbacks import Callback
 from autoencoders.cli import main
 from autoencoders.training import CheckpointError
 
@@ -175,6 +176,45 @@ def test_a_run_whose_writing_fails_after_training_is_finished_by_resume(X, tmp_p
     assert (run / "figures" / "loss.png").is_file()
     history = (run / "history.csv").read_text().splitlines()
     assert len(history) == 3  # the two epochs, not trained again
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, ValueError])
+def test_a_map_that_fails_after_training_keeps_the_trained_run(X, tmp_path, monkeypatch,
+                                                               capsys, failure):
+    """Ctrl-C or an error while the map trains (after the autoencoder) keeps the run's
+    checkpoint, says how to resume, and the resume trains no epoch again."""
+    from autoencoders.neighbours import NeighbourMap
+
+    np.save(tmp_path / "x.npy", X)
+    run, fit = tmp_path / "run", NeighbourMap.fit
+
+    def broken(self, *args, **kwargs):
+        raise failure("the map stopped")
+
+    monkeypatch.setattr(NeighbourMap, "fit", broken)
+    code = _cli("fit", "--input", tmp_path / "x.npy", "--out", run, "-q", "--epochs", "2",
+                "--maps", "none", "--map", "--no-report")
+    err = capsys.readouterr().err
+    assert code == (130 if failure is KeyboardInterrupt else 1)
+    assert f"fit --resume {run}" in err and any((run / "checkpoints").glob("step-*"))
+    monkeypatch.setattr(NeighbourMap, "fit", fit)
+    assert _cli("fit", "--resume", run, "-q") == 0
+    assert (run / "map.csv").is_file() and len((run / "history.csv").read_text().splitlines()) == 3
+
+
+def test_a_refit_that_fails_leaves_the_earlier_fit(X):
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0).fit(X)
+    codes = ae.transform(X)
+    with pytest.raises(ValueError, match="needs more training rows than its n_neighbors=15"):
+        ae.set_params(neighbour_map=True).fit(X[:10, :3])  # refused before training
+    with pytest.raises(KeyboardInterrupt):
+        ae.set_params(neighbour_map=False).fit(X[:, :3], callbacks=[_Interrupt()])
+    assert ae.n_features_in_ == X.shape[1] and np.array_equal(ae.transform(X), codes)
+
+
+class _Interrupt(Callback):
+    def on_epoch_end(self, log):
+        raise KeyboardInterrupt
 
 
 def test_metrics_json_is_always_valid_json(X, tmp_path):

@@ -1,5 +1,6 @@
-"""Writing files so that a crash or a full disk never leaves a half-written one behind, and
-the memory a reader may claim before it allocates."""
+"""Writing files so that a crash or a full disk never leaves a half-written one behind (and
+an object's state whole when an update of it fails), and the memory a reader may claim
+before it allocates."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write", "file_in_the_way", "remove_stale_temporaries",
-           "process_alive", "available_memory", "check_fits_in_memory"]
+__all__ = ["atomic_path", "atomic_write", "kept_on_failure", "file_in_the_way",
+           "remove_stale_temporaries", "process_alive", "available_memory",
+           "check_fits_in_memory"]
 
 
 @contextlib.contextmanager
@@ -143,6 +145,20 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
         data = data.encode("utf-8")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def kept_on_failure(obj: object) -> Iterator[None]:
+    """Put ``obj``'s attributes back as they were when the block raises (any exception,
+    KeyboardInterrupt included): a refit that fails leaves the earlier fit whole, as a
+    failed write leaves the earlier file."""
+    earlier = dict(vars(obj))
+    try:
+        yield
+    except BaseException:
+        vars(obj).clear()
+        vars(obj).update(earlier)
+        raise
 
 
 def available_memory() -> int:

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._io import kept_on_failure
 from .callbacks import HISTORY_FIELDS, Callback, ProgressBar
 from .datasets.source import Source
 from .decoding import DecoderMixin
@@ -271,8 +272,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         Raises
         ------
         ValueError
-            For invalid parameters, and input that ``autoencoders.inputs`` refuses (empty,
-            1-D, non-numeric, NaN, outside [0, 1] with the BCE loss, another shape).
+            For invalid parameters, input that ``autoencoders.inputs`` refuses (empty, 1-D,
+            non-numeric, NaN, outside [0, 1] for BCE, another shape), too few rows for a map.
         TrainingDivergedError
             When the loss becomes NaN or infinite.
         TrainingInterrupted
@@ -287,6 +288,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         params = self.get_params()
         device = select_device(self.device)
         recipe, want_map = device_recipe(params), self._map_wanted()  # check the parameters
+        checkpointer = None
         if self.checkpoint_dir is not None:
             # The owner token is not a parameter: a clone or a loaded copy gets its own, and
             # so never deletes this estimator's checkpoints; a resumed fit takes over the
@@ -298,8 +300,6 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         elif resume:
             raise ValueError("resume=True needs checkpoint_dir, the folder where the "
                              "interrupted fit wrote its checkpoints")
-        else:
-            checkpointer = None
         check_wait_policy()
         rng = check_random_state(self.random_state)
         spec, X_train, X_val, in_unit = training_inputs(
@@ -311,28 +311,28 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                           f"{spec.n_features} features: the code cannot compress them (and "
                           "PCA of as many components reconstructs them exactly); choose "
                           f"latent_dim < {spec.n_features}", UserWarning, stacklevel=2)
-        # The optimiser, its batch and the length may follow the number of rows.
-        recipe = device_recipe(params, len(X_train))
-        # Parameters and data passed their checks: only now is an earlier fit replaced.
-        self.__dict__.pop("model_", None)
-        self._set_input_spec(spec)
-        self.architecture_, self.recipe_ = architecture, recipe
-
+        recipe = device_recipe(params, len(X_train))  # optimiser, batch, length follow the rows
+        self._map_wanted(len(X_train))  # enough rows for the map's graph, before training
         cbs = ([ProgressBar()] if self.verbose else []) + [cb.bind(self) for cb in callbacks]
-        model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),
-                                seed=int(rng.randint(np.iinfo(np.int32).max)), device=device,
-                                callbacks=cbs, checkpointer=checkpointer, resume=resume)
-        self.train_seconds_ = float(sum(r["seconds"] for r in rows))
-        self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
-        val = self.history_["val_loss"]
-        # The weights it holds: early stopping restores the best epoch's, however it ended.
-        self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))] if
-                            recipe.early_stopping and rows and None not in val else len(rows))
-        self.device_ = str(device)
-        self.model_ = model.cpu()
-        self.__dict__.pop("neighbour_map_", None)
-        if want_map:
-            self.neighbour_map_ = self._fit_map(X_train, rng)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        # Parameters and data passed their checks: only now is an earlier fit replaced,
+        # and put back if this one fails or is interrupted.
+        with kept_on_failure(self):
+            self._set_input_spec(spec)
+            self.architecture_, self.recipe_ = architecture, recipe
+            model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),
+                                    seed=seed, device=device, callbacks=cbs,
+                                    checkpointer=checkpointer, resume=resume)
+            self.train_seconds_ = float(sum(r["seconds"] for r in rows))
+            self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
+            val = self.history_["val_loss"]
+            # The weights it holds: early stopping restores the best epoch's, however it ended.
+            self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))] if recipe.early_stopping
+                                and rows and None not in val else len(rows))
+            self.device_, self.model_ = str(device), model.cpu()
+            self.__dict__.pop("neighbour_map_", None)
+            if want_map:
+                self.neighbour_map_ = self._fit_map(X_train, rng)
         return self
 
     def _set_input_spec(self, spec: InputSpec) -> None:

@@ -47,28 +47,45 @@ class MapMixin:
         def _run(self, fn: Callable[[torch.Tensor], torch.Tensor],
                  X_prepared: NDArray[Any] | Source) -> NDArray[np.float32]: ...
 
-    def _map_wanted(self) -> bool:
+    def _map_wanted(self, n_rows: int | None = None) -> bool:
         """Whether ``fit`` trains a map, its parameters checked before the autoencoder
-        trains (a bad value must not cost the user the training first).
+        trains (a bad value must not cost the user the training first); with ``n_rows``,
+        the training rows, also whether they are enough for the map's graph.
 
         Raises
         ------
         ValueError
             For ``neighbour_map`` other than True, False, None or a ``NeighbourMap`` (a
-            string such as "no" is not False), and ``map_input`` not in ``MAP_INPUTS``.
+            string such as "no" is not False), ``map_input`` not in ``MAP_INPUTS``, invalid
+            parameters of the ``NeighbourMap``, or ``n_rows`` of at most its
+            ``n_neighbors`` (or fewer than 3).
         """
         if not isinstance(self.neighbour_map, (bool, type(None), NeighbourMap)):
             raise ValueError("neighbour_map must be True, False, None or a NeighbourMap, got "
                              f"{self.neighbour_map!r} ({type(self.neighbour_map).__name__})")
         if self.map_input not in MAP_INPUTS:
             raise ValueError(f"map_input must be one of {MAP_INPUTS}, got {self.map_input!r}")
-        return self.neighbour_map is not None and self.neighbour_map is not False
+        wanted = self.neighbour_map is not None and self.neighbour_map is not False
+        if wanted:
+            mapper = self._new_map()
+            mapper._config()  # its parameters' checks
+            n = min(n_rows, MAP_MAX_ROWS) if n_rows is not None else None
+            if n is not None and (n < 3 or mapper.n_neighbors >= n):
+                raise ValueError(f"the 2-D map (neighbour_map) needs more training rows than "
+                                 f"its n_neighbors={mapper.n_neighbors} (and at least 3), got "
+                                 f"{n}: pass neighbour_map=NeighbourMap(n_neighbors=...) with "
+                                 "fewer, more rows, or no map (neighbour_map=False; on the "
+                                 "command line leave out --map, or give --no-map)")
+        return wanted
+
+    def _new_map(self) -> NeighbourMap:
+        return (clone(self.neighbour_map) if isinstance(self.neighbour_map, NeighbourMap)
+                else NeighbourMap())
 
     def _fit_map(self, X_train: NDArray[Any] | Source, rng: np.random.RandomState
                  ) -> NeighbourMap:
         """The map of (a subset of at most ``MAP_MAX_ROWS``) training rows."""
-        mapper = (clone(self.neighbour_map) if isinstance(self.neighbour_map, NeighbourMap)
-                  else NeighbourMap())
+        mapper = self._new_map()
         if mapper.random_state is None:
             mapper.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
         if len(X_train) > MAP_MAX_ROWS:

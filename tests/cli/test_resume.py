@@ -92,3 +92,21 @@ def test_resume_rejects_other_options_and_folders_without_a_run(tmp_path):
     proc = run("fit", "--resume", tmp_path)
     assert proc.returncode == 1
     assert "command.json: missing" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_resume_replays_every_kind_of_saved_option(tmp_path):
+    """A run started with a switch whose Python name differs from its flag (``--map``,
+    ``neighbour_map``), a size ``HxW`` and a list resumes with them all."""
+    from autoencoders.cli.options_file import RESUME_OPTIONS, resume_args
+    from autoencoders.cli.parser import build_parser
+    from autoencoders.workflow import save_command
+
+    parser = build_parser()
+    started = parser.parse_args(["fit", "--input", "x.npy", "--out", str(tmp_path), "--map",
+                                 "--image-size", "20x24", "--hidden-dims", "32,16",
+                                 "--no-report", "--seed", "3"])
+    save_command(tmp_path, {k: v for k, v in vars(started).items()
+                            if k not in RESUME_OPTIONS}, "")
+    resumed = resume_args(parser.parse_args(["fit", "--resume", str(tmp_path)]))
+    for key in ("neighbour_map", "image_size", "hidden_dims", "no_report", "seed", "input"):
+        assert getattr(resumed, key) == getattr(started, key), key

@@ -169,6 +169,8 @@ def test_a_map_on_a_shared_graph_checks_the_second_view():
     (np.full((30, 5), np.nan, np.float32), "NaN"),
     (np.zeros((0, 5), np.float32), "empty"),
     (np.array([["a", "b"]] * 30), "real numbers"),
+    (np.full((30, 5), 1e39), "overflows float32"),
+    (np.full((30, 5), 1e-40), "below float32's smallest normal number"),
 ])
 def test_bad_input_to_the_map_is_explained(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -240,3 +242,19 @@ def test_a_map_of_5000_mnist_images_beats_pca_by_a_margin(mnist):
     trust_pca = trustworthiness(Xt, pca.transform(Xt), 10)
     knn_pca = knn_accuracy(pca.transform(X), y, pca.transform(Xt), yt)
     assert trust > trust_pca + 0.1 and knn > knn_pca + 0.3, (trust, knn, trust_pca, knn_pca)
+
+
+def test_a_map_fitted_on_named_columns_refuses_them_reordered_and_keeps_them_saved(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).uniform(size=(60, 4))
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    mapper = NeighbourMap(**FAST).fit(frame)
+    assert list(mapper.feature_names_in_) == list("abcd")
+    with pytest.raises(ValueError, match="same columns in another order"):
+        mapper.transform(frame[list("dcba")])
+    loaded = NeighbourMap.load(mapper.save(tmp_path / "map"))
+    with pytest.raises(ValueError, match="same columns in another order"):
+        loaded.transform(frame[list("dcba")])
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        np.testing.assert_array_equal(loaded.transform(X), mapper.transform(frame))
+    assert not hasattr(NeighbourMap(**FAST).fit(X), "feature_names_in_")

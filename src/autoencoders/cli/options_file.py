@@ -58,7 +58,23 @@ def with_config(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     if verb not in verb_parsers(parser):
         raise UsageError(f"--config goes with a command, e.g. '{PROG} fit --config {path}'")
     assert verb is not None  # None is no verb: refused just above
-    sub = verb_parsers(parser)[verb]
+    tokens = option_tokens(verb_parsers(parser)[verb], table, f"--config {path}")
+    i = rest.index(verb) + 1
+    return rest[:i] + tokens + rest[i:]
+
+
+def option_tokens(sub: argparse.ArgumentParser, table: dict[str, Any], where: str) -> list[str]:
+    """Command-line tokens of ``table`` for the verb parser ``sub``: keys are flag names
+    without dashes (``latent-dim``, ``latent_dim``) or an option's Python name
+    (``neighbour_map`` for ``--map``); a bool is a switch given (``--map``) or not
+    (``--no-map`` for a switch that has one); a list is comma-joined (``HxW`` for an image
+    size). ``where`` names the table's origin in errors.
+
+    Raises
+    ------
+    UsageError
+        For a key that is not an option of the verb, or a switch given a non-bool value.
+    """
     by_flag = sub._option_string_actions
     by_dest = {a.dest: a for a in sub._actions}
     tokens: list[str] = []
@@ -66,10 +82,10 @@ def with_config(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
         action = by_flag.get("--" + key.replace("_", "-")) or by_dest.get(key)
         if action is None or not action.option_strings or isinstance(value, dict) \
                 or action.dest in ("config", "help", "version"):
-            raise UsageError(f"--config {path}: {key!r} is not an option of '{verb}' that a "
-                             f"file can set (see '{PROG} {verb} --help')")
+            raise UsageError(f"{where}: {key!r} is not an option of '{sub.prog.split()[-1]}' "
+                             f"that a file can set (see '{sub.prog} --help')")
         if action.nargs == 0 and not isinstance(value, bool):
-            raise UsageError(f"--config {path}: {key!r} is a switch: give true or false, not "
+            raise UsageError(f"{where}: {key!r} is a switch: give true or false, not "
                              f"{value!r}")
         flag = next((o for o in action.option_strings if o.startswith("--")),
                     action.option_strings[0])
@@ -79,11 +95,11 @@ def with_config(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
             elif value:
                 tokens.append(flag)
         elif isinstance(value, list):
-            tokens += [flag, ",".join(str(v) for v in value)]
+            joint = "x" if action.dest == "image_size" else ","
+            tokens += [flag, joint.join(str(v) for v in value) or "none"]
         else:  # a bool for a valued option reaches its type check as "true"/"false"
             tokens += [flag, str(value).lower() if isinstance(value, bool) else str(value)]
-    i = rest.index(verb) + 1
-    return rest[:i] + tokens + rest[i:]
+    return tokens
 
 
 def config_text(parser: argparse.ArgumentParser, verb: str, options: dict[str, Any]) -> str:
@@ -131,19 +147,11 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     if extra:
         raise UsageError(f"--resume takes the options of the run it continues; drop "
                          f"--{extra[0].replace('_', '-')}")
-    argv = ["fit"]
-    for key, value in read_command(args.resume).items():
-        flag = "--" + key.replace("_", "-")
-        if key in RESUME_OPTIONS or value is None or value is False:
-            continue
-        if value is True:
-            argv.append(flag)
-        elif isinstance(value, list):
-            text = "x" if key == "image_size" else ","
-            argv += [flag, text.join(map(str, value)) or "none"]
-        else:
-            argv += [flag, str(value)]
+    options = {k: v for k, v in read_command(args.resume).items()
+               if k not in RESUME_OPTIONS and v is not None}
     try:
+        argv = ["fit", *option_tokens(verb_parsers(build_parser())["fit"], options,
+                                      f"{args.resume}: saved option")]
         saved = build_parser().parse_args(argv)
     except UsageError as exc:
         raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "

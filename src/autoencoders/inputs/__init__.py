@@ -37,8 +37,9 @@ from .rows import (
     column_names,
     named,
 )
-from .spec import SCALINGS, InputSpec, pixels_to_unit
+from .spec import SCALINGS, InputSpec, check_feature_names, pixels_to_unit
 
 __all__ = ["Rows", "as_rows", "named", "InputSpec", "SCALINGS", "holdout", "split",
            "training_inputs", "InputTypeError", "column_names",
-           "check_codes", "check_labels", "pixels_to_unit", "as_array"]
+           "check_codes", "check_labels", "pixels_to_unit", "as_array",
+           "check_feature_names"]

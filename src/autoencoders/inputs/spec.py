@@ -26,7 +26,7 @@ from .scan import (
     scan,
 )
 
-__all__ = ["InputSpec", "SCALINGS", "pixels_to_unit"]
+__all__ = ["InputSpec", "SCALINGS", "pixels_to_unit", "check_feature_names"]
 
 SCALINGS = ("auto", "minmax", "none")
 _log = logging.getLogger("autoencoders")
@@ -231,38 +231,9 @@ class InputSpec:
         return data.reshape(len(data), *self.feature_shape)
 
     def check_names(self, names: tuple[str, ...] | None, what: str) -> None:
-        """scikit-learn's rules for ``feature_names_in_``, for the column ``names`` of data
-        that messages call ``what``: other or reordered columns (of a DataFrame or a table's
-        header) are refused; named features for a model fitted on unnamed ones, or the
-        reverse, warn (UserWarning).
-
-        Raises
-        ------
-        ValueError
-            For names other than fit's, or fit's in another order (the message gives it).
-        """
-        if names is None and self.feature_names is not None:
-            warnings.warn(f"{what} does not have valid feature names, but AutoEncoder was "
-                          "fitted with feature names", UserWarning, stacklevel=6)
-        elif names is not None and self.feature_names is None:
-            warnings.warn(f"{what} has feature names, but AutoEncoder was fitted without "
-                          "feature names", UserWarning, stacklevel=6)
-        elif names is not None and names != self.feature_names:
-            assert self.feature_names is not None  # the branch above takes None
-            unseen = [n for n in names if n not in self.feature_names]
-            missing = [n for n in self.feature_names if n not in names]
-            order = ", ".join(self.feature_names[:10]) + (
-                ", ..." if len(self.feature_names) > 10 else "")
-            detail = (f"{what} has the same columns in another order; put them in fit's "
-                      f"order: {order} (in Python: X[ae.feature_names_in_])"
-                      if not unseen and not missing else
-                      "; ".join(part for part in (
-                          f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"
-                          if unseen else "",
-                          f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
-                          if part))
-            raise ValueError("The feature names should match those that were passed during "
-                             f"fit ({detail})")
+        """:func:`check_feature_names` of the column ``names`` of data that messages call
+        ``what`` against fit's."""
+        check_feature_names(self.feature_names, names, what, "AutoEncoder", stacklevel=7)
 
     def model_input(self, rows: Rows) -> np.ndarray | Source:
         """Checked rows (:meth:`check`, :meth:`fit`) → what training and inference take:
@@ -341,3 +312,46 @@ def _features_message(what: str, shape: tuple[int, ...], feature_shape: tuple[in
             "shaped like the training data"
             + ("; resize images to the training size (--image-size HxW, or "
                "read_input(..., image_size=(h, w)))" if len(feature_shape) == 2 else ""))
+
+
+def check_feature_names(fitted: tuple[str, ...] | None, names: tuple[str, ...] | None,
+                        what: str, estimator: str, stacklevel: int = 3) -> None:
+    """scikit-learn's rules for ``feature_names_in_``: data whose column ``names`` (of a
+    DataFrame or a table's header) differ from those of fit (``fitted``), or come in another
+    order, is refused; named features for a model fitted on unnamed ones, or the reverse,
+    warn (UserWarning).
+
+    Parameters
+    ----------
+    fitted, names : tuple of str or None
+        The columns of fit's data and of the new data (``what``), None when unnamed.
+    what, estimator : str
+        How messages name the data and the fitted estimator.
+    stacklevel : int
+        Of the warnings, so that they point at the caller's line.
+
+    Raises
+    ------
+    ValueError
+        For names other than fit's, or fit's in another order (the message gives it).
+    """
+    if names is None and fitted is not None:
+        warnings.warn(f"{what} does not have valid feature names, but {estimator} was "
+                      "fitted with feature names", UserWarning, stacklevel=stacklevel)
+    elif names is not None and fitted is None:
+        warnings.warn(f"{what} has feature names, but {estimator} was fitted without "
+                      "feature names", UserWarning, stacklevel=stacklevel)
+    elif names is not None and fitted is not None and names != fitted:
+        unseen = [n for n in names if n not in fitted]
+        missing = [n for n in fitted if n not in names]
+        order = ", ".join(fitted[:10]) + (", ..." if len(fitted) > 10 else "")
+        detail = (f"{what} has the same columns in another order; put them in fit's "
+                  f"order: {order} (in Python: X[model.feature_names_in_])"
+                  if not unseen and not missing else
+                  "; ".join(part for part in (
+                      f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"
+                      if unseen else "",
+                      f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
+                      if part))
+        raise ValueError("The feature names should match those that were passed during "
+                         f"fit ({detail})")

@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_write
 from ..config import int_tuple
-from ..inputs import as_rows
-from ..inputs.scan import scan
+from ..inputs import as_rows, check_feature_names
+from ..inputs.scan import check_fits_float32, scan
 from ..runtime import native_bf16
 from .fit import fit_map
 from .network import MapConfig, MapNetwork
@@ -109,6 +109,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         PCA projection and network; ``network_(x)`` places rows (n, n_features_in_).
     config_ : MapConfig
     n_features_in_ : int
+    feature_names_in_ : ndarray of str objects, shape (n_features_in_,)
+        The column names of a DataFrame given to ``fit`` (then ``transform`` refuses
+        other or reordered columns, as scikit-learn's estimators do); saved with the map.
     fit_info_ : dict
         ``edges``, ``steps``, ``seconds`` by phase, final ``loss``.
     embedding_ : ndarray of float32, shape (n_samples, n_components)
@@ -182,7 +185,8 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ------
         ValueError
             For invalid parameters; empty, non-numeric, NaN or infinite input (``X`` or
-            ``agree_with``); fewer than 3 samples, ``n_neighbors`` ≥ n_samples, or an
+            ``agree_with``), values beyond float32's range (or all below its smallest normal
+            number); fewer than 3 samples, ``n_neighbors`` ≥ n_samples, or an
             ``agree_with`` of another number of rows.
         RuntimeError
             When training's loss becomes infinite or NaN.
@@ -194,16 +198,17 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             is unreliable; fit again with a lower ``learning_rate``).
         """
         config = self._config()
-        data = _checked(X)
+        data, names = _checked(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         log = (lambda m: print(m, file=sys.stderr)) if self.verbose else None
         start = time.perf_counter()
         other = (None if agree_with is None
-                 else torch.from_numpy(_checked(agree_with, "agree_with")))
+                 else torch.from_numpy(_checked(agree_with, "agree_with")[0]))
         network, info, edges = fit_map(torch.from_numpy(data), config, seed, log,
                                        agree_with=other)
         # Only a map that trained replaces an earlier fit: bad input leaves it whole.
         self.config_, self.n_features_in_ = config, data.shape[1]
+        self._set_feature_names(names)
         self.network_, self.fit_info_ = network, info
         self.graph_ = (edges[0].numpy(), edges[1].numpy())
         self.embedding_ = self._place(data)
@@ -232,14 +237,24 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         sklearn.exceptions.NotFittedError
             Before ``fit``.
         ValueError
-            For another number of features, or input that ``fit`` refuses.
+            For another number of features, other or reordered DataFrame columns than
+            fit's, or input that ``fit`` refuses.
         """
         check_is_fitted(self, "network_")
-        data = _checked(X)
+        data, names = _checked(X)
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(None if fitted is None else tuple(fitted), names, "X",
+                            "NeighbourMap")
         if data.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {data.shape[1]} features, but NeighbourMap is expecting "
                              f"{self.n_features_in_} features as input")
         return self._place(data)
+
+    def _set_feature_names(self, names: Any) -> None:
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = np.asarray(list(names), dtype=object)
 
     def _place(self, data: NDArray[np.float32]) -> NDArray[np.float32]:
         with torch.inference_mode():
@@ -261,6 +276,8 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                             if not isinstance(v, np.random.RandomState)},
                  "config": self.config_.to_dict(), "n_features": self.n_features_in_,
                  "fit_info": self.fit_info_}
+        if hasattr(self, "feature_names_in_"):
+            facts["feature_names"] = [str(n) for n in self.feature_names_in_]
         return tensors, facts
 
     @classmethod
@@ -295,6 +312,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         net.eval()
         est.network_, est.config_, est.n_features_in_ = net, config, n_features
         est.fit_info_ = facts.get("fit_info", {})
+        est._set_feature_names(facts.get("feature_names"))
         return est
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -343,10 +361,18 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ValueError(f"{file}: {exc}") from None
 
 
-def _checked(X: Any, name: str = "X") -> NDArray[np.float32]:
-    """Rows as C-contiguous float32 (n, features), refused when empty, non-numeric or
-    holding NaN or infinite values (errors call them ``name``)."""
+def _checked(X: Any, name: str = "X") -> tuple[NDArray[np.float32], tuple[str, ...] | None]:
+    """Rows as C-contiguous float32 (n, features) and their column names (None when
+    unnamed), refused when empty, non-numeric, holding NaN or infinite values, or beyond
+    float32's range, where the network computes (errors call them ``name``)."""
     rows = as_rows(X, name)
     data = rows.data.to_numpy() if hasattr(rows.data, "to_numpy") else rows.data
-    scan(rows)
-    return np.ascontiguousarray(data.reshape(len(data), -1), dtype=np.float32)
+    found = scan(rows)
+    check_fits_float32(found, rows.name)
+    size = max(-found.low, found.high)
+    if 0 < size < float(np.finfo(np.float32).tiny):
+        raise ValueError(f"{rows.name} holds values no larger than {size:.3g}, below "
+                         "float32's smallest normal number (1.2e-38), where the network "
+                         "computes; rescale it first")
+    return (np.ascontiguousarray(data.reshape(len(data), -1), dtype=np.float32),
+            rows.feature_names)

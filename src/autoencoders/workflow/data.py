@@ -320,21 +320,23 @@ def check_output(out: str | Path, *inputs: str | Path | None,
                  run_dir: str | Path | None = None) -> None:
     """Refuse to write ``out`` over one of the ``inputs`` (paths, folders or globs, None
     skipped): ``embed --input data.npy --out data.npy`` would destroy the data; nor over
-    the files of the run in ``run_dir`` (its model, options, history, codes, ...).
+    the files of the run in ``run_dir`` (its model, options, history, codes, ...), nor over
+    those of any other run folder (``embed r1 --map --out r2/map.csv``).
 
     Raises
     ------
     ValueError
-        When ``out`` is (or links to) an input file or one of the run's, or sits in an
-        input folder or matches an input glob.
+        When ``out`` is (or links to) an input file or a run's, or sits in an input folder
+        or matches an input glob.
     """
+    from .folder import RUN_ENTRIES, is_run_folder
+
     if str(out) == STDIN:  # standard output is no file of anyone's
         return
-    if run_dir is not None:
-        from .folder import RUN_ENTRIES
-
-        inputs = (*inputs, *(os.path.join(run_dir, entry) for entry in RUN_ENTRIES))
     target = Path(out).resolve()
+    runs = [run_dir] if run_dir is not None else []
+    runs += [p for p in target.parents[:2] if is_run_folder(p)]  # a run, or its codes/
+    inputs = (*inputs, *(os.path.join(run, entry) for run in runs for entry in RUN_ENTRIES))
     for given in inputs:
         if given is None or str(given) == STDIN:
             continue
@@ -346,7 +348,7 @@ def check_output(out: str | Path, *inputs: str | Path | None,
             if target == path or (path.is_dir() and path in target.parents
                                   and target.parent == path):
                 raise ValueError(f"--out {out} would overwrite {given} (an input, or a file "
-                                 "of the run), destroying it; choose another output path")
+                                 "of a run), destroying it; choose another output path")
 
 
 def with_run_columns(request: DataRequest, recorded: dict[str, Any]) -> DataRequest:

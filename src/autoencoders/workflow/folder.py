@@ -92,6 +92,11 @@ def _is_our_config(path: Path) -> bool:
     return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 
+def is_run_folder(path: _PathLike) -> bool:
+    """Whether ``path`` is a run or model folder of ours (a ``config.json`` we wrote)."""
+    return _is_our_config(Path(path) / CONFIG_FILE)
+
+
 def claim_out_dir(path: _PathLike, force: bool) -> None:
     """Make sure a new run may be written into folder ``path``, creating it.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._io import atomic_path, atomic_write
-from ..callbacks import CSVLogger
+from ..callbacks import Callback, CSVLogger
 from ..datasets import label_names
 from ..datasets.source import Source
 from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
@@ -28,12 +29,11 @@ from ..plotting import (
     plot_maps,
     plot_reconstructions,
 )
-from ..training import CHECKPOINT_DIR
+from ..training import CHECKPOINT_DIR, Checkpointer, TrainingInterrupted
 from .data import RunData, own_rows
 from .folder import MAP_TABLE, METRICS_FILE
 
 if TYPE_CHECKING:
-    from ..callbacks import Callback
     from ..estimator import AutoEncoder
 
 __all__ = ["train_run", "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE",
@@ -118,8 +118,22 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     if estimator.checkpoint_dir is None:
         estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
-    estimator.fit(data.train_rows(), validation_data=data.test_rows(),
-                  callbacks=[CSVLogger(out / HISTORY_FILE), *loggers], resume=resume)
+    trained = _TrainingEnd()
+    try:
+        estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+                      callbacks=[CSVLogger(out / HISTORY_FILE), trained, *loggers],
+                      resume=resume)
+    except TrainingInterrupted:
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C while the map trained: the model is kept
+        if not trained.ended:
+            raise
+        newest = Checkpointer(estimator.checkpoint_dir).paths()[-1]  # type: ignore[arg-type]
+        raise TrainingInterrupted(signal.SIGINT, newest) from exc
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        if not trained.ended:
+            raise
+        raise _incomplete(exc, out, loggers) from exc
     if hasattr(estimator, "neighbour_map_"):  # the map can take longer than the model
         seconds = estimator.neighbour_map_.fit_info_.get("seconds", {}).get("total", 0.0)
         log(f"2-D map (neighbour embedding) trained in {seconds:.1f} s")
@@ -136,13 +150,26 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
             logger.on_run_saved(out)
         return metrics
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        for logger in loggers:  # an MLflow run waiting for the folder ends FAILED
-            logger.on_train_error(exc)
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RunIncomplete(
-            f"{first}; training finished and its last checkpoint is kept: once the cause is "
-            f"fixed, 'autoencoders fit --resume {out}' writes the rest without training "
-            "again") from exc
+        raise _incomplete(exc, out, loggers) from exc
+
+
+class _TrainingEnd(Callback):
+    """Notes that the autoencoder's training ended, its last checkpoint written: what fails
+    after it (the map, the folder) must not cost the training."""
+
+    ended = False
+
+    def on_train_end(self, history: list[dict[str, Any]]) -> None:
+        self.ended = True
+
+
+def _incomplete(exc: BaseException, out: Path, loggers: Sequence[Callback]) -> RunIncomplete:
+    for logger in loggers:  # an MLflow run waiting for the folder ends FAILED
+        logger.on_train_error(exc)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return RunIncomplete(
+        f"{first}; training finished and its last checkpoint is kept: once the cause is "
+        f"fixed, 'autoencoders fit --resume {out}' writes the rest without training again")
 
 
 def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[str],
