@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import json
 import re
 import tempfile
 import warnings
@@ -804,6 +805,39 @@ def missing_id_column(ctx):
     path = _parquet(ctx.tmp / "ids.parquet", id=[1, 2], a=[0.5, 0.5])
     ctx.cli("embed", ctx.model_dir, "--input", path, "--id-column", "key", "--out",
             ctx.tmp / "z.parquet")
+
+
+@case("a label column with empty cells in a CSV", "autoencoders cluster", ValueError,
+      r"holes\.csv: 2 sample\(s\) have no label in 'label' \(the first: sample 1\); fill "
+      r"them in, or drop those rows, or read the file without its labels", exit_code=1)
+def missing_labels_in_csv(ctx):
+    rows = "\n".join(",".join(map(str, r)) + ("," if i in (1, 5) else f",{i % 2}")
+                      for i, r in enumerate(ctx.X.round(3)))
+    ctx.write("holes.csv", "a,b,c,d,e,f,label\n" + rows + "\n")
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "holes.csv", "--label-column",
+            "label", "--n-clusters", "2", "--method", "kmeans")
+
+
+@case("null labels in a Parquet file", "autoencoders.datasets.open", ValueError,
+      r"nulls\.parquet: 1 sample\(s\) have no label in 'label' \(the first: sample 2\)")
+def missing_labels_in_parquet(ctx):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from autoencoders.datasets import open as open_data
+
+    pq.write_table(pa.table({"a": [0.1, 0.2, 0.3], "label": ["x", "y", None]}),
+                   ctx.tmp / "nulls.parquet")
+    open_data(ctx.tmp / "nulls.parquet", label_column="label").labels()
+
+
+@case("NaN labels in an .npz read with --label-column none", "autoencoders cluster", None,
+      "works: the data is read without its labels, and the clustering is not scored")
+def missing_labels_in_npz_not_asked_for(ctx):
+    np.savez(ctx.tmp / "m.npz", X=ctx.X, y=np.where(np.arange(40) == 3, np.nan, 1.0))
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "m.npz", "--label-column", "none",
+            "--n-clusters", "2", "--method", "kmeans")
+    assert "accuracy" not in json.loads((Path(ctx.model_dir) / "cluster.json").read_text())
 
 
 @case("a glob matching .npy and .csv files", "autoencoders.datasets.open", ValueError,

@@ -21,7 +21,7 @@ def test_auto_is_muon_at_batch_512_for_a_dense_model_on_enough_rows():
 
 
 def test_the_cli_trains_the_demo_with_muon():
-    from autoencoders.cli.commands import _estimator
+    from autoencoders.cli.fitting import _estimator
     from autoencoders.cli.parser import build_parser
 
     for argv in (["demo"], ["fit", "--dataset", "mnist"]):

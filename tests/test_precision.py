@@ -75,7 +75,7 @@ def test_a_refit_with_bad_parameters_or_data_keeps_the_fitted_model(tiny_images)
 
 
 def test_the_cli_passes_precision_to_the_estimator():
-    from autoencoders.cli.commands import _estimator
+    from autoencoders.cli.fitting import _estimator
     from autoencoders.cli.parser import build_parser
 
     args = build_parser().parse_args(["fit", "--dataset", "mnist", "--out", "unused",

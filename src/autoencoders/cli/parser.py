@@ -346,10 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=False)
-    p.add_argument("--test-fraction", type=float, metavar="F",
-                   help="with --input of other data than the run's: fraction held out as the "
-                        "test split (default 0.1); the run's own input is split as the run "
-                        "split it (its fraction, --test-size and seed)")
+    p.add_argument("--test-fraction", type=float, metavar="F", help="the test split of other "
+                   "data than the run's (default 0.1; the run's own input keeps the run's)")
     p.add_argument("--baselines", metavar="LIST",
                    help="of pca, tsne, umap (the umap extra): default pca,tsne, and umap when "
                         "umap-learn is installed; or 'none'")
@@ -361,9 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 5000)")
     p.add_argument("--k", type=_positive_int, default=10,
                    help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
-    p.add_argument("--seed", type=_seed, default=0,
-                   help="seeds the baselines and the subsample (default 0), and the test split "
-                        "of other data than the run's")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
                        description="Cluster the codes of the data: a neighbour embedding "
@@ -471,9 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print layers, output shapes and parameter counts, as "
                                    "Keras' model.summary() does.")
     _complete_dirs(p.add_argument("run_dir", nargs="?", metavar="RUN_DIR"))
-    p.add_argument("--preset", choices=("default", "notebook", "fast"),
-                   help="a preset's architecture on 28×28 input (notebook: the reference "
-                        "notebook's, with its ReLU code; default and fast: the linear code)")
+    p.add_argument("--preset", choices=("default", "notebook", "fast"), help="a preset's "
+                   "architecture on 28×28 input (notebook: the notebook's ReLU code)")
     for name, verb in verb_parsers(parser).items():
         verb.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
         _add_common(verb, __version__)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "COLOUR_MODES",
            "numpy_errors", "file_identity", "name_list", "require_pyarrow", "read_image",
-           "image_mode"]
+           "image_mode", "check_labels_present"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -138,3 +138,27 @@ def _to_gray8(img: Image.Image) -> Image.Image:
     if img.mode == "F":
         raise OSError("32-bit float images are not supported; save them as 8- or 16-bit PNG")
     return img.convert("L")
+
+
+def check_labels_present(labels: NDArray[Any], where: object, column: str) -> NDArray[Any]:
+    """``labels`` (any dtype, shape (n,)) when none is missing: None, NaN or an empty cell
+    would be scored as a class of its own (a blank CSV cell as the class "") or fail only
+    after the work that needs them.
+
+    Raises
+    ------
+    ValueError
+        Naming the file (``where``), the ``column`` and the first sample without a label.
+    """
+    if labels.dtype.kind == "f":
+        missing = np.flatnonzero(np.isnan(labels))
+    elif labels.dtype.kind == "O":
+        missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v)
+                                  or (isinstance(v, str) and not v.strip()) for v in labels])
+    else:
+        return labels
+    if len(missing):
+        raise ValueError(f"{where}: {len(missing)} sample(s) have no label in {column!r} "
+                         f"(the first: sample {int(missing[0])}); fill them in, or drop those "
+                         "rows, or read the file without its labels (--label-column none)")
+    return labels

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._common import name_list
+from ._common import check_labels_present, name_list
 from .source import ArraySource
 
 __all__ = ["read_csv"]
@@ -82,7 +82,8 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
             col = next(i for i in features if not _is_number(row[i]))
             raise ValueError(_non_numeric(path, header, rows, line, col)) from None
     ids = None if id_at is None else _as_values(kept[id_at])
-    labels = None if label_at is None else _as_values(kept[label_at])
+    labels = (None if label_at is None or label_column is None else
+              check_labels_present(_as_values(kept[label_at]), path, label_column))
     return ArraySource(out, ids, labels, None if header is None else
                        [header[i] for i in features])
 
@@ -130,8 +131,8 @@ def _read_with_pyarrow(path: Path, id_column: str | None,
     for j, col in enumerate(columns):
         X[:, j] = col.to_numpy()
     ids = None if id_name is None else _as_values(table.column(id_name).to_pylist())
-    labels = (None if label_column is None
-              else _as_values(table.column(label_column).to_pylist()))
+    labels = (None if label_column is None else check_labels_present(
+        _as_values(table.column(label_column).to_pylist()), path, label_column))
     return ArraySource(X, ids, labels, None if header is None else features)
 
 

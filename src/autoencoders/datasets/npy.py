@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._io import check_fits_in_memory
-from ._common import file_identity, numpy_errors
+from ._common import check_labels_present, file_identity, numpy_errors
 from .source import ArraySource, Source
 
 __all__ = ["NpySource", "NpyShardsSource", "read_npz"]
@@ -159,7 +159,22 @@ def read_npz(path: str | Path) -> ArraySource:
             y = archive[y_key] if y_key is not None else None
     if y is not None and len(y) != len(X):
         raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
-    return ArraySource(X, labels=y)
+    return _Archive(X, labels=y, where=f"{path}", column=str(y_key))
+
+
+class _Archive(ArraySource):
+    """An ``.npz``'s arrays: its labels checked when asked for (``--label-column none``
+    reads the data without them, missing ones included)."""
+
+    def __init__(self, X: NDArray[Any], labels: NDArray[Any] | None, where: str,
+                 column: str) -> None:
+        super().__init__(X, labels=labels)
+        self._where, self._column = where, column
+
+    def labels(self) -> NDArray[Any] | None:
+        labels = super().labels()
+        return None if labels is None else check_labels_present(labels, self._where,
+                                                                 self._column)
 
 
 def _declared_bytes(path: Path) -> int:

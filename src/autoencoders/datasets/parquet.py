@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._io import check_fits_in_memory
-from ._common import file_identity, name_list, require_pyarrow
+from ._common import check_labels_present, file_identity, name_list, require_pyarrow
 from .source import Source
 
 __all__ = ["ParquetSource"]
@@ -197,9 +197,9 @@ class ParquetSource(Source):
     def labels(self) -> NDArray[Any] | None:
         if self.label_column is None:
             return None
-        return np.concatenate([
+        return check_labels_present(np.concatenate([
             self._read_group(k, [self.label_column]).column(0).to_numpy(zero_copy_only=False)
-            for k in range(len(self._groups))])
+            for k in range(len(self._groups))]), self.paths[0], self.label_column)
 
     def _identity(self) -> list[Any]:
         return [file_identity(p) for p in self.paths] + [self.id_column, self.label_column]

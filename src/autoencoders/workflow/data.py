@@ -176,11 +176,13 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
                    "label_column": request.labels_from}
     notes = source.notes() + _label_like_features(source.feature_names, request)
+    # "none": no labels at all, not even an .npz's own y.
+    labels = None if request.label_column == "none" else source.labels()
     # .npz and .csv are read whole (ArraySource): nothing to stream.
     if not isinstance(source, ArraySource) and (request.stream
                                                 or source.nbytes > STREAM_ABOVE_BYTES):
-        return Loaded(source, source.labels(), description, notes=notes)
-    return Loaded(source.to_numpy(), source.labels(), description,
+        return Loaded(source, labels, description, notes=notes)
+    return Loaded(source.to_numpy(), labels, description,
                   source.ids(np.arange(len(source))), notes, source.feature_names)
 
 
