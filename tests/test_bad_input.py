@@ -1259,6 +1259,26 @@ def two_fits_into_one_folder(ctx):
         sleeper.wait()
 
 
+@case("cluster a run that a running fit writes", "autoencoders cluster", ValueError,
+      r"model is being written by process \d+ \(started .*\); wait for it to finish or run "
+      r"this again then", exit_code=1)
+def cluster_while_a_fit_writes_the_run(ctx):
+    import subprocess
+    import sys
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    lock = Path(ctx.model_dir) / ".lock"
+    try:
+        lock.write_text(json.dumps({"pid": sleeper.pid}))
+        ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--n-clusters", "2",
+                "--method", "kmeans")
+    finally:
+        lock.unlink()
+        sleeper.kill()
+        sleeper.wait()
+    assert not (Path(ctx.model_dir) / "cluster.json").exists()
+
+
 @case("a lock left by a killed fit", "autoencoders fit", None,
       "works: the lock of a process that no longer runs is taken over")
 def stale_lock(ctx):

@@ -37,14 +37,17 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     ------
     OSError
         When the folder cannot be created or written to (``NotADirectoryError`` when a
-        parent is a file), or the writer fails with an OS error such as a full disk; the
-        message names ``path``.
+        parent is a file, ``IsADirectoryError`` when ``path`` is a folder), or the writer
+        fails with an OS error such as a full disk; the message names ``path``.
     """
     path = Path(path)
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder; "
                                  "choose another location")
+    if path.is_dir():  # said before the writer writes, not by the rename after it
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; name a file (inside "
+                                "it, or elsewhere)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _create_temporary(path, path.suffix if suffix is None else suffix)

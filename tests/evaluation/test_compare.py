@@ -1,6 +1,7 @@
 """The side-by-side comparison on small data: every method scored on the same points."""
 
 import numpy as np
+import pytest
 
 from autoencoders import AutoEncoder
 from autoencoders.evaluation.compare import compare_representations
@@ -56,3 +57,15 @@ def test_maps_of_the_code_by_default_only_for_a_model_without_its_own(blobs):
     ae.set_params(neighbour_map=small_map).fit(X[:200])
     assert code_maps() == ["autoencoder_map"]
     assert code_maps(code_maps=True) == ["autoencoder_map", "autoencoder_2d_pca"]
+
+
+def test_labels_of_one_class_are_refused_before_any_baseline(blobs, monkeypatch):
+    import autoencoders.evaluation.compare as compare
+
+    X, _ = blobs
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, random_state=0, verbose=0,
+                     device="cpu").fit(X)
+    monkeypatch.setattr(compare, "make_reducer", lambda *a, **k: pytest.fail("fitted first"))
+    with pytest.raises(ValueError, match=r"the training labels hold one class \(7\)"):
+        compare_representations(ae, X[:200], X[200:], np.full(200, 7), np.full(len(X) - 200, 7),
+                                baselines=("pca",))

@@ -60,3 +60,10 @@ def test_run_summary_and_report_from_a_folder(tmp_path):
 def test_run_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a finished run folder"):
         Run(tmp_path)
+
+
+def test_each_run_gets_an_equal_share_of_the_points_but_never_more_than_asked():
+    from autoencoders.workflow.report import _share
+
+    assert _share(10000, 2) == 5000 and _share(10000, 20) == 1000  # at least 1,000 each
+    assert _share(5, 1) == 5 and _share(500, 3) == 500  # but --max-points 5 means 5

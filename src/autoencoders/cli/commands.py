@@ -80,16 +80,17 @@ def cmd_score(args: Namespace) -> int:
 def cmd_evaluate(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS, default_baselines
-    from ..workflow import evaluate_run, evaluation_table, run_data
+    from ..workflow import evaluate_run, evaluation_table, run_data, run_lock
     from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_run_split(args))
-    comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
-                              subsample=args.subsample, k=args.k, code_maps=args.code_maps,
-                              random_state=args.seed, log=_log(args))
+    with run_lock(args.run_dir, "run this again then"):
+        comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
+                                  subsample=args.subsample, k=args.k, code_maps=args.code_maps,
+                                  random_state=args.seed, log=_log(args))
     print(evaluation_table(comparison))
     print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                if os.path.exists(os.path.join(args.run_dir, f))))
@@ -122,7 +123,7 @@ def _run_split(args: Namespace) -> DataRequest:
 def cmd_cluster(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
-    from ..workflow import check_output, cluster_run, load
+    from ..workflow import check_output, cluster_run, load, run_lock
     from ..workflow.folder import CLUSTER_FILE
 
     if args.method not in CLUSTER_METHODS:
@@ -133,10 +134,13 @@ def cmd_cluster(args: Namespace) -> int:
         check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
-    result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
-                         method=args.method, n_init=args.n_init, random_state=args.seed,
-                         self_labelling=args.self_labelling, labels_out=args.out,
-                         description=data.description, ids=data.ids, id_name=request.id_name)
+    with run_lock(args.run_dir, "run this again then"):
+        result = cluster_run(est, data.source(), data.y, args.run_dir,
+                             n_clusters=args.n_clusters, method=args.method,
+                             n_init=args.n_init, random_state=args.seed,
+                             self_labelling=args.self_labelling, labels_out=args.out,
+                             description=data.description, ids=data.ids,
+                             id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     summary = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the labels then

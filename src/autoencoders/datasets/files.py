@@ -99,7 +99,13 @@ def open_source(path: str | os.PathLike[str], *, id_column: str | None = "auto",
 def table_columns(path: str | os.PathLike[str]) -> list[str] | None:
     """The column names of a table input without reading its rows: a ``.csv`` file's header,
     or the schema of a ``.parquet`` file (the first of a folder or glob of them); None for
-    other inputs, a CSV without a header, or nothing at ``path``."""
+    other inputs, a CSV without a header, or nothing at ``path``.
+
+    Raises
+    ------
+    ValueError
+        For a ``.parquet`` file that is not one (naming it).
+    """
     text = str(path)
     if any(ch in text for ch in "*?[") and not Path(text).exists():
         files = [Path(p) for p in sorted(_glob.glob(text))]
@@ -113,7 +119,10 @@ def table_columns(path: str | os.PathLike[str]) -> list[str] | None:
     if first.suffix.lower() == ".csv":
         return csv_header(first)
     if first.suffix.lower() == ".parquet":
-        return list(require_pyarrow().read_schema(first).names)
+        try:
+            return list(require_pyarrow().read_schema(first).names)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"{first}: not a readable Parquet file ({exc})") from None
     return None
 
 

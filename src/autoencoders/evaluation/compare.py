@@ -138,7 +138,8 @@ def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
     Raises
     ------
     ValueError
-        For an unknown baseline, or labels of the wrong length.
+        For an unknown baseline, labels of the wrong length, or training labels of one
+        class.
     ImportError
         For "umap" without umap-learn.
     """
@@ -152,6 +153,10 @@ def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
     labelled = y_train is not None and y_test is not None
     if labelled:
         y_train, y_test = np.asarray(y_train)[tr], np.asarray(y_test)[te]
+        if len(np.unique(y_train)) < 2:  # found before the baselines, not after them
+            raise ValueError(f"the training labels hold one class ({y_train[0]}): the "
+                             "accuracies need at least 2; evaluate without labels "
+                             "(y=None; --label-column none) or with labels of several classes")
     Xs_train = estimator.scale_input(X_train).reshape(len(X_train), -1)
     Xs_test = estimator.scale_input(X_test).reshape(len(X_test), -1)
     neighbourhoods = InputNeighbourhoods(Xs_test, k, max_points=neighbourhood_points,

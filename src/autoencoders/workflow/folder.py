@@ -160,8 +160,11 @@ def remove_run_files(folder: _PathLike) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(folder: _PathLike) -> Iterator[None]:
-    """Hold ``folder/.lock`` (creating the folder) while a run writes it.
+def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[None]:
+    """Hold ``folder/.lock`` (creating the folder) while a run writes it: ``fit`` while it
+    trains and writes, ``evaluate`` and ``cluster`` while they write their results (a
+    ``fit --force`` replacing the model meanwhile would leave them beside another model);
+    ``then`` ends the message when another process holds it.
 
     Raises
     ------
@@ -184,8 +187,8 @@ def run_lock(folder: _PathLike) -> Iterator[None]:
             if owner is not None:
                 raise RunFolderConflict(
                     f"{folder} is being written by process {owner['pid']} (started "
-                    f"{owner.get('started', '?')}); wait for it to finish or choose another "
-                    "--out") from None
+                    f"{owner.get('started', '?')}); wait for it to finish or {then}"
+                ) from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # stale: its process is gone
             continue

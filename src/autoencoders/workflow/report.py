@@ -39,6 +39,12 @@ def run_test_data(folder: str | Path) -> RunData:
     return run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
 
 
+def _share(max_points: int, runs: int) -> int:
+    """Each run's share of ``max_points``: an equal part, at least 1,000 (a map of fewer
+    says little) but never more than the cap the user asked for."""
+    return min(max_points, max(1000, max_points // runs))
+
+
 def _test_ids(data: RunData) -> NDArray[Any] | None:
     if data.ids is None:
         return None
@@ -77,7 +83,7 @@ def run_report(folders: Sequence[str | Path], *,
         run = data if i == 0 and data is not None else run_test_data(folder)
         with own_rows(est, run.feature_names, run.name):
             views.append(run_view(folder, est, run.X_test, run.y_test, _test_ids(run),
-                                  max_points=max(1000, max_points // len(folders)),
+                                  max_points=_share(max_points, len(folders)),
                                   names=run.class_names))
     return Report(render(views))
 
