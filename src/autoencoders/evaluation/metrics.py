@@ -308,7 +308,9 @@ def _check_k(k: int, n: int) -> None:
     if not is_whole_number(k):
         raise ValueError(f"k must be a whole number of neighbours, got {k!r}")
     if not 1 <= k < n / 2:
-        raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}")
+        raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}: pass a "
+                         "smaller k (evaluate's --k), or more points (a larger test split: "
+                         "--test-fraction, --subsample)")
 
 
 # ------------------------------------------------------------------ downstream use

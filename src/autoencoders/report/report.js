@@ -70,7 +70,7 @@ function mapTraces(run) {
   const all = [...Array(n).keys()];
   if (run.labels) byValue(run.labels, "label");
   else { traces.push({ ...base, ...pick(all), name: "test points", legendgroup: "label", visible: true }); groups.push("label"); }
-  byValue(run.clusters, "cluster", (c) => "cluster " + c);
+  byValue(run.clusters, "cluster", (c) => "k-means " + c);
   traces.push({ ...base, ...pick(all), name: "anomaly score", showlegend: false, visible: false,
     marker: { ...base.marker, color: run.scores, colorscale: "Viridis", showscale: true,
       colorbar: { title: { text: "score" } } } });
@@ -87,7 +87,7 @@ function map(run, r) {
     xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
     legend: { itemsizing: "constant", title: { text: "click to hide or show" } },
     updatemenus: [{ type: "buttons", direction: "right", x: 0, y: 1.07, xanchor: "left",
-      buttons: [button("colour by label", "label"), button("by cluster", "cluster"),
+      buttons: [button("colour by label", "label"), button("by k-means of the code", "cluster"),
         button("by anomaly score", "score")] }] };
   Plotly.newPlot(el, traces, layout, CONFIG);
   const sprites = { image: loadSprite(run.sprite), recon: loadSprite(run.recon_sprite) };
@@ -104,7 +104,7 @@ function show(run, r, i, sprites) {
     drawThumb(panel.querySelector("canvas.output"), sprites.recon, i);
   }
   const rows = [["label", run.labels ? run.labels[i] : "—"], ["error", run.scores[i].toPrecision(4)],
-    ["id", run.ids ? run.ids[i] : String(i)], ["cluster", String(run.clusters[i])]];
+    ["id", run.ids ? run.ids[i] : String(i)], ["k-means", String(run.clusters[i])]];
   if (run.features) run.features.names.forEach((name, k) => rows.push([name, String(run.features.values[i][k])]));
   const table = panel.querySelector("table.fields");
   table.replaceChildren(...rows.map(([k, v]) => {

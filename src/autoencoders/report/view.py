@@ -158,6 +158,8 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
                   else np.column_stack([codes[:, 0], np.zeros(len(codes))]))
         kind = "the PCA of the latent code (the run has no 2-D map: fit --map trains one)"
     labels = None if y_test is None else label_names(y_test, names)
+    # The picture's own k-means of the codes (the page names it so), not `cluster`'s result,
+    # whose labels the run folder does not keep.
     k = min(len(set(labels)) if labels else 10, len(codes))
     clusters = KMeans(k, n_init=4, random_state=seed).fit_predict(codes) if k > 1 else \
         np.zeros(len(codes), int)
