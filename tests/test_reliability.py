@@ -202,6 +202,24 @@ def test_a_map_that_fails_after_training_keeps_the_trained_run(X, tmp_path, monk
     assert (run / "map.csv").is_file() and len((run / "history.csv").read_text().splitlines()) == 3
 
 
+def test_ctrl_c_while_the_folder_is_written_keeps_the_trained_run(X, tmp_path, monkeypatch,
+                                                                   capsys):
+    import autoencoders.workflow.train as train_module
+
+    np.save(tmp_path / "x.npy", X)
+    run, figure = tmp_path / "run", train_module.plot_history
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "plot_history", ctrl_c)
+    code = _cli("fit", "--input", tmp_path / "x.npy", "--out", run, "-q", "--epochs", "2",
+                "--maps", "none", "--no-report")
+    assert code == 130 and f"fit --resume {run}" in capsys.readouterr().err
+    monkeypatch.setattr(train_module, "plot_history", figure)
+    assert _cli("fit", "--resume", run, "-q") == 0 and (run / "figures" / "loss.png").is_file()
+
+
 def test_a_refit_that_fails_leaves_the_earlier_fit(X):
     ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, verbose=0).fit(X)
     codes = ae.transform(X)

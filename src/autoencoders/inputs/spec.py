@@ -353,5 +353,7 @@ def check_feature_names(fitted: tuple[str, ...] | None, names: tuple[str, ...] |
                       if unseen else "",
                       f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
                       if part))
+        fix = ("" if not unseen and not missing else "; pass the columns of fit (a table's "
+               "id and label columns named by --id-column and --label-column)")
         raise ValueError("The feature names should match those that were passed during "
-                         f"fit ({detail})")
+                         f"fit ({detail}){fix}")

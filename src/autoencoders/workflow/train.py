@@ -111,8 +111,12 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         From validation of the data, or training (``TrainingDivergedError``, a
         RuntimeError).
     RunIncomplete
-        When training finished but writing the folder failed (a full disk at the figures):
-        its checkpoint is kept and the message says how to finish.
+        When training finished but its map or writing the folder failed (a full disk at
+        the figures): its checkpoint is kept and the message says how to finish.
+    TrainingInterrupted
+        SIGINT or SIGTERM while training (see ``AutoEncoder.fit``), or SIGINT (Ctrl-C)
+        after it, while the map trained or the folder was written: the newest checkpoint
+        is kept for ``fit --resume``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,8 +132,7 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
     except KeyboardInterrupt as exc:  # Ctrl-C while the map trained: the model is kept
         if not trained.ended:
             raise
-        newest = Checkpointer(estimator.checkpoint_dir).paths()[-1]  # type: ignore[arg-type]
-        raise TrainingInterrupted(signal.SIGINT, newest) from exc
+        raise _interrupted(estimator) from exc
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         if not trained.ended:
             raise
@@ -149,8 +152,17 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         for logger in loggers:
             logger.on_run_saved(out)
         return metrics
+    except KeyboardInterrupt as exc:  # Ctrl-C while the folder was written: the same
+        raise _interrupted(estimator) from exc
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise _incomplete(exc, out, loggers) from exc
+
+
+def _interrupted(estimator: AutoEncoder) -> TrainingInterrupted:
+    """SIGINT after training: its newest checkpoint, from which ``fit --resume`` writes the
+    rest without training again."""
+    newest = Checkpointer(estimator.checkpoint_dir).paths()[-1]  # type: ignore[arg-type]
+    return TrainingInterrupted(signal.SIGINT, newest)
 
 
 class _TrainingEnd(Callback):
