@@ -108,15 +108,11 @@ def _run_split(args: Namespace) -> DataRequest:
     except FileNotFoundError:  # a folder written by a script: only the options say
         return request
     split = with_run_split(request, fit_options)
-    if split is not request:
-        for name in ("test_fraction", "test_size"):
-            given, theirs = getattr(args, name, None), getattr(split, name)
-            if given is not None and given != theirs:
-                option = "--" + name.replace("_", "-")
-                raise UsageError(f"{option} {given}: the run held out its own test split of "
-                                 f"{args.input} ({option} {theirs}, seed {split.seed}), and "
-                                 "another split would score rows the model trained on; leave "
-                                 f"{option} out")
+    if split is not request and args.test_fraction not in (None, split.test_fraction):
+        raise UsageError(f"--test-fraction {args.test_fraction}: the run held out its own test "
+                         f"split of {args.input} (--test-fraction {split.test_fraction}, seed "
+                         f"{split.seed}), and another split would score rows the model "
+                         "trained on; leave --test-fraction out")
     return split
 
 
