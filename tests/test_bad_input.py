@@ -91,6 +91,23 @@ class Ctx:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
         return path
 
+    @staticmethod
+    @contextlib.contextmanager
+    def locked(folder: Path):
+        """``folder`` locked by a live process, as a running fit holds it."""
+        import subprocess
+        import sys
+
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        folder.mkdir(exist_ok=True)
+        try:
+            (folder / ".lock").write_text(json.dumps({"pid": sleeper.pid}))
+            yield
+        finally:
+            (folder / ".lock").unlink(missing_ok=True)
+            sleeper.kill()
+            sleeper.wait()
+
     def copy_model(self, name: str) -> Path:
         import shutil
 
@@ -1245,38 +1262,35 @@ def output_is_a_file_of_another_run(ctx):
       r"busy is being written by process \d+ \(started .*\); wait for it to finish or choose "
       r"another --out", exit_code=2)
 def two_fits_into_one_folder(ctx):
-    import json
-    import subprocess
-    import sys
-
-    (ctx.tmp / "busy").mkdir()
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        (ctx.tmp / "busy" / ".lock").write_text(json.dumps({"pid": sleeper.pid}))
+    with ctx.locked(ctx.tmp / "busy"):
         ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "busy", "-q")
-    finally:
-        sleeper.kill()
-        sleeper.wait()
 
 
 @case("cluster a run that a running fit writes", "autoencoders cluster", ValueError,
       r"model is being written by process \d+ \(started .*\); wait for it to finish or run "
       r"this again then", exit_code=1)
 def cluster_while_a_fit_writes_the_run(ctx):
-    import subprocess
-    import sys
+    _refused_while_locked(ctx, "cluster.json", "cluster", ctx.model_dir, "--input",
+                          ctx.tmp / "good.npy", "--n-clusters", "2", "--method", "kmeans")
 
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    lock = Path(ctx.model_dir) / ".lock"
+
+@case("report into a run that a running fit writes", "autoencoders report", ValueError,
+      r"model is being written by process \d+ \(started .*\); wait for it to finish or run "
+      r"this again then", exit_code=1)
+def report_while_a_fit_writes_the_run(ctx):
+    _refused_while_locked(ctx, "report.html", "report", ctx.model_dir)
+
+
+def _refused_while_locked(ctx, written: str, *argv) -> None:
+    """``argv`` on the model folder while a live process holds its lock: refused, and the
+    file it would write there (``written``) left as it was."""
+    path = Path(ctx.model_dir) / written
+    before = path.read_bytes() if path.exists() else None
     try:
-        lock.write_text(json.dumps({"pid": sleeper.pid}))
-        ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--n-clusters", "2",
-                "--method", "kmeans")
+        with ctx.locked(Path(ctx.model_dir)):
+            ctx.cli(*argv)
     finally:
-        lock.unlink()
-        sleeper.kill()
-        sleeper.wait()
-    assert not (Path(ctx.model_dir) / "cluster.json").exists()
+        assert (path.read_bytes() if path.exists() else None) == before
 
 
 @case("a lock left by a killed fit", "autoencoders fit", None,

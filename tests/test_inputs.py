@@ -142,3 +142,18 @@ def test_a_column_named_like_labels_read_as_a_feature_gets_a_note(tmp_path):
                for n in as_feature.notes)
     as_labels = load(DataRequest(input=str(tmp_path / "t.csv"), label_column="label"))
     assert as_labels.X.shape == (3, 2) and as_labels.notes == []
+
+
+def test_every_door_that_takes_labels_refuses_missing_ones():
+    from autoencoders.evaluation.metrics import knn_accuracy
+    from autoencoders.inputs import check_labels
+
+    for labels in (np.array([1.0, np.nan, 2.0]), np.array(["a", None, "b"], dtype=object),
+                   np.array(["a", " ", "b"], dtype=object)):
+        with pytest.raises(ValueError, match=r"y: 1 sample\(s\) have no label \(the first: "
+                                             r"sample 1\)"):
+            check_labels(labels, 3, "y")
+    Z = np.random.default_rng(0).normal(size=(12, 2))
+    with pytest.raises(ValueError, match="y_train: 1 sample"):
+        knn_accuracy(Z, np.r_[[np.nan], np.arange(11) % 2], Z, np.arange(12) % 2)
+    assert check_labels(np.array([3, 1, 2]), 3).tolist() == [3, 1, 2]

@@ -69,3 +69,17 @@ def test_labels_of_one_class_are_refused_before_any_baseline(blobs, monkeypatch)
     with pytest.raises(ValueError, match=r"the training labels hold one class \(7\)"):
         compare_representations(ae, X[:200], X[200:], np.full(200, 7), np.full(len(X) - 200, 7),
                                 baselines=("pca",))
+
+
+def test_missing_labels_are_refused_before_any_baseline(blobs, monkeypatch):
+    import autoencoders.evaluation.compare as compare
+
+    X, y = blobs
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=1, random_state=0, verbose=0,
+                     device="cpu").fit(X)
+    monkeypatch.setattr(compare, "make_reducer", lambda *a, **k: pytest.fail("fitted first"))
+    holes = y[:200].astype(float)
+    holes[5] = np.nan
+    with pytest.raises(ValueError, match=r"y_train: 1 sample\(s\) have no label \(the first: "
+                                         r"sample 5\); fill them in, or drop those rows"):
+        compare_representations(ae, X[:200], X[200:], holes, y[200:], baselines=("pca",))

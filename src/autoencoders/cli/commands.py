@@ -8,6 +8,7 @@ Heavy libraries (torch, scikit-learn, matplotlib) are imported inside the comman
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from argparse import Namespace
@@ -80,17 +81,16 @@ def cmd_score(args: Namespace) -> int:
 def cmd_evaluate(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS, default_baselines
-    from ..workflow import evaluate_run, evaluation_table, run_data, run_lock
+    from ..workflow import evaluate_run, evaluation_table, run_data
     from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_run_split(args))
-    with run_lock(args.run_dir, "run this again then"):
-        comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
-                                  subsample=args.subsample, k=args.k, code_maps=args.code_maps,
-                                  random_state=args.seed, log=_log(args))
+    comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
+                              subsample=args.subsample, k=args.k, code_maps=args.code_maps,
+                              random_state=args.seed, log=_log(args))
     print(evaluation_table(comparison))
     print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                if os.path.exists(os.path.join(args.run_dir, f))))
@@ -119,7 +119,7 @@ def _run_split(args: Namespace) -> DataRequest:
 def cmd_cluster(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
-    from ..workflow import check_output, cluster_run, load, run_lock
+    from ..workflow import check_output, cluster_run, load
     from ..workflow.folder import CLUSTER_FILE
 
     if args.method not in CLUSTER_METHODS:
@@ -130,13 +130,10 @@ def cmd_cluster(args: Namespace) -> int:
         check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
-    with run_lock(args.run_dir, "run this again then"):
-        result = cluster_run(est, data.source(), data.y, args.run_dir,
-                             n_clusters=args.n_clusters, method=args.method,
-                             n_init=args.n_init, random_state=args.seed,
-                             self_labelling=args.self_labelling, labels_out=args.out,
-                             description=data.description, ids=data.ids,
-                             id_name=request.id_name)
+    result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
+                         method=args.method, n_init=args.n_init, random_state=args.seed,
+                         self_labelling=args.self_labelling, labels_out=args.out,
+                         description=data.description, ids=data.ids, id_name=request.id_name)
     scores = (f"accuracy {result['accuracy']:.4f}  NMI {result['nmi']:.4f}  "
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     summary = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the labels then
@@ -304,15 +301,20 @@ def cmd_export(args: Namespace) -> int:
 
 
 def cmd_report(args: Namespace) -> int:
-    from ..workflow import run_report
+    from ..workflow import run_lock, run_report
 
     if len(args.run_dirs) > 1 and not args.out:
         raise UsageError("report of several runs needs --out FILE.html")
     out = args.out or os.path.join(args.run_dirs[0], "report.html")
     if not out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out {out}: name an .html file")
-    report = run_report(args.run_dirs, max_points=args.max_points)
-    report.save(out)
+    # Into the run folder, as evaluate and cluster write theirs: under the run's lock
+    # (not for a folder that is not there, which the lock would create).
+    into_run = not args.out and os.path.isdir(args.run_dirs[0])
+    with run_lock(args.run_dirs[0], "run this again then") if into_run else \
+            contextlib.nullcontext():
+        report = run_report(args.run_dirs, max_points=args.max_points)
+        report.save(out)
     print(f"wrote {out}: {len(report.html.encode()) / 1e6:.1f} MB")
     return 0
 

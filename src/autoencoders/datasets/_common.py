@@ -140,15 +140,23 @@ def _to_gray8(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
 
-def check_labels_present(labels: NDArray[Any], where: object, column: str) -> NDArray[Any]:
+def check_labels_present(labels: NDArray[Any], where: object,
+                         column: str | None = None) -> NDArray[Any]:
     """``labels`` (any dtype, shape (n,)) when none is missing: None, NaN or an empty cell
     would be scored as a class of its own (a blank CSV cell as the class "") or fail only
     after the work that needs them.
 
+    Parameters
+    ----------
+    labels : ndarray, shape (n,)
+    where : str or Path
+        A file's path (with its label ``column``), or the name of an array of labels.
+    column : str, optional
+
     Raises
     ------
     ValueError
-        Naming the file (``where``), the ``column`` and the first sample without a label.
+        Naming ``where``, the ``column`` and the first sample without a label.
     """
     if labels.dtype.kind == "f":
         missing = np.flatnonzero(np.isnan(labels))
@@ -158,7 +166,10 @@ def check_labels_present(labels: NDArray[Any], where: object, column: str) -> ND
     else:
         return labels
     if len(missing):
-        raise ValueError(f"{where}: {len(missing)} sample(s) have no label in {column!r} "
-                         f"(the first: sample {int(missing[0])}); fill them in, or drop those "
-                         "rows, or read the file without its labels (--label-column none)")
+        fix = ("read the file without its labels (--label-column none)" if column is not None
+               else "pass no labels")
+        raise ValueError(f"{where}: {len(missing)} sample(s) have no label"
+                         + (f" in {column!r}" if column is not None else "")
+                         + f" (the first: sample {int(missing[0])}); fill them in, or drop "
+                         f"those rows, or {fix}")
     return labels

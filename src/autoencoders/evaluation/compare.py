@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..inputs import check_labels
 from .metrics import (
     InputNeighbourhoods,
     knn_accuracy,
@@ -138,8 +139,8 @@ def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
     Raises
     ------
     ValueError
-        For an unknown baseline, labels of the wrong length, or training labels of one
-        class.
+        For an unknown baseline, labels of the wrong length or with missing ones, or
+        training labels of one class.
     ImportError
         For "umap" without umap-learn.
     """
@@ -149,14 +150,15 @@ def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
         raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {', '.join(REDUCERS)}")
     tr = subsample_indices(len(X_train), subsample, random_state)
     te = subsample_indices(len(X_test), subsample, random_state + 1)
-    X_train, X_test = np.asarray(X_train)[tr], np.asarray(X_test)[te]
     labelled = y_train is not None and y_test is not None
-    if labelled:
-        y_train, y_test = np.asarray(y_train)[tr], np.asarray(y_test)[te]
-        if len(np.unique(y_train)) < 2:  # found before the baselines, not after them
+    if labelled:  # checked before any baseline is fitted, not by the scores after them
+        y_train = cast(NDArray[Any], check_labels(y_train, len(X_train), "y_train"))[tr]
+        y_test = cast(NDArray[Any], check_labels(y_test, len(X_test), "y_test"))[te]
+        if len(np.unique(y_train)) < 2:
             raise ValueError(f"the training labels hold one class ({y_train[0]}): the "
                              "accuracies need at least 2; evaluate without labels "
                              "(y=None; --label-column none) or with labels of several classes")
+    X_train, X_test = np.asarray(X_train)[tr], np.asarray(X_test)[te]
     Xs_train = estimator.scale_input(X_train).reshape(len(X_train), -1)
     Xs_test = estimator.scale_input(X_test).reshape(len(X_test), -1)
     neighbourhoods = InputNeighbourhoods(Xs_test, k, max_points=neighbourhood_points,

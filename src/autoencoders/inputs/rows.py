@@ -11,6 +11,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..datasets._common import check_labels_present
 from ..datasets.npy import NpySource
 from ..datasets.source import Source
 from .scan import scan
@@ -226,12 +227,14 @@ def check_codes(Z: Any, width: int, what: str = "Z") -> np.ndarray:
 
 def check_labels(labels: ArrayLike | None, n_samples: int,
                  what: str = "labels") -> np.ndarray | None:
-    """One label per sample: ``labels`` as a 1-D array of length ``n_samples``, or None.
+    """One label per sample: ``labels`` as a 1-D array of length ``n_samples``, or None;
+    every door that takes labels (run data, clustering, scores, plots) checks them here.
 
     Raises
     ------
     ValueError
-        When ``labels`` is not 1-D or its length differs from ``n_samples``.
+        When ``labels`` is not 1-D, its length differs from ``n_samples``, or a label is
+        missing (None, NaN or an empty string: ``datasets._common.check_labels_present``).
     """
     if labels is None:
         return None
@@ -241,4 +244,4 @@ def check_labels(labels: ArrayLike | None, n_samples: int,
     if len(arr) != n_samples:
         raise ValueError(f"{what} has {len(arr)} entries but there are {n_samples} samples; "
                          "pass one label per sample, in the same order")
-    return arr
+    return check_labels_present(arr, what)

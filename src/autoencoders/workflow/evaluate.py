@@ -27,7 +27,7 @@ from ..evaluation.metrics import clustering_scores
 from ..inputs import check_labels
 from ..plotting import plot_maps
 from .data import RunData, own_rows
-from .folder import CLUSTER_FILE
+from .folder import CLUSTER_FILE, run_lock
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
@@ -72,35 +72,37 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
     Raises
     ------
     ValueError, ImportError, OSError
-        From the comparison or from writing the files.
+        From the comparison or from writing the files; ``RunFolderConflict`` (a
+        ValueError) while another process writes ``out_dir``.
     """
-    out = Path(out_dir)
-    with own_rows(estimator, data.feature_names, data.name):
-        comparison = compare_representations(
-            estimator, data.X_train, data.X_test, data.y_train, data.y_test,
-            baselines=baselines, subsample=subsample, k=k, code_maps=code_maps,
-            random_state=random_state, log=log)
-    settings = {**comparison.settings, "data": data.description}
-    atomic_write(out / "evaluation.json", json.dumps(
-        {"methods": comparison.methods, "settings": settings}, indent=2) + "\n")
-    s = comparison.settings
-    atomic_write(out / "evaluation.md", (
-        f"# Evaluation of {out.name}\n\nFitted on {s['n_train']} training points, scored on "
-        f"{s['n_test']} test points ({json.dumps(data.description)}). Trustworthiness and "
-        f"continuity (k = {s['k']}) on {s['neighbourhood_points']} of them; k-NN recall with "
-        f"k = {s['k']}; k-NN accuracy with k = 5; the linear probe is logistic regression on "
-        "standardised features. The autoencoder's fit time is its training time.\n\n"
-        + evaluation_table(comparison) + "\n"))
-    panels: dict[str, np.ndarray] = {}
-    for name, xy in comparison.maps.items():
-        row = comparison.methods[name]
-        extra = f"\ntrust. {row['trustworthiness']:.3f}" + (
-            f", kNN acc. {row['knn_accuracy']:.3f}" if "knn_accuracy" in row else "")
-        panels[METHOD_LABELS[name].split(" (")[0] + extra] = xy
-    if panels:
-        plot_maps(panels, comparison.y_test, out / "figures" / "evaluation_maps.png",
-                  title="2-D maps of the test points", names=data.class_names)
-    return comparison
+    with run_lock(out_dir, "run this again then"):  # and a fit into it meanwhile is refused
+        out = Path(out_dir)
+        with own_rows(estimator, data.feature_names, data.name):
+            comparison = compare_representations(
+                estimator, data.X_train, data.X_test, data.y_train, data.y_test,
+                baselines=baselines, subsample=subsample, k=k, code_maps=code_maps,
+                random_state=random_state, log=log)
+        settings = {**comparison.settings, "data": data.description}
+        atomic_write(out / "evaluation.json", json.dumps(
+            {"methods": comparison.methods, "settings": settings}, indent=2) + "\n")
+        s = comparison.settings
+        atomic_write(out / "evaluation.md", (
+            f"# Evaluation of {out.name}\n\nFitted on {s['n_train']} training points, scored on "
+            f"{s['n_test']} test points ({json.dumps(data.description)}). Trustworthiness and "
+            f"continuity (k = {s['k']}) on {s['neighbourhood_points']} of them; k-NN recall with "
+            f"k = {s['k']}; k-NN accuracy with k = 5; the linear probe is logistic regression on "
+            "standardised features. The autoencoder's fit time is its training time.\n\n"
+            + evaluation_table(comparison) + "\n"))
+        panels: dict[str, np.ndarray] = {}
+        for name, xy in comparison.maps.items():
+            row = comparison.methods[name]
+            extra = f"\ntrust. {row['trustworthiness']:.3f}" + (
+                f", kNN acc. {row['knn_accuracy']:.3f}" if "knn_accuracy" in row else "")
+            panels[METHOD_LABELS[name].split(" (")[0] + extra] = xy
+        if panels:
+            plot_maps(panels, comparison.y_test, out / "figures" / "evaluation_maps.png",
+                      title="2-D maps of the test points", names=data.class_names)
+        return comparison
 
 
 #: The most memory that clustering takes for a float32 copy of the inputs (2 GiB: MNIST's
@@ -152,43 +154,45 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
     Raises
     ------
     ValueError, ImportError, OSError
-        From the clustering, the labels or writing the files.
+        From the clustering, the labels or writing the files; ``RunFolderConflict`` (a
+        ValueError) while another process writes ``out_dir``.
 
     Warns
     -----
     UserWarning
         When "ne-gmm" clusters the codes alone, the inputs being too big.
     """
-    y = check_labels(y, len(X), "y")
-    start = time.perf_counter()
-    # Our embedding sees the inputs beside the codes (a cleaner graph, measured in
-    # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
-    nbytes = 4 * len(X) * int(estimator.n_features_in_)  # the scaled copy, float32
-    fits = nbytes <= CLUSTER_INPUTS_BYTES
-    method = resolve_cluster_method(method, with_inputs=fits)
-    inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
-    if method == "ne-gmm" and not fits:
-        warnings.warn(f"the inputs' float32 copy ({nbytes / 2**30:.1f} GiB) is "
-                      f"over {CLUSTER_INPUTS_BYTES / 2**30:.0f} GiB: ne-gmm clusters the codes "
-                      "alone", UserWarning, stacklevel=2)
-    with warnings.catch_warnings():
-        if inputs is not None:  # scale_input has already warned of X's column names
-            warnings.filterwarnings("ignore", message="X (does not have valid|has) feature "
-                                    "names", category=UserWarning)
-        codes = estimator.transform(X)
-    encoded = time.perf_counter()
-    labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
-                           self_labelling=self_labelling, random_state=random_state)
-    end = time.perf_counter()
-    result: dict[str, Any] = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
-              "n_points": len(labels), "encode_seconds": encoded - start,
-              "cluster_seconds": end - encoded, "seconds": end - start,
-              "random_state": random_state, "data": description or {},
-              "inputs": inputs is not None,
-              "self_labelling": self_labelling and can_self_label(method, inputs)}
-    if y is not None:
-        result.update(clustering_scores(y, labels))
-    if labels_out is not None:
-        write_array(labels_out, labels, columns=["cluster"], ids=ids, id_name=id_name)
-    atomic_write(Path(out_dir) / CLUSTER_FILE, json.dumps(result, indent=2) + "\n")
-    return result
+    with run_lock(out_dir, "run this again then"):  # and a fit into it meanwhile is refused
+        y = check_labels(y, len(X), "y")
+        start = time.perf_counter()
+        # Our embedding sees the inputs beside the codes (a cleaner graph, measured in
+        # cluster_codes) when their float32 copy fits in CLUSTER_INPUTS_BYTES.
+        nbytes = 4 * len(X) * int(estimator.n_features_in_)  # the scaled copy, float32
+        fits = nbytes <= CLUSTER_INPUTS_BYTES
+        method = resolve_cluster_method(method, with_inputs=fits)
+        inputs = estimator.scale_input(X) if method == "ne-gmm" and fits else None
+        if method == "ne-gmm" and not fits:
+            warnings.warn(f"the inputs' float32 copy ({nbytes / 2**30:.1f} GiB) is "
+                          f"over {CLUSTER_INPUTS_BYTES / 2**30:.0f} GiB: ne-gmm clusters the codes "
+                          "alone", UserWarning, stacklevel=2)
+        with warnings.catch_warnings():
+            if inputs is not None:  # scale_input has already warned of X's column names
+                warnings.filterwarnings("ignore", message="X (does not have valid|has) feature "
+                                        "names", category=UserWarning)
+            codes = estimator.transform(X)
+        encoded = time.perf_counter()
+        labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
+                               self_labelling=self_labelling, random_state=random_state)
+        end = time.perf_counter()
+        result: dict[str, Any] = {"method": method, "n_clusters": n_clusters, "n_init": n_init,
+                  "n_points": len(labels), "encode_seconds": encoded - start,
+                  "cluster_seconds": end - encoded, "seconds": end - start,
+                  "random_state": random_state, "data": description or {},
+                  "inputs": inputs is not None,
+                  "self_labelling": self_labelling and can_self_label(method, inputs)}
+        if y is not None:
+            result.update(clustering_scores(y, labels))
+        if labels_out is not None:
+            write_array(labels_out, labels, columns=["cluster"], ids=ids, id_name=id_name)
+        atomic_write(Path(out_dir) / CLUSTER_FILE, json.dumps(result, indent=2) + "\n")
+        return result
