@@ -119,8 +119,10 @@ def params_from_json(params: dict[str, Any], known: Iterable[str] | None = None)
         out["checkpoint_dir"] = None
     for k, v in out.items():
         if isinstance(v, dict) and set(v) == {"NeighbourMap"}:
-            # Written before the map's ``activation`` existed: its layers were ReLU.
-            out[k] = NeighbourMap(**params_from_json({"activation": "relu", **v["NeighbourMap"]},
+            # Written before the map's ``activation`` and ``input_noise`` existed: its
+            # layers were ReLU, its inputs without noise.
+            out[k] = NeighbourMap(**params_from_json({"activation": "relu", "input_noise": 0.0,
+                                                      **v["NeighbourMap"]},
                                                      NeighbourMap._get_param_names()))
     return out
 

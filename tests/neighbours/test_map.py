@@ -46,6 +46,18 @@ def test_the_hand_written_gradient_is_autograds():
     torch.testing.assert_close(gt, et)
 
 
+def test_the_loss_stays_finite_for_a_map_far_from_the_origin():
+    # 1 + d is written as 1 + |h|² + |t|² − 2 h·t: at 1e5 units float32 rounds it below 0
+    # for near pairs (a diverging map gets there), where 1 / (1 + d) would turn negative.
+    rng = torch.Generator().manual_seed(0)
+    y = torch.randn(512, 2, generator=rng) + 1e5
+    yh, yt = y[:256].requires_grad_(), (y[256:] + 0.01).requires_grad_()
+    loss = infonce_cauchy(yh, yt, group=128)
+    gh, gt = torch.autograd.grad(loss, (yh, yt))
+    assert torch.isfinite(loss) and loss.item() > 0
+    assert torch.isfinite(gh).all() and torch.isfinite(gt).all()
+
+
 def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
     X = np.random.default_rng(0).uniform(size=(400, 20)).astype(np.float32)
     a = NeighbourMap(**FAST).fit(X)
@@ -59,14 +71,22 @@ def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
     assert list(a.get_feature_names_out()) == ["neighbourmap0", "neighbourmap1"]
 
 
-def test_a_map_saved_before_the_activation_was_a_field_loads_with_its_relu_layers(tmp_path):
+def test_a_map_saved_before_activation_and_noise_were_fields_loads_as_it_was_trained(tmp_path):
     X = np.random.default_rng(0).uniform(size=(200, 6)).astype(np.float32)
-    relu = NeighbourMap(**FAST, activation="relu").fit(X)
+    relu = NeighbourMap(**FAST, activation="relu", input_noise=0.0).fit(X)
     tensors, facts = relu.state()
-    del facts["config"]["activation"], facts["params"]["activation"]  # as written before
+    for name in ("activation", "input_noise"):  # as written before
+        del facts["config"][name], facts["params"][name]
     old = NeighbourMap.from_state(tensors, facts)
     assert old.activation == old.config_.activation == "relu"
+    assert old.input_noise == old.config_.input_noise == 0.0
     np.testing.assert_array_equal(old.transform(X), relu.transform(X))
+    # The noise is drawn from the seed: the same map again, another without it.
+    noisy = NeighbourMap(**FAST, activation="relu").fit(X)
+    assert noisy.config_.input_noise == 0.1
+    np.testing.assert_array_equal(noisy.embedding_,
+                                  NeighbourMap(**FAST, activation="relu").fit(X).embedding_)
+    assert not np.array_equal(noisy.embedding_, relu.embedding_)
     gelu = NeighbourMap(**FAST).fit(X)  # the default since 2026-12-03
     assert any(isinstance(m, torch.nn.GELU) for m in gelu.network_.modules())
     assert not np.array_equal(gelu.embedding_, relu.embedding_)
@@ -195,7 +215,9 @@ def test_too_many_neighbours_and_wrong_widths_are_explained():
     ({"learning_rate": "0.01"}, r"learning_rate must be a number, got '0.01' \(str\)"),
     ({"hidden": (8, 2.5)}, "hidden must hold integers"),
     ({"activation": "swish"}, "activation must be one of"),
-    ({"exaggeration": 0.8}, "exaggeration must be at least 1")])
+    ({"exaggeration": 0.8}, "exaggeration must be at least 1"),
+    ({"input_noise": -0.1}, "input_noise must be a number ≥ 0, got -0.1"),
+    ({"input_noise": float("nan")}, "input_noise must be a number ≥ 0, got nan")])
 def test_a_parameter_of_the_wrong_type_or_range_is_refused_not_rounded_or_parsed(params,
                                                                                  match):
     # int(2.7) would quietly use 2 neighbours, float(True) one epoch; below exaggeration 1

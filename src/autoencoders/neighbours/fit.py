@@ -70,7 +70,8 @@ def fit_map(X: torch.Tensor, config: MapConfig, seed: int = 0,
     3. ``config.pca_init_steps`` steps regress the output onto the first principal
        coordinates (× ``out_scale``), so that training starts from the PCA picture.
     4. Adam on :func:`~autoencoders.neighbours.loss.infonce_cauchy` of batches of edges
-       drawn without replacement, ``config.epochs`` passes over them (at least
+       drawn without replacement, the inputs of both ends jittered by Gaussian noise of
+       standard deviation ``config.input_noise``, ``config.epochs`` passes over them (at least
        ``config.min_steps`` steps), learning rate warmed up then cosine-decayed to 5 %.
        When a window of steps' mean loss climbs above 1.5× the best window's or stops
        being finite (Adam diverging), training goes back to the best window's weights
@@ -195,7 +196,10 @@ def _train(net: MapNetwork, Z: torch.Tensor, heads: torch.Tensor, tails: torch.T
             group["lr"] = lr * slow
         with torch.autocast("cpu", dtype=torch.bfloat16,
                             enabled=config.precision == "bfloat16"):
-            y = net.head(torch.cat([Z[heads[edges]], Z[tails[edges]]]))  # (2B, c)
+            z = torch.cat([Z[heads[edges]], Z[tails[edges]]])  # (2B, p)
+            if config.input_noise > 0:
+                z = z + config.input_noise * torch.randn(z.shape, generator=generator)
+            y = net.head(z)  # (2B, c)
         y = y.float()
         loss = infonce_cauchy(y[:batch], y[batch:], config.exaggeration, config.negatives)
         opt.zero_grad(set_to_none=True)

@@ -49,6 +49,10 @@ class MapConfig:
         Fraction of the steps of the warm-up.
     exaggeration : float
         The weight of attraction in the loss (t-SNE's exaggeration), at least 1.
+    input_noise : float
+        Standard deviation of Gaussian noise added to every PCA input while training, in
+        the inputs' units (the first principal component's standard deviation); 0 adds
+        none. Maps saved before the field existed read as 0, which they used.
     out_scale : float
         The network's output is multiplied by this: the initial map spans about this many
         units, the scale at which the Cauchy kernel separates clusters.
@@ -75,10 +79,11 @@ class MapConfig:
     epochs: float = 8.0
     min_steps: int = 500
     batch_size: int = 2048
-    negatives: int = 512
+    negatives: int = 1024
     learning_rate: float = 0.005
     warmup: float = 0.02
     exaggeration: float = 1.0
+    input_noise: float = 0.1
     out_scale: float = 10.0
     clip_grad: float | None = 1.0
     pca_init_steps: int = 200
@@ -105,6 +110,8 @@ class MapConfig:
             raise ValueError(f"exaggeration must be at least 1 (t-SNE's attraction; below "
                              f"it the points drift apart without end), got "
                              f"{self.exaggeration!r}")
+        if not (self.input_noise >= 0 and math.isfinite(self.input_noise)):
+            raise ValueError(f"input_noise must be a number ≥ 0, got {self.input_noise!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
         if self.clip_grad is not None and not self.clip_grad > 0:
@@ -136,8 +143,8 @@ class MapConfig:
         if unknown:
             raise ValueError(f"MapConfig: unknown fields {sorted(unknown)}")
         try:
-            # Maps saved before the activation was a field had ReLU layers.
-            kwargs: dict[str, Any] = {"activation": "relu",
+            # Maps saved before these fields existed had ReLU layers and no input noise.
+            kwargs: dict[str, Any] = {"activation": "relu", "input_noise": 0.0,
                                       **{k: tuple(v) if isinstance(v, list) else v
                                          for k, v in data.items()}}
             return cls(**kwargs)
