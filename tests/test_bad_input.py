@@ -762,6 +762,14 @@ def beta_without_variational(ctx):
     ctx.new(beta=4.0).fit(ctx.X)
 
 
+@case("--split with --input (read whole, the split would be ignored)", "autoencoders cluster",
+      ValueError, r"--split chooses a split of --dataset; --input .*good\.npy is read whole",
+      exit_code=2)
+def split_with_input(ctx):
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--split", "train",
+            "--n-clusters", "2")
+
+
 @case("a picture format that is not PNG", "autoencoders interpolate", ValueError,
       r"--out .*row\.jpg: name a \.png picture or a \.npy, \.csv or \.parquet file",
       exit_code=2)

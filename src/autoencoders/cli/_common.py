@@ -22,6 +22,9 @@ def _request(args: Namespace, **overrides: Any) -> DataRequest:
     fraction = getattr(args, "test_fraction", None)
     if fraction is not None and not 0 < fraction < 1:
         raise UsageError(f"--test-fraction must be between 0 and 1, got {fraction}")
+    if getattr(args, "split", None) is not None and getattr(args, "input", None) is not None:
+        raise UsageError(f"--split chooses a split of --dataset; --input {args.input} is read "
+                         "whole: give a file of the rows you want instead")
     if getattr(args, "input", None) == "-" and args.command in ("fit", "evaluate"):
         raise UsageError(f"--input - (standard input) is for the verbs that apply a model; "
                          f"{args.command} needs a file it can read again: save the data first")

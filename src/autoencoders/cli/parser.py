@@ -147,7 +147,7 @@ def _add_data_source(p: argparse.ArgumentParser, *, split: bool, required: bool 
                           "'data/*.parquet', or - for standard input (.npy or CSV; verbs "
                           "that apply a model)")
     if split:
-        p.add_argument("--split", choices=splits, default="test",
+        p.add_argument("--split", choices=splits,  # None: test, and refused with --input
                        help=f"which split of --dataset: {', '.join(splits)} (default: test)")
     p.add_argument("--image-size", type=_image_size, metavar="HxW",
                    help="resize the images of an --input folder to this size")
