@@ -98,3 +98,18 @@ def test_a_crash_between_the_files_of_a_save_leaves_a_whole_model(fitted, tiny_i
     loaded = AutoEncoder.load(folder)  # the new weights with their own configuration
     np.testing.assert_array_equal(loaded.transform(tiny_images), newer.transform(tiny_images))
     assert loaded.history_["epoch"] == [1, 2, 3]
+
+
+def test_an_estimators_unfitted_map_parameter_round_trips_and_reads_old_files_as_trained():
+    from autoencoders.neighbours import NeighbourMap
+    from autoencoders.persistence import params_from_json, params_to_json
+
+    mapper = NeighbourMap(negatives=64, input_noise=0.3)
+    saved = params_to_json({"neighbour_map": mapper})
+    assert params_from_json(saved)["neighbour_map"].get_params() == mapper.get_params()
+    # Written before the map had an activation or input noise: ReLU layers, no noise,
+    # not today's GELU and 0.1.
+    for name in ("activation", "input_noise"):
+        del saved["neighbour_map"]["NeighbourMap"][name]
+    old = params_from_json(saved)["neighbour_map"]
+    assert (old.activation, old.input_noise, old.negatives) == ("relu", 0.0, 64)

@@ -37,6 +37,7 @@ from .config import FORMAT_VERSION, MAP_FORMAT_VERSION, ArchitectureConfig, Trai
 from .inputs import InputSpec
 from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
+from .neighbours.network import BEFORE_FIELDS
 
 __all__ = ["ModelRecord", "save_model", "load_model", "environment", "params_to_json",
            "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
@@ -119,10 +120,7 @@ def params_from_json(params: dict[str, Any], known: Iterable[str] | None = None)
         out["checkpoint_dir"] = None
     for k, v in out.items():
         if isinstance(v, dict) and set(v) == {"NeighbourMap"}:
-            # Written before the map's ``activation`` and ``input_noise`` existed: its
-            # layers were ReLU, its inputs without noise.
-            out[k] = NeighbourMap(**params_from_json({"activation": "relu", "input_noise": 0.0,
-                                                      **v["NeighbourMap"]},
+            out[k] = NeighbourMap(**params_from_json({**BEFORE_FIELDS, **v["NeighbourMap"]},
                                                      NeighbourMap._get_param_names()))
     return out
 

@@ -13,7 +13,12 @@ from torch import nn
 from ..config import ACTIVATIONS, PRECISIONS, check_scalar_types, is_whole_number
 from ..models.base import dense_stack
 
-__all__ = ["MapConfig", "MapNetwork"]
+__all__ = ["MapConfig", "MapNetwork", "BEFORE_FIELDS"]
+
+#: What maps saved before these fields existed used: ReLU layers, no input noise. A saved
+#: map's configuration (and a saved estimator's unfitted ``NeighbourMap``) without one of
+#: them reads as this.
+BEFORE_FIELDS: dict[str, Any] = {"activation": "relu", "input_noise": 0.0}
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,7 @@ class MapConfig:
         if unknown:
             raise ValueError(f"MapConfig: unknown fields {sorted(unknown)}")
         try:
-            # Maps saved before these fields existed had ReLU layers and no input noise.
-            kwargs: dict[str, Any] = {"activation": "relu", "input_noise": 0.0,
+            kwargs: dict[str, Any] = {**BEFORE_FIELDS,
                                       **{k: tuple(v) if isinstance(v, list) else v
                                          for k, v in data.items()}}
             return cls(**kwargs)
