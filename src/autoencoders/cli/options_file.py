@@ -141,8 +141,9 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     from its saved options, so that a damaged file gets the checks of a command line."""
     from ..workflow import read_command
 
+    parser = build_parser()  # ~100 options' worth of argparse: built once
     given = vars(args)
-    defaults = vars(build_parser().parse_args(["fit", "--resume", args.resume]))
+    defaults = vars(parser.parse_args(["fit", "--resume", args.resume]))
     extra = [k for k, v in given.items() if k not in RESUME_OPTIONS and v != defaults.get(k)]
     if extra:
         raise UsageError(f"--resume takes the options of the run it continues; drop "
@@ -150,9 +151,9 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     options = {k: v for k, v in read_command(args.resume).items()
                if k not in RESUME_OPTIONS and v is not None}
     try:
-        argv = ["fit", *option_tokens(verb_parsers(build_parser())["fit"], options,
+        argv = ["fit", *option_tokens(verb_parsers(parser)["fit"], options,
                                       f"{args.resume}: saved option")]
-        saved = build_parser().parse_args(argv)
+        saved = parser.parse_args(argv)
     except UsageError as exc:
         raise ValueError(f"{args.resume}: its saved options are damaged ({exc}); start the "
                          "run again") from None

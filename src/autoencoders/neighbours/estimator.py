@@ -22,7 +22,7 @@ from ..inputs import as_rows, check_feature_names
 from ..inputs.scan import check_fits_float32, scan
 from ..runtime import native_bf16
 from .fit import fit_map
-from .network import MapConfig, MapNetwork
+from .network import BEFORE_FIELDS, MapConfig, MapNetwork
 
 __all__ = ["NeighbourMap", "MAP_FILE"]
 
@@ -88,8 +88,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         since 2026-12-03: on full MNIST (``benchmarks/results/map_study_noise.md``, seed 0,
         8 epochs) trustworthiness 0.9655 and 5-NN 0.9664 against 0.9634 and 0.9616 with 512
         and no noise (fit 127 s against 110 s), noise alone 0.9646 and 0.9655; seed 1 (an
-        exploration run) 0.9645 and 0.9689 against 0.9623 and 0.9646. At 4 epochs 2,048
-        negatives scored below 1,024 (0.9612 against 0.9624, with noise) in 1.4× the time.
+        exploration run) 0.9645 and 0.9689 against 0.9623 and 0.9646. 2,048 negatives
+        scored below 1,024 at 4 epochs (0.9612 against 0.9624, with noise, in 1.4× the
+        time) and the same at 8 (0.9657, 5-NN 0.9676, in 140 s; exploration runs).
     learning_rate : float, default 0.005
         Adam's peak rate. At 0.01 (the default before 2026-12-02) seed 1 diverged on full
         MNIST in float32 (the map's scale blew up to thousands of units: trustworthiness
@@ -313,10 +314,8 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """
         try:
             config = MapConfig.from_dict(facts["config"])
-            # A map saved before ``activation`` or ``input_noise`` were parameters: its
-            # network's (ReLU, no noise).
-            params: dict[str, Any] = {"activation": config.activation,
-                                      "input_noise": config.input_noise,
+            # A map saved before one of these was a parameter: what its network used.
+            params: dict[str, Any] = {**{k: getattr(config, k) for k in BEFORE_FIELDS},
                                       **{k: tuple(v) if isinstance(v, list) else v
                                          for k, v in facts["params"].items()}}
             est = cls(**params)

@@ -24,8 +24,9 @@ class _InfoNCECauchy(torch.autograd.Function):
     dL/dd_ab = −q_ab² / S_a (q = 1 / (1 + d), S_a = Σ_b q_ab), plus ρ / (1 + d_aa) on the
     diagonal, added per pair. Forward and backward of 2,048 edges took 2.2–3.3 ms against
     3.1–4.9 ms for the first version (about ten passes over the matrix, its products with
-    the narrow operand on the right) with 512 negatives, and 9–10 ms against 14–15 ms with
-    1,024 (five alternating runs of 100 calls each, 2 cores, 2026-12-03).
+    the narrow operand on the right) with 512 negatives, and 9.2–10.5 ms against
+    14.4–15.5 ms with 1,024 in four of five alternating runs of 100 calls each (the fifth:
+    3.8 against 9.6; 2 cores, 2026-12-03).
     """
 
     @staticmethod
