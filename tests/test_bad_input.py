@@ -14,6 +14,7 @@ import contextlib
 import gzip
 import io
 import json
+import os
 import re
 import tempfile
 import warnings
@@ -1287,6 +1288,25 @@ def cluster_while_a_fit_writes_the_run(ctx):
       r"this again then", exit_code=1)
 def report_while_a_fit_writes_the_run(ctx):
     _refused_while_locked(ctx, "report.html", "report", ctx.model_dir)
+
+
+@case("the input changed since the run read it (other rows, same size)", "autoencoders report",
+      ValueError, r"changed\.npy has changed since the run in .*changed-run read it: its test "
+      r"split would be other rows, some perhaps trained on; put back the file the run was "
+      r"fitted on, or fit again", exit_code=1)
+def report_of_a_changed_input(ctx):
+    path, run = ctx.tmp / "changed.npy", ctx.tmp / "changed-run"
+    np.save(path, ctx.X)
+    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
+            "-q")
+    os.utime(path, ns=(0, 0))  # touched, the same rows: still the run's data
+    ctx.cli("report", run)
+    (run / "report.html").unlink()
+    np.save(path, ctx.X[::-1])
+    try:
+        ctx.cli("report", run)
+    finally:
+        assert not (run / "report.html").exists()
 
 
 def _refused_while_locked(ctx, written: str, *argv) -> None:

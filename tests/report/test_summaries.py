@@ -3,6 +3,8 @@ scikit-learn's own display before fitting."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,6 +57,22 @@ def test_run_summary_and_report_from_a_folder(tmp_path):
     # are there only as JSON data with < and > escaped.
     assert HOSTILE not in report.html and "\\u003cscript\\u003ealert(1)" in report.html
     assert not (tmp_path / "run" / "report.html").exists()   # showing writes nothing
+
+
+def test_report_refuses_an_input_that_changed_since_the_run(tmp_path):
+    # Reading the input again, report would find the run's test split among other rows:
+    # a report of rows the model may have trained on, under the run's name (the command
+    # line's case: tests/test_bad_input.py::report_of_a_changed_input).
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(rng.rand(100, 3), columns=["a", "b", "c"])
+    table.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fit", "--input", str(tmp_path / "t.csv"), "--out", str(tmp_path / "run"),
+                 "--epochs", "1", "--no-map", "--no-report", "-q"]) == 0
+    os.utime(tmp_path / "t.csv", ns=(0, 0))  # touched, the same rows: the same run
+    assert isinstance(Run(tmp_path / "run").report(), Report)
+    table.iloc[::-1].to_csv(tmp_path / "t.csv", index=False)  # same size, other order
+    with pytest.raises(ValueError, match="t.csv has changed since the run in .* read it"):
+        Run(tmp_path / "run").report()
 
 
 def test_run_refuses_a_folder_that_is_not_a_run(tmp_path):

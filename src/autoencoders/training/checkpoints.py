@@ -27,6 +27,8 @@ from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from .._io import atomic_write
 from ..config import ArchitectureConfig, TrainingConfig, is_real_number, is_whole_number
 from ..datasets.source import Source
@@ -343,9 +345,16 @@ def check_facts(meta: dict[str, Any], facts: dict[str, Any], path: str | os.Path
                                   "resuming")
 
 
-def data_fingerprint(*arrays: torch.Tensor | Source | None) -> str:
-    """A 128-bit BLAKE2b hash (hex) of tensors' shapes, dtypes and bytes; None hashes too,
-    and a :class:`Source` by its own fingerprint (files, sizes, times: no pass over it)."""
+def data_fingerprint(*arrays: torch.Tensor | np.ndarray | Source | None) -> str:
+    """A 128-bit BLAKE2b hash (hex) of arrays' shapes, dtypes and bytes; None hashes too,
+    and a :class:`Source` by its own fingerprint (files, sizes, times: no pass over it).
+
+    Parameters
+    ----------
+    *arrays : Tensor, ndarray, Source or None
+        Any shapes and dtypes; an ndarray of Python objects (a table's string labels)
+        hashes as text.
+    """
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
         if a is None:
@@ -353,6 +362,11 @@ def data_fingerprint(*arrays: torch.Tensor | Source | None) -> str:
             continue
         if isinstance(a, Source):
             h.update(a.fingerprint().encode())
+            continue
+        if isinstance(a, np.ndarray):
+            a = a.astype(str) if a.dtype == object else a
+            h.update(f"{a.shape}{a.dtype}".encode())
+            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # no copy
             continue
         t = a.detach().cpu().contiguous()
         h.update(f"{tuple(t.shape)}{t.dtype}".encode())

@@ -19,6 +19,7 @@ import numpy as np
 from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import Rows, check_labels, holdout, named, split
+from ..training import data_fingerprint
 
 #: The input path that means standard input (a .npy stream or CSV text); as an output path,
 #: standard output.
@@ -299,8 +300,10 @@ def run_data(request: DataRequest) -> RunData:
         if isinstance(Xte, Source):
             Xte = Xte.to_numpy()
         yte, ytr = (None, None) if y is None else split(y, test)
+        # What report compares when it reads the input again: the run's test split is
+        # only found again in the same rows (a file's size and time when streamed).
         description = {**loaded.description, "test_fraction": request.test_fraction,
-                       "streamed": isinstance(X, Source)}
+                       "streamed": isinstance(X, Source), "fingerprint": data_fingerprint(X, y)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
                        Without(test), test, loaded.notes, loaded.ids, loaded.feature_names)
     else:

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from ..estimator import AutoEncoder
 from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
 from .data import DataRequest, RunData, own_rows, run_data
-from .folder import read_command, recorded_dataset
+from .folder import read_command, recorded_data, recorded_dataset
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
 
@@ -26,7 +26,10 @@ def run_test_data(folder: str | Path) -> RunData:
     Raises
     ------
     ValueError
-        When the folder records neither its command nor a named data set.
+        When the folder records neither its command nor a named data set, or when the
+        input file is no longer what the run read (its rows, or when streamed its size or
+        time, differ from the fingerprint in config.json): its test split would be other
+        rows, some of them perhaps trained on.
     """
     try:
         options = read_command(folder)
@@ -36,7 +39,13 @@ def run_test_data(folder: str | Path) -> RunData:
             raise ValueError(f"{folder} records neither the command that made it nor a named "
                              "data set: its test data cannot be found again") from None
         options = {"dataset": dataset}
-    return run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
+    data = run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
+    recorded = recorded_data(folder).get("fingerprint")
+    if recorded is not None and recorded != data.description.get("fingerprint"):
+        raise ValueError(f"{data.name} has changed since the run in {folder} read it: its "
+                         "test split would be other rows, some perhaps trained on; put back "
+                         "the file the run was fitted on, or fit again")
+    return data
 
 
 def _share(max_points: int, runs: int) -> int:
