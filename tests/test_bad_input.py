@@ -1291,22 +1291,41 @@ def report_while_a_fit_writes_the_run(ctx):
 
 
 @case("the input changed since the run read it (other rows, same size)", "autoencoders report",
-      ValueError, r"changed\.npy has changed since the run in .*changed-run read it: its test "
+      ValueError, r"report\.npy has changed since the run in .*report-run read it: its test "
       r"split would be other rows, some perhaps trained on; put back the file the run was "
       r"fitted on, or fit again", exit_code=1)
 def report_of_a_changed_input(ctx):
-    path, run = ctx.tmp / "changed.npy", ctx.tmp / "changed-run"
-    np.save(path, ctx.X)
-    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
-            "-q")
-    os.utime(path, ns=(0, 0))  # touched, the same rows: still the run's data
-    ctx.cli("report", run)
-    (run / "report.html").unlink()
-    np.save(path, ctx.X[::-1])
+    run = _fitted_then_changed(ctx, "report", "report")
     try:
         ctx.cli("report", run)
     finally:
         assert not (run / "report.html").exists()
+
+
+@case("the input changed since the run read it (other rows, same size)",
+      "autoencoders evaluate", ValueError, r"evaluate\.npy has changed since the run in "
+      r".*evaluate-run read it: its test split would be other rows", exit_code=1)
+def evaluate_of_a_changed_input(ctx):
+    run = _fitted_then_changed(ctx, "evaluate", "evaluate", "--baselines", "none", "--k", "2")
+    try:
+        ctx.cli("evaluate", run, "--baselines", "none")
+    finally:
+        assert not (run / "evaluation.json").exists()
+
+
+def _fitted_then_changed(ctx, name: str, *verb) -> Path:
+    """A run fitted on NAME.npy; ``verb`` on it works with the file touched (the same rows),
+    its output then removed; the file then holds the same rows in another order."""
+    path, run = ctx.tmp / f"{name}.npy", ctx.tmp / f"{name}-run"
+    np.save(path, ctx.X)
+    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
+            "--test-fraction", "0.3", "-q")
+    os.utime(path, ns=(0, 0))
+    ctx.cli(verb[0], run, *verb[1:])
+    for written in ("report.html", "evaluation.json", "evaluation.md"):
+        (run / written).unlink(missing_ok=True)
+    np.save(path, ctx.X[::-1])
+    return run
 
 
 def _refused_while_locked(ctx, written: str, *argv) -> None:

@@ -48,6 +48,9 @@ def test_embed_and_reconstruct_write_files(digits_run, tmp_path):
     # Named as Python names them (get_feature_names_out).
     assert (tmp_path / "z.csv").read_text().splitlines()[0] == ",".join(
         f"autoencoder{i}" for i in range(4))
+    # Without --dataset or --input, the data the run was fitted on (digits' test split).
+    run("embed", out, "--out", tmp_path / "own.npy", check_code=0)
+    np.testing.assert_array_equal(np.load(tmp_path / "own.npy"), Z)
 
 
 def test_fit_and_embed_user_files(tmp_path):
@@ -62,6 +65,14 @@ def test_fit_and_embed_user_files(tmp_path):
     run("embed", out, "--input", tmp_path / "x.csv", "--out", tmp_path / "z.parquet",
         check_code=0)
     assert (tmp_path / "z.parquet").stat().st_size > 0
+    # Without --input, the run's own input, whole, found from another working folder.
+    (tmp_path / "elsewhere").mkdir()
+    run("embed", out, "--out", tmp_path / "own.npy", check_code=0, cwd=tmp_path / "elsewhere")
+    assert np.load(tmp_path / "own.npy").shape == (120, 2)
+    proc = run("embed", out, "--split", "train", "--out", tmp_path / "s.npy", check_code=2)
+    assert f"was fitted on {tmp_path / 'x.npy'}, which is read whole" in proc.stderr
+    proc = run("embed", tmp_path / "elsewhere", "--out", tmp_path / "s.npy", check_code=2)
+    assert "records no data it was fitted on" in proc.stderr
 
 
 def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
@@ -71,11 +82,11 @@ def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
     run("fit", "--input", tmp_path / "x.npy", "--out", out, "--epochs", "1", "--maps", "none",
         "--hidden-dims", "8", "--latent-dim", "2", "--test-fraction", "0.3", "--seed", "3",
         "--no-report", "-q", check_code=0)
-    run("evaluate", out, "--input", tmp_path / "x.npy", "--baselines", "none", "-q",
-        check_code=0)
-    settings = json.loads((out / "evaluation.json").read_text())["settings"]
-    assert (settings["n_train"], settings["n_test"]) == (140, 60)
-    assert settings["data"]["test_fraction"] == 0.3
+    for data in (("--input", tmp_path / "x.npy"), ()):  # no data: the run's own input
+        run("evaluate", out, *data, "--baselines", "none", "-q", check_code=0)
+        settings = json.loads((out / "evaluation.json").read_text())["settings"]
+        assert (settings["n_train"], settings["n_test"]) == (140, 60)
+        assert settings["data"]["test_fraction"] == 0.3
     proc = run("evaluate", out, "--input", tmp_path / "x.npy", "--test-fraction", "0.1",
                check_code=2)
     assert "would score rows the model trained on" in proc.stderr

@@ -19,6 +19,9 @@ __all__: list[str] = []
 def _request(args: Namespace, **overrides: Any) -> DataRequest:
     from ..workflow import DataRequest, recorded_data, with_run_columns
 
+    run_dir = getattr(args, "run_dir", None)  # a verb on a finished run
+    if run_dir and getattr(args, "dataset", None) is None and getattr(args, "input", None) is None:
+        _the_runs_data(args, run_dir)
     fraction = getattr(args, "test_fraction", None)
     if fraction is not None and not 0 < fraction < 1:
         raise UsageError(f"--test-fraction must be between 0 and 1, got {fraction}")
@@ -30,8 +33,29 @@ def _request(args: Namespace, **overrides: Any) -> DataRequest:
                          f"{args.command} needs a file it can read again: save the data first")
     request = DataRequest.from_options(args, progress=not getattr(args, "quiet", False),
                                        **overrides)
-    run_dir = getattr(args, "run_dir", None)  # a verb on a finished run: its columns
     return with_run_columns(request, recorded_data(run_dir)) if run_dir else request
+
+
+def _the_runs_data(args: Namespace, run_dir: str) -> None:
+    """Without ``--dataset`` or ``--input``, a verb on a run reads the data the run was
+    fitted on (config.json's record: the data set, or the input's absolute path, read at
+    the image size of the run's command)."""
+    from ..workflow import read_command, recorded_data
+
+    recorded = recorded_data(run_dir)
+    args.dataset, args.input = recorded.get("dataset"), recorded.get("input")
+    if not (args.dataset or args.input):
+        raise UsageError(f"{run_dir} records no data it was fitted on (not a run folder of "
+                         "'fit', or saved by a script); give --dataset or --input")
+    if args.input and getattr(args, "split", None) is not None:
+        raise UsageError(f"--split chooses a split of --dataset; {run_dir} was fitted on "
+                         f"{args.input}, which is read whole: give --input with the rows you "
+                         "want instead")
+    if args.input and getattr(args, "image_size", None) is None:
+        try:
+            args.image_size = read_command(run_dir).get("image_size")
+        except (FileNotFoundError, ValueError):  # no saved command: images at their own size
+            pass
 
 
 def _log(args: Namespace) -> Callable[[str], None]:

@@ -81,13 +81,14 @@ def cmd_score(args: Namespace) -> int:
 def cmd_evaluate(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS, default_baselines
-    from ..workflow import evaluate_run, evaluation_table, run_data
+    from ..workflow import check_unchanged, evaluate_run, evaluation_table, run_data
     from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = run_data(_run_split(args))
+    check_unchanged(args.run_dir, data)
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
                               subsample=args.subsample, k=args.k, code_maps=args.code_maps,
                               random_state=args.seed, log=_log(args))
@@ -234,13 +235,8 @@ def cmd_interpolate(args: Namespace) -> int:
     from ..datasets import Source
     from ..estimator import AutoEncoder
     from ..plotting import plot_image_rows
-    from ..workflow import check_output, load, own_rows, recorded_dataset
+    from ..workflow import check_output, load, own_rows
 
-    if not (args.dataset or args.input):
-        args.dataset = recorded_dataset(args.run_dir)
-        if not args.dataset:
-            raise UsageError(f"{args.run_dir} was not trained on a named data set; give "
-                             "--dataset or --input")
     request = _request(args, stream=False)
     check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)

@@ -135,9 +135,9 @@ def _image_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _add_data_source(p: argparse.ArgumentParser, *, split: bool, required: bool = True,
+def _add_data_source(p: argparse.ArgumentParser, *, split: bool, of_run: bool = True,
                      splits: tuple[str, ...] = ("train", "test"), stream: bool = False) -> None:
-    from_ = p.add_mutually_exclusive_group(required=required)
+    from_ = p.add_mutually_exclusive_group()
     from_.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
                        help="a named data set (MNIST is read from $AUTOENCODERS_DATA_DIR/mnist, "
                             "the user cache, or downloaded)")
@@ -145,7 +145,7 @@ def _add_data_source(p: argparse.ArgumentParser, *, split: bool, required: bool 
                        help="your data: .npy, .npz, .csv, .parquet, a folder of PNG/JPEG, of "
                           ".npy shards or of .parquet files, a quoted glob like "
                           "'data/*.parquet', or - for standard input (.npy or CSV; verbs "
-                          "that apply a model)")
+                          "that apply a model)" + "; neither: the run's own data" * of_run)
     if split:
         p.add_argument("--split", choices=splits,  # None: test, and refused with --input
                        help=f"which split of --dataset: {', '.join(splits)} (default: test)")
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, config, history, metrics, codes, figures and "
                                    "checkpoints. Ctrl-C (SIGINT) or SIGTERM stops after the "
                                    "current step with a checkpoint; --resume continues.")
-    _add_data_source(p, split=False, required=False, stream=True)
+    _add_data_source(p, split=False, of_run=False, stream=True)
     p.add_argument("--out", metavar="RUN_DIR", help="the run folder to write")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue the interrupted run in RUN_DIR from its newest checkpoint, "
@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the run's data set unless --dataset or --input is given.")
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
-    _add_data_source(p, split=True, required=False)
+    _add_data_source(p, split=True)
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
                    help="index of the first sample in the split")
     p.add_argument("--to", dest="index_to", type=int, required=True, metavar="J")

@@ -363,13 +363,13 @@ def data_fingerprint(*arrays: torch.Tensor | np.ndarray | Source | None) -> str:
         if isinstance(a, Source):
             h.update(a.fingerprint().encode())
             continue
+        # numpy declares ndarray.__buffer__ for Python >= 3.12 only: the two ignores below.
         if isinstance(a, np.ndarray):
             a = a.astype(str) if a.dtype == object else a
             h.update(f"{a.shape}{a.dtype}".encode())
-            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # no copy
+            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
             continue
         t = a.detach().cpu().contiguous()
         h.update(f"{tuple(t.shape)}{t.dtype}".encode())
-        # numpy declares ndarray.__buffer__ for Python >= 3.12 only.
         h.update(memoryview(t.numpy()).cast("B"))  # type: ignore[arg-type]
     return h.hexdigest()

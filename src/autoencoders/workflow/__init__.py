@@ -7,6 +7,7 @@ from .data import (
     Loaded,
     RunData,
     check_output,
+    check_unchanged,
     load,
     own_rows,
     run_data,
@@ -35,7 +36,8 @@ from .train import (
     variant_metrics,
 )
 
-__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output", "own_rows",
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
+           "check_unchanged", "own_rows",
            "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",

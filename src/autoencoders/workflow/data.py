@@ -20,13 +20,14 @@ from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import Rows, check_labels, holdout, named, split
 from ..training import data_fingerprint
+from .folder import recorded_data
 
 #: The input path that means standard input (a .npy stream or CSV text); as an output path,
 #: standard output.
 STDIN = "-"
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "with_run_columns", "with_run_split", "STDIN",
+           "with_run_columns", "with_run_split", "check_unchanged", "STDIN",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -392,6 +393,28 @@ def with_run_split(request: DataRequest, fit_options: dict[str, Any]) -> DataReq
     return replace(request, test_fraction=fit_options.get("test_fraction", 0.1),
                    test_size=fit_options.get("test_size"), seed=fit_options.get("seed", 0),
                    train_size=train_size)
+
+
+def check_unchanged(run_dir: str | Path, data: RunData) -> None:
+    """Refuse ``data`` read again from the input of the run in ``run_dir`` (``report``,
+    ``evaluate``) when it is no longer the rows the run read: the run's test split, drawn
+    again, would be other rows, some perhaps trained on. Other data, and runs that recorded
+    no fingerprint, pass.
+
+    Raises
+    ------
+    ValueError
+        When the input's rows (or, streamed, its files' sizes and times) differ from the
+        fingerprint in the run's config.json.
+    """
+    recorded = recorded_data(run_dir)
+    theirs, ours = recorded.get("input"), data.description.get("input")
+    if (not isinstance(theirs, str) or not isinstance(ours, str) or not _same_path(ours, theirs)
+            or recorded.get("fingerprint") in (None, data.description.get("fingerprint"))):
+        return
+    raise ValueError(f"{data.name} has changed since the run in {run_dir} read it: its test "
+                     "split would be other rows, some perhaps trained on; put back the file "
+                     "the run was fitted on, or fit again")
 
 
 def _same_path(a: str, b: str) -> bool:

@@ -13,8 +13,8 @@ from numpy.typing import NDArray
 
 from ..estimator import AutoEncoder
 from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
-from .data import DataRequest, RunData, own_rows, run_data
-from .folder import read_command, recorded_data, recorded_dataset
+from .data import DataRequest, RunData, check_unchanged, own_rows, run_data
+from .folder import read_command, recorded_dataset
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
 
@@ -40,11 +40,7 @@ def run_test_data(folder: str | Path) -> RunData:
                              "data set: its test data cannot be found again") from None
         options = {"dataset": dataset}
     data = run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
-    recorded = recorded_data(folder).get("fingerprint")
-    if recorded is not None and recorded != data.description.get("fingerprint"):
-        raise ValueError(f"{data.name} has changed since the run in {folder} read it: its "
-                         "test split would be other rows, some perhaps trained on; put back "
-                         "the file the run was fitted on, or fit again")
+    check_unchanged(folder, data)
     return data
 
 
