@@ -301,10 +301,11 @@ def run_data(request: DataRequest) -> RunData:
         if isinstance(Xte, Source):
             Xte = Xte.to_numpy()
         yte, ytr = (None, None) if y is None else split(y, test)
-        # What report compares when it reads the input again: the run's test split is
-        # only found again in the same rows (a file's size and time when streamed).
+        # What check_unchanged compares when report or evaluate reads the input again: the
+        # run's test split is found again only in the same rows. Labels do not move it.
         description = {**loaded.description, "test_fraction": request.test_fraction,
-                       "streamed": isinstance(X, Source), "fingerprint": data_fingerprint(X, y)}
+                       "streamed": isinstance(X, Source), "n_rows": n,
+                       "fingerprint": data_fingerprint(X)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
                        Without(test), test, loaded.notes, loaded.ids, loaded.feature_names)
     else:
@@ -401,20 +402,27 @@ def check_unchanged(run_dir: str | Path, data: RunData) -> None:
     again, would be other rows, some perhaps trained on. Other data, and runs that recorded
     no fingerprint, pass.
 
+    The fingerprint (:func:`~autoencoders.training.data_fingerprint`) is of the rows' values
+    when the input was read into memory (touching the file changes nothing), and of its
+    files' paths, sizes and modification times when streamed (a pass over the data would
+    cost as much as an epoch). Read once in memory and once streamed, only the number of
+    rows can be compared.
+
     Raises
     ------
     ValueError
-        When the input's rows (or, streamed, its files' sizes and times) differ from the
-        fingerprint in the run's config.json.
+        When the rows differ from those the run's config.json records.
     """
-    recorded = recorded_data(run_dir)
-    theirs, ours = recorded.get("input"), data.description.get("input")
+    recorded, now = recorded_data(run_dir), data.description
+    theirs, ours = recorded.get("input"), now.get("input")
     if (not isinstance(theirs, str) or not isinstance(ours, str) or not _same_path(ours, theirs)
-            or recorded.get("fingerprint") in (None, data.description.get("fingerprint"))):
+            or "fingerprint" not in recorded):
         return
-    raise ValueError(f"{data.name} has changed since the run in {run_dir} read it: its test "
-                     "split would be other rows, some perhaps trained on; put back the file "
-                     "the run was fitted on, or fit again")
+    key = "fingerprint" if recorded.get("streamed") == now.get("streamed") else "n_rows"
+    if recorded.get(key) != now.get(key):
+        raise ValueError(f"{data.name} has changed since the run in {run_dir} read it: its "
+                         "test split would be other rows, some perhaps trained on; put back "
+                         "the file the run was fitted on, or fit again")
 
 
 def _same_path(a: str, b: str) -> bool:
