@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any, cast
 
-__all__ = ["html_summary", "SummaryMixin"]
+__all__ = ["html_summary", "map_summary", "SummaryMixin"]
 
 _STYLE = ("font: 13px/1.4 system-ui, sans-serif; border-collapse: collapse; "
           "border: 1px solid #d1d9e0")
@@ -45,6 +45,18 @@ def _shape(dims: Sequence[object]) -> str:
     return " → ".join(str(d) for d in dims)
 
 
+def map_summary(mapping: Any, what: str) -> str:
+    """A fitted :class:`~autoencoders.neighbours.NeighbourMap` in a line: what it embeds
+    (``what``: "input" or "code"), its network's widths and parameters (the PCA projection,
+    fitted before the network, counted apart)."""
+    net = mapping.network_
+    n_pca = net.projection.shape[1]
+    n_params = sum(p.numel() for p in net.net.parameters())
+    return (f"{mapping.n_components}-d neighbour embedding of the {what}: "
+            f"{_shape([f'PCA-{n_pca}', *net.config.hidden, mapping.n_components])}, "
+            f"{n_params:,} parameters (and a PCA projection of {net.projection.numel():,})")
+
+
 class SummaryMixin:
     """``_repr_html_`` for a fitted ``AutoEncoder``: its layers, code, input, training and
     map in one table; before ``fit``, scikit-learn's own display of the parameters."""
@@ -78,9 +90,10 @@ class SummaryMixin:
             ("input", est.input_spec_.describe()),
             ("loss per feature", loss),
             ("trained", f"{len(history.get('epoch', []))} epochs (weights of epoch "
-                        f"{est.best_epoch_}), {est.train_seconds_:.1f} s on {est.device_}"),
-            ("2-D map", None if mapping is None else
-             f"{mapping.n_components}-d neighbour embedding of the {est.map_input}"),
+                        f"{est.best_epoch_}), {est.train_seconds_:.1f} s"
+                        # a loaded model does not know where it was trained
+                        + (f" on {est.device_}" if hasattr(est, "device_") else "")),
+            ("2-D map", None if mapping is None else map_summary(mapping, est.map_input)),
         ]
 
     def _repr_html_(self) -> str:

@@ -39,6 +39,25 @@ def test_fitted_estimator_shows_its_model_code_and_training(blobs):
     assert dict(ae.summary_rows())["2-D map"] is None
 
 
+def test_a_fitted_map_is_summarised_with_its_network_and_parameters(blobs, tmp_path, capsys):
+    from autoencoders.neighbours import NeighbourMap
+
+    X = blobs[0][:200]
+    small_map = NeighbourMap(hidden=(16,), n_pca=5, epochs=1, min_steps=20, batch_size=256,
+                             negatives=32)
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=3, epochs=1, loss="mse", random_state=0,
+                     neighbour_map=small_map).fit(X)
+    row = (f"2-d neighbour embedding of the input: PCA-5 → 16 → 2, 130 parameters (and a "
+           f"PCA projection of {X.shape[1] * 5:,})")  # 5 × 16 + 16 and 16 × 2 + 2 weights
+    assert dict(ae.summary_rows())["2-D map"] == row
+    ae.save(tmp_path / "run")
+    loaded = dict(AutoEncoder.load(tmp_path / "run").summary_rows())  # Jupyter's display
+    assert loaded["2-D map"] == row and loaded["trained"].endswith(" s")
+    capsys.readouterr()
+    assert main(["summary", str(tmp_path / "run")]) == 0
+    assert f"2-D map: {row}" in capsys.readouterr().out
+
+
 def test_run_summary_and_report_from_a_folder(tmp_path):
     rng = np.random.RandomState(0)
     table = pd.DataFrame(rng.rand(120, 4), columns=["a", "b", HOSTILE, "d"])

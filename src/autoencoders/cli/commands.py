@@ -272,10 +272,15 @@ def cmd_summary(args: Namespace) -> int:
     else:
         from ..estimator import AutoEncoder
 
-        arch, title = AutoEncoder.load(args.run_dir).architecture_, f"Model in {args.run_dir}"
+        est = AutoEncoder.load(args.run_dir)
+        arch, title = est.architecture_, f"Model in {args.run_dir}"
     model = build_model(arch)
     print(format_layer_table(layer_table(model, arch.input_shape), title))
     print(f"Output activation: {arch.output_activation} (applied to the last layer's output)")
+    if args.run_dir and getattr(est, "neighbour_map_", None) is not None:
+        from ..display import map_summary
+
+        print(f"2-D map: {map_summary(est.neighbour_map_, est.map_input)}")
     return 0
 
 
