@@ -2,10 +2,12 @@
 but where a real one matters: tests/cli/helpers.py)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
+from autoencoders.workflow import run_test_data
 from tests.cli.helpers import COMMANDS, run, run_process
 
 
@@ -82,11 +84,17 @@ def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
     run("fit", "--input", tmp_path / "x.npy", "--out", out, "--epochs", "1", "--maps", "none",
         "--hidden-dims", "8", "--latent-dim", "2", "--test-fraction", "0.3", "--seed", "3",
         "--no-report", "-q", check_code=0)
-    for data in (("--input", tmp_path / "x.npy"), ()):  # no data: the run's own input
+    for data in (("--input", tmp_path / "x.npy"), (), ("checkpoints deleted",)):
+        if data == ("checkpoints deleted",):  # the split from config.json, not the command
+            before = run_test_data(out).X_test
+            shutil.rmtree(out / "checkpoints")
+            np.testing.assert_array_equal(run_test_data(out).X_test, before)
+            data = ()
         run("evaluate", out, *data, "--baselines", "none", "-q", check_code=0)
         settings = json.loads((out / "evaluation.json").read_text())["settings"]
         assert (settings["n_train"], settings["n_test"]) == (140, 60)
         assert settings["data"]["test_fraction"] == 0.3
+    run("report", out, check_code=0)
     proc = run("evaluate", out, "--input", tmp_path / "x.npy", "--test-fraction", "0.1",
                check_code=2)
     assert "would score rows the model trained on" in proc.stderr

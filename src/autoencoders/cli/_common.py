@@ -40,7 +40,7 @@ def _the_runs_data(args: Namespace, run_dir: str) -> None:
     """Without ``--dataset`` or ``--input``, a verb on a run reads the data the run was
     fitted on (config.json's record: the data set, or the input's absolute path, read at
     the image size of the run's command)."""
-    from ..workflow import read_command, recorded_data
+    from ..workflow import recorded_data, run_options
 
     recorded = recorded_data(run_dir)
     args.dataset, args.input = recorded.get("dataset"), recorded.get("input")
@@ -53,8 +53,8 @@ def _the_runs_data(args: Namespace, run_dir: str) -> None:
                          "want instead")
     if args.input and getattr(args, "image_size", None) is None:
         try:
-            args.image_size = read_command(run_dir).get("image_size")
-        except (FileNotFoundError, ValueError):  # no saved command: images at their own size
+            args.image_size = run_options(run_dir).get("image_size")
+        except ValueError:  # a damaged saved command: images at their own size
             pass
 
 

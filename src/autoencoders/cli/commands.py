@@ -101,13 +101,10 @@ def cmd_evaluate(args: Namespace) -> int:
 def _run_split(args: Namespace) -> DataRequest:
     """evaluate's data: the run's own test split of the run's own input (never rows it
     trained on), or the options' split of other data."""
-    from ..workflow import read_command, with_run_split
+    from ..workflow import run_options, with_run_split
 
     request = _request(args)
-    try:
-        fit_options = read_command(args.run_dir)
-    except FileNotFoundError:  # a folder written by a script: only the options say
-        return request
+    fit_options = run_options(args.run_dir)  # {}: a folder written by a script
     split = with_run_split(request, fit_options)
     if split is not request and args.test_fraction not in (None, split.test_fraction):
         raise UsageError(f"--test-fraction {args.test_fraction}: the run held out its own test "

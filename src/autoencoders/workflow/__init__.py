@@ -11,6 +11,7 @@ from .data import (
     load,
     own_rows,
     run_data,
+    run_options,
     with_run_columns,
     with_run_split,
 )
@@ -37,7 +38,7 @@ from .train import (
 )
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "check_unchanged", "own_rows",
+           "check_unchanged", "run_options", "own_rows",
            "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",

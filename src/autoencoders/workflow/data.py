@@ -20,14 +20,14 @@ from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import Rows, check_labels, holdout, named, split
 from ..training import data_fingerprint
-from .folder import recorded_data
+from .folder import read_command, recorded_data
 
 #: The input path that means standard input (a .npy stream or CSV text); as an output path,
 #: standard output.
 STDIN = "-"
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "with_run_columns", "with_run_split", "check_unchanged", "STDIN",
+           "with_run_columns", "with_run_split", "check_unchanged", "run_options", "STDIN",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -303,7 +303,11 @@ def run_data(request: DataRequest) -> RunData:
         yte, ytr = (None, None) if y is None else split(y, test)
         # What check_unchanged compares when report or evaluate reads the input again: the
         # run's test split is found again only in the same rows. Labels do not move it.
+        # The split's options too, so that it is found again without checkpoints/ (where
+        # the command's options are kept, and which users delete to free space).
         description = {**loaded.description, "test_fraction": request.test_fraction,
+                       "test_size": request.test_size, "train_size": request.train_size,
+                       "seed": request.seed, "image_size": request.image_size,
                        "streamed": isinstance(X, Source), "n_rows": n,
                        "fingerprint": data_fingerprint(X)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
@@ -394,6 +398,34 @@ def with_run_split(request: DataRequest, fit_options: dict[str, Any]) -> DataReq
     return replace(request, test_fraction=fit_options.get("test_fraction", 0.1),
                    test_size=fit_options.get("test_size"), seed=fit_options.get("seed", 0),
                    train_size=train_size)
+
+
+def run_options(run_dir: str | Path) -> dict[str, Any]:
+    """The data options of the ``fit`` that made the run in ``run_dir``: its saved command
+    (:func:`~autoencoders.workflow.folder.read_command`), or, when ``checkpoints/`` is gone,
+    what config.json records of its data (the data set, or the input with its split's
+    options: fraction, sizes, seed, image size, streaming); {} when neither says.
+
+    Raises
+    ------
+    ValueError
+        When the saved command is damaged.
+    """
+    try:
+        return read_command(run_dir)
+    except FileNotFoundError:
+        pass
+    recorded = recorded_data(run_dir)
+    if recorded.get("dataset"):
+        return {"dataset": recorded["dataset"]}
+    if not recorded.get("input") or "seed" not in recorded:  # recorded before the split was
+        return {}
+    options = {k: recorded.get(k) for k in ("input", "id_column", "label_column",
+                                            "test_fraction", "test_size", "train_size",
+                                            "seed")}
+    size = recorded.get("image_size")
+    return {**options, "stream": bool(recorded.get("streamed")),
+            "image_size": tuple(size) if size else None}
 
 
 def check_unchanged(run_dir: str | Path, data: RunData) -> None:

@@ -13,8 +13,7 @@ from numpy.typing import NDArray
 
 from ..estimator import AutoEncoder
 from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
-from .data import DataRequest, RunData, check_unchanged, own_rows, run_data
-from .folder import read_command, recorded_dataset
+from .data import DataRequest, RunData, check_unchanged, own_rows, run_data, run_options
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
 
@@ -26,19 +25,15 @@ def run_test_data(folder: str | Path) -> RunData:
     Raises
     ------
     ValueError
-        When the folder records neither its command nor a named data set, or when the
-        input file is no longer what the run read (its rows, or when streamed its size or
-        time, differ from the fingerprint in config.json): its test split would be other
-        rows, some of them perhaps trained on.
+        When the folder records neither its command nor its data (:func:`run_options`),
+        or when the input file is no longer what the run read (its rows, or when streamed
+        its size or time, differ from the fingerprint in config.json): its test split
+        would be other rows, some of them perhaps trained on.
     """
-    try:
-        options = read_command(folder)
-    except FileNotFoundError:
-        dataset = recorded_dataset(folder)
-        if not dataset:
-            raise ValueError(f"{folder} records neither the command that made it nor a named "
-                             "data set: its test data cannot be found again") from None
-        options = {"dataset": dataset}
+    options = run_options(folder)
+    if not options:
+        raise ValueError(f"{folder} records neither the command that made it nor its data: "
+                         "its test data cannot be found again")
     data = run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
     check_unchanged(folder, data)
     return data
