@@ -284,7 +284,7 @@ def test_C24_a_vae_transform_is_its_posterior_mean_and_draws_are_explicit(X):
         AutoEncoder(latent_dim=2, epochs=1, **quiet()).fit(X).transform(X, sample=True)
 
 
-def test_C26_early_stopping_restores_the_best_epoch_however_training_ended():
+def test_C26_early_stopping_restores_the_best_epoch_however_training_ended(tmp_path):
     X_tr, X_val = lowrank(800, 50), lowrank(200, 50, seed=1)
     # A high constant learning rate: the validation loss goes up and down.
     # (A ReLU code: a linear one diverges outright at this rate.)
@@ -296,6 +296,8 @@ def test_C26_early_stopping_restores_the_best_epoch_however_training_ended():
     assert int(np.argmin(val)) != len(val) - 1  # the minimum is not at the last epoch
     assert -ae.score(X_val) == pytest.approx(min(val), abs=1e-5)
     assert ae.best_epoch_ == ae.history_["epoch"][int(np.argmin(val))]
+    # Saved and loaded, the model still says which epoch's weights it holds.
+    assert AutoEncoder.load(ae.save(tmp_path / "run")).best_epoch_ == ae.best_epoch_
 
 
 def test_C27_transform_runs_batch_by_batch_and_memory_maps_are_read_in_slices(tmp_path):

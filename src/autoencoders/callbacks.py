@@ -18,12 +18,22 @@ from ._io import atomic_write
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["Callback", "ProgressBar", "CSVLogger", "HISTORY_FIELDS"]
+__all__ = ["Callback", "ProgressBar", "CSVLogger", "HISTORY_FIELDS", "best_epoch"]
 
 #: Columns of ``history_`` and ``history.csv``: epoch number (1-based), mean training loss
 #: per pixel over the epoch's batches, validation loss per pixel (empty without validation
 #: data), learning rate at the epoch's end, training seconds of the epoch (validation excluded).
 HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "learning_rate", "seconds")
+
+
+def best_epoch(history: dict[str, list[Any]], early_stopping: bool) -> int:
+    """The epoch (1-based) whose weights a model holds after training with ``history``
+    (columns ``HISTORY_FIELDS``): with early stopping and validation losses, the epoch of
+    the lowest (restored however training ended); else the last (0 for none)."""
+    epochs, val = history.get("epoch", []), history.get("val_loss", [])
+    if early_stopping and epochs and val and None not in val:
+        return int(epochs[min(range(len(val)), key=val.__getitem__)])
+    return len(epochs)
 
 
 class Callback:

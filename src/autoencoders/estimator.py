@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._io import kept_on_failure
-from .callbacks import HISTORY_FIELDS, Callback, ProgressBar
+from .callbacks import HISTORY_FIELDS, Callback, ProgressBar, best_epoch
 from .datasets.source import Source
 from .decoding import DecoderMixin
 from .display import SummaryMixin
@@ -325,10 +325,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                                     checkpointer=checkpointer, resume=resume)
             self.train_seconds_ = float(sum(r["seconds"] for r in rows))
             self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
-            val = self.history_["val_loss"]
-            # The weights it holds: early stopping restores the best epoch's, however it ended.
-            self.best_epoch_ = (self.history_["epoch"][int(np.argmin(val))] if recipe.early_stopping
-                                and rows and None not in val else len(rows))
+            self.best_epoch_ = best_epoch(self.history_, recipe.early_stopping)
             self.device_, self.model_ = str(device), model.cpu()
             self.__dict__.pop("neighbour_map_", None)
             if want_map:
@@ -487,7 +484,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         est.recipe_ = record.recipe
         est._set_input_spec(record.input_spec)
         est.train_seconds_, est.history_ = record.train_seconds, record.history
-        est.best_epoch_ = len(record.history["epoch"])
+        est.best_epoch_ = best_epoch(record.history, record.recipe.early_stopping)
         if record.neighbour_map is not None:
             est.neighbour_map_ = record.neighbour_map
         return est
