@@ -1230,6 +1230,44 @@ def out_is_a_users_folder(ctx):
         assert (ctx.tmp / "mine" / "config.json").read_text() == '{"mine": 1}'
 
 
+@case("fit --force over a run, with an input that cannot be read", "autoencoders fit",
+      ValueError, r"nan-force\.csv contains NaN or infinite values", exit_code=1)
+def failed_force_keeps_the_run(ctx):
+    # The run it was to replace is set aside, not deleted, until the new one has trained.
+    run = _a_finished_run(ctx, "kept")
+    before = _snapshot(run)
+    ctx.write("nan-force.csv", "a,b\n1,2\nnan,3\n4,5\n")
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "nan-force.csv", "--out", run, "--force", "-q")
+    finally:
+        assert _snapshot(run) == before
+
+
+@case("fit --force with its input inside the run it replaces", "autoencoders fit",
+      ValueError, r"--input .*inside/codes/train\.npy is inside .*inside, whose run --force "
+      r"replaces; copy it out of the run folder first, or choose another --out", exit_code=2)
+def force_over_its_own_input(ctx):
+    run = _a_finished_run(ctx, "inside")
+    before = _snapshot(run)
+    try:
+        ctx.cli("fit", "--input", run / "codes" / "train.npy", "--out", run, "--force", "-q")
+    finally:
+        assert _snapshot(run) == before
+
+
+def _a_finished_run(ctx, name: str) -> Path:
+    run = ctx.tmp / name
+    ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", run, "--epochs", "1",
+            "--no-map", "--no-report", "-q")
+    return run
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (its path relative to it) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
 @case("--out the input file", "autoencoders embed", ValueError,
       r"--out .*same\.npy would overwrite .*same\.npy \(an input, or a file of a run\), "
       r"destroying it", exit_code=1)

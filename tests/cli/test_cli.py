@@ -145,6 +145,19 @@ def test_fit_refuses_to_overwrite_a_trained_model(digits_run):
     assert proc.returncode == 2 and "--force" in proc.stderr
 
 
+def test_fit_force_replaces_the_run_whole_once_the_new_one_trained(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(60, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "run"
+    fit = ("fit", "--input", tmp_path / "x.npy", "--out", out, "--no-map", "--no-report", "-q")
+    run(*fit, "--epochs", "1", "--maps", "pca", check_code=0)
+    run(*fit, "--epochs", "2", "--maps", "none", "--force", check_code=0)
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    # Nothing of the old run is left: not its figure, nor the folder it was set aside in.
+    assert not (out / "figures" / "latent_maps.png").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+
+
 def test_nan_in_input_names_the_row_of_the_file_and_leaves_no_folder(tmp_path):
     X = np.random.default_rng(0).uniform(size=(40, 4)).astype(np.float32)
     X[3, 1] = np.nan

@@ -96,6 +96,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
     from ..workflow import (
         RunIncomplete,
         claim_out_dir,
+        discard_replaced,
         remove_failed_start,
         run_data,
         run_lock,
@@ -103,11 +104,11 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
         train_run,
     )
 
-    existed, claimed = os.path.isdir(args.out), False
+    existed, claimed, replaced = os.path.isdir(args.out), False, None
     try:
         with run_lock(args.out) if rank == 0 else contextlib.nullcontext():
             if not args.resume and rank == 0:
-                claim_out_dir(args.out, args.force)
+                replaced = claim_out_dir(args.out, args.force, (args.input,))
             claimed = True
             estimator = _estimator(args, rank)
             data = run_data(_request(args))
@@ -141,14 +142,16 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                                 log=log, resume=bool(args.resume), loggers=loggers,
                                 report=not getattr(args, "no_report", False))
     except (TrainingInterrupted, RunIncomplete):
+        discard_replaced(replaced)  # the new run is resumable, or its model written
         raise
     except BaseException:
         if rank == 0 and claimed and not args.resume:
-            remove_failed_start(args.out, existed)
+            remove_failed_start(args.out, existed, replaced)
         elif rank == 0 and not existed and os.path.isdir(args.out) \
                 and not os.listdir(args.out):
             os.rmdir(args.out)  # made only to hold the lock
         raise
+    discard_replaced(replaced)
     _print_summary(metrics, estimator, args.out, args.preset)
     return 0
 

@@ -20,6 +20,7 @@ from .folder import (
     RunFolderConflict,
     claim_out_dir,
     describe_outputs,
+    discard_replaced,
     read_command,
     recorded_data,
     recorded_dataset,
@@ -42,6 +43,7 @@ __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output
            "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",
+           "discard_replaced",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "with_run_columns", "with_run_split", "run_report",
            "write_run_report", "run_test_data", "Run"]

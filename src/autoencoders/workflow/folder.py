@@ -36,7 +36,8 @@ from ..persistence import CONFIG_FILE, MODEL_FILE
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
-__all__ = ["RunFolderConflict", "claim_out_dir", "run_lock", "remove_run_files",
+__all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "run_lock",
+           "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
            "CLUSTER_FILE",
@@ -97,22 +98,38 @@ def is_run_folder(path: _PathLike) -> bool:
     return _is_our_config(Path(path) / CONFIG_FILE)
 
 
-def claim_out_dir(path: _PathLike, force: bool) -> None:
+def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] = ()
+                  ) -> Path | None:
     """Make sure a new run may be written into folder ``path``, creating it.
 
     A folder that holds anything but a run's own files is never written into (a user's
-    ``config.json`` would be replaced); one that holds a run only with ``force``, which
-    removes that run's files first, so that the new run's are not mixed with them.
+    ``config.json`` would be replaced); one that holds a run only with ``force``, which sets
+    that run's files aside (renamed into a hidden folder of ``path``), so that the new run's
+    are not mixed with them and a new run that fails before it trains gets them back
+    (:func:`remove_failed_start`); :func:`discard_replaced` deletes them once it has trained.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    force : bool
+    inputs : tuple of str or None
+        The new run's input paths (or globs): one inside the run that ``force`` would
+        replace is refused, as the new run could not read it.
+
+    Returns
+    -------
+    Path or None
+        The folder holding the replaced run's files, or None when nothing was replaced.
 
     Raises
     ------
     RunFolderConflict
         When the folder holds files that are not a run's, or a trained model or an
-        interrupted run (unless ``force``), or is a file.
+        interrupted run (unless ``force``), or is a file, or holds an input of the new run.
     OSError
         When it cannot be created or written (checked now, not after an hour of training).
     """
-    folder = Path(path)
+    folder, aside = Path(path), None
     _refuse_a_file(folder)
     if folder.is_dir():
         foreign = _foreign_entries(folder)
@@ -129,14 +146,63 @@ def claim_out_dir(path: _PathLike, force: bool) -> None:
                                     f"'{PROG} fit --resume {path}', or pass --force to start "
                                     "over")
         if force:
-            remove_run_files(folder)
+            inside = [i for i in inputs if i and i != "-" and _inside(i, folder)]
+            if inside:
+                raise RunFolderConflict(f"--input {inside[0]} is inside {path}, whose run "
+                                        "--force replaces; copy it out of the run folder "
+                                        "first, or choose another --out")
+            aside = _set_aside(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
+        if aside is not None:
+            _restore(folder, aside)
         raise OSError(f"cannot write the run folder {path}: {exc.strerror or exc}; choose "
                       "another --out") from None
+    return aside
+
+
+def _inside(path: str, folder: Path) -> bool:
+    """Whether ``path`` (a file, folder or glob) lies in ``folder``."""
+    return os.path.abspath(path).startswith(os.path.join(os.path.abspath(folder), ""))
+
+
+#: The hidden folder of a run folder that holds the run ``fit --force`` replaces until the
+#: new one has trained (named like our temporaries, which a run folder may hold).
+_ASIDE = ".tmp-replaced-"
+
+
+def _set_aside(folder: Path) -> Path | None:
+    """Move the run in ``folder`` (its ``RUN_ENTRIES``) into a new hidden folder of it (a
+    rename: the same file system, nothing copied); delete what earlier processes, killed
+    meanwhile, set aside. None when there was nothing to move."""
+    for old in folder.glob(_ASIDE + "*"):
+        with contextlib.suppress(ValueError):
+            if not process_alive(int(old.name[len(_ASIDE):])):
+                shutil.rmtree(old, ignore_errors=True)
+    entries = [folder / n for n in RUN_ENTRIES if os.path.lexists(folder / n)]
+    if not entries:
+        return None
+    aside = folder / f"{_ASIDE}{os.getpid()}"
+    aside.mkdir()
+    for entry in entries:
+        entry.rename(aside / entry.name)
+    return aside
+
+
+def _restore(folder: Path, aside: Path) -> None:
+    for entry in aside.iterdir():
+        entry.rename(folder / entry.name)
+    aside.rmdir()
+
+
+def discard_replaced(aside: Path | None) -> None:
+    """Delete the run that ``claim_out_dir(force=True)`` set aside (``aside``; None: none),
+    once the new run no longer fails back to it."""
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _refuse_a_file(folder: Path) -> None:
@@ -256,13 +322,16 @@ def read_command(run_dir: _PathLike) -> dict[str, Any]:
                          "damaged") from None
 
 
-def remove_failed_start(out: _PathLike, existed: bool) -> None:
+def remove_failed_start(out: _PathLike, existed: bool, replaced: Path | None = None) -> None:
     """After a new run failed (not interrupted), take away everything it wrote, so that the
-    folder is as before: empty, or gone when the run created it."""
+    folder is as before: empty, gone when the run created it, or holding the run it was to
+    replace (``replaced``: set aside by :func:`claim_out_dir`)."""
     folder = Path(out)
     if not folder.is_dir():
         return
     remove_run_files(folder)
+    if replaced is not None and replaced.is_dir():
+        _restore(folder, replaced)
     if not existed and not any(p.name != LOCK_FILE for p in folder.iterdir()):
         shutil.rmtree(folder, ignore_errors=True)
 
