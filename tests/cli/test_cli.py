@@ -95,6 +95,13 @@ def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
         assert (settings["n_train"], settings["n_test"]) == (140, 60)
         assert settings["data"]["test_fraction"] == 0.3
     run("report", out, check_code=0)
+    # The run's rows under another path (a copy): still the run's split, not a split of
+    # its own (which would score rows the model trained on).
+    shutil.copy(tmp_path / "x.npy", tmp_path / "copy.npy")
+    run("evaluate", out, "--input", tmp_path / "copy.npy", "--baselines", "none", "-q",
+        check_code=0)
+    settings = json.loads((out / "evaluation.json").read_text())["settings"]
+    assert (settings["n_train"], settings["n_test"], settings["data"]["seed"]) == (140, 60, 3)
     proc = run("evaluate", out, "--input", tmp_path / "x.npy", "--test-fraction", "0.1",
                check_code=2)
     assert "would score rows the model trained on" in proc.stderr

@@ -81,13 +81,24 @@ def cmd_score(args: Namespace) -> int:
 def cmd_evaluate(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.reducers import REDUCERS, default_baselines
-    from ..workflow import check_unchanged, evaluate_run, evaluation_table, run_data
+    from ..workflow import (
+        check_unchanged,
+        evaluate_run,
+        evaluation_table,
+        holds_the_runs_rows,
+        run_data,
+        run_options,
+    )
     from ..workflow.folder import EVALUATION_FILES
 
     baselines = _method_list(args.baselines or ",".join(default_baselines()), "--baselines",
                              "baseline", REDUCERS)
     est = AutoEncoder.load(args.run_dir, device=args.device)
-    data = run_data(_run_split(args))
+    request, fit_options = _request(args), run_options(args.run_dir)  # {}: written by a script
+    split = _run_split(args, request, fit_options)
+    data = run_data(split)
+    if split is request and holds_the_runs_rows(args.run_dir, data):  # moved or copied
+        data = run_data(_run_split(args, request, fit_options, own=True))
     check_unchanged(args.run_dir, data)
     comparison = evaluate_run(est, data, args.run_dir, baselines=baselines,
                               subsample=args.subsample, k=args.k, code_maps=args.code_maps,
@@ -98,14 +109,14 @@ def cmd_evaluate(args: Namespace) -> int:
     return 0
 
 
-def _run_split(args: Namespace) -> DataRequest:
+def _run_split(args: Namespace, request: DataRequest, fit_options: dict[str, Any],
+               own: bool = False) -> DataRequest:
     """evaluate's data: the run's own test split of the run's own input (never rows it
-    trained on), or the options' split of other data."""
-    from ..workflow import run_options, with_run_split
+    trained on; ``own``: the input holds the run's rows under another path), or the
+    options' split of other data."""
+    from ..workflow import with_run_split
 
-    request = _request(args)
-    fit_options = run_options(args.run_dir)  # {}: a folder written by a script
-    split = with_run_split(request, fit_options)
+    split = with_run_split(request, fit_options, own=own)
     if split is not request and args.test_fraction not in (None, split.test_fraction):
         raise UsageError(f"--test-fraction {args.test_fraction}: the run held out its own test "
                          f"split of {args.input} (--test-fraction {split.test_fraction}, seed "

@@ -7,13 +7,9 @@ from .data import (
     Loaded,
     RunData,
     check_output,
-    check_unchanged,
     load,
     own_rows,
     run_data,
-    run_options,
-    with_run_columns,
-    with_run_split,
 )
 from .evaluate import cluster_run, evaluate_run, evaluation_table
 from .folder import (
@@ -30,6 +26,13 @@ from .folder import (
 )
 from .report import run_report, run_test_data, write_run_report
 from .run import Run
+from .run_inputs import (
+    check_unchanged,
+    holds_the_runs_rows,
+    run_options,
+    with_run_columns,
+    with_run_split,
+)
 from .train import (
     REFERENCE_TEST_BCE,
     RunIncomplete,
@@ -39,7 +42,7 @@ from .train import (
 )
 
 __all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "check_unchanged", "run_options", "own_rows",
+           "check_unchanged", "holds_the_runs_rows", "run_options", "own_rows",
            "run_lock", "RunIncomplete", "train_run",
            "variant_metrics", "corrupted_copy", "REFERENCE_TEST_BCE", "evaluate_run",
            "evaluation_table", "cluster_run", "RunFolderConflict", "claim_out_dir",

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,14 +20,12 @@ from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import Rows, check_labels, holdout, named, split
 from ..training import data_fingerprint
-from .folder import read_command, recorded_data
 
 #: The input path that means standard input (a .npy stream or CSV text); as an output path,
 #: standard output.
 STDIN = "-"
 
-__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output",
-           "with_run_columns", "with_run_split", "check_unchanged", "run_options", "STDIN",
+__all__ = ["DataRequest", "Loaded", "RunData", "load", "run_data", "check_output", "STDIN",
            "STREAM_ABOVE_BYTES", "MAX_TEST_ROWS"]
 
 #: An input larger than this (as arrays in memory) is streamed from disk even without
@@ -177,6 +175,8 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
                          label_column=request.labels_from, image_size=request.image_size)
     description = {"input": os.path.abspath(request.input), "id_column": request.id_column,
                    "label_column": request.labels_from}
+    if not isinstance(source, ArraySource):  # its files' paths, sizes and times
+        description["files"] = source.fingerprint()
     notes = source.notes() + _label_like_features(source.feature_names, request)
     # "none": no labels at all, not even an .npz's own y.
     labels = None if request.label_column == "none" else source.labels()
@@ -360,111 +360,6 @@ def check_output(out: str | Path, *inputs: str | Path | None,
                                   and target.parent == path):
                 raise ValueError(f"--out {out} would overwrite {given} (an input, or a file "
                                  "of a run), destroying it; choose another output path")
-
-
-def with_run_columns(request: DataRequest, recorded: dict[str, Any]) -> DataRequest:
-    """``request`` with the id and label columns the run was trained with
-    (``recorded``: its config's ``extra.data``), where the request names none of its own
-    and its table has them: ``embed``, ``reconstruct``, ``score``, ``cluster`` and
-    ``evaluate`` then never take the run's id or label column for a feature."""
-    if not request.input:
-        return request
-    wanted = {}
-    if request.id_column == "auto" and recorded.get("id_column") not in (None, "auto", "none"):
-        wanted["id_column"] = recorded["id_column"]
-    if request.label_column is None and recorded.get("label_column"):
-        wanted["label_column"] = recorded["label_column"]
-    if request.input == STDIN:  # unread yet: taken when the table has them (_load_stdin)
-        return replace(request, optional_columns=True, **wanted)
-    columns = table_columns(request.input) or []
-    return replace(request, **{k: v for k, v in wanted.items() if v in columns})
-
-
-def with_run_split(request: DataRequest, fit_options: dict[str, Any]) -> DataRequest:
-    """``request`` split as the run whose ``fit`` had ``fit_options`` split its input
-    (:func:`~autoencoders.workflow.folder.read_command`: ``test_fraction``, ``test_size``,
-    ``seed``, and ``train_size`` unless the request asks for fewer rows), when it reads that
-    same input; other data keeps the request's own split. ``evaluate`` then scores the rows
-    the run held out: :func:`~autoencoders.inputs.holdout` draws of another fraction or
-    seed are not nested (of 600 rows, the 60 held out at 0.1 share 17 with the 180 held out
-    at 0.3), so a split of its own would score rows the model trained on."""
-    theirs = fit_options.get("input")
-    if not request.input or request.input == STDIN or not isinstance(theirs, str) \
-            or not _same_path(request.input, theirs):
-        return request
-    train_size = fit_options.get("train_size")
-    if request.train_size and (not train_size or request.train_size < train_size):
-        train_size = request.train_size  # fewer of the same training rows: still unseen-free
-    return replace(request, test_fraction=fit_options.get("test_fraction", 0.1),
-                   test_size=fit_options.get("test_size"), seed=fit_options.get("seed", 0),
-                   train_size=train_size)
-
-
-def run_options(run_dir: str | Path) -> dict[str, Any]:
-    """The data options of the ``fit`` that made the run in ``run_dir``: its saved command
-    (:func:`~autoencoders.workflow.folder.read_command`), or, when ``checkpoints/`` is gone,
-    what config.json records of its data (the data set, or the input with its split's
-    options: fraction, sizes, seed, image size, streaming); {} when neither says.
-
-    Raises
-    ------
-    ValueError
-        When the saved command is damaged.
-    """
-    try:
-        return read_command(run_dir)
-    except FileNotFoundError:
-        pass
-    recorded = recorded_data(run_dir)
-    if recorded.get("dataset"):
-        return {"dataset": recorded["dataset"]}
-    if not recorded.get("input") or "seed" not in recorded:  # recorded before the split was
-        return {}
-    options = {k: recorded.get(k) for k in ("input", "id_column", "label_column",
-                                            "test_fraction", "test_size", "train_size",
-                                            "seed")}
-    size = recorded.get("image_size")
-    return {**options, "stream": bool(recorded.get("streamed")),
-            "image_size": tuple(size) if size else None}
-
-
-def check_unchanged(run_dir: str | Path, data: RunData) -> None:
-    """Refuse ``data`` read again from the input of the run in ``run_dir`` (``report``,
-    ``evaluate``) when it is no longer the rows the run read: the run's test split, drawn
-    again, would be other rows, some perhaps trained on. Other data, and runs that recorded
-    no fingerprint, pass.
-
-    The fingerprint (:func:`~autoencoders.training.data_fingerprint`) is of the rows' values
-    when the input was read into memory (touching the file changes nothing), and of its
-    files' paths, sizes and modification times when streamed (a pass over the data would
-    cost as much as an epoch). Read once in memory and once streamed, only the number of
-    rows can be compared.
-
-    Raises
-    ------
-    ValueError
-        When the rows differ from those the run's config.json records.
-    """
-    recorded, now = recorded_data(run_dir), data.description
-    theirs, ours = recorded.get("input"), now.get("input")
-    if (not isinstance(theirs, str) or not isinstance(ours, str) or not _same_path(ours, theirs)
-            or "fingerprint" not in recorded):
-        return
-    key = "fingerprint" if recorded.get("streamed") == now.get("streamed") else "n_rows"
-    if recorded.get(key) != now.get(key):
-        raise ValueError(f"{data.name} has changed since the run in {run_dir} read it: its "
-                         "test split would be other rows, some perhaps trained on; put back "
-                         "the file the run was fitted on, or fit again")
-
-
-def _same_path(a: str, b: str) -> bool:
-    """Whether two paths (or globs) name the same input."""
-    if os.path.abspath(a) == os.path.abspath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # a glob, or a file gone
-        return False
 
 
 def _load_stdin(request: DataRequest) -> Loaded:

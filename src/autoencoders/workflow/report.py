@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 
 from ..estimator import AutoEncoder
 from ..report import MAX_POINTS, REPORT_FILE, Report, RunView, render, run_view
-from .data import DataRequest, RunData, check_unchanged, own_rows, run_data, run_options
+from .data import DataRequest, RunData, own_rows, run_data
+from .run_inputs import check_unchanged, run_options
 
 __all__ = ["run_report", "write_run_report", "run_test_data"]
 
