@@ -1280,6 +1280,21 @@ def output_is_the_input(ctx):
         np.testing.assert_array_equal(np.load(ctx.tmp / "same.npy"), ctx.X)
 
 
+@case("--out a new file that the input's glob would match", "autoencoders reconstruct",
+      ValueError, r"--out .*globbed/s9\.npy matches the input pattern .*globbed/\*\.npy: "
+      r"written there, it would become part of that input; choose another output path",
+      exit_code=1)
+def output_joins_the_input_glob(ctx):
+    (ctx.tmp / "globbed").mkdir()
+    for i in range(2):
+        np.save(ctx.tmp / "globbed" / f"s{i}.npy", ctx.X[i * 20:(i + 1) * 20])
+    try:
+        ctx.cli("reconstruct", ctx.model_dir, "--input", ctx.tmp / "globbed" / "*.npy",
+                "--out", ctx.tmp / "globbed" / "s9.npy")
+    finally:
+        assert not (ctx.tmp / "globbed" / "s9.npy").exists()
+
+
 @case("--out a file of the run", "autoencoders export", ValueError,
       r"--out .*history\.csv would overwrite .*history\.csv \(an input, or a file of a "
       r"run\)", exit_code=1)
@@ -1329,9 +1344,10 @@ def report_while_a_fit_writes_the_run(ctx):
 
 
 @case("the input changed since the run read it (other rows, same size)", "autoencoders report",
-      ValueError, r"report\.npy has changed since the run in .*report-run read it: its test "
-      r"split would be other rows, some perhaps trained on; put back the file the run was "
-      r"fitted on, or fit again", exit_code=1)
+      ValueError, r"report\.npy has changed since the run in .*report-run read it \(other "
+      r"rows, or their columns in another order\): its test split would be other rows, some "
+      r"perhaps trained on; put back the file the run was fitted on, or fit again",
+      exit_code=1)
 def report_of_a_changed_input(ctx):
     run = _fitted_then_changed(ctx, "report", "report")
     try:
@@ -1342,7 +1358,8 @@ def report_of_a_changed_input(ctx):
 
 @case("the input changed since the run read it (other rows, same size)",
       "autoencoders evaluate", ValueError, r"evaluate\.npy has changed since the run in "
-      r".*evaluate-run read it: its test split would be other rows", exit_code=1)
+      r".*evaluate-run read it \(other rows, or their columns in another order\): its test "
+      r"split would be other rows", exit_code=1)
 def evaluate_of_a_changed_input(ctx):
     run = _fitted_then_changed(ctx, "evaluate", "evaluate", "--baselines", "none", "--k", "2")
     try:

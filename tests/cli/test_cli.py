@@ -75,6 +75,9 @@ def test_fit_and_embed_user_files(tmp_path):
     assert f"was fitted on {tmp_path / 'x.npy'}, which is read whole" in proc.stderr
     proc = run("embed", tmp_path / "elsewhere", "--out", tmp_path / "s.npy", check_code=2)
     assert "records no data it was fitted on" in proc.stderr
+    (tmp_path / "x.npy").rename(tmp_path / "moved.npy")
+    proc = run("embed", out, "--out", tmp_path / "s.npy", check_code=2)
+    assert f"was fitted on {tmp_path / 'x.npy'}, which is gone; give --input" in proc.stderr
 
 
 def test_evaluate_scores_the_runs_own_test_rows(tmp_path):

@@ -3,6 +3,8 @@ lists of method names."""
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
 from argparse import Namespace
 from collections.abc import Callable
@@ -47,6 +49,10 @@ def _the_runs_data(args: Namespace, run_dir: str) -> None:
     if not (args.dataset or args.input):
         raise UsageError(f"{run_dir} records no data it was fitted on (not a run folder of "
                          "'fit', or saved by a script); give --dataset or --input")
+    if args.input and not (glob.glob(args.input) or os.path.exists(args.input)):
+        raise UsageError(f"{run_dir} was fitted on {args.input}, which is gone; give "
+                         "--input (for evaluate, the same rows: the run's split is found "
+                         "by their fingerprint) or --dataset")
     if args.input and getattr(args, "split", None) is not None:
         raise UsageError(f"--split chooses a split of --dataset; {run_dir} was fitted on "
                          f"{args.input}, which is read whole: give --input with the rows you "

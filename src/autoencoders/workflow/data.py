@@ -4,6 +4,7 @@ the split of a run into training and test rows."""
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob
 import os
 import sys
@@ -337,8 +338,8 @@ def check_output(out: str | Path, *inputs: str | Path | None,
     Raises
     ------
     ValueError
-        When ``out`` is (or links to) an input file or a run's, or sits in an input folder
-        or matches an input glob.
+        When ``out`` is (or links to) an input file or a run's, or sits in an input folder,
+        or matches an input glob's pattern (a new file there would join the input).
     """
     from .folder import RUN_ENTRIES, is_run_folder
 
@@ -352,8 +353,12 @@ def check_output(out: str | Path, *inputs: str | Path | None,
         if given is None or str(given) == STDIN:
             continue
         text = str(given)
-        files = ([Path(p) for p in glob.glob(text)] if any(c in text for c in "*?[")
-                 and not Path(text).exists() else [Path(text)])
+        pattern = any(c in text for c in "*?[") and not Path(text).exists()
+        if pattern and any(fnmatch.fnmatch(str(p), os.path.abspath(text))
+                           for p in (target, Path(os.path.abspath(out)))):
+            raise ValueError(f"--out {out} matches the input pattern {given}: written there, "
+                             "it would become part of that input; choose another output path")
+        files = [Path(p) for p in glob.glob(text)] if pattern else [Path(text)]
         for path in files:
             path = path.resolve()
             if target == path or (path.is_dir() and path in target.parents

@@ -33,8 +33,9 @@ def run_test_data(folder: str | Path) -> RunData:
     """
     options = run_options(folder)
     if not options:
-        raise ValueError(f"{folder} records neither the command that made it nor its data: "
-                         "its test data cannot be found again")
+        raise ValueError(f"{folder} records neither the command that made it nor its data "
+                         "(a model saved from Python): its test data cannot be found again; "
+                         "a report shows run folders written by 'autoencoders fit'")
     data = run_data(DataRequest.from_options(argparse.Namespace(**options), progress=False))
     check_unchanged(folder, data)
     return data

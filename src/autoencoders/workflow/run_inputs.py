@@ -113,9 +113,10 @@ def check_unchanged(run_dir: str | Path, data: RunData) -> None:
     else:  # read once streamed, once in memory: the files, or only the number of rows
         key = "files" if recorded.get("files") and now.get("files") else "n_rows"
     if recorded.get(key) != now.get(key):
-        raise ValueError(f"{data.name} has changed since the run in {run_dir} read it: its "
-                         "test split would be other rows, some perhaps trained on; put back "
-                         "the file the run was fitted on, or fit again")
+        raise ValueError(f"{data.name} has changed since the run in {run_dir} read it "
+                         "(other rows, or their columns in another order): its test split "
+                         "would be other rows, some perhaps trained on; put back the file "
+                         "the run was fitted on, or fit again")
 
 
 def holds_the_runs_rows(run_dir: str | Path, data: RunData) -> bool:
