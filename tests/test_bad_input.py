@@ -1368,6 +1368,17 @@ def evaluate_of_a_changed_input(ctx):
         assert not (run / "evaluation.json").exists()
 
 
+@case("a report of a model saved from Python (no data recorded)", "autoencoders report",
+      ValueError, r"model records neither the command that made it nor its data \(a model "
+      r"saved from Python\): its test data cannot be found again; a report shows run "
+      r"folders written by 'autoencoders fit'", exit_code=1)
+def report_of_a_saved_model(ctx):
+    try:
+        ctx.cli("report", ctx.model_dir)
+    finally:
+        assert not (Path(ctx.model_dir) / "report.html").exists()
+
+
 def _fitted_then_changed(ctx, name: str, *verb) -> Path:
     """A run fitted on NAME.npy; ``verb`` on it works with the file touched (the same rows),
     its output then removed; the file then holds the same rows in another order."""
