@@ -309,7 +309,7 @@ def run_data(request: DataRequest) -> RunData:
         description = {**loaded.description, "test_fraction": request.test_fraction,
                        "test_size": request.test_size, "train_size": request.train_size,
                        "seed": request.seed, "image_size": request.image_size,
-                       "streamed": isinstance(X, Source), "n_rows": n,
+                       "streamed": isinstance(X, Source),
                        "fingerprint": data_fingerprint(X)}
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
                        Without(test), test, loaded.notes, loaded.ids, loaded.feature_names)

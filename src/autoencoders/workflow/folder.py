@@ -165,8 +165,8 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
 
 
 def _inside(path: str, folder: Path) -> bool:
-    """Whether ``path`` (a file, folder or glob) lies in ``folder``."""
-    return os.path.abspath(path).startswith(os.path.join(os.path.abspath(folder), ""))
+    """Whether ``path`` (a file, folder or glob; links followed) lies in ``folder``."""
+    return os.path.realpath(path).startswith(os.path.join(os.path.realpath(folder), ""))
 
 
 #: The hidden folder of a run folder that holds the run ``fit --force`` replaces until the

@@ -94,9 +94,9 @@ def check_unchanged(run_dir: str | Path, data: RunData) -> None:
     The fingerprint (:func:`~autoencoders.training.data_fingerprint`) is of the rows' values
     when the input was read into memory (touching the file changes nothing), and of its
     files' paths, sizes and modification times when streamed (a pass over the data would
-    cost as much as an epoch). Read once in memory and once streamed, the files' are
-    compared (``files``: recorded for every input that can be streamed); a table read
-    whole (.csv, .npz) is never streamed.
+    cost as much as an epoch). Read once in memory and once streamed, the fingerprints of
+    the files are compared (``files``: recorded for every input that can be streamed; a
+    table read whole, .csv or .npz, never is).
 
     Raises
     ------
@@ -108,10 +108,8 @@ def check_unchanged(run_dir: str | Path, data: RunData) -> None:
     if (not isinstance(theirs, str) or not isinstance(ours, str) or not _same_path(ours, theirs)
             or "fingerprint" not in recorded):
         return
-    if recorded.get("streamed") == now.get("streamed"):
-        key = "fingerprint"
-    else:  # read once streamed, once in memory: the files, or only the number of rows
-        key = "files" if recorded.get("files") and now.get("files") else "n_rows"
+    # Read once streamed and once in memory: the same files (both could be streamed).
+    key = "fingerprint" if recorded.get("streamed") == now.get("streamed") else "files"
     if recorded.get(key) != now.get(key):
         raise ValueError(f"{data.name} has changed since the run in {run_dir} read it "
                          "(other rows, or their columns in another order): its test split "
