@@ -1255,6 +1255,25 @@ def force_over_its_own_input(ctx):
         assert _snapshot(run) == before
 
 
+@case("fit --force over a run one of whose files cannot be moved", "autoencoders fit",
+      OSError, r"cannot set the run in .*stuck aside to replace it \(history\.csv: Operation "
+      r"not permitted\); nothing there was changed", exit_code=1)
+def force_over_a_run_that_cannot_move(ctx, monkeypatch):
+    run = _a_finished_run(ctx, "stuck")
+    before, rename = _snapshot(run), Path.rename
+
+    def immutable(self, target):  # chattr +i, or a read-only folder for a user
+        if self.name == "history.csv":
+            raise PermissionError(1, "Operation not permitted")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", immutable)
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", run, "--force", "-q")
+    finally:
+        assert _snapshot(run) == before and not list(run.glob(".tmp-*"))
+
+
 def _a_finished_run(ctx, name: str) -> Path:
     run = ctx.tmp / name
     ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", run, "--epochs", "1",
@@ -1346,7 +1365,7 @@ def report_while_a_fit_writes_the_run(ctx):
 @case("the input changed since the run read it (other rows, same size)", "autoencoders report",
       ValueError, r"report\.npy has changed since the run in .*report-run read it \(other "
       r"rows, or their columns in another order\): its test split would be other rows, some "
-      r"perhaps trained on; put back the file the run was fitted on, or fit again",
+      r"perhaps trained on; put back the data the run was fitted on, or fit again",
       exit_code=1)
 def report_of_a_changed_input(ctx):
     run = _fitted_then_changed(ctx, "report", "report")

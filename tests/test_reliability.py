@@ -354,6 +354,65 @@ def test_the_lock_of_a_finished_fit_is_gone_and_a_killed_ones_is_taken_over(X, t
     assert not (run / ".lock").exists()
 
 
+def _files(folder):
+    """Every file under ``folder`` with its bytes, the lock left out."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_sigterm_before_training_gives_back_the_run_force_set_aside(X, tmp_path,
+                                                                      monkeypatch):
+    import autoencoders.workflow as workflow
+
+    np.save(tmp_path / "x.npy", X)
+    run = tmp_path / "run"
+    fit = ("fit", "--input", tmp_path / "x.npy", "--out", run, "-q", "--maps", "none",
+           "--no-map", "--no-report")
+    assert _cli(*fit, "--epochs", "1") == 0
+    before, read = _files(run), workflow.run_data
+
+    def terminated_while_reading(request):
+        os.kill(os.getpid(), signal.SIGTERM)  # killed at once, it left the run hidden
+        return read(request)
+
+    monkeypatch.setattr(workflow, "run_data", terminated_while_reading)
+    assert _cli(*fit, "--epochs", "2", "--force") == 130
+    assert _files(run) == before and not list(run.glob(".tmp-*"))
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the fit
+
+
+def test_two_processes_never_hold_a_runs_lock_at_once(tmp_path):
+    # Reading a lock's content, then replacing it, let both of two processes started at
+    # once take it in 12 of 30 trials (22 with a killed process's lock in the way).
+    import multiprocessing
+
+    from autoencoders.workflow import run_lock
+
+    def take(barrier, results, folder):
+        barrier.wait()
+        try:
+            with run_lock(folder):
+                results.put("held")
+                time.sleep(0.6)  # long after the other's attempt, even on a loaded machine
+        except ValueError:
+            results.put("refused")
+
+    fork = multiprocessing.get_context("fork")
+    for trial in range(6):
+        folder = tmp_path / f"r{trial}"
+        if trial % 2:  # a killed fit's lock in the way
+            folder.mkdir()
+            (folder / ".lock").write_text(json.dumps({"pid": 2**22 + 12345}))
+        barrier, results = fork.Barrier(2), fork.Queue()
+        workers = [fork.Process(target=take, args=(barrier, results, folder))
+                   for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert sorted([results.get(), results.get()]) == ["held", "refused"], trial
+
+
 def test_cli_verbs_run_on_the_device_that_exists(X, tmp_path):
     ae = AutoEncoder(**SMALL).fit(X)
     Z = ae.transform(X)

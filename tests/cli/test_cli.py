@@ -166,6 +166,12 @@ def test_fit_force_replaces_the_run_whole_once_the_new_one_trained(tmp_path):
     # Nothing of the old run is left: not its figure, nor the folder it was set aside in.
     assert not (out / "figures" / "latent_maps.png").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+    # A run that a killed --force left hidden goes once a new run has trained there.
+    stale = out / f".tmp-replaced-{2**22 + 12345}"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"old")
+    run(*fit, "--epochs", "1", "--force", check_code=0)
+    assert not stale.exists()
 
 
 def test_nan_in_input_names_the_row_of_the_file_and_leaves_no_folder(tmp_path):

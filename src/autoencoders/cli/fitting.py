@@ -4,11 +4,15 @@ folder; torch and the workflow are imported inside them, so that ``--help`` answ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import sys
+import threading
 from argparse import Namespace
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ._common import _log, _method_list, _request
@@ -59,7 +63,8 @@ def cmd_fit(args: Namespace) -> int:
     maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
     place = join_torchrun(args.device)
     try:
-        code = _fit(args, place.rank, place.world, maps)
+        with _sigterm_unwinds():
+            code = _fit(args, place.rank, place.world, maps)
     except TrainingInterrupted as exc:
         if place.rank == 0:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", place.world))
@@ -84,12 +89,30 @@ def cmd_fit(args: Namespace) -> int:
     return code
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM outside the training loop (which checkpoints on it) acts as Ctrl-C: a new
+    run that has not trained takes its files away and gives back the run that ``--force``
+    set aside, one that has trained keeps its checkpoint (killed at once, it left that run
+    hidden and the folder without a run). Main thread only, as signals are."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
     """cmd_fit's work in one process (one rank of a torchrun run): rank 0 holds the run
     folder's lock and writes; a new run that fails (not interrupted, not after training)
     leaves the folder as it found it."""
-    import contextlib
-
     from ..loggers import logger_from_spec
     from ..runtime import device_recipe
     from ..training import TrainingInterrupted
@@ -142,7 +165,8 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                                 log=log, resume=bool(args.resume), loggers=loggers,
                                 report=not getattr(args, "no_report", False))
     except (TrainingInterrupted, RunIncomplete):
-        discard_replaced(replaced)  # the new run is resumable, or its model written
+        if rank == 0:
+            discard_replaced(args.out, replaced)  # the new run is resumable
         raise
     except BaseException:
         if rank == 0 and claimed and not args.resume:
@@ -151,7 +175,7 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                 and not os.listdir(args.out):
             os.rmdir(args.out)  # made only to hold the lock
         raise
-    discard_replaced(replaced)
+    discard_replaced(args.out, replaced)  # rank 0: the others returned above
     _print_summary(metrics, estimator, args.out, args.preset)
     return 0
 

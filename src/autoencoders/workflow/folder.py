@@ -20,6 +20,7 @@ A run folder holds::
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive
@@ -35,6 +37,12 @@ from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
 from ..persistence import CONFIG_FILE, MODEL_FILE
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "run_lock",
            "remove_run_files",
@@ -146,7 +154,8 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
                                     f"'{PROG} fit --resume {path}', or pass --force to start "
                                     "over")
         if force:
-            inside = [i for i in inputs if i and i != "-" and _inside(i, folder)]
+            inside = [i for i in inputs if i and i != "-"
+                      and any(_inside(p, folder) for p in [i, *glob.glob(i)])]
             if inside:
                 raise RunFolderConflict(f"--input {inside[0]} is inside {path}, whose run "
                                         "--force replaces; copy it out of the run folder "
@@ -176,20 +185,41 @@ _ASIDE = ".tmp-replaced-"
 
 def _set_aside(folder: Path) -> Path | None:
     """Move the run in ``folder`` (its ``RUN_ENTRIES``) into a new hidden folder of it (a
-    rename: the same file system, nothing copied); delete what earlier processes, killed
-    meanwhile, set aside. None when there was nothing to move."""
+    rename: the same file system, nothing copied), all or nothing; first delete what
+    earlier processes, killed meanwhile, set aside. None when there was nothing to move.
+
+    Raises
+    ------
+    OSError
+        When an entry cannot be moved (a read-only or immutable one): those moved go back.
+    """
+    _remove_stale_asides(folder)
+    entries = [folder / n for n in RUN_ENTRIES if os.path.lexists(folder / n)]
+    if not entries:
+        return None
+    aside, moved = folder / f"{_ASIDE}{os.getpid()}", []
+    aside.mkdir()
+    try:
+        for entry in entries:
+            entry.rename(aside / entry.name)
+            moved.append(entry)
+    except OSError as exc:
+        failed = entry.name
+        for back in moved:
+            (aside / back.name).rename(back)
+        aside.rmdir()
+        raise OSError(f"cannot set the run in {folder} aside to replace it ({failed}: "
+                      f"{exc.strerror or exc}); nothing there was changed") from None
+    return aside
+
+
+def _remove_stale_asides(folder: Path) -> None:
+    """Delete the runs that ``fit --force`` processes, killed since, set aside in
+    ``folder``: each was replaced by a run those processes started."""
     for old in folder.glob(_ASIDE + "*"):
         with contextlib.suppress(ValueError):
             if not process_alive(int(old.name[len(_ASIDE):])):
                 shutil.rmtree(old, ignore_errors=True)
-    entries = [folder / n for n in RUN_ENTRIES if os.path.lexists(folder / n)]
-    if not entries:
-        return None
-    aside = folder / f"{_ASIDE}{os.getpid()}"
-    aside.mkdir()
-    for entry in entries:
-        entry.rename(aside / entry.name)
-    return aside
 
 
 def _restore(folder: Path, aside: Path) -> None:
@@ -198,11 +228,13 @@ def _restore(folder: Path, aside: Path) -> None:
     aside.rmdir()
 
 
-def discard_replaced(aside: Path | None) -> None:
-    """Delete the run that ``claim_out_dir(force=True)`` set aside (``aside``; None: none),
-    once the new run no longer fails back to it."""
+def discard_replaced(folder: _PathLike, aside: Path | None) -> None:
+    """Delete the run that ``claim_out_dir(force=True)`` set aside (``aside``; None: none)
+    once the new run in ``folder`` no longer fails back to it, and any that killed
+    ``--force`` runs left there (a resumed or a new run has replaced them)."""
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
+    _remove_stale_asides(Path(folder))
 
 
 def _refuse_a_file(folder: Path) -> None:
@@ -244,42 +276,73 @@ def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[
     lock = Path(folder) / LOCK_FILE
     mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                        "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    for _ in range(3):
-        try:
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            owner = _lock_owner(lock)
-            if owner is not None:
-                raise RunFolderConflict(
-                    f"{folder} is being written by process {owner['pid']} (started "
-                    f"{owner.get('started', '?')}); wait for it to finish or {then}"
-                ) from None
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()  # stale: its process is gone
-            continue
-        except OSError as exc:
-            raise OSError(f"cannot write the run folder {folder}: {exc.strerror or exc}; "
-                          "choose another --out") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(mine + "\n")
-        break
-    else:
-        raise RunFolderConflict(f"{folder}: could not take {LOCK_FILE}; try again")
     try:
-        yield
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = _take(lock)
+    except OSError as exc:
+        raise OSError(f"cannot write the run folder {folder}: {exc.strerror or exc}; "
+                      "choose another --out") from None
+    try:
+        # Held against every other taker (flock), it may still name a live process that
+        # takes no flock (an older version of this library): that one is respected too.
+        owner = _lock_owner(lock) if fd is not None else _read_owner(lock)
+        if fd is None or owner is not None:
+            owner = owner or {}
+            raise RunFolderConflict(
+                f"{folder} is being written by process {owner.get('pid', '?')} (started "
+                f"{owner.get('started', '?')}); wait for it to finish or {then}")
+        os.ftruncate(fd, 0)
+        os.write(fd, (mine + "\n").encode())
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()  # before the flock goes: a waiting taker checks the inode
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        if fd is not None:
+            os.close(fd)
+
+
+def _take(lock: Path) -> int | None:
+    """A descriptor of ``lock`` (created if missing) with an exclusive ``flock`` on it, or
+    None when another process holds one. Two processes that start at once, or that both
+    find a killed run's lock, cannot both take it (reading its content, then replacing it,
+    could: 12 of 30 simultaneous starts did, 2026-12-03). The kernel releases the flock of
+    a killed process. Without ``fcntl`` (Windows) only the content guards the lock."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is None:
+            return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            return fd
+        os.close(fd)  # its holder removed it meanwhile: take the file now at that path
+
+
+def _read_owner(lock: Path) -> dict[str, Any] | None:
+    with contextlib.suppress(OSError, ValueError):
+        owner = json.loads(lock.read_text(encoding="utf-8"))
+        return owner if isinstance(owner, dict) else None
+    return None
 
 
 def _lock_owner(lock: Path) -> dict[str, Any] | None:
     """The lock's owner when it is a running process on this machine, else None."""
+    owner = _read_owner(lock)
     try:
-        owner: dict[str, Any] = json.loads(lock.read_text(encoding="utf-8"))
-        pid = int(owner["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # unreadable: a crash between creating and writing it
+        pid = int(owner["pid"]) if owner is not None else None
+    except (ValueError, KeyError, TypeError):
+        pid = None
+    if owner is None or pid is None:
+        return None  # empty or unreadable: a crash between creating and writing it
     if owner.get("host") not in (None, socket.gethostname()):
         return owner  # another machine's (a shared file system): assume it runs
     return owner if process_alive(pid) else None

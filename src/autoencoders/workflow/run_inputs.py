@@ -111,10 +111,12 @@ def check_unchanged(run_dir: str | Path, data: RunData) -> None:
     # Read once streamed and once in memory: the same files (both could be streamed).
     key = "fingerprint" if recorded.get("streamed") == now.get("streamed") else "files"
     if recorded.get(key) != now.get(key):
+        what = ("other rows, or their columns in another order" if not now.get("streamed")
+                and not recorded.get("streamed") else "its files' sizes or times differ: "
+                "streamed, their rows are not read to compare them")
         raise ValueError(f"{data.name} has changed since the run in {run_dir} read it "
-                         "(other rows, or their columns in another order): its test split "
-                         "would be other rows, some perhaps trained on; put back the file "
-                         "the run was fitted on, or fit again")
+                         f"({what}): its test split would be other rows, some perhaps "
+                         "trained on; put back the data the run was fitted on, or fit again")
 
 
 def holds_the_runs_rows(run_dir: str | Path, data: RunData) -> bool:
