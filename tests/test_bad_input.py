@@ -30,6 +30,7 @@ from autoencoders import AutoEncoder
 from autoencoders.datasets import read_input, write_array
 from autoencoders.datasets.idx import parse_idx
 from autoencoders.plotting import plot_maps
+from tests.cli.helpers import files_under
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 
@@ -1235,12 +1236,12 @@ def out_is_a_users_folder(ctx):
 def failed_force_keeps_the_run(ctx):
     # The run it was to replace is set aside, not deleted, until the new one has trained.
     run = _a_finished_run(ctx, "kept")
-    before = _snapshot(run)
+    before = files_under(run)
     ctx.write("nan-force.csv", "a,b\n1,2\nnan,3\n4,5\n")
     try:
         ctx.cli("fit", "--input", ctx.tmp / "nan-force.csv", "--out", run, "--force", "-q")
     finally:
-        assert _snapshot(run) == before
+        assert files_under(run) == before
 
 
 @case("fit --force with its input inside the run it replaces", "autoencoders fit",
@@ -1248,11 +1249,11 @@ def failed_force_keeps_the_run(ctx):
       r"replaces; copy it out of the run folder first, or choose another --out", exit_code=2)
 def force_over_its_own_input(ctx):
     run = _a_finished_run(ctx, "inside")
-    before = _snapshot(run)
+    before = files_under(run)
     try:
         ctx.cli("fit", "--input", run / "codes" / "train.npy", "--out", run, "--force", "-q")
     finally:
-        assert _snapshot(run) == before
+        assert files_under(run) == before
 
 
 @case("fit --force over a run one of whose files cannot be moved", "autoencoders fit",
@@ -1260,7 +1261,7 @@ def force_over_its_own_input(ctx):
       r"not permitted\); nothing there was changed", exit_code=1)
 def force_over_a_run_that_cannot_move(ctx, monkeypatch):
     run = _a_finished_run(ctx, "stuck")
-    before, rename = _snapshot(run), Path.rename
+    before, rename = files_under(run), Path.rename
 
     def immutable(self, target):  # chattr +i, or a read-only folder for a user
         if self.name == "history.csv":
@@ -1271,7 +1272,7 @@ def force_over_a_run_that_cannot_move(ctx, monkeypatch):
     try:
         ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", run, "--force", "-q")
     finally:
-        assert _snapshot(run) == before and not list(run.glob(".tmp-*"))
+        assert files_under(run) == before and not list(run.glob(".tmp-*"))
 
 
 def _a_finished_run(ctx, name: str) -> Path:
@@ -1279,12 +1280,6 @@ def _a_finished_run(ctx, name: str) -> Path:
     ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", run, "--epochs", "1",
             "--no-map", "--no-report", "-q")
     return run
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (its path relative to it) with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
 
 
 @case("--out the input file", "autoencoders embed", ValueError,

@@ -20,6 +20,7 @@ from autoencoders import AutoEncoder
 from autoencoders.callbacks import Callback
 from autoencoders.cli import main
 from autoencoders.training import CheckpointError
+from tests.cli.helpers import files_under
 
 SMALL = dict(hidden_dims=(8,), latent_dim=2, epochs=2, batch_size=16, random_state=0,
              verbose=0, device="cpu")
@@ -354,12 +355,6 @@ def test_the_lock_of_a_finished_fit_is_gone_and_a_killed_ones_is_taken_over(X, t
     assert not (run / ".lock").exists()
 
 
-def _files(folder):
-    """Every file under ``folder`` with its bytes, the lock left out."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
-
-
 def test_sigterm_before_training_gives_back_the_run_force_set_aside(X, tmp_path,
                                                                       monkeypatch):
     import autoencoders.workflow as workflow
@@ -369,7 +364,7 @@ def test_sigterm_before_training_gives_back_the_run_force_set_aside(X, tmp_path,
     fit = ("fit", "--input", tmp_path / "x.npy", "--out", run, "-q", "--maps", "none",
            "--no-map", "--no-report")
     assert _cli(*fit, "--epochs", "1") == 0
-    before, read = _files(run), workflow.run_data
+    before, read = files_under(run), workflow.run_data
 
     def terminated_while_reading(request):
         os.kill(os.getpid(), signal.SIGTERM)  # killed at once, it left the run hidden
@@ -377,7 +372,7 @@ def test_sigterm_before_training_gives_back_the_run_force_set_aside(X, tmp_path,
 
     monkeypatch.setattr(workflow, "run_data", terminated_while_reading)
     assert _cli(*fit, "--epochs", "2", "--force") == 130
-    assert _files(run) == before and not list(run.glob(".tmp-*"))
+    assert files_under(run) == before and not list(run.glob(".tmp-*"))
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the fit
 
 

@@ -62,3 +62,10 @@ def run_process(*args, cwd=None, check_code=None, env=None, input=None):
     if check_code is not None:
         assert proc.returncode == check_code, proc.stderr
     return proc
+
+
+def files_under(folder):
+    """Every file under ``folder`` (its path relative to it) with its bytes, the run lock
+    left out: what a refused or failed command must leave as it was."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
