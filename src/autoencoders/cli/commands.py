@@ -276,7 +276,7 @@ def cmd_summary(args: Namespace) -> int:
         params = AutoEncoder(**preset(args.preset)).get_params()
         arch = architecture_from_params(params, (28, 28), in_unit=True)
         title = (f"The {args.preset!r} preset's autoencoder on MNIST (28×28 input)"
-                 + (", the reference notebook's" if args.preset == "notebook" else ""))
+                 + (": the reference notebook's architecture" if args.preset == "notebook" else ""))
     else:
         from ..estimator import AutoEncoder
 
