@@ -48,7 +48,13 @@ def _shape(dims: Sequence[object]) -> str:
 def map_summary(mapping: Any, what: str) -> str:
     """A fitted :class:`~autoencoders.neighbours.NeighbourMap` in a line: what it embeds
     (``what``: "input" or "code"), its network's widths and parameters (the PCA projection,
-    fitted before the network, counted apart)."""
+    fitted before the network, counted apart).
+
+    Raises
+    ------
+    AttributeError
+        For a NeighbourMap not fitted (no ``network_``).
+    """
     net = mapping.network_
     n_pca = net.projection.shape[1]
     n_params = sum(p.numel() for p in net.net.parameters())

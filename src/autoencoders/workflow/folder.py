@@ -336,12 +336,10 @@ def _read_owner(lock: Path) -> dict[str, Any] | None:
 
 def _lock_owner(lock: Path) -> dict[str, Any] | None:
     """The lock's owner when it is a running process on this machine, else None."""
-    owner = _read_owner(lock)
+    owner = _read_owner(lock) or {}
     try:
-        pid = int(owner["pid"]) if owner is not None else None
+        pid = int(owner["pid"])
     except (ValueError, KeyError, TypeError):
-        pid = None
-    if owner is None or pid is None:
         return None  # empty or unreadable: a crash between creating and writing it
     if owner.get("host") not in (None, socket.gethostname()):
         return owner  # another machine's (a shared file system): assume it runs
