@@ -102,6 +102,23 @@ def test_score_samples_flags_outliers(blobs):
     assert ae.score(X) == pytest.approx(-normal_scores.mean(), rel=1e-6)
 
 
+def test_score_samples_adds_what_clipping_to_the_training_range_removed(blobs):
+    # A min-max model clips new data to the training range; a row far beyond it must
+    # not score as its clipped copy (it would rank as normal in an anomaly search).
+    X = blobs[0] * 10 + 5
+    ae = small(loss="mse", input_scaling="minmax", epochs=3).fit(X)
+    lo, span = X.min(0), X.max(0) - X.min(0)
+    far = X[:3].copy()
+    far[0, 4] = lo[4] + 3 * span[4]  # 2 training ranges beyond the maximum
+    far[1, 7] = lo[7] - 0.5 * span[7]  # half a range below the minimum
+    clipped = np.clip(far, lo, lo + span)
+    scores, base = ae.score_samples(far), ae.score_samples(clipped)
+    np.testing.assert_allclose(scores - base, [2.0 ** 2 / 20, 0.5 ** 2 / 20, 0.0], rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_array_equal(ae.transform(far), ae.transform(clipped))  # codes: clipped
+    assert scores[0] > ae.score_samples(X).max()
+
+
 def test_validation_data_and_early_stopping(blobs):
     X, _ = blobs
     ae = small(epochs=5).fit(X[:200], validation_data=X[200:])

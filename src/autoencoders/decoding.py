@@ -103,6 +103,11 @@ class DecoderMixin:
     def score_samples(self, X: Any) -> _F32:
         """Reconstruction loss of each sample, usable as an anomaly score.
 
+        Values beyond the model's [0, 1] range (new data beyond the training range of a
+        min-max scaled model, within the tolerance that :meth:`transform` accepts) are
+        clipped before the model sees them; the score adds what clipping removed, so that
+        such a row ranks as anomalous instead of scoring as its clipped copy.
+
         Parameters
         ----------
         X : array-like, shape (n_samples, *feature_shape_) or (n_samples, n_features_in_)
@@ -110,14 +115,30 @@ class DecoderMixin:
         Returns
         -------
         ndarray of float32, shape (n_samples,)
-            The training loss (BCE in nats, or squared error) averaged over each sample's
-            pixels, in the model's scaled units. Higher means worse reconstructed, i.e. more
-            anomalous. (Unlike scikit-learn's outlier detectors, higher is *less* normal.)
+            The training loss (BCE in nats, or squared error) of the clipped sample averaged
+            over its features, plus the mean over its features of the squared distance
+            beyond [0, 1] (0 for values within), both in the model's scaled units. Higher
+            means worse reconstructed, i.e. more anomalous. (Unlike scikit-learn's outlier
+            detectors, higher is *less* normal.)
+
+        Raises
+        ------
+        ValueError
+            As :meth:`transform`.
         """
         check_is_fitted(self, "model_")
         loss, out_act = self.recipe_.loss, self.architecture_.output_activation
-        return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
-                         self._prepare(X))
+        rows = self.input_spec_.check(X)
+        if rows.in_range:
+            return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
+                             self.input_spec_.model_input(rows))
+
+        def scored(xb: torch.Tensor) -> torch.Tensor:
+            inside = xb.clamp(0.0, 1.0)
+            beyond = (xb - inside).square().flatten(1).mean(1)  # (n,): 0 for in-range rows
+            return per_sample_loss(self.model_(inside), inside, loss, out_act) + beyond
+
+        return self._run(scored, self.input_spec_.model_input(rows, clip=False))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean negative reconstruction loss per pixel, a float (higher is better), as

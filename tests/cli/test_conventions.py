@@ -82,6 +82,12 @@ def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_p
     model = AutoEncoder.load(tmp_path / "run")
     assert list(model.feature_names_in_) == ["income", "age", "a", "b", "c", "d"]
     np.testing.assert_allclose(scores, model.score_samples(table), rtol=1e-5)
+    # A new row beyond the training range (clipped for the model) still ranks first.
+    (tmp_path / "new.csv").write_text("\n".join(
+        lines[:11] + [f"far,{X[:, 0].max() + 5 * np.ptp(X[:, 0]):.4f},0,0,0,0,0"]) + "\n")
+    proc = run("score", tmp_path / "run", "--input", tmp_path / "new.csv", "--out",
+               tmp_path / "s2.csv", "--top", "1", check_code=0)
+    assert proc.stdout.splitlines()[1].split()[:2] == ["10", "far"]
 
 
 def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_run, tmp_path,

@@ -160,7 +160,8 @@ class InputSpec:
                                  "first")
             _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
                       found.high, spec.describe())
-            return spec, rows, True
+            # Rounding leaves the scaled maximum at 1.0000001 (bug case C21): clipped.
+            return spec, replace(rows, in_range=False), True
         check_fits_float32(found, rows.name)
         if unit:
             check_unit_interval(found, rows.name, fitting=True)
@@ -208,7 +209,7 @@ class InputSpec:
         if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
             assert self.scale is not None  # __post_init__: both or neither
             check_training_range(found, self.offset, self.scale, rows.name)
-            return rows
+            return replace(rows, in_range=False)  # new data may lie beyond the range
         check_fits_float32(found, rows.name)
         if self.unit:
             check_unit_interval(found, rows.name, fitting)
@@ -235,12 +236,13 @@ class InputSpec:
         ``what`` against fit's."""
         check_feature_names(self.feature_names, names, what, "AutoEncoder", stacklevel=7)
 
-    def model_input(self, rows: Rows) -> np.ndarray | Source:
+    def model_input(self, rows: Rows, clip: bool | None = None) -> np.ndarray | Source:
         """Checked rows (:meth:`check`, :meth:`fit`) → what training and inference take:
         C-contiguous float32 scaled values, or uint8 pixels under "auto" (divided by 255
-        batch by batch, :func:`pixels_to_unit`); a source maps its rows as they are read."""
+        batch by batch, :func:`pixels_to_unit`); a source maps its rows as they are read.
+        Values are clipped to [0, 1] unless the rows are in range, or ``clip`` says."""
         data = rows.data
-        clip = not rows.in_range
+        clip = not rows.in_range if clip is None else clip
         if isinstance(data, Source):
             dtype = np.uint8 if self.divides_by_255(data.dtype) else np.float32
             return data.map(lambda a: self._model_input(a, clip), dtype)
@@ -260,10 +262,10 @@ class InputSpec:
         """Raw (n, *feature_shape) array → C-contiguous float32 in the model's units;
         ``clip`` to [0, 1] (a copy: the caller's array is never changed)."""
         if self.offset is not None:
-            # New data beyond the training range is clipped to it, so that it stays valid
-            # for the BCE loss and a sigmoid output.
+            # New data beyond the training range (check marks it out of range) is clipped
+            # to it, so that it stays valid for the BCE loss and a sigmoid output.
             out = np.ascontiguousarray((X - self.offset) * self.scale, dtype=np.float32)
-            return np.clip(out, 0.0, 1.0, out=out)
+            return np.clip(out, 0.0, 1.0, out=out) if clip else out
         if self.divides_by_255(X.dtype):
             return pixels_to_unit(X)
         with np.errstate(over="ignore"):  # checked before: values fit float32
