@@ -97,7 +97,11 @@ def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
         settings = json.loads((out / "evaluation.json").read_text())["settings"]
         assert (settings["n_train"], settings["n_test"]) == (140, 60)
         assert settings["data"]["test_fraction"] == 0.3
+    # Rows of features: the reconstruction columns are per feature and sample, not pixel.
+    table = (out / "evaluation.md").read_text()
+    assert "MSE/feature" in table and "SSE/sample" in table and "pixel" not in table
     run("report", out, check_code=0)
+    assert "MSE/feature" in (out / "report.html").read_text()
     # The run's rows under another path (a copy): still the run's split, not a split of
     # its own (which would score rows the model trained on).
     shutil.copy(tmp_path / "x.npy", tmp_path / "copy.npy")
@@ -170,8 +174,13 @@ def test_fit_force_replaces_the_run_whole_once_the_new_one_trained(tmp_path):
     stale = out / f".tmp-replaced-{2**22 + 12345}"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"old")
-    run(*fit, "--epochs", "1", "--force", check_code=0)
+    # Every command on the folder names it first, while it can still be kept.
+    loud_fit = tuple(a for a in fit if a != "-q")  # -q silences warnings
+    for command in (("summary", out), ("report", out), loud_fit + ("--epochs", "1", "--force")):
+        proc = run(*command, check_code=0)
+        assert f"holds, hidden in {stale}, the run that a killed `fit --force`" in proc.stderr
     assert not stale.exists()
+    assert "hidden" not in run("summary", out, check_code=0).stderr
 
 
 def test_nan_in_input_names_the_row_of_the_file_and_leaves_no_folder(tmp_path):
@@ -215,7 +224,9 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     assert 0.2 < ae["knn_accuracy"] <= 1 and 0.5 < ae["trustworthiness"] <= 1  # 3 epochs
     assert "mse" in ev["methods"]["pca"] and "mse" not in ev["methods"]["tsne_2d"]
     assert ev["settings"]["n_train"] == 300 and ev["settings"]["n_test"] == 297
-    assert (out / "evaluation.md").read_text().count("\n| ") == 11  # header, rule, 9 rows
+    table = (out / "evaluation.md").read_text()
+    assert table.count("\n| ") == 11  # header, rule, 9 rows
+    assert "MSE/pixel" in table and "SSE/image" in table  # 8 × 8 images
     assert (out / "figures" / "evaluation_maps.png").stat().st_size > 10_000
     assert "autoencoder_2d_umap" in proc.stdout
     run("evaluate", out, "--dataset", "digits", "--subsample", "300", "--baselines", "pca",

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import warnings
+from argparse import Namespace
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..runtime import configured_torch
 
         with configured_torch(), _stderr_messages(args.quiet, args.verbose):
+            _warn_of_hidden_runs(args)
             return COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
@@ -56,6 +58,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _warn_of_hidden_runs(args: Namespace) -> None:
+    """Name what a killed ``fit --force`` left hidden in the run folder a command works on,
+    before anything deletes it."""
+    from ..workflow.folder import hidden_replaced_runs
+
+    folders = [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None),
+               args.out if args.command in ("fit", "demo") else None]
+    for folder in folders:
+        for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
+            warnings.warn(f"{folder} holds, hidden in {old}, the run that a killed `fit "
+                          "--force` was replacing; the next `fit --force` or run trained "
+                          "there deletes it: to keep it, move its files out first",
+                          UserWarning, stacklevel=2)
 
 
 @contextlib.contextmanager

@@ -54,11 +54,17 @@ TABLE_COLUMNS = (("trustworthiness", "trust."), ("continuity", "contin."),
                  ("transform_seconds", "transform s"))
 
 
-def comparison_rows(methods: Mapping[str, Mapping[str, float]],
+#: The reconstruction columns' titles for tables (rows of features, not images).
+TABLE_TITLES = {"MSE/pixel": "MSE/feature", "SSE/image": "SSE/sample"}
+
+
+def comparison_rows(methods: Mapping[str, Mapping[str, float]], images: bool = True,
                     ) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """``methods`` (``Comparison.methods``, or evaluation.json's) as a table: the titles
-    of the columns any method has, and (name, formatted cells; "—" where n/a) per method."""
-    columns = [(k, h) for k, h in TABLE_COLUMNS if any(k in row for row in methods.values())]
+    of the columns any method has (per pixel and image, or with ``images=False`` per
+    feature and sample), and (name, formatted cells; "—" where n/a) per method."""
+    columns = [(k, h if images else TABLE_TITLES.get(h, h)) for k, h in TABLE_COLUMNS
+               if any(k in row for row in methods.values())]
     rows = [(name, ["—" if k not in row else f"{row[k]:.2f}" if k.endswith("seconds")
                     else f"{row[k]:.4f}" for k, _ in columns]) for name, row in methods.items()]
     return [h for _, h in columns], rows
@@ -81,7 +87,8 @@ class Comparison:
     y_test : ndarray of shape (n_test,) or None
         The labels of the scored test points, in the order of ``maps``.
     settings : dict
-        Sizes, k, subsample sizes and seed, for the record.
+        Sizes, k, subsample sizes, seed and ``images`` (whether the input is images, which
+        titles the reconstruction columns per pixel and image, else per feature and sample).
     """
 
     methods: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -166,7 +173,8 @@ def compare_representations(estimator: AutoEncoder, X_train: Any, X_test: Any,
     result = Comparison(y_test=y_test if labelled else None, settings={
         "n_train": len(tr), "n_test": len(te), "k": k, "knn_accuracy_k": 5,
         "neighbourhood_points": min(neighbourhood_points, len(te)),
-        "random_state": random_state, "baselines": list(baselines)})
+        "random_state": random_state, "baselines": list(baselines),
+        "images": len(estimator.feature_shape_) >= 2})
 
     def record(name: str, Z_train: NDArray[Any], Z_test: NDArray[Any], fit_seconds: float,
                transform_seconds: float, recon: NDArray[Any] | None = None) -> None:

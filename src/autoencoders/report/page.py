@@ -90,7 +90,8 @@ def _template_run(view: RunView, index: int) -> dict[str, Any]:
     evaluation = None
     methods = view.evaluation.get("methods") if view.evaluation else None
     if methods:
-        columns, rows = comparison_rows(methods)
+        columns, rows = comparison_rows(methods, view.evaluation.get("settings", {})
+                                        .get("images", True))
         evaluation = {"columns": columns,
                       "rows": [(METHOD_LABELS.get(n, n), cells) for n, cells in rows]}
     settings = (view.evaluation or {}).get("settings", {})

@@ -37,7 +37,8 @@ __all__ = ["evaluation_table", "evaluate_run", "cluster_run"]
 
 def evaluation_table(comparison: Comparison) -> str:
     """The comparison as a Markdown table, one row per method ("—" where n/a)."""
-    columns, rows = comparison_rows(comparison.methods)
+    columns, rows = comparison_rows(comparison.methods,
+                                    comparison.settings.get("images", True))
     lines = ["| method | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
     lines += [f"| {name}: {METHOD_LABELS[name]} | " + " | ".join(cells) + " |"
               for name, cells in rows]

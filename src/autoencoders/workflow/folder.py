@@ -44,7 +44,8 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "run_lock",
+__all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "hidden_replaced_runs",
+           "run_lock",
            "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
@@ -213,13 +214,23 @@ def _set_aside(folder: Path) -> Path | None:
     return aside
 
 
-def _remove_stale_asides(folder: Path) -> None:
-    """Delete the runs that ``fit --force`` processes, killed since, set aside in
-    ``folder``: each was replaced by a run those processes started."""
-    for old in folder.glob(_ASIDE + "*"):
+def hidden_replaced_runs(folder: _PathLike) -> list[Path]:
+    """The runs that ``fit --force`` processes, killed since (SIGKILL, a power cut), set
+    aside in ``folder`` and did not give back: hidden folders that the next ``fit --force``
+    or trained run there deletes. Empty for a folder without any (or a file)."""
+    stale = []
+    for old in sorted(Path(folder).glob(_ASIDE + "*")):
         with contextlib.suppress(ValueError):
             if not process_alive(int(old.name[len(_ASIDE):])):
-                shutil.rmtree(old, ignore_errors=True)
+                stale.append(old)
+    return stale
+
+
+def _remove_stale_asides(folder: Path) -> None:
+    """Delete :func:`hidden_replaced_runs`: each was replaced by a run those processes
+    started."""
+    for old in hidden_replaced_runs(folder):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _restore(folder: Path, aside: Path) -> None:
