@@ -117,6 +117,14 @@ def test_score_samples_adds_what_clipping_to_the_training_range_removed(blobs):
                                atol=1e-7)
     np.testing.assert_array_equal(ae.transform(far), ae.transform(clipped))  # codes: clipped
     assert scores[0] > ae.score_samples(X).max()
+    # A feature constant in training has no range to measure in: only its clipped value
+    # counts (1 and 3 units above it both reach the model as 1).
+    X[:, 9] = 7.0
+    ae = small(loss="mse", input_scaling="minmax", epochs=1).fit(X)
+    lit = np.repeat(X[:1], 2, axis=0)
+    lit[:, 9] = [8.0, 10.0]
+    a, b = ae.score_samples(lit)
+    assert a == b > ae.score_samples(X[:1])[0]
 
 
 def test_validation_data_and_early_stopping(blobs):

@@ -174,12 +174,17 @@ def test_fit_force_replaces_the_run_whole_once_the_new_one_trained(tmp_path):
     stale = out / f".tmp-replaced-{2**22 + 12345}"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"old")
-    # Every command on the folder names it first, while it can still be kept.
+    # Every command on the folder names it first, while it can still be kept; a new run
+    # that fails before training leaves it, as the rest of the folder.
     loud_fit = tuple(a for a in fit if a != "-q")  # -q silences warnings
-    for command in (("summary", out), ("report", out), loud_fit + ("--epochs", "1", "--force")):
-        proc = run(*command, check_code=0)
-        assert f"holds, hidden in {stale}, the run that a killed `fit --force`" in proc.stderr
-    assert not stale.exists()
+    for command in (("summary", out), ("report", out),
+                    loud_fit[:2] + ("missing.npy",) + loud_fit[3:] + ("--force",),
+                    loud_fit + ("--epochs", "1", "--force")):
+        proc = run(*command)
+        assert f"{stale} holds the run that a killed `fit --force`" in proc.stderr
+        assert proc.returncode == (1 if "missing.npy" in command else 0)
+        assert stale.exists() == ("--epochs" not in command)
+        assert (out / "model.safetensors").exists()
     assert "hidden" not in run("summary", out, check_code=0).stderr
 
 

@@ -61,9 +61,14 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, referen
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert not (out / "model.safetensors").exists()
+    # As a killed `fit --force` leaves the run it replaced: named, then gone once trained.
+    hidden = out / f".tmp-replaced-{2**22 + 12345}"
+    hidden.mkdir()
 
-    done = run("fit", "--resume", out, "-q", check_code=0)
+    done = run("fit", "--resume", out, check_code=0)
     assert "test BCE" in done.stdout
+    assert f"{hidden} holds the run that a killed `fit --force`" in done.stderr
+    assert not hidden.exists()
     _assert_same_weights(out, reference)
 
 

@@ -66,13 +66,13 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
     from ..workflow.folder import hidden_replaced_runs
 
     folders = [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None),
+               getattr(args, "resume", None),
                args.out if args.command in ("fit", "demo") else None]
     for folder in folders:
         for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
-            warnings.warn(f"{folder} holds, hidden in {old}, the run that a killed `fit "
-                          "--force` was replacing; the next `fit --force` or run trained "
-                          "there deletes it: to keep it, move its files out first",
-                          UserWarning, stacklevel=2)
+            warnings.warn(f"{old} holds the run that a killed `fit --force` was "
+                          "replacing; the next run trained in its folder deletes it: to "
+                          "keep it, move its files out first", UserWarning, stacklevel=2)
 
 
 @contextlib.contextmanager

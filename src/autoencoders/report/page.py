@@ -90,8 +90,8 @@ def _template_run(view: RunView, index: int) -> dict[str, Any]:
     evaluation = None
     methods = view.evaluation.get("methods") if view.evaluation else None
     if methods:
-        columns, rows = comparison_rows(methods, view.evaluation.get("settings", {})
-                                        .get("images", True))
+        columns, rows = comparison_rows(  # the model's input: images or rows of features
+            methods, len(view.facts["architecture"]["input_shape"]) >= 2)
         evaluation = {"columns": columns,
                       "rows": [(METHOD_LABELS.get(n, n), cells) for n, cells in rows]}
     settings = (view.evaluation or {}).get("settings", {})

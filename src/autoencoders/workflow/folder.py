@@ -186,20 +186,21 @@ _ASIDE = ".tmp-replaced-"
 
 def _set_aside(folder: Path) -> Path | None:
     """Move the run in ``folder`` (its ``RUN_ENTRIES``) into a new hidden folder of it (a
-    rename: the same file system, nothing copied), all or nothing; first delete what
-    earlier processes, killed meanwhile, set aside. None when there was nothing to move.
+    rename: the same file system, nothing copied), all or nothing. None when there was
+    nothing to move. What earlier processes, killed meanwhile, set aside stays until the
+    new run has trained (:func:`discard_replaced`): a new run that fails before leaves
+    the folder as it was.
 
     Raises
     ------
     OSError
         When an entry cannot be moved (a read-only or immutable one): those moved go back.
     """
-    _remove_stale_asides(folder)
     entries = [folder / n for n in RUN_ENTRIES if os.path.lexists(folder / n)]
     if not entries:
         return None
-    aside, moved = folder / f"{_ASIDE}{os.getpid()}", []
-    aside.mkdir()
+    # Unique: an earlier process of the same pid, killed, may have left its own.
+    aside, moved = Path(tempfile.mkdtemp(prefix=f"{_ASIDE}{os.getpid()}-", dir=folder)), []
     try:
         for entry in entries:
             entry.rename(aside / entry.name)
@@ -220,8 +221,8 @@ def hidden_replaced_runs(folder: _PathLike) -> list[Path]:
     or trained run there deletes. Empty for a folder without any (or a file)."""
     stale = []
     for old in sorted(Path(folder).glob(_ASIDE + "*")):
-        with contextlib.suppress(ValueError):
-            if not process_alive(int(old.name[len(_ASIDE):])):
+        with contextlib.suppress(ValueError):  # PID-XXXX (PID before stop 36)
+            if not process_alive(int(old.name[len(_ASIDE):].split("-")[0])):
                 stale.append(old)
     return stale
 
