@@ -71,8 +71,9 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
     for folder in folders:
         for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
             warnings.warn(f"{old} holds the run that a killed `fit --force` was "
-                          "replacing; the next run trained in its folder deletes it: to "
-                          "keep it, move its files out first", UserWarning, stacklevel=2)
+                          "replacing; the next run in its folder that trains (or stops "
+                          "resumable) deletes it: to keep it, move its files out first",
+                          UserWarning, stacklevel=2)
 
 
 @contextlib.contextmanager
