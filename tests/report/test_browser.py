@@ -74,6 +74,7 @@ def test_the_page_is_one_file_that_works_offline(run, page):
     assert page.events["requests"] == [] and page.events["errors"] == []
     html = (run / "report.html").read_text()
     assert "<script src=" not in html and "<link" not in html  # everything inline
+    assert "uint8 pixels divided by 255" in html  # the input as the model took it
     assert (run / "report.html").stat().st_size < 10_000_000
 
 

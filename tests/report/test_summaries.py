@@ -75,6 +75,7 @@ def test_run_summary_and_report_from_a_folder(tmp_path):
     # The page itself (the frame above escapes all of it): the labels and the column name
     # are there only as JSON data with < and > escaped.
     assert HOSTILE not in report.html and "\\u003cscript\\u003ealert(1)" in report.html
+    assert "values used as they are, clipped to [0, 1]" in report.html  # floats in [0, 1]
     assert not (tmp_path / "run" / "report.html").exists()   # showing writes nothing
 
 

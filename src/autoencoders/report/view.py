@@ -165,7 +165,8 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
         np.zeros(len(codes), int)
     images = as_images(scaled)
     view = RunView(
-        name=folder.name, facts=_facts(config, estimator), layers=layer_table(
+        name=folder.name, facts=_facts(config, estimator, getattr(X_test, "dtype", None)),
+        layers=layer_table(
             estimator.model_, estimator.feature_shape_), history=_history(folder / HISTORY_FILE),
         metrics=_json(folder / "metrics.json"), evaluation=_json(folder / "evaluation.json"),
         cluster=_json(folder / "cluster.json"), coords=np.asarray(coords, np.float32),
@@ -181,13 +182,13 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
     return view
 
 
-def _facts(config: dict[str, Any], estimator: Any) -> dict[str, Any]:
+def _facts(config: dict[str, Any], estimator: Any, dtype: Any) -> dict[str, Any]:
     extra = config.get("extra", {})
     return {"data": extra.get("data", {}), "seed": extra.get("seed"),
             "preset": extra.get("preset"), "architecture": estimator.architecture_.to_dict(),
             "recipe": estimator.recipe_.to_dict(),
             "parameters": sum(p.numel() for p in estimator.model_.parameters()),
-            "input": estimator.input_spec_.describe(),
+            "input": estimator.input_spec_.describe(dtype),  # uint8 pixels: divided by 255
             "environment": config.get("environment") or environment()}
 
 
