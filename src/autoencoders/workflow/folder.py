@@ -45,8 +45,7 @@ except ImportError:  # Windows
     fcntl = None
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "hidden_replaced_runs",
-           "run_lock",
-           "remove_run_files",
+           "run_lock", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
            "CLUSTER_FILE",
@@ -217,8 +216,9 @@ def _set_aside(folder: Path) -> Path | None:
 
 def hidden_replaced_runs(folder: _PathLike) -> list[Path]:
     """The runs that ``fit --force`` processes, killed since (SIGKILL, a power cut), set
-    aside in ``folder`` and did not give back: hidden folders that the next ``fit --force``
-    or trained run there deletes. Empty for a folder without any (or a file)."""
+    aside in ``folder`` and did not give back: hidden folders that the next run there which
+    trains, or stops resumable, deletes (:func:`discard_replaced`). Empty for a folder
+    without any (or a file)."""
     stale = []
     for old in sorted(Path(folder).glob(_ASIDE + "*")):
         with contextlib.suppress(ValueError):  # PID-XXXX (PID before stop 36)
