@@ -127,6 +127,22 @@ def test_score_samples_adds_what_clipping_to_the_training_range_removed(blobs):
     assert a == b > ae.score_samples(X[:1])[0]
 
 
+def test_a_feature_of_range_one_is_measured_and_refused_like_the_others(blobs):
+    # A 0/1 column has scale 1 as a constant one does; it is not constant: 3 is two
+    # training ranges beyond it (counted in the score), 21 twenty (refused as other units).
+    X = blobs[0] * 10 + 5
+    X[:, 3] = np.arange(len(X)) % 2
+    ae = small(loss="mse", input_scaling="minmax", epochs=1).fit(X)
+    row = np.repeat(X[:1], 2, axis=0)
+    row[1, 3] = 3.0
+    a, b = ae.score_samples(row)
+    assert b - a == pytest.approx((3.0 - 1.0) ** 2 / 20 + ae.score_samples(
+        np.where(np.arange(20) == 3, 1.0, row[:1]))[0] - a, rel=1e-5)
+    row[1, 3] = 21.0
+    with pytest.raises(ValueError, match="20 training ranges beyond those of fit"):
+        ae.score_samples(row)
+
+
 def test_validation_data_and_early_stopping(blobs):
     X, _ = blobs
     ae = small(epochs=5).fit(X[:200], validation_data=X[200:])

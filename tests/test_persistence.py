@@ -30,15 +30,26 @@ def test_round_trip_gives_identical_codes_and_attributes(fitted, tiny_images, tm
 
 def test_minmax_statistics_are_saved(tmp_path):
     X = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32) * 9
+    X[:, 1], X[:, 2] = 3.0, np.arange(50) % 2  # constant, and a range of exactly 1
     ae = AutoEncoder(hidden_dims=(4,), latent_dim=2, epochs=1, input_scaling="minmax",
                      verbose=0).fit(X)
     ae.save(tmp_path / "m")
     loaded = AutoEncoder.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.reconstruct(X), ae.reconstruct(X))
+    np.testing.assert_array_equal(loaded.scaling_stats_["constant"], [0, 1, 0, 0])
+    np.testing.assert_array_equal(loaded.input_spec_.ranged, [1, 0, 1, 1])
 
     from safetensors.torch import load_file, save_file
 
     weights = tmp_path / "m" / "model.safetensors"
+    # A model saved before the constant features were recorded: those of scale 1 (the
+    # range-1 one too) count as constant, as they did.
+    header = json.loads(weights.read_bytes()[8:8 + int.from_bytes(
+        weights.read_bytes()[:8], "little")])["__metadata__"]
+    save_file({k: v for k, v in load_file(str(weights)).items() if k != "scaling.constant"},
+              str(weights), metadata=header)
+    np.testing.assert_array_equal(AutoEncoder.load(tmp_path / "m").input_spec_.ranged,
+                                  [1, 0, 0, 1])
     tensors = {k: v for k, v in load_file(str(weights)).items() if not k.startswith("scaling.")}
     save_file(tensors, str(weights), metadata={"format_version": "1"})
     with pytest.raises(ValueError, match="lacks the statistics"):

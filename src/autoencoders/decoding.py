@@ -117,8 +117,8 @@ class DecoderMixin:
         ndarray of float32, shape (n_samples,)
             The training loss (BCE in nats, or squared error) of the clipped sample averaged
             over its features, plus the mean over its features of the squared distance
-            beyond [0, 1] (0 for values within, and for features of min-max scale 1: constant
-            in training, or of a range of exactly 1), both in the model's scaled units. Higher
+            beyond [0, 1] (0 for values within, and for features constant in training),
+            both in the model's scaled units. Higher
             means worse reconstructed, i.e. more anomalous. (Unlike scikit-learn's outlier
             detectors, higher is *less* normal.)
 
@@ -134,12 +134,11 @@ class DecoderMixin:
             return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
                              self.input_spec_.model_input(rows))
 
-        # A feature constant in training has no range to measure a distance in (its scale
-        # is 1, as is that of a range of exactly 1, which a saved model cannot tell
-        # apart): only its clipped value counts. Counted in raw units, one lit pixel that
-        # was 0 in every training image scored 1,009 against a digit's 0.40.
-        scale = self.input_spec_.scale
-        counted = None if scale is None else torch.from_numpy(scale != 1.0)
+        # A feature constant in training has no range to measure a distance in: only its
+        # clipped value counts. Counted in raw units, one lit pixel that was 0 in every
+        # training image scored 1,009 against a digit's 0.40.
+        ranged = self.input_spec_.ranged
+        counted = None if ranged is None else torch.from_numpy(ranged)
 
         def scored(xb: torch.Tensor) -> torch.Tensor:
             inside = xb.clamp(0.0, 1.0)

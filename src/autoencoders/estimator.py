@@ -170,7 +170,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
     input_spec_ : autoencoders.inputs.InputSpec
         What the model takes: feature shape, column names, the scaling and its statistics.
     scaling_stats_ : dict of str to ndarray
-        Min-max statistics for ``input_scaling="minmax"``, else empty (from
+        Min-max statistics for ``input_scaling="minmax"`` (``offset`` and ``scale``, float32,
+        and ``constant``, bool: the features constant in training), else empty (from
         ``input_spec_``).
     history_ : dict of str to list
         Per epoch: ``epoch``, ``train_loss`` and ``val_loss`` (per pixel; val None without

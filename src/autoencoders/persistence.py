@@ -169,7 +169,8 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
     for name, value in record.input_spec.stats.items():
-        tensors[_SCALING_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(value))
+        tensors[_SCALING_PREFIX + name] = torch.from_numpy(  # "constant" (bool): as 0/1
+            np.ascontiguousarray(value, dtype=np.float32))
     map_facts = None
     if record.neighbour_map is not None:
         map_tensors, map_facts = record.neighbour_map.state()
@@ -340,7 +341,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
                      for k in list(tensors) if k.startswith(_SCALING_PREFIX)}
     map_tensors = {k[len(_MAP_PREFIX):]: tensors.pop(k)
                    for k in list(tensors) if k.startswith(_MAP_PREFIX)}
-    if scaling == "minmax" and set(scaling_stats) != {"offset", "scale"}:
+    if scaling == "minmax" and not {"offset", "scale"} <= set(scaling_stats):
         raise ValueError(f"{weights}: the model scales its input by min-max but the file lacks "
                          "the statistics (scaling.offset, scaling.scale); it is incomplete")
     broken = [k for k, v in tensors.items() if not bool(v.isfinite().all())]
@@ -356,7 +357,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     try:
         spec = InputSpec(feature_shape, scaling, scaling_stats.get("offset"),
                          scaling_stats.get("scale"), tuple(names) if names else None,
-                         unit=recipe.loss == "bce")
+                         unit=recipe.loss == "bce", constant=scaling_stats.get("constant"))
     except ValueError as exc:
         raise ValueError(f"{weights}: {exc}") from None
     neighbour_map = None

@@ -53,6 +53,10 @@ class InputSpec:
     unit : bool
         The model takes values in [0, 1] (the BCE loss): new values within ``CLIP_BAND`` of
         it are clipped to it, values further out refused.
+    constant : ndarray of bool, shape feature_shape, or None
+        With min-max statistics: the features constant in training (range 0). None for
+        models saved before 2026-12-04, which did not record it; they take every feature
+        of scale 1 (a range of 0 or of exactly 1) for constant.
 
     Raises
     ------
@@ -67,12 +71,15 @@ class InputSpec:
     scale: np.ndarray | None = field(default=None, repr=False)
     feature_names: tuple[str, ...] | None = None
     unit: bool = False
+    constant: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
             raise ValueError(f"input_scaling must be one of {SCALINGS}, got {self.scaling!r}")
         if self.scaling == "minmax" and (self.offset is None or self.scale is None):
             raise ValueError("min-max scaling needs its statistics (offset and scale)")
+        if self.constant is not None:  # saved as float32 0/1, as every weight
+            object.__setattr__(self, "constant", np.asarray(self.constant, dtype=bool))
         for name, stat in self.stats.items():
             if tuple(np.shape(stat)) != tuple(self.feature_shape):
                 raise ValueError(f"the min-max statistic {name!r} has shape "
@@ -86,11 +93,25 @@ class InputSpec:
 
     @property
     def stats(self) -> dict[str, np.ndarray]:
-        """``{"offset": ..., "scale": ...}`` for min-max scaling, else ``{}``."""
+        """``{"offset": ..., "scale": ..., "constant": ...}`` for min-max scaling (no
+        "constant" for models saved before it was recorded), else ``{}``."""
         # With an offset, __post_init__ (which reads this) refuses a scale of another shape
         # than feature_shape, None included.
-        return {} if self.offset is None else {"offset": self.offset,
-                                               "scale": cast(np.ndarray, self.scale)}
+        if self.offset is None:
+            return {}
+        stats = {"offset": self.offset, "scale": cast(np.ndarray, self.scale)}
+        return stats if self.constant is None else {**stats, "constant": self.constant}
+
+    @property
+    def ranged(self) -> np.ndarray | None:
+        """bool, shape feature_shape: the features with a training range, in which a new
+        value's distance beyond it is measured (min-max scaling); None without min-max
+        statistics."""
+        if self.offset is None:
+            return None
+        if self.constant is None:  # saved before 2026-12-04: scale 1 may be either
+            return np.asarray(cast(np.ndarray, self.scale) != 1.0)
+        return ~self.constant
 
     def divides_by_255(self, dtype: DTypeLike) -> bool:
         """uint8 divided by 255: under "auto", unless the model was fitted with min-max
@@ -153,7 +174,7 @@ class InputSpec:
             span = found.hi.reshape(shape) - lo
             inverse = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
             spec = cls(shape, scaling, lo.astype(np.float32), inverse.astype(np.float32),
-                       names, unit)
+                       names, unit, constant=span == 0)
             assert spec.offset is not None and spec.scale is not None  # just given
             if not (np.isfinite(spec.offset).all() and np.isfinite(spec.scale).all()):
                 raise ValueError(f"{rows.name} overflows float32 after scaling; rescale it "
@@ -208,7 +229,8 @@ class InputSpec:
         found = scan(rows)
         if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
             assert self.scale is not None  # __post_init__: both or neither
-            check_training_range(found, self.offset, self.scale, rows.name)
+            check_training_range(found, self.offset, self.scale, rows.name,
+                                 cast(np.ndarray, self.ranged))
             return replace(rows, in_range=False)  # new data may lie beyond the range
         check_fits_float32(found, rows.name)
         if self.unit:
