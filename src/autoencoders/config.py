@@ -14,7 +14,8 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
-__all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "ArchitectureConfig", "TrainingConfig",
+__all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "MINMAX_FORMAT_VERSION", "ArchitectureConfig",
+           "TrainingConfig",
            "check_scalar_types", "int_tuple", "is_real_number", "is_whole_number",
            "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "ARCHITECTURES",
            "CORRUPTIONS", "parse_corruption"]
@@ -27,6 +28,10 @@ FORMAT_VERSION = 1
 #: every version up to this one. 3 since 2026-12-03: the map's config names its hidden
 #: activation (maps of version 2 are ReLU).
 MAP_FORMAT_VERSION = 3
+#: The version of a min-max scaled model folder that records which features were constant
+#: in training (``scaling.constant``, since 2026-12-04): an older reader took it for an
+#: incomplete file. Readers read every version up to this one.
+MINMAX_FORMAT_VERSION = 4
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 LOSSES = ("bce", "mse")

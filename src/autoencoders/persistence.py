@@ -33,7 +33,13 @@ import numpy as np
 
 from ._io import atomic_write
 from .callbacks import HISTORY_FIELDS, history_to_csv
-from .config import FORMAT_VERSION, MAP_FORMAT_VERSION, ArchitectureConfig, TrainingConfig
+from .config import (
+    FORMAT_VERSION,
+    MAP_FORMAT_VERSION,
+    MINMAX_FORMAT_VERSION,
+    ArchitectureConfig,
+    TrainingConfig,
+)
 from .inputs import InputSpec
 from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
@@ -175,7 +181,8 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     if record.neighbour_map is not None:
         map_tensors, map_facts = record.neighbour_map.state()
         tensors.update({_MAP_PREFIX + k: v for k, v in map_tensors.items()})
-    version = FORMAT_VERSION if map_facts is None else MAP_FORMAT_VERSION
+    version = (MINMAX_FORMAT_VERSION if "constant" in record.input_spec.stats else
+               FORMAT_VERSION if map_facts is None else MAP_FORMAT_VERSION)
     spec = record.input_spec
     config = {
         "format_version": version,
@@ -214,9 +221,11 @@ def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:
         raise ValueError(f"{file}: not a configuration (JSON nested too deeply to read); the "
                          "file is corrupt or not one written by autoencoders") from None
     version = config.get("format_version") if isinstance(config, dict) else None
-    if isinstance(version, bool) or version not in range(FORMAT_VERSION, MAP_FORMAT_VERSION + 1):
+    if isinstance(version, bool) or version not in range(FORMAT_VERSION,
+                                                         MINMAX_FORMAT_VERSION + 1):
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
-                         f"of autoencoders (it reads {FORMAT_VERSION} to {MAP_FORMAT_VERSION}); "
+                         f"of autoencoders (it reads {FORMAT_VERSION} to "
+                         f"{MINMAX_FORMAT_VERSION}); "
                          "upgrade autoencoders or re-train the model")
     return cast("dict[str, Any]", config)
 
