@@ -37,6 +37,9 @@ def test_fitted_estimator_shows_its_model_code_and_training(blobs):
     assert f"dense autoencoder: {X.shape[1]} → 8 → 3" in html
     assert "3 units" in html and "3 epochs" in html and "sk-" not in html
     assert dict(ae.summary_rows())["2-D map"] is None
+    # The estimator does not know the dtype it will get: uint8 pixels are divided by 255.
+    assert dict(ae.summary_rows())["input"] == ("uint8 pixels divided by 255 to [0, 1], "
+                                                "other values used as they are")
 
 
 def test_a_fitted_map_is_summarised_with_its_network_and_parameters(blobs, tmp_path, capsys):

@@ -127,8 +127,8 @@ def check_unit_interval(found: Range, what: str, fitting: bool) -> None:
                      f"[0, 1]; {fix}")
 
 
-def check_training_range(found: Range, offset: np.ndarray, scale: np.ndarray, what: str,
-                         ranged: np.ndarray | None = None) -> None:
+def check_training_range(found: Range, offset: np.ndarray, scale: np.ndarray,
+                         ranged: np.ndarray, what: str) -> None:
     """For a model that maps each feature to [0, 1] by its training minimum and range
     (min-max): new data within ``CLIP_BAND`` training ranges of them is clipped to [0, 1];
     further out it is taken for data in other units (0–16 digits as 0–255 pixels, a table
@@ -144,11 +144,11 @@ def check_training_range(found: Range, offset: np.ndarray, scale: np.ndarray, wh
         Per-feature minima and maxima of the new data (raw units).
     offset, scale : ndarray of float32, any shape of ``found``'s size
         The model's per-feature minimum and 1 / range.
+    ranged : ndarray of bool, any shape of ``found``'s size
+        The features with a training range (``InputSpec.ranged``): the others are
+        constant in training.
     what : str
         How messages name the data.
-    ranged : ndarray of bool, any shape of ``found``'s size, optional
-        The features with a training range (``InputSpec.ranged``); by default those of
-        scale other than 1 (constant features have scale 1, as do those of range 1).
 
     Raises
     ------
@@ -157,7 +157,7 @@ def check_training_range(found: Range, offset: np.ndarray, scale: np.ndarray, wh
     """
     offset, scale = offset.reshape(-1).astype(np.float64), scale.reshape(-1).astype(np.float64)
     beyond = np.maximum((offset - found.lo) * scale, (found.hi - offset) * scale - 1.0)
-    beyond[~(scale != 1.0 if ranged is None else ranged.reshape(-1))] = 0.0
+    beyond[~ranged.reshape(-1)] = 0.0
     j = int(beyond.argmax())
     if beyond[j] <= CLIP_BAND:
         return

@@ -119,12 +119,16 @@ class InputSpec:
         return self.offset is None and _is_pixels(dtype, self.scaling)
 
     def describe(self, dtype: DTypeLike | None = None) -> str:
-        """One line on how input becomes the model's input, for logs and the CLI."""
+        """One line on how input of ``dtype`` becomes the model's input, for logs, the CLI
+        and displays; without a dtype, for every dtype the model takes."""
         if dtype is not None and self.divides_by_255(dtype):
             return "uint8 pixels divided by 255 to [0, 1]"
         if self.offset is not None:
             return "each feature mapped to [0, 1] by the training minimum and range (min-max)"
-        return ("values used as they are" + (", clipped to [0, 1]" if self.unit else ""))
+        as_they_are = "values used as they are" + (", clipped to [0, 1]" if self.unit else "")
+        if dtype is None and self.divides_by_255(np.uint8):
+            return f"uint8 pixels divided by 255 to [0, 1], other {as_they_are}"
+        return as_they_are
 
     @classmethod
     def fit(cls, X: Any, scaling: str = "auto", *, unit: bool = False,
@@ -180,7 +184,7 @@ class InputSpec:
                 raise ValueError(f"{rows.name} overflows float32 after scaling; rescale it "
                                  "first")
             _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
-                      found.high, spec.describe())
+                      found.high, spec.describe(data.dtype))
             # Rounding leaves the scaled maximum at 1.0000001 (bug case C21): clipped.
             return spec, replace(rows, in_range=False), True
         check_fits_float32(found, rows.name)
@@ -195,7 +199,7 @@ class InputSpec:
                           stacklevel=4)
         spec = cls(shape, scaling, feature_names=names, unit=unit)
         _log.info("%s: %s values in [%g, %g]: %s", rows.name, data.dtype, found.low,
-                  found.high, spec.describe())
+                  found.high, spec.describe(data.dtype))
         return spec, replace(rows, in_range=found.in_unit or not unit), found.in_unit
 
     def check(self, X: Any, *, fitting: bool = False, what: str = "X") -> Rows:
@@ -229,8 +233,8 @@ class InputSpec:
         found = scan(rows)
         if self.offset is not None:  # min-max scaled values are clipped to [0, 1]
             assert self.scale is not None  # __post_init__: both or neither
-            check_training_range(found, self.offset, self.scale, rows.name,
-                                 cast(np.ndarray, self.ranged))
+            check_training_range(found, self.offset, self.scale,
+                                 cast(np.ndarray, self.ranged), rows.name)
             return replace(rows, in_range=False)  # new data may lie beyond the range
         check_fits_float32(found, rows.name)
         if self.unit:

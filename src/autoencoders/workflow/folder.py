@@ -217,21 +217,19 @@ def _set_aside(folder: Path) -> Path | None:
 def hidden_replaced_runs(folder: _PathLike) -> list[Path]:
     """The runs that ``fit --force`` processes, killed since (SIGKILL, a power cut), set
     aside in ``folder`` and did not give back: hidden folders that the next run there which
-    trains, or stops resumable, deletes (:func:`discard_replaced`). Empty for a folder
-    without any (or a file)."""
+    trains, or stops resumable, deletes (:func:`discard_replaced`).
+
+    Returns
+    -------
+    list of Path
+        Sorted by name; empty for a folder without any, or for a file or missing path.
+    """
     stale = []
     for old in sorted(Path(folder).glob(_ASIDE + "*")):
         with contextlib.suppress(ValueError):  # PID-XXXX (PID before stop 36)
             if not process_alive(int(old.name[len(_ASIDE):].split("-")[0])):
                 stale.append(old)
     return stale
-
-
-def _remove_stale_asides(folder: Path) -> None:
-    """Delete :func:`hidden_replaced_runs`: each was replaced by a run those processes
-    started."""
-    for old in hidden_replaced_runs(folder):
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _restore(folder: Path, aside: Path) -> None:
@@ -246,7 +244,8 @@ def discard_replaced(folder: _PathLike, aside: Path | None) -> None:
     ``--force`` runs left there (a resumed or a new run has replaced them)."""
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
-    _remove_stale_asides(Path(folder))
+    for old in hidden_replaced_runs(folder):  # each replaced by a run its process started
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _refuse_a_file(folder: Path) -> None:
