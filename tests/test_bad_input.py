@@ -544,6 +544,18 @@ def missing_weights(ctx):
     AutoEncoder.load(folder)
 
 
+@case("a run folder whose training was interrupted (checkpoints, no model yet)",
+      "AutoEncoder.load", FileNotFoundError,
+      r"interrupted holds an interrupted run: its model is written when training ends; "
+      r"finish it with 'autoencoders fit --resume .*interrupted'")
+def interrupted_run(ctx):
+    folder = ctx.copy_model("interrupted")
+    (folder / "model.safetensors").unlink()
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(b"")
+    AutoEncoder.load(folder)
+
+
 @case("a run folder without config.json or history.csv", "AutoEncoder.load", None,
       "works: model.safetensors carries the configuration and history in its header")
 def missing_config(ctx):
@@ -1168,11 +1180,11 @@ def fractional_neighbours_for_the_map(ctx):
 
 
 @case("a DataFrame with missing values (pandas NA)", "AutoEncoder.fit", ValueError,
-      r"X contains NaN or infinite values \(first in sample 2, feature 1\)")
+      r"X contains NaN or infinite values \(first in sample 2, feature 1 \('height'\)\)")
 def pandas_na_at_fit(ctx):
     import pandas as pd
 
-    df = pd.DataFrame(ctx.X[:5, :2]).astype("Float64")
+    df = pd.DataFrame(ctx.X[:5, :2], columns=["width", "height"]).astype("Float64")
     df.iloc[2, 1] = pd.NA
     ctx.new().fit(df)
 

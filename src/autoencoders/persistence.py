@@ -293,7 +293,8 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     ------
     FileNotFoundError
         When the folder or ``model.safetensors`` is missing (or ``config.json``, for a file
-        whose header lacks the configuration).
+        whose header lacks the configuration); for a run folder whose training was
+        interrupted (checkpoints, no model yet), the message says how to finish it.
     ValueError
         For a pickle file (``.pt``, ``.pkl``, ...), which is never loaded; a model file that
         is not a regular file; a corrupt or truncated file; an unknown ``format_version``; a
@@ -303,6 +304,8 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     """
     import torch
     from safetensors.torch import load_file
+
+    from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
 
     folder = Path(path)
     if folder.is_file():
@@ -318,6 +321,11 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
         raise ValueError(f"{weights}: not a regular file (a pipe, a device or a link to one); "
                          "a model folder holds model.safetensors as a file")
     if not weights.is_file():
+        if Checkpointer(folder / CHECKPOINT_DIR).paths():  # every verb on a run: one message
+            raise FileNotFoundError(
+                f"{folder} holds an interrupted run: its model is written when training "
+                f"ends; finish it with 'autoencoders fit --resume {folder}' (in Python: "
+                f"fit(X, resume=True) with checkpoint_dir='{folder / CHECKPOINT_DIR}')")
         raise FileNotFoundError(f"{weights}: missing; {folder} is not a complete model folder "
                                 "written by autoencoders (it needs model.safetensors)")
     header, shapes = _header(weights)

@@ -195,6 +195,14 @@ def test_nan_in_input_names_the_row_of_the_file_and_leaves_no_folder(tmp_path):
     proc = run("fit", "--input", tmp_path / "nan.npy", "--out", tmp_path / "o", "-q")
     assert proc.returncode == 1 and "first in sample 3" in proc.stderr
     assert not (tmp_path / "o").exists()
+    # A table's literal "nan" (not an empty cell, which the reader names by line): the
+    # header's name of the column too.
+    (tmp_path / "nan.csv").write_text("a,b,c,d\n" + "".join(
+        f"{r[0]},{'nan' if i == 3 else r[1]},{r[2]},{r[3]}\n" for i, r in enumerate(X)))
+    proc = run("fit", "--input", tmp_path / "nan.csv", "--out", tmp_path / "o", "-q")
+    assert proc.returncode == 1
+    assert "first in sample 3, feature 1 ('b')" in proc.stderr, proc.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_abbreviated_options_are_not_guessed(tmp_path):

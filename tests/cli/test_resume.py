@@ -87,6 +87,13 @@ def test_sigint_and_sigterm_checkpoint_and_say_how_to_resume(tmp_path, reference
     assert again.returncode == 2
     assert f"holds an interrupted run; continue it with 'autoencoders fit --resume {out}'" \
         in again.stderr
+    # Every verb that reads the run's model says the same, not "not a complete model folder".
+    for verb in (("report", out), ("summary", out), ("evaluate", out),
+                 ("embed", out, "--out", tmp_path / "codes.npy")):
+        proc = run(*verb)
+        assert proc.returncode == 1, (verb, proc.stderr)
+        assert (f"{out} holds an interrupted run: its model is written when training ends; "
+                f"finish it with 'autoencoders fit --resume {out}'") in proc.stderr, verb
     run("fit", "--resume", out, "-q", check_code=0)
     _assert_same_weights(out, reference)
 

@@ -63,6 +63,9 @@ class _Rows(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def feature_names(self) -> tuple[str, ...] | None: ...
+
     def number(self, i: int) -> int: ...
 
 
@@ -87,9 +90,11 @@ def scan(rows: _Rows) -> Range:
         if np.issubdtype(flat.dtype, np.floating) and not (
                 np.isfinite(c_lo).all() and np.isfinite(c_hi).all()):
             row, feature = (int(i) for i in np.argwhere(~np.isfinite(flat))[0])
+            names = rows.feature_names
+            column = f" ({names[feature]!r})" if names and len(names) == flat.shape[1] else ""
             raise ValueError(f"{rows.name} contains NaN or infinite values (first in sample "
-                             f"{rows.number(start + row)}, feature {feature}); remove or impute "
-                             "them first")
+                             f"{rows.number(start + row)}, feature {feature}{column}); remove "
+                             "or impute them first")
         c_lo, c_hi = c_lo.astype(np.float64), c_hi.astype(np.float64)
         lo = c_lo if lo is None else np.minimum(lo, c_lo)
         hi = c_hi if hi is None else np.maximum(hi, c_hi)
