@@ -1190,7 +1190,8 @@ def pandas_na_at_fit(ctx):
 
 
 @case("a DataFrame with a string column", "AutoEncoder.fit", ValueError,
-      r"X has non-numeric columns 'name'; convert them to numbers or drop them")
+      r"X has non-numeric columns 'name'; convert them to numbers or drop them \(row ids "
+      r"or labels: in Python drop them; on the command line name them with --id-column")
 def string_column_at_fit(ctx):
     import pandas as pd
 

@@ -79,7 +79,8 @@ def test_renamed_or_reordered_columns_are_refused_like_scikit_learn(digits):
     df = pd.DataFrame(X[:, :8], columns=[f"c{i}" for i in range(8)])
     ae = small().fit(df)
     with pytest.raises(ValueError, match="feature names should match .*unseen at fit time: "
-                                         "'x0'.*missing: 'c0'"):
+                                         "'x0'.*missing: 'c0'.*in Python: "
+                                         r"X\[model\.feature_names_in_\]"):
         ae.transform(df.rename(columns={"c0": "x0"}))
     with pytest.raises(ValueError, match="same columns in another order"):
         ae.transform(df[df.columns[::-1]])

@@ -187,8 +187,8 @@ def _frame_to_numpy(frame: Any, what: str) -> np.ndarray:
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             raise InputTypeError(
                 f"{what} has non-numeric columns {', '.join(map(repr, bad[:5]))}{more}; "
-                "convert them to numbers or drop them (a column of row ids: drop it, or "
-                "name it with --id-column in the command line)")
+                "convert them to numbers or drop them (row ids or labels: in Python drop "
+                "them; on the command line name them with --id-column or --label-column)")
     arr: np.ndarray = frame.to_numpy()
     if arr.dtype == object:  # pandas' nullable types: NA becomes NaN, reported with its row
         arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -381,7 +381,8 @@ def check_feature_names(fitted: tuple[str, ...] | None, names: tuple[str, ...] |
                       if unseen else "",
                       f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
                       if part))
-        fix = ("" if not unseen and not missing else "; pass the columns of fit (a table's "
-               "id and label columns named by --id-column and --label-column)")
+        fix = ("" if not unseen and not missing else "; pass the columns of fit (in "
+               "Python: X[model.feature_names_in_]; on the command line a table's id and "
+               "label columns are named by --id-column and --label-column)")
         raise ValueError("The feature names should match those that were passed during "
                          f"fit ({detail}){fix}")
