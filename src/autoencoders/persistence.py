@@ -45,8 +45,8 @@ from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
 
-__all__ = ["ModelRecord", "save_model", "load_model", "environment", "params_to_json",
-           "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
+__all__ = ["ModelRecord", "save_model", "load_model", "refuse_interrupted", "environment",
+           "params_to_json", "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -276,6 +276,26 @@ def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict[str, _S
                          f"({'; '.join(problems[:5])}); the files belong to different models")
 
 
+def refuse_interrupted(folder: str | os.PathLike[str]) -> None:
+    """Raise when ``folder`` holds an interrupted run: training checkpoints and no
+    ``model.safetensors`` yet. Every reader of a run calls it first (:func:`load_model`, and
+    the command line before it resolves the run's data), so that all say how to finish it.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming ``fit --resume`` (and ``fit(X, resume=True)`` in Python).
+    """
+    from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
+
+    folder = Path(folder)
+    if not (folder / MODEL_FILE).exists() and Checkpointer(folder / CHECKPOINT_DIR).paths():
+        raise FileNotFoundError(
+            f"{folder} holds an interrupted run: its model is written when training ends; "
+            f"finish it with 'autoencoders fit --resume {folder}' (in Python: "
+            f"fit(X, resume=True) with checkpoint_dir='{folder / CHECKPOINT_DIR}')")
+
+
 def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     """Read a model or run folder, on the CPU.
 
@@ -305,8 +325,6 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
     import torch
     from safetensors.torch import load_file
 
-    from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
-
     folder = Path(path)
     if folder.is_file():
         if folder.suffix.lower() in _PICKLE_SUFFIXES:
@@ -321,11 +339,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
         raise ValueError(f"{weights}: not a regular file (a pipe, a device or a link to one); "
                          "a model folder holds model.safetensors as a file")
     if not weights.is_file():
-        if Checkpointer(folder / CHECKPOINT_DIR).paths():  # every verb on a run: one message
-            raise FileNotFoundError(
-                f"{folder} holds an interrupted run: its model is written when training "
-                f"ends; finish it with 'autoencoders fit --resume {folder}' (in Python: "
-                f"fit(X, resume=True) with checkpoint_dir='{folder / CHECKPOINT_DIR}')")
+        refuse_interrupted(folder)
         raise FileNotFoundError(f"{weights}: missing; {folder} is not a complete model folder "
                                 "written by autoencoders (it needs model.safetensors)")
     header, shapes = _header(weights)

@@ -89,6 +89,7 @@ def test_sigint_and_sigterm_checkpoint_and_say_how_to_resume(tmp_path, reference
         in again.stderr
     # Every verb that reads the run's model says the same, not "not a complete model folder".
     for verb in (("report", out), ("summary", out), ("evaluate", out),
+                 ("cluster", out, "--n-clusters", 3),
                  ("embed", out, "--out", tmp_path / "codes.npy")):
         proc = run(*verb)
         assert proc.returncode == 1, (verb, proc.stderr)

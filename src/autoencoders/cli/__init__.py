@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with configured_torch(), _stderr_messages(args.quiet, args.verbose):
             _warn_of_hidden_runs(args)
+            _refuse_interrupted_runs(args)
             return COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
@@ -74,6 +75,16 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
                           "replacing; the next run in its folder that trains (or stops "
                           "resumable) deletes it: to keep it, move its files out first",
                           UserWarning, stacklevel=2)
+
+
+def _refuse_interrupted_runs(args: Namespace) -> None:
+    """A verb on an interrupted run (all but ``fit --resume``) says how to finish it before
+    it looks for the run's data or model."""
+    from ..persistence import refuse_interrupted
+
+    for folder in [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None)]:
+        if folder:
+            refuse_interrupted(folder)
 
 
 @contextlib.contextmanager
