@@ -546,10 +546,21 @@ def missing_weights(ctx):
 
 @case("a run folder whose training was interrupted (checkpoints, no model yet)",
       "AutoEncoder.load", FileNotFoundError,
-      r"interrupted holds an interrupted run: its model is written when training ends; "
-      r"finish it with 'autoencoders fit --resume .*interrupted'")
+      r"interrupted holds a run that has not finished: its model is written when training "
+      r"ends; unless a fit is writing it now, finish it with 'autoencoders fit --resume "
+      r".*interrupted'")
 def interrupted_run(ctx):
     folder = ctx.copy_model("interrupted")
+    (folder / "model.safetensors").unlink()
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(b"checkpoint")
+    AutoEncoder.load(folder)
+
+
+@case("a run folder with an empty file of a checkpoint's name (no model)", "AutoEncoder.load",
+      FileNotFoundError, r"junk/model\.safetensors: missing; .* is not a complete model folder")
+def empty_checkpoint_is_no_run(ctx):
+    folder = ctx.copy_model("junk")
     (folder / "model.safetensors").unlink()
     (folder / "checkpoints").mkdir()
     (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(b"")
@@ -931,7 +942,9 @@ def nan_in_streamed_file_at_cli(ctx):
 
 
 @case("a string id column not named id", "autoencoders.datasets.open", ValueError,
-      r"column 'key' is not numeric \(string\); .* if it holds row ids, pass --id-column key")
+      r"column 'key' is not numeric \(string\); .* if it holds row ids or labels, pass "
+      r"--id-column key or --label-column key \(in Python: id_column='key' or "
+      r"label_column='key'\), or remove it")
 def string_ids_not_named_id(ctx):
     from autoencoders.datasets import open as open_data
 

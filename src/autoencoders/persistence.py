@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -277,9 +278,10 @@ def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict[str, _S
 
 
 def refuse_interrupted(folder: str | os.PathLike[str]) -> None:
-    """Raise when ``folder`` holds an interrupted run: training checkpoints and no
-    ``model.safetensors`` yet. Every reader of a run calls it first (:func:`load_model`, and
-    the command line before it resolves the run's data), so that all say how to finish it.
+    """Raise when ``folder`` holds a run that has not finished: a training checkpoint (a
+    non-empty ``checkpoints/step-*.safetensors`` file) and no ``model.safetensors``. Every
+    reader of a run calls it first (:func:`load_model`, ``Run``, and the command line before
+    it resolves the run's data), so that all say how to finish it.
 
     Raises
     ------
@@ -289,11 +291,15 @@ def refuse_interrupted(folder: str | os.PathLike[str]) -> None:
     from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
 
     folder = Path(folder)
-    if not (folder / MODEL_FILE).exists() and Checkpointer(folder / CHECKPOINT_DIR).paths():
-        raise FileNotFoundError(
-            f"{folder} holds an interrupted run: its model is written when training ends; "
-            f"finish it with 'autoencoders fit --resume {folder}' (in Python: "
-            f"fit(X, resume=True) with checkpoint_dir='{folder / CHECKPOINT_DIR}')")
+    checkpoints = Checkpointer(folder / CHECKPOINT_DIR).paths()
+    if os.path.lexists(folder / MODEL_FILE) or not any(
+            p.is_file() and p.stat().st_size for p in checkpoints):
+        return
+    raise FileNotFoundError(
+        f"{folder} holds a run that has not finished: its model is written when training "
+        f"ends; unless a fit is writing it now, finish it with 'autoencoders fit --resume "
+        f"{shlex.quote(str(folder))}' (in Python: fit(X, resume=True) with "
+        f"checkpoint_dir='{folder / CHECKPOINT_DIR}')")
 
 
 def load_model(path: str | os.PathLike[str]) -> ModelRecord:

@@ -222,7 +222,10 @@ def test_standard_input_and_output_for_the_verbs_that_apply_a_model(digits_run, 
     # Bad streams get the messages files get, naming standard input, not a temporary file.
     pickled = io.BytesIO()
     np.save(pickled, np.array([[1, "a"]], dtype=object), allow_pickle=True)
-    for data, message in ((b"a,b\n1,x\n", "standard input: column 'b' holds text"),
+    for data, message in ((b"a,b\n1,x\n", "standard input: column 'b' holds text ('x' on "
+                           "line 2), not numbers; if it holds row ids pass --id-column b "
+                           "(labels: --label-column b; in Python: id_column='b' or "
+                           "label_column='b'), or remove it"),
                           (b"\x93NUMPY\x01\x00garbage", "standard input"),
                           (pickled.getvalue(), "pickle")):
         proc = run("embed", out, "--input", "-", "--out", "-", input=data, check_code=1)
@@ -260,5 +263,7 @@ def test_outputs_keep_the_tables_column_names_and_the_order_is_checked(tmp_path)
                        ("interpolate", ["--from", "0", "--to", "1", "--out", tmp_path / "z.csv"]),
                        ("evaluate", ["--baselines", "pca", "--k", "2"])):
         proc = run(verb, tmp_path / "run", "--input", tmp_path / "s.csv", *more, check_code=1)
-        assert "put them in fit's order: income, age, height" in proc.stderr, verb
+        assert ("put them in fit's order: income, age, height; in Python "
+                "X[model.feature_names_in_] does, for a file write its columns in this "
+                "order)") in proc.stderr, verb
     assert not (tmp_path / "z.csv").exists()

@@ -1,13 +1,17 @@
 """Kill a real ``autoencoders fit`` process and resume it: the weights must not notice."""
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 from safetensors.torch import load_file
+
+from autoencoders import Run
 
 from .test_cli import run
 
@@ -93,8 +97,18 @@ def test_sigint_and_sigterm_checkpoint_and_say_how_to_resume(tmp_path, reference
                  ("embed", out, "--out", tmp_path / "codes.npy")):
         proc = run(*verb)
         assert proc.returncode == 1, (verb, proc.stderr)
-        assert (f"{out} holds an interrupted run: its model is written when training ends; "
-                f"finish it with 'autoencoders fit --resume {out}'") in proc.stderr, verb
+        assert (f"{out} holds a run that has not finished: its model is written when "
+                "training ends; unless a fit is writing it now, finish it with "
+                f"'autoencoders fit --resume {out}'") in proc.stderr, verb
+    with pytest.raises(FileNotFoundError, match="holds a run that has not finished"):
+        Run(out)
+    # While a fit writes it (its lock names a live process: this one), they say so instead.
+    (out / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                           "started": "now"}))
+    proc = run("summary", out)
+    assert proc.returncode == 1
+    assert f"{out} is being written by process {os.getpid()} (started now)" in proc.stderr
+    (out / ".lock").unlink()
     run("fit", "--resume", out, "-q", check_code=0)
     _assert_same_weights(out, reference)
 

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with configured_torch(), _stderr_messages(args.quiet, args.verbose):
             _warn_of_hidden_runs(args)
-            _refuse_interrupted_runs(args)
+            _refuse_unfinished_runs(args)
             return COMMANDS[args.command](args)
     except UsageError as exc:
         if debug:
@@ -77,14 +77,22 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
                           UserWarning, stacklevel=2)
 
 
-def _refuse_interrupted_runs(args: Namespace) -> None:
-    """A verb on an interrupted run (all but ``fit --resume``) says how to finish it before
-    it looks for the run's data or model."""
-    from ..persistence import refuse_interrupted
+def _refuse_unfinished_runs(args: Namespace) -> None:
+    """A verb on a run that has not finished (all but ``fit --resume``) says so before it
+    looks for the run's data or model: that a fit is writing it, or how to finish it."""
+    from ..persistence import MODEL_FILE, refuse_interrupted
+    from ..workflow.folder import RunFolderConflict, live_writer
 
     for folder in [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None)]:
-        if folder:
-            refuse_interrupted(folder)
+        if not folder:
+            continue
+        writer = live_writer(folder)
+        if writer is not None and not os.path.lexists(os.path.join(folder, MODEL_FILE)):
+            raise RunFolderConflict(f"{folder} is being written by process "
+                                    f"{writer.get('pid', '?')} (started "
+                                    f"{writer.get('started', '?')}): its model is written "
+                                    "when training ends; wait for it to finish")
+        refuse_interrupted(folder)
 
 
 @contextlib.contextmanager

@@ -160,8 +160,8 @@ def _non_numeric(path: Path, header: list[str] | None, rows: list[tuple[int, lis
     if all(not _is_number(row[col]) for _, row in rows[:100] if len(row) > col):
         option = header[col] if header else "NAME"
         return (f"{path}: {name} holds text ({cell!r} on line {line}), not numbers; if it "
-                f"holds row ids pass --id-column {option} (labels: --label-column {option}), "
-                "or remove it")
+                f"holds row ids pass --id-column {option} (labels: --label-column {option}; "
+                f"in Python: id_column={option!r} or label_column={option!r}), or remove it")
     return (f"{path}: line {line} has a non-numeric or empty cell {cell!r} in {name}; the CSV "
             "must hold numbers only (one header row, an id column and a label column are "
             "allowed)")

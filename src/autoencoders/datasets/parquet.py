@@ -97,8 +97,9 @@ class ParquetSource(Source):
             if not (pa.types.is_integer(value) or pa.types.is_floating(value)):
                 raise ValueError(f"{self.paths[0]}: column {name!r} is not numeric ({kind}); "
                                  "features must be numbers (or one list column of numbers); "
-                                 f"if it holds row ids, pass --id-column {name} "
-                                 f"(id_column={name!r})")
+                                 f"if it holds row ids or labels, pass --id-column {name} "
+                                 f"or --label-column {name} (in Python: id_column={name!r} "
+                                 f"or label_column={name!r}), or remove it")
             if _is_list(kind) and not self._list:
                 raise ValueError(f"{self.paths[0]}: list column {name!r} beside other "
                                  "feature columns; keep one list column (and an id column)")

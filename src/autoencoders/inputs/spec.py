@@ -374,7 +374,8 @@ def check_feature_names(fitted: tuple[str, ...] | None, names: tuple[str, ...] |
         missing = [n for n in fitted if n not in names]
         order = ", ".join(fitted[:10]) + (", ..." if len(fitted) > 10 else "")
         detail = (f"{what} has the same columns in another order; put them in fit's "
-                  f"order: {order} (in Python: X[model.feature_names_in_])"
+                  f"order: {order}; in Python X[model.feature_names_in_] does, for a file "
+                  "write its columns in this order"
                   if not unseen and not missing else
                   "; ".join(part for part in (
                       f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"

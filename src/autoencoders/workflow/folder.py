@@ -338,6 +338,13 @@ def _take(lock: Path) -> int | None:
         os.close(fd)  # its holder removed it meanwhile: take the file now at that path
 
 
+def live_writer(folder: _PathLike) -> dict[str, Any] | None:
+    """The process that holds ``folder``'s lock now (``pid``, ``host``, ``started``), or
+    None when none runs."""
+    lock = Path(folder) / LOCK_FILE
+    return _lock_owner(lock) if lock.is_file() else None
+
+
 def _read_owner(lock: Path) -> dict[str, Any] | None:
     with contextlib.suppress(OSError, ValueError):
         owner = json.loads(lock.read_text(encoding="utf-8"))

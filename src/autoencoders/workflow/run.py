@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..display import html_summary
-from ..persistence import CONFIG_FILE, MODEL_FILE
+from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted
 from .folder import CLUSTER_FILE, METRICS_FILE
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        refuse_interrupted(self.path)
         missing = [f for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE)
                    if not (self.path / f).is_file()]
         if missing:
