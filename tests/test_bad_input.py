@@ -550,21 +550,23 @@ def missing_weights(ctx):
       r"ends; unless a fit is writing it now, finish it with 'autoencoders fit --resume "
       r".*interrupted'")
 def interrupted_run(ctx):
-    folder = ctx.copy_model("interrupted")
+    AutoEncoder.load(_checkpoint_without_model(ctx, "interrupted", b"checkpoint"))
+
+
+def _checkpoint_without_model(ctx, name, content):
+    """A copy of the model folder whose model is gone and whose checkpoints/ holds one file
+    of a checkpoint's name with ``content``."""
+    folder = ctx.copy_model(name)
     (folder / "model.safetensors").unlink()
     (folder / "checkpoints").mkdir()
-    (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(b"checkpoint")
-    AutoEncoder.load(folder)
+    (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(content)
+    return folder
 
 
 @case("a run folder with an empty file of a checkpoint's name (no model)", "AutoEncoder.load",
       FileNotFoundError, r"junk/model\.safetensors: missing; .* is not a complete model folder")
 def empty_checkpoint_is_no_run(ctx):
-    folder = ctx.copy_model("junk")
-    (folder / "model.safetensors").unlink()
-    (folder / "checkpoints").mkdir()
-    (folder / "checkpoints" / "step-0000000012.safetensors").write_bytes(b"")
-    AutoEncoder.load(folder)
+    AutoEncoder.load(_checkpoint_without_model(ctx, "junk", b""))
 
 
 @case("a run folder without config.json or history.csv", "AutoEncoder.load", None,
