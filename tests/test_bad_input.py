@@ -569,6 +569,14 @@ def empty_checkpoint_is_no_run(ctx):
     AutoEncoder.load(_checkpoint_without_model(ctx, "junk", b""))
 
 
+@case("a checkpoint file for a model (the path an interruption prints)", "AutoEncoder.load",
+      ValueError, r"checkpoints/step-0000000012\.safetensors is a training checkpoint, which "
+      r"only 'autoencoders fit --resume' reads; pass the run folder .*checkpoint-file$")
+def checkpoint_file_for_a_model(ctx):
+    folder = _checkpoint_without_model(ctx, "checkpoint-file", b"checkpoint")
+    AutoEncoder.load(folder / "checkpoints" / "step-0000000012.safetensors")
+
+
 @case("a run folder without config.json or history.csv", "AutoEncoder.load", None,
       "works: model.safetensors carries the configuration and history in its header")
 def missing_config(ctx):

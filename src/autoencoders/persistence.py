@@ -337,6 +337,11 @@ def load_model(path: str | os.PathLike[str]) -> ModelRecord:
             raise ValueError(f"{folder}: refusing to load a pickle-based file: unpickling runs "
                              "arbitrary code from the file. autoencoders loads only a folder "
                              "with model.safetensors")
+        from .training.checkpoints import is_checkpoint
+
+        if is_checkpoint(folder):  # the path the interruption message printed
+            raise ValueError(f"{folder} is a training checkpoint, which only 'autoencoders fit "
+                             f"--resume' reads; pass the run folder {folder.parent.parent}")
         raise ValueError(f"{folder} is a file; pass the model folder that holds it")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such model folder")

@@ -36,9 +36,9 @@ from ..datasets.source import Source
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "CHECKPOINT_FORMAT_VERSION",
-           "CHECKPOINT_DIR", "Position", "RunState", "pack", "unpack", "check_facts",
-           "data_fingerprint"]
+__all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "is_checkpoint",
+           "CHECKPOINT_FORMAT_VERSION", "CHECKPOINT_DIR", "Position", "RunState", "pack",
+           "unpack", "check_facts", "data_fingerprint"]
 
 CHECKPOINT_FORMAT_VERSION = 1
 #: The sub-folder of a run folder that holds its checkpoints.
@@ -47,6 +47,12 @@ CHECKPOINT_DIR = "checkpoints"
 OWNER_FILE = "owner.json"
 _NAME = re.compile(r"^step-(\d{10})\.safetensors$")
 _TEMPORARY = re.compile(r"^\.step-(\d{10})\.safetensors\..+")  # left by a save cut short
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is named as a checkpoint in a run's checkpoint folder
+    (``RUN/checkpoints/step-NNNNNNNNNN.safetensors``)."""
+    return bool(_NAME.match(path.name)) and path.parent.name == CHECKPOINT_DIR
 
 
 class CheckpointError(ValueError):
