@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Self, cast
 
 __all__ = ["FORMAT_VERSION", "MAP_FORMAT_VERSION", "MINMAX_FORMAT_VERSION", "ArchitectureConfig",
-           "TrainingConfig",
-           "check_scalar_types", "int_tuple", "is_real_number", "is_whole_number",
+           "TrainingConfig", "check_scalar_types", "int_tuple", "is_real_number", "is_whole_number",
            "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "ARCHITECTURES",
            "CORRUPTIONS", "parse_corruption"]
 

@@ -118,9 +118,8 @@ class DecoderMixin:
             The training loss (BCE in nats, or squared error) of the clipped sample averaged
             over its features, plus the mean over its features of the squared distance
             beyond [0, 1] (0 for values within, and for features constant in training),
-            both in the model's scaled units. Higher
-            means worse reconstructed, i.e. more anomalous. (Unlike scikit-learn's outlier
-            detectors, higher is *less* normal.)
+            both in the model's scaled units. Higher means worse reconstructed, i.e. more
+            anomalous. (Unlike scikit-learn's outlier detectors, higher is *less* normal.)
 
         Raises
         ------

@@ -226,8 +226,7 @@ def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:
                                                          MINMAX_FORMAT_VERSION + 1):
         raise ValueError(f"{file}: format_version {version!r} is not supported by this version "
                          f"of autoencoders (it reads {FORMAT_VERSION} to "
-                         f"{MINMAX_FORMAT_VERSION}); "
-                         "upgrade autoencoders or re-train the model")
+                         f"{MINMAX_FORMAT_VERSION}); upgrade autoencoders or re-train the model")
     return cast("dict[str, Any]", config)
 
 
@@ -280,8 +279,9 @@ def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict[str, _S
 def refuse_interrupted(folder: str | os.PathLike[str]) -> None:
     """Raise when ``folder`` holds a run that has not finished: a training checkpoint (a
     non-empty ``checkpoints/step-*.safetensors`` file) and no ``model.safetensors``. Every
-    reader of a run calls it first (:func:`load_model`, ``Run``, and the command line before
-    it resolves the run's data), so that all say how to finish it.
+    reader of a run calls it first (:func:`load_model`; ``Run`` and the command line through
+    ``workflow.folder.refuse_unfinished``, which also sees a fit still writing it), so that
+    all say how to finish it.
 
     Raises
     ------

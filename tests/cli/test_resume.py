@@ -108,6 +108,8 @@ def test_sigint_and_sigterm_checkpoint_and_say_how_to_resume(tmp_path, reference
     proc = run("summary", out)
     assert proc.returncode == 1
     assert f"{out} is being written by process {os.getpid()} (started now)" in proc.stderr
+    with pytest.raises(ValueError, match="is being written by process"):
+        Run(out)
     (out / ".lock").unlink()
     run("fit", "--resume", out, "-q", check_code=0)
     _assert_same_weights(out, reference)

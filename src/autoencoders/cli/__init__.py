@@ -61,13 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _run_folders(args: Namespace) -> list[str]:
+    """The run folders a verb reads (``RUN_DIR``, or ``report``'s several)."""
+    return [f for f in [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None)] if f]
+
+
 def _warn_of_hidden_runs(args: Namespace) -> None:
     """Name what a killed ``fit --force`` left hidden in the run folder a command works on,
     before anything deletes it."""
     from ..workflow.folder import hidden_replaced_runs
 
-    folders = [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None),
-               getattr(args, "resume", None),
+    folders = [*_run_folders(args), getattr(args, "resume", None),
                args.out if args.command in ("fit", "demo") else None]
     for folder in folders:
         for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
@@ -80,19 +84,10 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
 def _refuse_unfinished_runs(args: Namespace) -> None:
     """A verb on a run that has not finished (all but ``fit --resume``) says so before it
     looks for the run's data or model: that a fit is writing it, or how to finish it."""
-    from ..persistence import MODEL_FILE, refuse_interrupted
-    from ..workflow.folder import RunFolderConflict, live_writer
+    from ..workflow.folder import refuse_unfinished
 
-    for folder in [*getattr(args, "run_dirs", ()), getattr(args, "run_dir", None)]:
-        if not folder:
-            continue
-        writer = live_writer(folder)
-        if writer is not None and not os.path.lexists(os.path.join(folder, MODEL_FILE)):
-            raise RunFolderConflict(f"{folder} is being written by process "
-                                    f"{writer.get('pid', '?')} (started "
-                                    f"{writer.get('started', '?')}): its model is written "
-                                    "when training ends; wait for it to finish")
-        refuse_interrupted(folder)
+    for folder in _run_folders(args):
+        refuse_unfinished(folder)
 
 
 @contextlib.contextmanager

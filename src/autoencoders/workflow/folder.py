@@ -34,7 +34,7 @@ from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
-from ..persistence import CONFIG_FILE, MODEL_FILE
+from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
@@ -45,7 +45,7 @@ except ImportError:  # Windows
     fcntl = None
 
 __all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "hidden_replaced_runs",
-           "run_lock", "remove_run_files",
+           "refuse_unfinished", "run_lock", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
            "CLUSTER_FILE",
@@ -69,8 +69,9 @@ _PathLike = str | os.PathLike[str]
 
 
 class RunFolderConflict(ValueError):
-    """The output folder holds a run that a new one would replace; the message says how to
-    continue it or to start over (the CLI exits with 2)."""
+    """The output folder holds a run that a new one would replace, or another process is
+    writing it; the message says how to continue it, start over or wait (``fit`` exits
+    with 2, the other verbs with 1)."""
 
 
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
@@ -298,10 +299,8 @@ def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[
         # takes no flock (an older version of this library): that one is respected too.
         owner = _lock_owner(lock) if fd is not None else _read_owner(lock)
         if fd is None or owner is not None:
-            owner = owner or {}
-            raise RunFolderConflict(
-                f"{folder} is being written by process {owner.get('pid', '?')} (started "
-                f"{owner.get('started', '?')}); wait for it to finish or {then}")
+            raise RunFolderConflict(f"{_being_written(folder, owner or {})}; wait for it to "
+                                    f"finish or {then}")
         os.ftruncate(fd, 0)
         os.write(fd, (mine + "\n").encode())
         try:
@@ -338,11 +337,30 @@ def _take(lock: Path) -> int | None:
         os.close(fd)  # its holder removed it meanwhile: take the file now at that path
 
 
-def live_writer(folder: _PathLike) -> dict[str, Any] | None:
-    """The process that holds ``folder``'s lock now (``pid``, ``host``, ``started``), or
-    None when none runs."""
+def refuse_unfinished(folder: _PathLike) -> None:
+    """Raise when the run in ``folder`` has not finished (no ``model.safetensors``): that a
+    fit is writing it now (its lock names a live process), or, after an interruption, how
+    to finish it (:func:`~autoencoders.persistence.refuse_interrupted`). Every command on
+    a run (``Run``, the CLI's verbs) calls it before it reads the run's data or model.
+
+    Raises
+    ------
+    RunFolderConflict
+        While a running process holds the folder's lock.
+    FileNotFoundError
+        For an interrupted run.
+    """
     lock = Path(folder) / LOCK_FILE
-    return _lock_owner(lock) if lock.is_file() else None
+    writer = _lock_owner(lock) if lock.is_file() else None
+    if writer is not None and not os.path.lexists(Path(folder) / MODEL_FILE):
+        raise RunFolderConflict(f"{_being_written(folder, writer)}: its model is written when "
+                                "training ends; wait for it to finish")
+    refuse_interrupted(folder)
+
+
+def _being_written(folder: _PathLike, owner: dict[str, Any]) -> str:
+    return (f"{folder} is being written by process {owner.get('pid', '?')} (started "
+            f"{owner.get('started', '?')})")
 
 
 def _read_owner(lock: Path) -> dict[str, Any] | None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..display import html_summary
-from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted
-from .folder import CLUSTER_FILE, METRICS_FILE
+from ..persistence import CONFIG_FILE, MODEL_FILE
+from .folder import CLUSTER_FILE, METRICS_FILE, refuse_unfinished
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
@@ -72,7 +72,7 @@ class Run:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        refuse_interrupted(self.path)
+        refuse_unfinished(self.path)
         missing = [f for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE)
                    if not (self.path / f).is_file()]
         if missing:
