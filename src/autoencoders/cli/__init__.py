@@ -68,17 +68,17 @@ def _run_folders(args: Namespace) -> list[str]:
 
 def _warn_of_hidden_runs(args: Namespace) -> None:
     """Name what a killed ``fit --force`` left hidden in the run folder a command works on,
-    before anything deletes it."""
+    before anything deletes it: printed, not warned, so that ``-q`` (which silences
+    warnings) cannot hide that a run's files are about to go."""
     from ..workflow.folder import hidden_replaced_runs
 
     folders = [*_run_folders(args), getattr(args, "resume", None),
                args.out if args.command in ("fit", "demo") else None]
     for folder in folders:
         for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
-            warnings.warn(f"{old} holds the run that a killed `fit --force` was "
-                          "replacing; the next run in its folder that trains (or stops "
-                          "resumable) deletes it: to keep it, move its files out first",
-                          UserWarning, stacklevel=2)
+            print(f"{PROG}: warning: {old} holds the run that a killed `fit --force` was "
+                  "replacing; the next run in its folder that trains (or stops resumable) "
+                  "deletes it: to keep it, move its files out first", file=sys.stderr)
 
 
 def _refuse_unfinished_runs(args: Namespace) -> None:

@@ -481,8 +481,8 @@ def _add_common(p: argparse.ArgumentParser, version: str, *, verb: bool = True) 
     g.add_argument("-V", "--version", action="version", version=f"{PROG} {version}")
     if verb:
         g.add_argument("-q", "--quiet", action="store_true",
-                       help="no progress, notes or warnings on stderr; results and errors "
-                            "still print")
+                       help="no progress, notes or warnings on stderr; results, errors and "
+                            "warnings that a run's files will be deleted still print")
         g.add_argument("-v", "--verbose", action="count", default=0,
                        help="more on stderr: how the input is read and scaled, and "
                             "library log messages")
