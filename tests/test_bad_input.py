@@ -1567,7 +1567,9 @@ def render(outcomes: dict[str, str]) -> str:
         "`config.json`) are never replaced, not even with `--force`. An output is never "
         "written over an input (`embed --input x.npy --out x.npy` exits 1).",
         "- Two `fit`s into one folder: the second exits 2 naming the first's pid "
-        "(`RUN/.lock`); a lock left by a killed run is taken over.",
+        "(`RUN/.lock`); a lock left by a killed run is taken over, also when its process "
+        "id has since been given to another process (on Linux, where the lock records the "
+        "process's start time).",
         "- A write killed with SIGKILL leaves the old file whole; its temporary "
         "(`.NAME.tmp-PID-…`) is swept by the next write to the same path.",
         "- A full disk (a 600 KB tmpfs in the test) fails `save`, `reconstruct` and `fit` "

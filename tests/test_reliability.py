@@ -408,6 +408,32 @@ def test_two_processes_never_hold_a_runs_lock_at_once(tmp_path):
         assert sorted([results.get(), results.get()]) == ["held", "refused"], trial
 
 
+def test_a_lock_whose_process_id_was_given_to_another_process_is_taken_over(tmp_path):
+    import socket
+
+    from autoencoders._io import process_identity
+    from autoencoders.workflow.folder import refuse_unfinished, run_lock
+
+    me = process_identity(os.getpid())
+    if me is None:
+        pytest.skip("no /proc here: a lock names its process by id alone")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    lock = {"pid": os.getpid(), "host": socket.gethostname(), "started": "then"}
+    # This process's own id and identity: held, as by a fit that runs now.
+    (folder / ".lock").write_text(json.dumps({**lock, "process": me}))
+    with pytest.raises(ValueError, match=f"is being written by process {os.getpid()}"):
+        refuse_unfinished(folder)
+    with pytest.raises(ValueError, match="is being written"), run_lock(folder):
+        pass
+    # The same id, but a process started at another time (the id reused since): stale.
+    (folder / ".lock").write_text(json.dumps({**lock, "process": me + "0"}))
+    refuse_unfinished(folder)  # no model, no checkpoints: nothing to refuse
+    with run_lock(folder):
+        assert json.loads((folder / ".lock").read_text())["process"] == me
+    assert not (folder / ".lock").exists()
+
+
 def test_cli_verbs_run_on_the_device_that_exists(X, tmp_path):
     ae = AutoEncoder(**SMALL).fit(X)
     Z = ae.transform(X)

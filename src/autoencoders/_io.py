@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "kept_on_failure", "file_in_the_way",
-           "remove_stale_temporaries", "process_alive", "available_memory",
+           "remove_stale_temporaries", "process_alive", "process_identity", "available_memory",
            "check_fits_in_memory"]
 
 
@@ -119,6 +119,20 @@ def process_alive(pid: int) -> bool:
     except OSError:  # Windows and others without signal 0: assume it runs
         return True
     return True
+
+
+def process_identity(pid: int) -> str | None:
+    """What tells a process apart from a later one given the same id: the boot's id and the
+    process's start time in clock ticks since boot (Linux's ``/proc``), or None where that
+    cannot be read (another system, a process gone or hidden)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 is the start time; the command name (field 2, in parentheses) may hold spaces.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None
 
 
 def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:

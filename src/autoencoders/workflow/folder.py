@@ -32,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._io import atomic_write, file_in_the_way, process_alive
+from .._io import atomic_write, file_in_the_way, process_alive, process_identity
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
 from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted
 from ..report import REPORT_FILE
@@ -287,7 +287,8 @@ def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[
     _refuse_a_file(Path(folder))
     lock = Path(folder) / LOCK_FILE
     mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+                       "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                       "process": process_identity(os.getpid())})
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = _take(lock)
@@ -371,7 +372,9 @@ def _read_owner(lock: Path) -> dict[str, Any] | None:
 
 
 def _lock_owner(lock: Path) -> dict[str, Any] | None:
-    """The lock's owner when it is a running process on this machine, else None."""
+    """The lock's owner when it is a running process on this machine, else None: not when
+    its id now belongs to another process (the recorded ``process`` identity differs; a
+    killed run's id reused after a reboot would otherwise hold the folder for good)."""
     owner = _read_owner(lock) or {}
     try:
         pid = int(owner["pid"])
@@ -379,6 +382,9 @@ def _lock_owner(lock: Path) -> dict[str, Any] | None:
         return None  # empty or unreadable: a crash between creating and writing it
     if owner.get("host") not in (None, socket.gethostname()):
         return owner  # another machine's (a shared file system): assume it runs
+    now = process_identity(pid) if owner.get("process") else None
+    if now is not None and now != owner["process"]:
+        return None
     return owner if process_alive(pid) else None
 
 
