@@ -426,6 +426,22 @@ def test_a_lock_whose_process_id_was_given_to_another_process_is_taken_over(tmp_
         refuse_unfinished(folder)
     with pytest.raises(ValueError, match="is being written"), run_lock(folder):
         pass
+    # An identity that is no string says nothing: the live id holds the folder.
+    (folder / ".lock").write_text(json.dumps({**lock, "process": 5}))
+    with pytest.raises(ValueError, match="is being written"):
+        refuse_unfinished(folder)
+    # Ids no process can have, from a damaged lock: taken over, without a traceback.
+    for pid in (-1, 0, 10**20):
+        (folder / ".lock").write_text(json.dumps({**lock, "pid": pid}))
+        refuse_unfinished(folder)
+    # A lock that is a link is not followed: the file it names is left as it was.
+    (folder / ".lock").unlink()
+    (tmp_path / "precious.txt").write_text("mine")
+    (folder / ".lock").symlink_to(tmp_path / "precious.txt")
+    with pytest.raises(OSError), run_lock(folder):
+        pass
+    assert (tmp_path / "precious.txt").read_text() == "mine"
+    (folder / ".lock").unlink()
     # The same id, but a process started at another time (the id reused since): stale.
     (folder / ".lock").write_text(json.dumps({**lock, "process": me + "0"}))
     refuse_unfinished(folder)  # no model, no checkpoints: nothing to refuse

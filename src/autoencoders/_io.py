@@ -107,12 +107,16 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether a process of this id runs on this machine (it may belong to another user)."""
+    """Whether a process of this id runs on this machine (it may belong to another user).
+    No process has an id ≤ 0 or beyond the C long (``os.kill`` would signal a group, or
+    overflow): such an id, read from a damaged lock or folder name, runs nowhere."""
     if pid == os.getpid():
         return True
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True

@@ -72,10 +72,11 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
     warnings) cannot hide that a run's files are about to go."""
     from ..workflow.folder import hidden_replaced_runs
 
-    folders = [*_run_folders(args), getattr(args, "resume", None),
-               args.out if args.command in ("fit", "demo") else None]
-    for folder in folders:
-        for old in hidden_replaced_runs(folder) if folder and os.path.isdir(folder) else ():
+    named = [*_run_folders(args), getattr(args, "resume", None),
+             args.out if args.command in ("fit", "demo") else None]
+    # Once per folder, however often and however spelt it was named (report R R).
+    for folder in {os.path.realpath(f): f for f in named if f}.values():
+        for old in hidden_replaced_runs(folder) if os.path.isdir(folder) else ():
             print(f"{PROG}: warning: {old} holds the run that a killed `fit --force` was "
                   "replacing; the next run in its folder that trains (or stops resumable) "
                   "deletes it: to keep it, move its files out first", file=sys.stderr)

@@ -321,7 +321,8 @@ def _take(lock: Path) -> int | None:
     could: 12 of 30 simultaneous starts did, 2026-12-03). The kernel releases the flock of
     a killed process. Without ``fcntl`` (Windows) only the content guards the lock."""
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        # Not through a link: the lock's content would overwrite the file it points to.
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         if fcntl is None:
             return fd
         try:
@@ -378,12 +379,13 @@ def _lock_owner(lock: Path) -> dict[str, Any] | None:
     owner = _read_owner(lock) or {}
     try:
         pid = int(owner["pid"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         return None  # empty or unreadable: a crash between creating and writing it
     if owner.get("host") not in (None, socket.gethostname()):
         return owner  # another machine's (a shared file system): assume it runs
-    now = process_identity(pid) if owner.get("process") else None
-    if now is not None and now != owner["process"]:
+    recorded = owner.get("process")  # anything but a non-empty string: unknown
+    now = process_identity(pid) if isinstance(recorded, str) and recorded else None
+    if now is not None and now != recorded:
         return None
     return owner if process_alive(pid) else None
 
