@@ -1468,6 +1468,23 @@ def stale_lock(ctx):
     assert not (ctx.tmp / "stale" / ".lock").exists()
 
 
+@case("a folder named .lock in the run folder", "autoencoders evaluate", OSError,
+      r"cannot take the lock of the run folder .*locked-run: .*locked-run/\.lock is a folder, "
+      r"not the lock file this library writes; remove it \(nothing of the run is in it\) and "
+      r"run this again", exit_code=1)
+def lock_is_a_folder(ctx):
+    run = ctx.copy_model("locked-run")
+    (run / ".lock").mkdir()
+    (run / ".lock" / "mine.txt").write_text("kept")
+    result = run / "evaluation.json"
+    before = result.read_bytes() if result.exists() else None
+    try:
+        ctx.cli("evaluate", run, "--input", ctx.tmp / "good.npy", "--baselines", "none")
+    finally:
+        assert (run / ".lock" / "mine.txt").read_text() == "kept"
+        assert (result.read_bytes() if result.exists() else None) == before
+
+
 # ------------------------------------------------------------------ the tests
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):

@@ -450,6 +450,45 @@ def test_a_lock_whose_process_id_was_given_to_another_process_is_taken_over(tmp_
     assert not (folder / ".lock").exists()
 
 
+def test_a_lock_taken_but_not_yet_written_names_no_process(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    from autoencoders.workflow.folder import run_lock
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    # What a second fit sees when the first has its flock but has not written the lock's
+    # content yet (or an earlier, killed owner's is still there): no "process ?".
+    for content in ("", json.dumps({"pid": 2**22 + 12345, "started": "long ago"})):
+        (folder / ".lock").write_text(content)
+        fd = os.open(folder / ".lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: refused
+            with pytest.raises(ValueError, match=r"run is being written by another "
+                               r"process; wait for it to finish or choose another --out$"), \
+                    run_lock(folder):
+                pass
+        finally:
+            os.close(fd)
+        assert (folder / ".lock").read_text() == content
+
+
+def test_only_folders_we_made_count_as_hidden_replaced_runs(tmp_path):
+    from autoencoders.workflow.folder import discard_replaced, hidden_replaced_runs
+
+    dead = 2**22 + 12345
+    (tmp_path / f".tmp-replaced-{dead}-a").mkdir()
+    (tmp_path / f".tmp-replaced-{dead}-a" / "model.safetensors").write_bytes(b"old")
+    (tmp_path / f".tmp-replaced-{dead}-file").write_text("a user's file, not ours")
+    (tmp_path / "target").mkdir()
+    (tmp_path / f".tmp-replaced-{dead}-link").symlink_to(tmp_path / "target")
+    assert hidden_replaced_runs(tmp_path) == [tmp_path / f".tmp-replaced-{dead}-a"]
+    discard_replaced(tmp_path, None)
+    assert hidden_replaced_runs(tmp_path) == []  # nothing left to warn about for ever
+    assert (tmp_path / f".tmp-replaced-{dead}-file").read_text() == "a user's file, not ours"
+    assert (tmp_path / f".tmp-replaced-{dead}-link").is_symlink()
+    assert (tmp_path / "target").is_dir()
+
+
 def test_cli_verbs_run_on_the_device_that_exists(X, tmp_path):
     ae = AutoEncoder(**SMALL).fit(X)
     Z = ae.transform(X)

@@ -227,6 +227,8 @@ def hidden_replaced_runs(folder: _PathLike) -> list[Path]:
     """
     stale = []
     for old in sorted(Path(folder).glob(_ASIDE + "*")):
+        if old.is_symlink() or not old.is_dir():  # not ours (we make folders): left alone
+            continue
         with contextlib.suppress(ValueError):  # PID-XXXX (PID before stop 36)
             if not process_alive(int(old.name[len(_ASIDE):].split("-")[0])):
                 stale.append(old)
@@ -293,17 +295,26 @@ def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = _take(lock)
     except OSError as exc:
+        if os.path.lexists(lock) and (lock.is_symlink() or not lock.is_file()):
+            kind = "a link" if lock.is_symlink() else "a folder" if lock.is_dir() else "not a file"
+            raise OSError(f"cannot take the lock of the run folder {folder}: {lock} is {kind}, "
+                          "not the lock file this library writes; remove it (nothing of the "
+                          "run is in it) and run this again") from None
         raise OSError(f"cannot write the run folder {folder}: {exc.strerror or exc}; "
                       "choose another --out") from None
     try:
         # Held against every other taker (flock), it may still name a live process that
         # takes no flock (an older version of this library): that one is respected too.
-        owner = _lock_owner(lock) if fd is not None else _read_owner(lock)
+        # A taker that holds the flock may not have written its content yet (or an old
+        # owner's is still there): then the message names no process.
+        owner = _lock_owner(lock)
         if fd is None or owner is not None:
-            raise RunFolderConflict(f"{_being_written(folder, owner or {})}; wait for it to "
+            raise RunFolderConflict(f"{_being_written(folder, owner)}; wait for it to "
                                     f"finish or {then}")
-        os.ftruncate(fd, 0)
-        os.write(fd, (mine + "\n").encode())
+        data = (mine + "\n").encode()
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, data)  # then cut: a reader never finds it empty
+        os.ftruncate(fd, len(data))
         try:
             yield
         finally:
@@ -360,9 +371,11 @@ def refuse_unfinished(folder: _PathLike) -> None:
     refuse_interrupted(folder)
 
 
-def _being_written(folder: _PathLike, owner: dict[str, Any]) -> str:
-    return (f"{folder} is being written by process {owner.get('pid', '?')} (started "
-            f"{owner.get('started', '?')})")
+def _being_written(folder: _PathLike, owner: dict[str, Any] | None) -> str:
+    if owner is None:
+        return f"{folder} is being written by another process"
+    return (f"{folder} is being written by process {owner['pid']} (started "
+            f"{owner.get('started', 'at an unknown time')})")
 
 
 def _read_owner(lock: Path) -> dict[str, Any] | None:
