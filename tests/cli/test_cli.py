@@ -114,6 +114,20 @@ def test_evaluate_scores_the_runs_own_test_rows(tmp_path):
     assert "would score rows the model trained on" in proc.stderr
 
 
+def test_evaluate_scores_the_rows_of_the_data_set_that_the_run_had(tmp_path):
+    out = tmp_path / "run"
+    run("fit", "--dataset", "digits", "--train-size", "300", "--test-size", "100", "--out", out,
+        "--epochs", "1", "--maps", "none", "--hidden-dims", "8", "--latent-dim", "2",
+        "--no-report", "-q", check_code=0)
+    for data in (("--dataset", "digits"), (), ("checkpoints deleted",)):
+        if data == ("checkpoints deleted",):  # the sizes from config.json, not the command
+            shutil.rmtree(out / "checkpoints")
+            data = ()
+        run("evaluate", out, *data, "--baselines", "none", "-q", check_code=0)
+        settings = json.loads((out / "evaluation.json").read_text())["settings"]
+        assert (settings["n_train"], settings["n_test"]) == (300, 100), data
+
+
 def test_summary_of_notebook_preset_and_of_a_run(digits_run):
     proc = run("summary", "--preset", "notebook", check_code=0)
     assert "Total params: 842,009" in proc.stdout

@@ -117,7 +117,8 @@ def _run_split(args: Namespace, request: DataRequest, fit_options: dict[str, Any
     from ..workflow import with_run_split
 
     split = with_run_split(request, fit_options, own=own)
-    if split is not request and args.test_fraction not in (None, split.test_fraction):
+    if split is not request and request.input and \
+            args.test_fraction not in (None, split.test_fraction):
         raise UsageError(f"--test-fraction {args.test_fraction}: the run held out its own test "
                          f"split of {args.input} (--test-fraction {split.test_fraction}, seed "
                          f"{split.seed}), and another split would score rows the model "

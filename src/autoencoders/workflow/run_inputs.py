@@ -41,17 +41,25 @@ def with_run_split(request: DataRequest, fit_options: dict[str, Any], *,
     (:func:`run_options`: ``test_fraction``, ``test_size``, ``seed``, and ``train_size``
     unless the request asks for fewer rows), when it reads that same input (the same path,
     or ``own``: the same rows, :func:`holds_the_runs_rows`); other data keeps the request's
-    own split. ``evaluate`` then scores the rows the run held out:
+    own split; of the data set the run was fitted on, the first ``train_size`` and
+    ``test_size`` rows of its splits that the run had. ``evaluate`` then scores the rows
+    the run held out:
     :func:`~autoencoders.inputs.holdout` draws of another fraction or seed are not nested
     (of 600 rows, the 60 held out at 0.1 share 17 with the 180 held out at 0.3), so a split
     of its own would score rows the model trained on."""
+    train_size = fit_options.get("train_size")
+    if request.train_size and (not train_size or request.train_size < train_size):
+        train_size = request.train_size  # fewer of the same training rows: still unseen-free
+    if not request.input and request.dataset and request.dataset == fit_options.get("dataset"):
+        # A data set's splits are fixed: the run's is their first rows (--train-size,
+        # --test-size), which its metrics.json scored.
+        sizes = {"train_size": train_size, "test_size": fit_options.get("test_size")}
+        same = all(getattr(request, k) == v for k, v in sizes.items())
+        return request if same else replace(request, **sizes)
     theirs = fit_options.get("input")
     if not request.input or request.input == STDIN or not isinstance(theirs, str) \
             or not (own or _same_path(request.input, theirs)):
         return request
-    train_size = fit_options.get("train_size")
-    if request.train_size and (not train_size or request.train_size < train_size):
-        train_size = request.train_size  # fewer of the same training rows: still unseen-free
     return replace(request, test_fraction=fit_options.get("test_fraction", 0.1),
                    test_size=fit_options.get("test_size"), seed=fit_options.get("seed", 0),
                    train_size=train_size)
@@ -60,8 +68,9 @@ def with_run_split(request: DataRequest, fit_options: dict[str, Any], *,
 def run_options(run_dir: str | Path) -> dict[str, Any]:
     """The data options of the ``fit`` that made the run in ``run_dir``: its saved command
     (:func:`~autoencoders.workflow.folder.read_command`), or, when ``checkpoints/`` is gone,
-    what config.json records of its data (the data set, or the input with its split's
-    options: fraction, sizes, seed, image size, streaming); {} when neither says.
+    what config.json records of its data (the data set with the sizes of its splits, or
+    the input with its split's options: fraction, sizes, seed, image size, streaming); {}
+    when neither says.
 
     Raises
     ------
@@ -73,8 +82,9 @@ def run_options(run_dir: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         pass
     recorded = recorded_data(run_dir)
-    if recorded.get("dataset"):
-        return {"dataset": recorded["dataset"]}
+    if recorded.get("dataset"):  # its splits' first rows: as many as it recorded
+        return {"dataset": recorded["dataset"], "train_size": recorded.get("n_train"),
+                "test_size": recorded.get("n_test")}
     if not recorded.get("input") or "seed" not in recorded:  # recorded before the split was
         return {}
     options = {k: recorded.get(k) for k in ("input", "id_column", "label_column",
