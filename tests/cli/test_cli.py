@@ -271,9 +271,11 @@ def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     assert 0.3 < result["accuracy"] <= 1 and 0 < result["nmi"] <= 1 and "ari" in result
     assert np.loadtxt(tmp_path / "labels.csv", delimiter=",", skiprows=1).shape == (1797,)
     assert "accuracy" in proc.stdout
-    default = run("cluster", out, "--dataset", "digits", "--split", "test", "--n-clusters",
-                  "10", "--seed", "3", check_code=0)
+    # Without --n-clusters, as many as the labels name (digits: 10).
+    default = run("cluster", out, "--dataset", "digits", "--split", "test", "--seed", "3",
+                  check_code=0)
     result = json.loads((out / "cluster.json").read_text())
+    assert result["n_clusters"] == 10 and "in 10 clusters" in default.stdout
     # "auto": our embedding of the inputs beside the codes (they fit in memory).
     assert (result["method"], result["n_init"], result["random_state"]) == ("ne-gmm", 10, 3)
     assert result["accuracy"] > 0.3 and result["n_points"] == 297 and result["inputs"]

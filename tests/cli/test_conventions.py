@@ -50,6 +50,19 @@ def test_warnings_are_one_line_verbose_logs_how_input_is_read(tmp_path):
     assert any("int64 values in [0, 200]" in line for line in lines), proc.stderr
     quiet = run(*common, "--out", tmp_path / "b", "-q", check_code=0)
     assert quiet.stderr == "", quiet.stderr
+    # The verbs that write files beside their results: "wrote" is a note on stderr, which
+    # -q silences; stdout holds the results alone (evaluate's table, cluster's scores).
+    for argv in (("evaluate", "--baselines", "none", "--k", "2"),
+                 ("cluster", "--n-clusters", "2", "--method", "kmeans"), ("report",),
+                 ("export", "--out", tmp_path / "b.pt")):
+        verb, *rest = argv
+        loud = run(verb, tmp_path / "b", *rest, check_code=0)
+        assert "wrote" in loud.stderr and "wrote" not in loud.stdout, verb
+        quiet = run(verb, tmp_path / "b", *rest, "-q", check_code=0)
+        assert quiet.stderr == "" and "wrote" not in quiet.stdout, (verb, quiet.stderr)
+    unlabelled = run("cluster", tmp_path / "b", "--method", "kmeans", check_code=2)
+    assert "--n-clusters K: how many clusters to find" in unlabelled.stderr
+    assert "has no labels to count them from" in unlabelled.stderr
 
 
 def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_path):

@@ -104,8 +104,8 @@ def cmd_evaluate(args: Namespace) -> int:
                               subsample=args.subsample, k=args.k, code_maps=args.code_maps,
                               random_state=args.seed, log=_log(args))
     print(evaluation_table(comparison))
-    print("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
-                               if os.path.exists(os.path.join(args.run_dir, f))))
+    _log(args)("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
+                                    if os.path.exists(os.path.join(args.run_dir, f))))
     return 0
 
 
@@ -140,6 +140,14 @@ def cmd_cluster(args: Namespace) -> int:
         check_output(args.out, request.input, run_dir=args.run_dir)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
+    if args.n_clusters is None:  # as many as the labels name, as the benchmarks score them
+        if data.y is None:
+            raise UsageError(f"--n-clusters K: how many clusters to find ({request.name} has "
+                             "no labels to count them from; a table names its labels with "
+                             "--label-column)")
+        import numpy as np
+
+        args.n_clusters = len(np.unique(data.y))
     result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          self_labelling=args.self_labelling, labels_out=args.out,
@@ -148,8 +156,9 @@ def cmd_cluster(args: Namespace) -> int:
               f"ARI {result['ari']:.4f}  " if "accuracy" in result else "")
     summary = sys.stderr if args.out == "-" else sys.stdout  # stdout carries the labels then
     print(f"{result['n_points']} points in {args.n_clusters} clusters ({result['method']}): "
-          f"{scores}{result['seconds']:.1f} s\nwrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
-          + (f", {args.out}" if args.out not in (None, "-") else ""), file=summary)
+          f"{scores}{result['seconds']:.1f} s", file=summary)
+    _log(args)(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
+               + (f", {args.out}" if args.out not in (None, "-") else ""))
     return 0
 
 
@@ -306,7 +315,7 @@ def cmd_export(args: Namespace) -> int:
     dtype = args.input_dtype or ("uint8" if recorded_dataset(args.run_dir) else "float32")
     est = AutoEncoder.load(args.run_dir, device="cpu")
     path = est.export(args.out, format=fmt, part=args.part, input_dtype=dtype)
-    print(f"wrote {path}: {describe_export(path)}")
+    _log(args)(f"wrote {path}: {describe_export(path)}")
     return 0
 
 
@@ -325,7 +334,7 @@ def cmd_report(args: Namespace) -> int:
             contextlib.nullcontext():
         report = run_report(args.run_dirs, max_points=args.max_points)
         report.save(out)
-    print(f"wrote {out}: {len(report.html.encode()) / 1e6:.1f} MB")
+    _log(args)(f"wrote {out}: {len(report.html.encode()) / 1e6:.1f} MB")
     return 0
 
 

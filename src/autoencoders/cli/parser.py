@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 import shtab
 
-from ..config import ACTIVATIONS, EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES, parse_corruption
+from ..config import ACTIVATIONS, EXPORT_FORMATS, EXPORT_PARTS, INPUT_DTYPES
+from .argtypes import (
+    array_out,
+    at_least_two,
+    corruption,
+    fraction,
+    image_size,
+    int_list,
+    log_spec,
+    non_negative_float,
+    number,
+    positive_finite,
+    positive_float,
+    positive_int,
+    seed,
+)
 from .examples import EXAMPLES
 
 __all__ = ["build_parser", "verb_parsers", "UsageError", "PROG"]
@@ -59,82 +72,6 @@ class _Renamed(argparse.Action):
                          "training batch of 'fit' only)")
 
 
-def _number(cast: Callable[[str], float], low: float, high: float | None = None, *,
-            above: bool = False, finite: bool = True, what: str) -> Callable[[str], float]:
-    """An argparse type: ``cast(text)``, not NaN, finite unless ``finite`` is False, ≥ ``low``
-    (> with ``above``) and ≤ ``high``."""
-    def parse(text: str) -> float:
-        try:
-            value = cast(text)
-        except ValueError:
-            value = None
-        if (value is None or math.isnan(value) or (finite and math.isinf(value)) or value < low
-                or (above and value == low) or (high is not None and value > high)):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-    return parse
-
-
-_positive_int = _number(int, 1, what="a positive integer")
-_at_least_two = _number(int, 2, what="an integer of at least 2")
-_positive_float = _number(float, 0, above=True, finite=False, what="a positive number")
-_positive_finite = _number(float, 0, above=True, what="a positive finite number")
-# numpy's RandomState takes seeds in [0, 2**32).
-_seed = _number(int, 0, 2**32 - 1, what="a seed, an integer from 0 to 4294967295")
-_non_negative_float = _number(float, 0, what="a number ≥ 0")
-_fraction = _number(float, 0, 1, what="a fraction in [0, 1]")
-
-
-def _corruption(text: str) -> str:
-    try:
-        parse_corruption(text)  # TrainingConfig keeps the normalised spelling
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _array_out(text: str) -> str:
-    """An array output path (.npy, .csv, .parquet or -), refused at parse time."""
-    from ..datasets.writers import check_array_path
-
-    try:
-        check_array_path(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like "
-                                         f"400,200,100,50, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
-
-
-def _log_spec(text: str) -> list[str]:
-    specs = [s for s in text.split(",") if s]
-    if not specs or any(s.partition(":")[0] not in ("tensorboard", "mlflow") for s in specs):
-        raise argparse.ArgumentTypeError(f"expected tensorboard[:DIR],mlflow[:URI], got {text!r}")
-    return specs
-
-
-def _image_size(text: str) -> tuple[int, int]:
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        h, w = (int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW like 28x28, got {text!r}") from None
-    if h < 1 or w < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    return h, w
-
-
 def _add_data_source(p: argparse.ArgumentParser, *, split: bool, of_run: bool = True,
                      splits: tuple[str, ...] = ("train", "test"), stream: bool = False) -> None:
     from_ = p.add_mutually_exclusive_group()
@@ -149,7 +86,7 @@ def _add_data_source(p: argparse.ArgumentParser, *, split: bool, of_run: bool = 
     if split:
         p.add_argument("--split", choices=splits,  # None: test, and refused with --input
                        help=f"which split of --dataset: {', '.join(splits)} (default: test)")
-    p.add_argument("--image-size", type=_image_size, metavar="HxW",
+    p.add_argument("--image-size", type=image_size, metavar="HxW",
                    help="resize the images of an --input folder to this size")
     p.add_argument("--id-column", default="auto", metavar="NAME",
                    help="the column of row ids in a .csv/.parquet --input: never a feature, "
@@ -182,25 +119,25 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
                    help="'notebook': the reference notebook's recipe exactly (SGD, lr 1.5, "
                         "batch 32, 50 epochs); 'default': ours (Muon or Adam, cosine decay); "
                         "'fast': the default for 3 epochs, bf16 where native (MNIST-sized data)")
-    g.add_argument("--epochs", type=_positive_int, help="passes over the training data")
-    g.add_argument("--batch-size", type=_positive_int,
+    g.add_argument("--epochs", type=positive_int, help="passes over the training data")
+    g.add_argument("--batch-size", type=positive_int,
                    help="samples per step (default 512 with muon, 128 otherwise; under "
                         "torchrun the global batch, shared by the processes)")
-    g.add_argument("--shuffle-buffer", type=_positive_int, default=65536, metavar="ROWS",
+    g.add_argument("--shuffle-buffer", type=positive_int, default=65536, metavar="ROWS",
                    help="rows shuffled together each epoch; larger data is shuffled in blocks "
                         "through a buffer of this many rows (default 65536)")
     g.add_argument("--optimizer", choices=("auto", "adam", "sgd", "muon"),
                    help="auto (default): muon for a plain dense model on 10,000 rows or "
                         "more, else adam; muon: Muon for the hidden layers, Adam for the "
                         "rest; sgd: the notebook's")
-    g.add_argument("--lr", type=_positive_finite, metavar="LR", help="peak learning rate")
-    g.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="WD",
+    g.add_argument("--lr", type=positive_finite, metavar="LR", help="peak learning rate")
+    g.add_argument("--weight-decay", type=non_negative_float, default=0.0, metavar="WD",
                    help="decoupled weight decay (AdamW's): each step scales the weights by "
                         "1 − LR × WD (default 0)")
     g.add_argument("--precision", choices=("float32", "bfloat16", "auto"),
                    help="float32 (default), the forward pass under bfloat16 autocast, or "
                         "auto: bfloat16 where the hardware has it, else float32")
-    g.add_argument("--latent-dim", type=_positive_int, default=25, metavar="D",
+    g.add_argument("--latent-dim", type=positive_int, default=25, metavar="D",
                    help="size of the latent code (default 25)")
     g.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME",
                    help=f"hidden-layer activation: {', '.join(ACTIVATIONS)} (default relu)")
@@ -210,36 +147,36 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--architecture", choices=("dense", "conv"), default="dense",
                    help="dense (the notebook's, default) or conv: strided convolutions to a "
                         "dense bottleneck and transposed convolutions back (images only)")
-    g.add_argument("--hidden-dims", type=_int_list, metavar="W,W,...",
+    g.add_argument("--hidden-dims", type=int_list, metavar="W,W,...",
                    help="dense encoder widths (default 400,200,100,50 for dense; none for "
                         "conv, where they sit between the convolutions and the code)")
-    g.add_argument("--channels", type=_int_list, default=(16, 32), metavar="C,C,...",
+    g.add_argument("--channels", type=int_list, default=(16, 32), metavar="C,C,...",
                    help="conv: filters of each stride-2 convolution (default 16,32; 32,64 "
                         "reconstructs a little better in 2.5× the time)")
-    g.add_argument("--corruption", type=_corruption, default="none", metavar="KIND:LEVEL",
+    g.add_argument("--corruption", type=corruption, default="none", metavar="KIND:LEVEL",
                    help="train a denoising autoencoder: gaussian:SIGMA, masking:FRACTION or "
                         "salt-pepper:FRACTION (e.g. gaussian:0.3); default none")
     g.add_argument("--variational", action="store_true",
                    help="a variational autoencoder (Gaussian code, KL term; enables "
                         "'autoencoders sample')")
-    g.add_argument("--beta", type=_non_negative_float, default=1.0, metavar="B",
+    g.add_argument("--beta", type=non_negative_float, default=1.0, metavar="B",
                    help="variational: weight of the KL term (β-VAE; default 1)")
-    g.add_argument("--kl-warmup", type=_fraction, metavar="F",
+    g.add_argument("--kl-warmup", type=fraction, metavar="F",
                    help="variational: fraction of the steps over which the KL weight rises "
                         "from 0 to B (default 0.5)")
-    g.add_argument("--sparsity", type=_non_negative_float, default=0.0, metavar="L",
+    g.add_argument("--sparsity", type=non_negative_float, default=0.0, metavar="L",
                    help="weight of an L1 penalty on the code (default 0)")
     g.add_argument("--loss", choices=("bce", "mse"), default="bce")
     g.add_argument("--input-scaling", choices=("auto", "minmax", "none"), default="auto",
                    help="auto: uint8/255; minmax: each feature to [0, 1]; none")
     g.add_argument("--early-stopping", action="store_true",
                    help="stop when the held-out loss stops improving; keep the best epoch")
-    g.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    g.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     _add_device(g)
     d = p.add_argument_group("data and outputs")
-    d.add_argument("--train-size", type=_positive_int, metavar="N",
+    d.add_argument("--train-size", type=positive_int, metavar="N",
                    help="use only the first N training samples")
-    d.add_argument("--test-size", type=_positive_int, metavar="N",
+    d.add_argument("--test-size", type=positive_int, metavar="N",
                    help="with --dataset: use only the first N test samples; with --input: "
                         "hold out at most N rows (default 10000)")
     g.add_argument("--map", action=argparse.BooleanOptionalAction, dest="neighbour_map",
@@ -256,13 +193,13 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--force", action="store_true",
                    help="write into an output folder that already holds a model or an "
                         "interrupted run")
-    d.add_argument("--checkpoint-every", type=_positive_float, default=10.0, metavar="MIN",
+    d.add_argument("--checkpoint-every", type=positive_float, default=10.0, metavar="MIN",
                    help="checkpoint every MIN minutes as well as after every epoch (default 10)")
-    d.add_argument("--keep-checkpoints", type=_positive_int, default=3, metavar="K",
+    d.add_argument("--keep-checkpoints", type=positive_int, default=3, metavar="K",
                    help="keep the newest K checkpoints in RUN_DIR/checkpoints (default 3)")
     d.add_argument("--no-report", action="store_true",
                    help="skip RUN_DIR/report.html (the HTML report of the run)")
-    d.add_argument("--log", type=_log_spec, metavar="tensorboard[:DIR],mlflow[:URI]",
+    d.add_argument("--log", type=log_spec, metavar="tensorboard[:DIR],mlflow[:URI]",
                    help="also log the run for TensorBoard (into DIR, default RUN_DIR/"
                         "tensorboard; the tensorboard extra) and/or MLflow (URI, default "
                         "$MLFLOW_TRACKING_URI or ./mlruns; the mlflow extra: the client)")
@@ -323,12 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, metavar="FILE",
                        help="output file: .npy, .csv or .parquet (with the ids first), or - "
                             "for CSV on standard output")
-        p.add_argument("--chunk-size", type=_positive_int, default=65536, metavar="N",
+        p.add_argument("--chunk-size", type=positive_int, default=65536, metavar="N",
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")
         p.add_argument("--batch-size", action=_Renamed, new="--chunk-size", help=argparse.SUPPRESS)
         if name == "score":
-            p.add_argument("--top", type=_number(int, 0, what="an integer ≥ 0"), default=10,
+            p.add_argument("--top", type=number(int, 0, what="an integer ≥ 0"), default=10,
                            metavar="N", help="print the N highest-scoring rows, the highest "
                                              "first (default 10; 0 prints none)")
         if name == "embed":
@@ -354,12 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code-maps", action=argparse.BooleanOptionalAction,
                    help="also fit each baseline to the codes (default: only for a run "
                         "without a 2-D map of its own; each costs what its baseline does)")
-    p.add_argument("--subsample", type=_positive_int, default=5000, metavar="N",
+    p.add_argument("--subsample", type=positive_int, default=5000, metavar="N",
                    help="fit on at most N training points and score at most N test points "
                         "(default 5000)")
-    p.add_argument("--k", type=_positive_int, default=10,
+    p.add_argument("--k", type=positive_int, default=10,
                    help="neighbours for trustworthiness, continuity, k-NN recall (default 10)")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("cluster", help="cluster the latent codes of the data",
                        description="Cluster the codes of the data: a neighbour embedding "
@@ -370,20 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
-    p.add_argument("--n-clusters", type=_positive_int, required=True, metavar="K")
+    p.add_argument("--n-clusters", type=positive_int, metavar="K",
+                   help="clusters to find (default: as many as the data has distinct labels)")
     p.add_argument("--method", default="auto",
                    help="auto (default: ne-gmm when the inputs fit in 2 GiB or umap-learn "
                         "is missing, else umap-gmm), umap-gmm (N2D: UMAP of the codes to K "
                         "dimensions, then a Gaussian mixture; the umap extra), ne-gmm (our "
                         "neighbour embedding of the inputs on the graph they share with the "
                         "codes, instead of UMAP) or kmeans")
-    p.add_argument("--n-init", type=_positive_int, default=10, metavar="N",
+    p.add_argument("--n-init", type=positive_int, default=10, metavar="N",
                    help="starts of the mixture (or k-means); the most likely is kept (default 10)")
     p.add_argument("--self-labelling", action="store_true",
                    help="images: relabel ne-gmm's clusters by a classifier (MNIST: +0.004)")
-    p.add_argument("--out", metavar="FILE", type=_array_out,  # checked before the minutes
+    p.add_argument("--out", metavar="FILE", type=array_out,  # checked before the minutes
                    help="cluster labels: .npy, .csv or .parquet, or - (standard output)")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("denoise", help="remove noise from images with a run's model",
                        description="Reconstruct noisy data with RUN_DIR's model (best trained "
@@ -394,12 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     _add_data_source(p, split=True)
     p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
-    p.add_argument("--add-noise", type=_corruption, metavar="KIND:LEVEL",
+    p.add_argument("--add-noise", type=corruption, metavar="KIND:LEVEL",
                    help="corrupt the (clean) data first, e.g. gaussian:0.3")
     p.add_argument("--clean", metavar="FILE",
                    help="the clean originals of --input, for the PSNR and the figure")
     p.add_argument("--figure", metavar="PNG", help="noisy / denoised (/ clean) rows")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of --add-noise (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of --add-noise (default 0)")
 
     p = sub.add_parser("sample", help="draw new data from a variational run",
                        description="Decode codes drawn from the prior N(0, I) of RUN_DIR's "
@@ -407,10 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the array (.npy, .csv, .parquet).")
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
-    p.add_argument("-n", type=_positive_int, default=64, metavar="N",
+    p.add_argument("-n", type=positive_int, default=64, metavar="N",
                    help="how many samples (default 64)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png grid, or an array file")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("interpolate", help="decode the line between two samples' codes",
                        description="Encode samples I and J of the data, decode STEPS evenly "
@@ -422,8 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_source(p, split=True)
     p.add_argument("--from", dest="index_from", type=int, required=True, metavar="I",
                    help="index of the first sample in the split")
-    p.add_argument("--to", dest="index_to", type=int, required=True, metavar="J")
-    p.add_argument("--steps", type=_at_least_two, default=10,
+    p.add_argument("--to", dest="index_to", type=int, required=True, metavar="J",
+                   help="index of the last sample in the split")
+    p.add_argument("--steps", type=at_least_two, default=10,
                    help="points, both ends included (default 10)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png row, or an array file")
 
@@ -437,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="HTML",
                    help="where to write it (default RUN_DIR/report.html for one run; needed "
                         "for several)")
-    p.add_argument("--max-points", type=_positive_int, default=10000, metavar="N",
+    p.add_argument("--max-points", type=positive_int, default=10000, metavar="N",
                    help="test points on each map at most (default 10000, shared between runs)")
     _add_device(p)
 

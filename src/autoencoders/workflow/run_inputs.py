@@ -53,9 +53,9 @@ def with_run_split(request: DataRequest, fit_options: dict[str, Any], *,
     if not request.input and request.dataset and request.dataset == fit_options.get("dataset"):
         # A data set's splits are fixed: the run's is their first rows (--train-size,
         # --test-size), which its metrics.json scored.
-        sizes = {"train_size": train_size, "test_size": fit_options.get("test_size")}
-        same = all(getattr(request, k) == v for k, v in sizes.items())
-        return request if same else replace(request, **sizes)
+        test_size = fit_options.get("test_size")
+        same = (request.train_size, request.test_size) == (train_size, test_size)
+        return request if same else replace(request, train_size=train_size, test_size=test_size)
     theirs = fit_options.get("input")
     if not request.input or request.input == STDIN or not isinstance(theirs, str) \
             or not (own or _same_path(request.input, theirs)):
