@@ -234,7 +234,7 @@ class ExportMixin:
         format : {"onnx", "torchscript"}, optional
             By default the one ``path``'s suffix names (``.onnx``; ``.pt``, ``.pth``,
             ``.ts``), else ONNX. ONNX through PyTorch's ``torch.export``-based exporter
-            (opset 18; needs the ``onnx`` extra: ``pip install 'autoencoders[onnx]'``);
+            (opset 18; needs the ``onnx`` extra: onnx and onnxscript);
             TorchScript by tracing
             (``torch.jit.load`` reads it; PyTorch ≥ 2.9 calls TorchScript deprecated and
             warns on loading: prefer ONNX for new deployments).
@@ -298,7 +298,7 @@ def _write_onnx(module: ServingModule, example: torch.Tensor, path: Path, input_
         import onnxscript  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"ONNX export needs onnx and onnxscript ({exc}); install them with "
-                          "pip install 'autoencoders[onnx]'") from None
+                          "pip install 'onnx>=1.16' 'onnxscript>=0.2' (the onnx extra)") from None
     # The exporter logs a warning per torchvision operator it cannot register, and warns
     # about its own deprecated internals: nothing the user can act on.
     quiet = logging.getLogger("torch.onnx")

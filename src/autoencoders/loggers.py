@@ -145,7 +145,7 @@ class TensorBoardLogger(_Logger):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise ImportError("TensorBoard logs need tensorboard: pip install "
-                              "'autoencoders[tensorboard]'") from None
+                              "'tensorboard>=2.14' (the tensorboard extra)") from None
         self._writer = SummaryWriter(self.log_dir)
 
     def on_epoch_end(self, log: dict[str, Any]) -> None:
@@ -317,8 +317,8 @@ class MLflowLogger(_Logger):
         try:
             from mlflow.entities import Param
         except ImportError:
-            raise ImportError("MLflow logs need mlflow: pip install 'autoencoders[mlflow]'"
-                              ) from None
+            raise ImportError("MLflow logs need mlflow: pip install 'mlflow-skinny>=2.10' "
+                              "(the mlflow extra)") from None
         from . import __version__
 
         store = self.store_path()  # MLflow would make a folder of other files its store

@@ -116,7 +116,7 @@ def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_ru
     clustered = json.loads((out / "cluster.json").read_text())
     assert clustered["method"] == "ne-gmm" and clustered["inputs"]  # the pixels beside
     proc = run("evaluate", out, "--dataset", "digits", "--baselines", "umap", check_code=1)
-    assert "pip install 'autoencoders[umap]'" in proc.stderr
+    assert "pip install 'umap-learn>=0.5'" in proc.stderr
 
 
 def test_shell_completion_comes_from_the_parser():

@@ -77,8 +77,8 @@ def require_pyarrow() -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise ImportError("Parquet files need pyarrow: "
-                          "pip install 'autoencoders[parquet]'") from None
+        raise ImportError("Parquet files need pyarrow: pip install 'pyarrow>=12' (the "
+                          "parquet extra)") from None
     return pq
 
 

@@ -45,7 +45,8 @@ def require_umap() -> Any:
     try:
         import umap
     except ImportError:
-        raise ImportError("UMAP needs umap-learn: pip install 'autoencoders[umap]'") from None
+        raise ImportError("UMAP needs umap-learn: pip install 'umap-learn>=0.5' (the umap "
+                          "extra)") from None
     return umap
 
 
