@@ -1357,6 +1357,35 @@ def output_is_a_file_of_the_run(ctx):
         assert (Path(ctx.model_dir) / "history.csv").read_bytes() == history
 
 
+@case("--out the file the run was fitted on", "autoencoders export", ValueError,
+      r"--out .*fitted-on\.npy would overwrite .*fitted-on\.npy \(an input, or a file of a "
+      r"run\), destroying it", exit_code=1)
+def output_is_the_runs_training_data(ctx):
+    # Verbs that read no input (export, sample) still know the run's: the data it was
+    # fitted on is protected as the run's own files are.
+    np.save(ctx.tmp / "fitted-on.npy", ctx.X)
+    run = ctx.tmp / "fitted-on-run"
+    ctx.cli("fit", "--input", ctx.tmp / "fitted-on.npy", "--out", run, "--epochs", "1",
+            "--no-map", "--no-report", "-q")
+    try:
+        ctx.cli("export", run, "--format", "torchscript", "--out", ctx.tmp / "fitted-on.npy")
+    finally:
+        np.testing.assert_array_equal(np.load(ctx.tmp / "fitted-on.npy"), ctx.X)
+
+
+@case("a report written over another run's report", "autoencoders report", ValueError,
+      r"--out .*other-report/report\.html would overwrite .*other-report/report\.html \(an "
+      r"input, or a file of a run\)", exit_code=1)
+def report_over_another_runs_report(ctx):
+    theirs, ours = _a_finished_run(ctx, "other-report"), _a_finished_run(ctx, "our-report")
+    ctx.cli("report", theirs)
+    before = (theirs / "report.html").read_bytes()
+    try:
+        ctx.cli("report", ours, "--out", theirs / "report.html")
+    finally:
+        assert (theirs / "report.html").read_bytes() == before
+
+
 @case("--out a file of another run folder", "autoencoders embed", ValueError,
       r"--out .*other/history\.csv would overwrite .*other/history\.csv \(an input, or a "
       r"file of a run\)", exit_code=1)

@@ -79,6 +79,12 @@ def test_denoise_of_a_users_noisy_file_against_its_clean_originals(conv_vae_run,
     proc = run("denoise", out, "--input", tmp_path / "noisy.npy", "--clean",
                tmp_path / "short.npy", "--out", tmp_path / "o2.npy", check_code=1)
     assert "differs from the noisy data's" in proc.stderr
+    # A figure that cannot be drawn is refused before anything is written.
+    proc = run("denoise", out, "--input", tmp_path / "noisy.npy", "--out", tmp_path / "o3.npy",
+               "--figure", tmp_path / "clean.npy", check_code=2)
+    assert "--figure" in proc.stderr and "name a .png picture" in proc.stderr
+    assert not (tmp_path / "o3.npy").exists()
+    np.testing.assert_array_equal(np.load(tmp_path / "clean.npy"), clean)
 
 
 @pytest.mark.parametrize("args, code, message", [

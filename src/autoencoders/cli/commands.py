@@ -196,10 +196,12 @@ def cmd_denoise(args: Namespace) -> int:
     if args.clean and args.add_noise:
         raise UsageError("--clean and --add-noise exclude each other: with --add-noise the "
                          "input itself is the clean data")
+    if args.figure and not args.figure.lower().endswith(".png"):  # before the work
+        raise UsageError(f"--figure {args.figure}: name a .png picture")
     request = _request(args, stream=False)
-    for out in (args.out, args.figure):
+    for option, out in (("--out", args.out), ("--figure", args.figure)):
         if out:
-            check_output(out, request.input, args.clean, run_dir=args.run_dir)
+            check_output(out, request.input, args.clean, run_dir=args.run_dir, option=option)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     X: Any  # the data, then its named rows
@@ -215,12 +217,6 @@ def cmd_denoise(args: Namespace) -> int:
     # The table's column names go with the rows (the model checks them, as in Python).
     X = named(X, request.name, feature_names=data.feature_names)
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
-    if args.out:
-        out = est.input_spec_.unscale(denoised)
-        shape = write_array(args.out, out, output_columns(est, "reconstructions"),
-                            ids=data.ids, id_name=request.id_name)
-        _log(args)(f"wrote {'standard output' if args.out == '-' else args.out}: "
-                   f"{out.dtype} {shape}")
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
         rows["clean"] = est.scale_input(clean)
@@ -233,6 +229,12 @@ def cmd_denoise(args: Namespace) -> int:
         plot_image_rows({k: v[:n] for k, v in rows.items()}, args.figure,
                         title=f"Denoised by {args.run_dir}")
         _log(args)(f"wrote {args.figure}")
+    if args.out:  # after the figure, which refuses data that are not images
+        out = est.input_spec_.unscale(denoised)
+        shape = write_array(args.out, out, output_columns(est, "reconstructions"),
+                            ids=data.ids, id_name=request.id_name)
+        _log(args)(f"wrote {'standard output' if args.out == '-' else args.out}: "
+                   f"{out.dtype} {shape}")
     return 0
 
 
@@ -330,6 +332,12 @@ def cmd_report(args: Namespace) -> int:
     # Into the run folder, as evaluate and cluster write theirs: under the run's lock
     # (not for a folder that is not there, which the lock would create).
     into_run = not args.out and os.path.isdir(args.run_dirs[0])
+    if args.out and os.path.abspath(out) != os.path.abspath(
+            os.path.join(args.run_dirs[0], "report.html")):  # not a run's own file
+        from ..workflow import check_output
+
+        for run in args.run_dirs:
+            check_output(out, run_dir=run)
     with run_lock(args.run_dirs[0], "run this again then") if into_run else \
             contextlib.nullcontext():
         report = run_report(args.run_dirs, max_points=args.max_points)

@@ -329,10 +329,11 @@ def run_data(request: DataRequest) -> RunData:
 
 
 def check_output(out: str | Path, *inputs: str | Path | None,
-                 run_dir: str | Path | None = None) -> None:
-    """Refuse to write ``out`` over one of the ``inputs`` (paths, folders or globs, None
-    skipped): ``embed --input data.npy --out data.npy`` would destroy the data; nor over
-    the files of the run in ``run_dir`` (its model, options, history, codes, ...), nor over
+                 run_dir: str | Path | None = None, option: str = "--out") -> None:
+    """Refuse to write ``out`` (given as ``option``) over one of the ``inputs`` (paths,
+    folders or globs, None skipped): ``embed --input data.npy --out data.npy`` would destroy
+    the data; nor over the files of the run in ``run_dir`` (its model, options, history,
+    codes, ...) or the input file it was fitted on (``sample run --out data.npy``), nor over
     those of any other run folder (``embed r1 --map --out r2/map.csv``).
 
     Raises
@@ -341,14 +342,16 @@ def check_output(out: str | Path, *inputs: str | Path | None,
         When ``out`` is (or links to) an input file or a run's, or sits in an input folder,
         or matches an input glob's pattern (a new file there would join the input).
     """
-    from .folder import RUN_ENTRIES, is_run_folder
+    from .folder import RUN_ENTRIES, is_run_folder, recorded_data
 
     if str(out) == STDIN:  # standard output is no file of anyone's
         return
     target = Path(out).resolve()
     runs = [run_dir] if run_dir is not None else []
     runs += [p for p in target.parents[:2] if is_run_folder(p)]  # a run, or its codes/
-    inputs = (*inputs, *(os.path.join(run, entry) for run in runs for entry in RUN_ENTRIES))
+    fitted_on = [recorded_data(run).get("input") for run in runs]
+    inputs = (*inputs, *(i for i in fitted_on if isinstance(i, str)),
+              *(os.path.join(run, entry) for run in runs for entry in RUN_ENTRIES))
     for given in inputs:
         if given is None or str(given) == STDIN:
             continue
@@ -356,14 +359,14 @@ def check_output(out: str | Path, *inputs: str | Path | None,
         pattern = any(c in text for c in "*?[") and not Path(text).exists()
         if pattern and any(fnmatch.fnmatch(str(p), os.path.abspath(text))
                            for p in (target, Path(os.path.abspath(out)))):
-            raise ValueError(f"--out {out} matches the input pattern {given}: written there, "
+            raise ValueError(f"{option} {out} matches the input pattern {given}: written there, "
                              "it would become part of that input; choose another output path")
         files = [Path(p) for p in glob.glob(text)] if pattern else [Path(text)]
         for path in files:
             path = path.resolve()
             if target == path or (path.is_dir() and path in target.parents
                                   and target.parent == path):
-                raise ValueError(f"--out {out} would overwrite {given} (an input, or a file "
+                raise ValueError(f"{option} {out} would overwrite {given} (an input, or a file "
                                  "of a run), destroying it; choose another output path")
 
 
