@@ -1357,6 +1357,35 @@ def output_is_a_file_of_the_run(ctx):
         assert (Path(ctx.model_dir) / "history.csv").read_bytes() == history
 
 
+@case("saving into a folder of the user's own config.json and history.csv", "AutoEncoder.save",
+      FileExistsError, r"cannot save the model into .*project: it holds config\.json, "
+      r"history\.csv, which are not a saved model's \(no config\.json written by "
+      r"autoencoders\); nothing was written: save into a new folder, or over a model saved "
+      r"before")
+def save_over_users_files(ctx):
+    folder = ctx.tmp / "project"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text('{"user": "precious"}')
+    (folder / "history.csv").write_text("my,data\n")
+    try:
+        ctx.ae.save(folder)
+    finally:
+        assert (folder / "config.json").read_text() == '{"user": "precious"}'
+        assert (folder / "history.csv").read_text() == "my,data\n"
+        assert not (folder / "model.safetensors").exists()
+
+
+@case("saving where a file of the model is a folder", "AutoEncoder.save", IsADirectoryError,
+      r"cannot save the model into .*half: .*half/config\.json is a folder; nothing was "
+      r"written: save into another folder")
+def save_where_config_is_a_folder(ctx):
+    (ctx.tmp / "half" / "config.json").mkdir(parents=True, exist_ok=True)
+    try:
+        ctx.ae.save(ctx.tmp / "half")
+    finally:
+        assert sorted(p.name for p in (ctx.tmp / "half").iterdir()) == ["config.json"]
+
+
 @case("--out the file the run was fitted on", "autoencoders export", ValueError,
       r"--out .*fitted-on\.npy would overwrite .*fitted-on\.npy \(an input, or a file of a "
       r"run\), destroying it", exit_code=1)

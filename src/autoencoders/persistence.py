@@ -167,12 +167,16 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     OSError
-        When the folder cannot be created or written.
+        When the folder cannot be created or written; ``FileExistsError`` (nothing
+        written) when it holds a config.json, history.csv or model.safetensors that is not a
+        saved model's, ``IsADirectoryError`` when one of those names is a folder,
+        ``NotADirectoryError`` when ``path`` is a file.
     """
     import torch
     from safetensors.torch import save
 
     folder = Path(path)
+    _refuse_others_files(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
     for name, value in record.input_spec.stats.items():
@@ -211,6 +215,33 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     atomic_write(folder / CONFIG_FILE, config_text)
     atomic_write(folder / HISTORY_FILE, history_text)
     return folder
+
+
+def _refuse_others_files(folder: Path) -> None:
+    """Raise before anything is written when saving into ``folder`` would replace files
+    that are not a saved model's (a user's config.json or history.csv), or could not be
+    whole (a folder where a file goes)."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cannot save the model into {folder}: it is a file; name a "
+                                 "folder")
+    files = [folder / name for name in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)]
+    for file in files:
+        if file.is_dir() and not file.is_symlink():
+            raise IsADirectoryError(f"cannot save the model into {folder}: {file} is a folder; "
+                                    "nothing was written: save into another folder")
+    present = [f.name for f in files if os.path.lexists(f)]
+    if present:
+        try:
+            config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            config = None
+        if not (isinstance(config, dict) and "format_version" in config
+                and "architecture" in config):
+            raise FileExistsError(
+                f"cannot save the model into {folder}: it holds {', '.join(present)}, which "
+                f"{'is' if len(present) == 1 else 'are'} not a saved model's (no config.json "
+                "written by autoencoders); nothing was written: save into a new folder, or "
+                "over a model saved before")
 
 
 def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:

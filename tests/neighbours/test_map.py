@@ -71,6 +71,22 @@ def test_the_same_seed_gives_the_same_map_and_save_load_keeps_it(tmp_path):
     assert list(a.get_feature_names_out()) == ["neighbourmap0", "neighbourmap1"]
 
 
+def test_a_damaged_map_record_is_refused_without_allocating_what_it_names(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(200, 6)).astype(np.float32)
+    tensors, facts = NeighbourMap(**FAST).fit(X).state()
+    for change in ({"params": None}, {"feature_names": 5}, {"feature_names": [1, 2]},
+                   {"n_features": 10**12}, {"n_features": 10**30},
+                   {"config": {**facts["config"], "hidden": [60000, 60000]}}):
+        # 10**12 features or two layers of 60,000 would take terabytes or 14 GB if built
+        # before the shapes are compared: built on the meta device, they are not.
+        with pytest.raises(ValueError, match="the map's (configuration is damaged|tensors)"):
+            NeighbourMap.from_state(tensors, {**facts, **change})
+    (tmp_path / "a-file").write_text("mine")
+    with pytest.raises(NotADirectoryError, match="it is a file; name a folder"):
+        NeighbourMap(**FAST).fit(X).save(tmp_path / "a-file")
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
 def test_a_map_saved_before_activation_and_noise_were_fields_loads_as_it_was_trained(tmp_path):
     X = np.random.default_rng(0).uniform(size=(200, 6)).astype(np.float32)
     relu = NeighbourMap(**FAST, activation="relu", input_noise=0.0).fit(X)

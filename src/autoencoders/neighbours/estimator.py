@@ -321,21 +321,28 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             est = cls(**params)
             n_features = int(facts["n_features"])
             n_inputs = int(tensors["projection"].shape[1])
-        except (KeyError, TypeError, ValueError) as exc:
+            names = facts.get("feature_names")
+            if names is not None and not (isinstance(names, list)
+                                          and all(isinstance(n, str) for n in names)):
+                raise TypeError(f"feature_names {names!r} is not a list of names")
+            with torch.device("meta"):  # shapes only: a damaged size allocates nothing
+                expected = {k: tuple(v.shape) for k, v in
+                            MapNetwork(n_features, n_inputs, config).state_dict().items()}
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"the map's configuration is damaged ({exc})") from None
-        net = MapNetwork(n_features, n_inputs, config)
-        expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
         found = {k: tuple(v.shape) for k, v in tensors.items()}
         if expected != found:
             raise ValueError(f"the map's tensors {found} do not match its configuration "
                              f"{expected}")
         if not all(bool(v.isfinite().all()) for v in tensors.values()):
             raise ValueError("the map's weights hold NaN or infinite values")
+        net = MapNetwork(n_features, n_inputs, config)
         net.load_state_dict(tensors)
         net.eval()
+        info = facts.get("fit_info", {})
         est.network_, est.config_, est.n_features_in_ = net, config, n_features
-        est.fit_info_ = facts.get("fit_info", {})
-        est._set_feature_names(facts.get("feature_names"))
+        est.fit_info_ = info if isinstance(info, dict) else {}
+        est._set_feature_names(names)
         return est
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -344,12 +351,16 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Raises
         ------
         OSError
-            When the folder cannot be written.
+            When the folder cannot be written; ``NotADirectoryError`` when ``path`` is a
+            file.
         """
         from safetensors.torch import save
 
         tensors, facts = self.state()
         folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"cannot save the map into {folder}: it is a file; name a "
+                                     "folder")
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / MAP_FILE, save(tensors, metadata={"map": json.dumps(facts)}))
         return folder
