@@ -404,6 +404,24 @@ def ragged_npz(ctx):
     read_input(ctx.tmp / "ragged.npz")
 
 
+@case("an .npz archive named .npy", "autoencoders embed", ValueError,
+      r"zipped\.npy: an \.npz archive \(a zip of arrays\), not a \.npy file; name it \.npz, "
+      r"or save its data array with numpy\.save", exit_code=1)
+def npz_named_npy(ctx):
+    with open(ctx.tmp / "zipped.npy", "wb") as f:
+        np.savez(f, X=ctx.X)
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "zipped.npy", "--out",
+            ctx.tmp / "zipped-codes.npy")
+
+
+@case("a .npy array named .npz", "read_input", ValueError,
+      r"single\.npz: a \.npy file \(one array\), not an \.npz archive; name it \.npy")
+def npy_named_npz(ctx):
+    with open(ctx.tmp / "single.npz", "wb") as f:
+        np.save(f, ctx.X)
+    read_input(ctx.tmp / "single.npz")
+
+
 @case("a truncated .npz", "read_input", ValueError,
       r"cut\.npz: not a readable \.npz file .*truncated, corrupt or of another format")
 def truncated_npz(ctx):

@@ -229,7 +229,7 @@ def _refuse_others_files(folder: Path) -> None:
         if file.is_dir() and not file.is_symlink():
             raise IsADirectoryError(f"cannot save the model into {folder}: {file} is a folder; "
                                     "nothing was written: save into another folder")
-    present = [f.name for f in files if os.path.lexists(f)]
+    present = [f.name for f in files if os.path.lexists(f) and not _a_training_log(f)]
     if present:
         try:
             config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -242,6 +242,18 @@ def _refuse_others_files(folder: Path) -> None:
                 f"{'is' if len(present) == 1 else 'are'} not a saved model's (no config.json "
                 "written by autoencoders); nothing was written: save into a new folder, or "
                 "over a model saved before")
+
+
+def _a_training_log(file: Path) -> bool:
+    """A history.csv that a training wrote (``fit``'s live log, before the model is saved
+    beside it); the other files are judged by the config.json beside them."""
+    if file.name != HISTORY_FILE:
+        return False
+    try:
+        with open(file, encoding="utf-8") as f:
+            return f.readline().strip() == ",".join(HISTORY_FIELDS)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _parse_config(text: str | bytes, file: Path) -> dict[str, Any]:

@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
         _add_device(p)
         _add_data_source(p, split=True, stream=True)
-        p.add_argument("--out", required=True, metavar="FILE",
+        p.add_argument("--out", required=True, metavar="FILE", type=array_out,
                        help="output file: .npy, .csv or .parquet (with the ids first), or - "
                             "for CSV on standard output")
         p.add_argument("--chunk-size", type=positive_int, default=65536, metavar="N",
@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True)
-    p.add_argument("--out", metavar="FILE", help="denoised data: .npy, .csv or .parquet")
+    p.add_argument("--out", metavar="FILE", type=array_out,
+                   help="denoised data: .npy, .csv or .parquet")
     p.add_argument("--add-noise", type=corruption, metavar="KIND:LEVEL",
                    help="corrupt the (clean) data first, e.g. gaussian:0.3")
     p.add_argument("--clean", metavar="FILE",

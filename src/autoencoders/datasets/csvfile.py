@@ -29,8 +29,8 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     names a column of labels (class names or numbers). Neither is ever a feature; ids and
     labels that are all whole numbers become int64, others stay strings.
 
-    With pyarrow installed, its multithreaded reader reads plain files (numbers in every
-    feature column): 10,000 × 784 MNIST pixels in a fraction of the time and memory
+    With pyarrow installed, its reader (one thread) reads plain files (numbers in every
+    feature column): 10,000 × 784 MNIST pixels in 0.74× the time and half the memory
     (``benchmarks/results/read_csv.md``); anything else goes to the reader below, which reads
     the same files to the same arrays and names what is wrong with the others.
 
@@ -113,8 +113,13 @@ def _read_with_pyarrow(path: Path, id_column: str | None,
     if b"0x" in data or b"0X" in data:  # pyarrow reads 0x10 as 16; the reference refuses
         return None
     try:
+        # One thread: Arrow's thread pool, started by a threaded read, can abort the
+        # process at exit (std::terminate, exit 134: apache/arrow#34314); 3 of 16 quick
+        # exits after a read did on 2 loaded cores, 0 of 24 with one thread (2026-12-04).
+        # It reads MNIST's 10,000-row CSV in 0.56 s, against 0.76 s for the reference reader
+        # (benchmarks/results/read_csv.md).
         table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(
-            autogenerate_column_names=header is None),
+            autogenerate_column_names=header is None, use_threads=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(aside,
                                                                             pa.string())))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):

@@ -38,6 +38,10 @@ class NpySource(Source):
     def __init__(self, path: str | Path) -> None:
         with numpy_errors(Path(path)):
             mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        if not isinstance(mm, np.ndarray):  # np.load reads by content, not by suffix
+            mm.close()
+            raise ValueError(f"{path}: an .npz archive (a zip of arrays), not a .npy file; "
+                             "name it .npz, or save its data array with numpy.save")
         if mm.ndim < 2:
             raise ValueError(f"{path}: holds an array of shape {mm.shape}; expected "
                              "(n_samples, ...) with one row per sample")
@@ -143,7 +147,10 @@ def read_npz(path: str | Path) -> ArraySource:
     """
     path = Path(path)
     with numpy_errors(path):
-        archive = np.load(path, allow_pickle=False)
+        archive = np.load(path, mmap_mode="r", allow_pickle=False)
+    if isinstance(archive, np.ndarray):  # np.load reads by content, not by suffix
+        raise ValueError(f"{path}: a .npy file (one array), not an .npz archive; name it .npy")
+    with numpy_errors(path):
         declared = _declared_bytes(path)
     check_fits_in_memory(declared, f"{path}, decompressed,",
                          "convert it to .npy shards or .parquet files, which are streamed")
