@@ -38,7 +38,7 @@ class NpySource(Source):
     def __init__(self, path: str | Path) -> None:
         with numpy_errors(Path(path)):
             mm = np.load(path, mmap_mode="r", allow_pickle=False)
-        if not isinstance(mm, np.ndarray):  # np.load reads by content, not by suffix
+        if not isinstance(mm, np.memmap):  # np.load reads by content, not by suffix
             mm.close()
             raise ValueError(f"{path}: an .npz archive (a zip of arrays), not a .npy file; "
                              "name it .npz, or save its data array with numpy.save")
@@ -46,7 +46,7 @@ class NpySource(Source):
             raise ValueError(f"{path}: holds an array of shape {mm.shape}; expected "
                              "(n_samples, ...) with one row per sample")
         self._describe(mm)
-        mm._mmap.close()
+        mm._mmap.close()  # type: ignore[attr-defined]
 
     @staticmethod
     def can_wrap(mm: np.memmap) -> bool:
