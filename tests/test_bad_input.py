@@ -393,6 +393,20 @@ def csv_missing_cell_at_cli(ctx):
     ctx.cli("fit", "--input", path, "--out", ctx.tmp / "run-csv", "-q")
 
 
+@case("CSV ids that numbers would change (leading zeros, 1e3, beyond int64)", "read_input",
+      None, "works: kept as written, not rewritten as numbers (or a traceback beyond int64)")
+def csv_ids_kept_as_written(ctx):
+    from autoencoders.datasets import open as open_source
+
+    for cells in (["00001", "00002", "1e3"], [str(2**64), "2", "3"]):
+        rows = "".join(f"{c},0.{i},0.5\n" for i, c in enumerate(cells))
+        source = open_source(ctx.write("ids.csv", "id,a,b\n" + rows))
+        assert list(source.ids(np.arange(3))) == cells
+    # Whole numbers as spreadsheets write them stay numbers.
+    source = open_source(ctx.write("ids.csv", "id,a,b\n7.0,0.1,0.2\n8,0.3,0.4\n"))
+    assert source.ids(np.arange(2)).tolist() == [7, 8]
+
+
 # ------------------------------------------------------------------ npy / npz files
 @case("a ragged .npz (object array)", "read_input", ValueError,
       r"ragged\.npz: holds a ragged or object array, stored with pickle, which autoencoders "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -173,19 +174,27 @@ def _non_numeric(path: Path, header: list[str] | None, rows: list[tuple[int, lis
 
 
 def _as_values(cells: list[Any]) -> NDArray[Any]:
-    """Ids or labels: int64 when every cell is a whole number ("7", "7.0" as spreadsheets
-    write it), else the cells as they are."""
+    """Ids or labels: int64 when every cell is written as a whole number in int64's range
+    ("7", or "7.0" as spreadsheets write it), else the cells as they are: "007", "1e3" or
+    2**64 would not come back as written (a zip code losing its zeros, "1e3" colliding with
+    "1000")."""
     values = np.array(cells, dtype=object)
-    if all(_is_number(v) and float(v).is_integer() for v in values):
-        return np.array([_as_int(v) for v in values], dtype=np.int64)
+    numbers = [_whole(v) for v in values]
+    if all(n is not None for n in numbers):
+        return np.array(numbers, dtype=np.int64)
     return values
 
 
-def _as_int(cell: str) -> int:
-    try:
-        return int(cell)  # exact, also beyond 2**53
-    except ValueError:
-        return int(float(cell))
+_WHOLE = re.compile(r"\s*(-?(?:0|[1-9][0-9]*))(?:\.0*)?\s*")
+
+
+def _whole(cell: Any) -> int | None:
+    """The int64 a cell writes without loss, or None."""
+    match = _WHOLE.fullmatch(cell) if isinstance(cell, str) else None
+    if match is None:
+        return None
+    value = int(match.group(1))
+    return value if -2**63 <= value < 2**63 else None
 
 
 def _is_number(cell: str) -> bool:
