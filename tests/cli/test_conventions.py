@@ -164,6 +164,20 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
         proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-",
                    input=(tmp_path / name).read_bytes(), check_code=0)
         assert proc.stdout.splitlines()[1].startswith(first)
+    # An id column the user names must be there, on standard input as in a file.
+    proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-", "--id-column", "nope",
+               input=(tmp_path / "t.csv").read_bytes(), check_code=1)
+    assert "standard input: no column 'nope' for the ids" in proc.stderr
+    # Standard input or output closed when the command starts: one line, no traceback.
+    autoencoders = f"{sys.executable} -m autoencoders embed {tmp_path / 'run'}"
+    for redirect, message in ((f"--input {tmp_path / 't.csv'} --out - >&-",
+                               "standard output is closed"),
+                              (f"--input - --out {tmp_path / 'o.npy'} <&-",
+                               "standard input is closed")):
+        closed = subprocess.run(f"{autoencoders} {redirect}", shell=True, capture_output=True,
+                                text=True, timeout=300)
+        assert closed.returncode == 1 and message in closed.stderr, closed.stderr
+        assert "Traceback" not in closed.stderr
 
 
 def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):

@@ -129,6 +129,9 @@ class ArrayWriter:
 
     def __enter__(self) -> Self:
         if self.stdout:
+            if sys.stdout is None:  # started with stdout closed (>&-)
+                raise OSError("standard output is closed: nothing can be written to it "
+                              "(--out -); name a file with --out instead")
             self._atomic: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
             self._file = _Unclosed(sys.stdout.buffer)
             return self

@@ -67,9 +67,10 @@ class DataRequest:
         Seeds the test split of an input.
     progress : bool
         Progress bars while downloading a data set.
-    optional_columns : bool
-        The id and label columns are a finished run's (``with_run_columns``), not asked for:
-        a table on standard input without them is read without them.
+    optional_columns : tuple of str
+        Of "id_column" and "label_column", those that are a finished run's
+        (``with_run_columns``), not asked for: a table on standard input without them is
+        read without them (a column the user named must be there).
     """
 
     dataset: str | None = None
@@ -84,7 +85,7 @@ class DataRequest:
     train_size: int | None = None
     seed: int = 0
     progress: bool = True
-    optional_columns: bool = False
+    optional_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, options: Any, **overrides: Any) -> DataRequest:
@@ -375,6 +376,9 @@ def _load_stdin(request: DataRequest) -> Loaded:
     the same id and label columns as a file, through the same readers (and their checks:
     pickled object arrays, truncated streams, text cells); messages call it standard
     input."""
+    if sys.stdin is None:  # started with stdin closed (<&-)
+        raise ValueError("standard input is closed (--input -); pipe data into it, or name "
+                         "a file with --input")
     data = sys.stdin.buffer.read()
     if not data:
         raise ValueError("standard input (--input -) is empty; pipe a .npy stream or CSV "
@@ -384,10 +388,12 @@ def _load_stdin(request: DataRequest) -> Loaded:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
         ids_from, label = request.ids_from, request.labels_from
-        if request.optional_columns:  # the run's columns, if there (a .npy has none)
-            header = (table_columns(path) or []) if suffix == ".csv" else []
-            ids_from = ids_from if ids_from in (None, "auto") or ids_from in header else "auto"
-            label = label if label in header else None
+        # The run's columns, if there (a .npy has none).
+        header = (table_columns(path) or []) if suffix == ".csv" else []
+        if "id_column" in request.optional_columns and ids_from not in (None, "auto", *header):
+            ids_from = "auto"
+        if "label_column" in request.optional_columns and label not in header:
+            label = None
         try:
             source = open_source(path, id_column=ids_from, label_column=label)
             return Loaded(source.to_numpy(), source.labels(), {"input": "stdin"},

@@ -30,7 +30,7 @@ def with_run_columns(request: DataRequest, recorded: dict[str, Any]) -> DataRequ
     if request.label_column is None and recorded.get("label_column"):
         wanted["label_column"] = recorded["label_column"]
     if request.input == STDIN:  # unread yet: taken when the table has them (_load_stdin)
-        return replace(request, optional_columns=True, **wanted)
+        return replace(request, optional_columns=tuple(wanted), **wanted)
     columns = table_columns(request.input) or []
     return replace(request, **{k: v for k, v in wanted.items() if v in columns})
 
