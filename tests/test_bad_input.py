@@ -1546,6 +1546,17 @@ def _refused_while_locked(ctx, written: str, *argv) -> None:
         assert (path.read_bytes() if path.exists() else None) == before
 
 
+@case("a damaged config.json beside an intact model.safetensors", "autoencoders embed", None,
+      "works: the configuration is read from the model file's own copy")
+def damaged_config_json(ctx):
+    run = _a_finished_run(ctx, "damaged-config")
+    (run / "config.json").write_text('{"format_version": 1,')
+    ctx.cli("embed", run, "--out", ctx.tmp / "damaged-config.npy")  # the run's own data
+    assert np.load(ctx.tmp / "damaged-config.npy").shape[0] > 0
+    with pytest.raises(CommandFailed, match="would overwrite"):  # still a run: protected
+        ctx.cli("embed", run, "--out", run / "history.csv")
+
+
 @case("a lock left by a killed fit", "autoencoders fit", None,
       "works: the lock of a process that no longer runs is taken over")
 def stale_lock(ctx):

@@ -46,8 +46,9 @@ from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
 
-__all__ = ["ModelRecord", "save_model", "load_model", "refuse_interrupted", "environment",
-           "params_to_json", "params_from_json", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
+__all__ = ["ModelRecord", "save_model", "load_model", "saved_config", "refuse_interrupted",
+           "environment", "params_to_json", "params_from_json", "MODEL_FILE", "CONFIG_FILE",
+           "HISTORY_FILE"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -297,6 +298,32 @@ def _header(weights: Path) -> tuple[dict[str, str], dict[str, _Shape]]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
                          "or corrupt") from None
+
+
+def saved_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The configuration a model folder records (config.json's content): from its
+    ``config.json``, or, when that is missing or damaged, from the copy in
+    ``model.safetensors``'s header; {} when neither can be read.
+
+    Parameters
+    ----------
+    path : str or Path
+        A model or run folder.
+
+    Returns
+    -------
+    dict
+    """
+    folder = Path(path)
+    for read in (lambda: (folder / CONFIG_FILE).read_bytes(),
+                 lambda: _header(folder / MODEL_FILE)[0]["config"]):
+        try:
+            config = json.loads(read())
+        except (OSError, ValueError, KeyError, RecursionError):
+            continue
+        if isinstance(config, dict):
+            return config
+    return {}
 
 
 def _check_tensors(weights: Path, arch: ArchitectureConfig, shapes: dict[str, _Shape]) -> None:

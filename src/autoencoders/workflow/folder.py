@@ -34,7 +34,7 @@ from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive, process_identity
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
-from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted
+from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted, saved_config
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
@@ -99,12 +99,17 @@ def _is_our_config(path: Path) -> bool:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return False
+    return _a_model_config(config)
+
+
+def _a_model_config(config: object) -> bool:
     return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 
 def is_run_folder(path: _PathLike) -> bool:
-    """Whether ``path`` is a run or model folder of ours (a ``config.json`` we wrote)."""
-    return _is_our_config(Path(path) / CONFIG_FILE)
+    """Whether ``path`` is a run or model folder of ours (a ``config.json`` we wrote, or,
+    that damaged, the configuration in its ``model.safetensors``)."""
+    return _a_model_config(saved_config(path))
 
 
 def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] = ()
@@ -477,11 +482,8 @@ def describe_outputs(out_dir: _PathLike) -> list[str]:
 def recorded_data(run_dir: _PathLike) -> dict[str, Any]:
     """What the run in ``run_dir`` recorded of its data (config.json's ``extra.data``: the
     data set or input file, split, id and label columns, sizes); {} when unreadable."""
-    try:
-        with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            data = json.load(f).get("extra", {}).get("data", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
+    extra = saved_config(run_dir).get("extra")
+    data = extra.get("data") if isinstance(extra, dict) else None
     return data if isinstance(data, dict) else {}
 
 
