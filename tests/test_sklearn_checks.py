@@ -82,6 +82,9 @@ def test_renamed_or_reordered_columns_are_refused_like_scikit_learn(digits):
                                          "'x0'.*missing: 'c0'.*in Python: "
                                          r"X\[model\.feature_names_in_\]"):
         ae.transform(df.rename(columns={"c0": "x0"}))
+    # More than five missing: the count of the rest, not a list cut short without a word.
+    with pytest.raises(ValueError, match=r"missing: 'c1', 'c2', 'c3', 'c4', 'c5', … \(2 more\)"):
+        ae.transform(df.rename(columns={f"c{i}": f"x{i}" for i in range(1, 8)}))
     with pytest.raises(ValueError, match="same columns in another order"):
         ae.transform(df[df.columns[::-1]])
     with pytest.warns(UserWarning, match="X does not have valid feature names"):

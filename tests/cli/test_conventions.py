@@ -17,9 +17,9 @@ def test_every_verb_parses_quiet_and_verbose_the_same_way():
     parser = build_parser()
     for verb in COMMANDS:
         data = ["--dataset", "digits"]
-        argv = {"fit": [*data, "--out", "o"], "demo": [], "embed": ["r", *data, "--out", "o"],
-                "reconstruct": ["r", *data, "--out", "o"], "evaluate": ["r", *data],
-                "score": ["r", *data, "--out", "o"],
+        argv = {"fit": [*data, "--out", "o"], "demo": [], "embed": ["r", *data, "--out", "o.npy"],
+                "reconstruct": ["r", *data, "--out", "o.npy"], "evaluate": ["r", *data],
+                "score": ["r", *data, "--out", "o.csv"],
                 "cluster": ["r", *data, "--n-clusters", "2"], "denoise": ["r", *data],
                 "sample": ["r", "--out", "o"], "report": ["r"], "export": ["r", "--out", "o"],
                 "interpolate": ["r", "--from", "0", "--to", "1", "--out", "o"],

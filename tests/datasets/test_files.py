@@ -109,6 +109,9 @@ def test_whole_number_ids_and_labels_written_as_floats_are_integers(tmp_path):
     (tmp_path / "f.csv").write_text("id,a,label\n0.0,1,1.0\n1.0,2,2\n")
     X, y, ids = read_input_with_ids(tmp_path / "f.csv", label_column="label")
     assert ids.dtype == y.dtype == np.int64 and list(ids) == [0, 1] and list(y) == [1, 2]
+    # read_input takes the label column too (as its errors advise), never as a feature.
+    X, y = read_input(tmp_path / "f.csv", label_column="label")
+    assert X.shape == (2, 1) and list(y) == [1, 2]
 
 
 def test_hexadecimal_cells_are_refused_by_both_csv_readers(tmp_path):

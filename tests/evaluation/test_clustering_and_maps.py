@@ -42,7 +42,7 @@ def test_reducers_fit_then_place_new_points(blobs):
 
 def test_missing_umap_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
-    with pytest.raises(ImportError, match=r"pip install 'autoencoders\[umap\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'umap-learn>=0.5' \(the umap extra\)"):
         make_reducer("umap")
 
 

@@ -127,7 +127,8 @@ def table_columns(path: str | os.PathLike[str]) -> list[str] | None:
 
 
 def read_input(path: str | os.PathLike[str], *, image_size: tuple[int, int] | None = None,
-               id_column: str | None = "auto") -> tuple[NDArray[Any], NDArray[Any] | None]:
+               id_column: str | None = "auto", label_column: str | None = None
+               ) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """Read a data file or an image folder into memory.
 
     Parameters
@@ -142,12 +143,16 @@ def read_input(path: str | os.PathLike[str], *, image_size: tuple[int, int] | No
         For ``.csv`` and ``.parquet``: a column of row ids, never read as a feature;
         "auto" takes a column named ``id`` when there is one. See
         :func:`read_input_with_ids` for the ids themselves.
+    label_column : str, optional
+        For ``.csv`` and ``.parquet``: a column of labels (class names or numbers), never
+        read as a feature; returned as ``y``.
 
     Returns
     -------
     X : ndarray, shape (n, ...)
     y : ndarray of shape (n,) or None
-        Labels, from an ``.npz`` that holds them; otherwise None.
+        Labels, from an ``.npz`` that holds them or the table's ``label_column``; otherwise
+        None.
 
     Raises
     ------
@@ -157,11 +162,13 @@ def read_input(path: str | os.PathLike[str], *, image_size: tuple[int, int] | No
         For an unsupported suffix, non-numeric or ragged CSV cells, an ``.npz`` without a
         recognisable data array, a ragged or object (pickled) array, a truncated or corrupt
         file, an image folder without images, with an unreadable image file, or with images
-        of different sizes (and no ``image_size``); a named ``id_column`` that is missing.
+        of different sizes (and no ``image_size``); a named ``id_column`` or
+        ``label_column`` that is missing, or labels with empty cells.
     ImportError
         For ``.parquet`` without pyarrow installed.
     """
-    X, y, _ = read_input_with_ids(path, image_size=image_size, id_column=id_column)
+    X, y, _ = read_input_with_ids(path, image_size=image_size, id_column=id_column,
+                                  label_column=label_column)
     return X, y
 
 

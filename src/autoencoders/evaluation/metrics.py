@@ -309,8 +309,9 @@ def _check_k(k: int, n: int) -> None:
         raise ValueError(f"k must be a whole number of neighbours, got {k!r}")
     if not 1 <= k < n / 2:
         raise ValueError(f"k={k} neighbours needs 1 ≤ k < n/2 points; got n={n}: pass a "
-                         "smaller k (evaluate's --k), or more points (a larger test split: "
-                         "--test-fraction, --subsample)")
+                         "smaller k (evaluate's --k), or more points (a run's test split is "
+                         "drawn when it is fitted: fit again with a larger --test-fraction; "
+                         "evaluate's --subsample only caps it)")
 
 
 # ------------------------------------------------------------------ downstream use

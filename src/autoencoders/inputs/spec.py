@@ -378,12 +378,17 @@ def check_feature_names(fitted: tuple[str, ...] | None, names: tuple[str, ...] |
                   "write its columns in this order"
                   if not unseen and not missing else
                   "; ".join(part for part in (
-                      f"unseen at fit time: {', '.join(map(repr, unseen[:5]))}"
-                      if unseen else "",
-                      f"missing: {', '.join(map(repr, missing[:5]))}" if missing else "")
+                      f"unseen at fit time: {_some(unseen)}" if unseen else "",
+                      f"missing: {_some(missing)}" if missing else "")
                       if part))
         fix = ("" if not unseen and not missing else "; pass the columns of fit (in "
                "Python: X[model.feature_names_in_]; on the command line a table's id and "
                "label columns are named by --id-column and --label-column)")
         raise ValueError("The feature names should match those that were passed during "
                          f"fit ({detail}){fix}")
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` names, and how many more: 'a', 'b', … (4 more)."""
+    more = f", … ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(map(repr, names[:shown])) + more
