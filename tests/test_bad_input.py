@@ -1418,6 +1418,16 @@ def save_where_config_is_a_folder(ctx):
         assert sorted(p.name for p in (ctx.tmp / "half").iterdir()) == ["config.json"]
 
 
+@case("checkpoint_dir a file", "AutoEncoder.fit", ValueError,
+      r"checkpoint_dir .*notes\.txt is a file; name a folder \(created when missing\)")
+def checkpoint_dir_a_file(ctx):
+    path = ctx.write("notes.txt", "mine")
+    try:
+        ctx.new(checkpoint_dir=path).fit(ctx.X)
+    finally:
+        assert path.read_text() == "mine"
+
+
 @case("--out the file the run was fitted on", "autoencoders export", ValueError,
       r"--out .*fitted-on\.npy would overwrite .*fitted-on\.npy \(an input, or a file of a "
       r"run\), destroying it", exit_code=1)
@@ -1557,6 +1567,21 @@ def damaged_config_json(ctx):
         ctx.cli("embed", run, "--out", run / "history.csv")
 
 
+@case("--log tensorboard:DIR in another run folder", "autoencoders fit", ValueError,
+      r"--log tensorboard:.*logged-into: .*logged-into is in a run folder, where its event "
+      r"files would be files that are not the run's; name a folder outside run folders \(or "
+      r"leave DIR out: the run's own tensorboard/\)", exit_code=2)
+def tensorboard_into_a_run(ctx):
+    other = _a_finished_run(ctx, "logged-into")
+    before = sorted(p.name for p in other.iterdir())
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "logging-run",
+                "--epochs", "1", "--no-map", "--no-report", "-q", "--log", f"tensorboard:{other}")
+    finally:
+        assert sorted(p.name for p in other.iterdir()) == before
+        assert not (ctx.tmp / "logging-run").exists()
+
+
 @case("a lock left by a killed fit", "autoencoders fit", None,
       "works: the lock of a process that no longer runs is taken over")
 def stale_lock(ctx):
@@ -1662,7 +1687,9 @@ def render(outcomes: dict[str, str]) -> str:
         "a run killed with SIGKILL mid-epoch and resumed ends with bit-identical weights; "
         "SIGINT/SIGTERM finish the step, checkpoint and exit 130/143 with the command that "
         "resumes; a corrupt newest checkpoint is skipped for the one before; resuming with "
-        "other data, recipe or architecture is refused.",
+        "other data, recipe or architecture is refused; SIGTERM elsewhere, in any verb, "
+        "unwinds as Ctrl-C does, exit 143, without a half-written file "
+        "(`tests/test_reliability.py`).",
         "- Property-based tests (`tests/test_properties.py`, hypothesis): the input checks, "
         "the CSV reader and the IDX parser on generated input, including a fuzzing run of "
         "the IDX parser that may raise only `IDXError`.",

@@ -199,6 +199,10 @@ def test_cli_export_writes_a_file_onnx_runtime_runs(tmp_path):
                check_code=1)
     assert "the suffix .onnx means onnx" in proc.stderr and not (tmp_path / "x.onnx").exists()
     assert run("export", out, "--out", "-", check_code=2).stderr.count("binary file") == 1
+    # A folder (or a path written as one) is not a file name: nothing is written.
+    proc = run("export", out, "--out", f"{tmp_path / 'newdir'}/", check_code=2)
+    assert "a folder; name the file to write in it" in proc.stderr
+    assert not (tmp_path / "newdir").exists()
     X = np.random.default_rng(0).uniform(0, 1, (50, 8, 8)).astype(np.float32)
     expected = AutoEncoder.load(out).transform(X)
     assert _max_diff(_onnx(tmp_path / "encoder.onnx", X), expected) < TOLERANCE

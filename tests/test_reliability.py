@@ -371,9 +371,21 @@ def test_sigterm_before_training_gives_back_the_run_force_set_aside(X, tmp_path,
         return read(request)
 
     monkeypatch.setattr(workflow, "run_data", terminated_while_reading)
-    assert _cli(*fit, "--epochs", "2", "--force") == 130
+    assert _cli(*fit, "--epochs", "2", "--force") == 143
     assert files_under(run) == before and not list(run.glob(".tmp-*"))
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the fit
+    # Every verb: SIGTERM while embed writes leaves no half-written temporary file.
+    from autoencoders.datasets.writers import ArrayWriter
+
+    write = ArrayWriter.write
+
+    def terminated_while_writing(self, *args, **kwargs):
+        write(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ArrayWriter, "write", terminated_while_writing)
+    assert _cli("embed", run, "--out", tmp_path / "codes.csv", "-q") == 143
+    assert not list(tmp_path.glob("*codes*")) and not list(tmp_path.glob(".*tmp*"))
 
 
 def test_two_processes_never_hold_a_runs_lock_at_once(tmp_path):

@@ -2,7 +2,8 @@
 in ``autoencoders.workflow`` and the estimator); no logic of its own.
 
 Exit codes: 0 success, 1 failure (bad data, missing files, training diverged), 2 usage errors
-(an output folder that holds another run included), 130 interrupted. Errors are one line on
+(an output folder that holds another run included), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM; both unwind, so that no half-written file is left). Errors are one line on
 stderr; ``--debug`` shows the traceback instead. Heavy libraries (torch, scikit-learn,
 matplotlib) are imported once a command runs, so that ``--help`` answers at once; torch is
 then set up once for every verb (``autoencoders.runtime.configured_torch``).
@@ -11,7 +12,9 @@ then set up once for every verb (``autoencoders.runtime.configured_torch``).
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from argparse import Namespace
 from collections.abc import Iterator, Sequence
@@ -36,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from ..runtime import configured_torch
 
-        with configured_torch(), _stderr_messages(args.quiet, args.verbose):
+        with configured_torch(), _stderr_messages(args.quiet, args.verbose), \
+                _sigterm_unwinds():
             _warn_of_hidden_runs(args)
             _refuse_unfinished_runs(args)
             return COMMANDS[args.command](args)
@@ -45,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except _Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -59,6 +66,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as from Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM acts as Ctrl-C (the training loop checkpoints on it with its own handler):
+    atomic writes take their temporary files away (killed at once, ``embed`` left a
+    half-written ``.NAME.tmp-…``), a new run that has not trained takes its files away and
+    gives back the run that ``fit --force`` set aside, one that has trained keeps its
+    checkpoint. Main thread only, as signals are."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _run_folders(args: Namespace) -> list[str]:

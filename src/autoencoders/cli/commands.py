@@ -311,6 +311,9 @@ def cmd_export(args: Namespace) -> int:
 
     if args.out == "-":
         raise UsageError("--out -: an exported model is a binary file; name one (.onnx, .pt)")
+    if args.out.endswith(("/", os.sep)) or os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: a folder; name the file to write in it "
+                         "(.onnx, .pt)")
     fmt = export_format(args.out, args.format)
     check_output(args.out, run_dir=args.run_dir)
     # Named data sets are uint8 images: their runs take the pixels as they come.

@@ -7,12 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import signal
 import sys
-import threading
 from argparse import Namespace
-from collections.abc import Iterator, Sequence
-from types import FrameType
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._common import _log, _method_list, _request
@@ -61,10 +58,10 @@ def cmd_fit(args: Namespace) -> int:
     if args.maps is None:  # the run's own map replaces the slow t-SNE picture
         args.maps = "pca" if args.neighbour_map else "pca,tsne"
     maps = _method_list(args.maps, "--maps", "map", MAP_METHODS)
+    _refuse_logs_in_runs(args.log or (), args.out)
     place = join_torchrun(args.device)
     try:
-        with _sigterm_unwinds():
-            code = _fit(args, place.rank, place.world, maps)
+        code = _fit(args, place.rank, place.world, maps)  # SIGTERM unwinds (main)
     except TrainingInterrupted as exc:
         if place.rank == 0:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", place.world))
@@ -89,24 +86,25 @@ def cmd_fit(args: Namespace) -> int:
     return code
 
 
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM outside the training loop (which checkpoints on it) acts as Ctrl-C: a new
-    run that has not trained takes its files away and gives back the run that ``--force``
-    set aside, one that has trained keeps its checkpoint (killed at once, it left that run
-    hidden and the folder without a run). Main thread only, as signals are."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _refuse_logs_in_runs(specs: Sequence[str], out: str) -> None:
+    """A ``tensorboard:DIR`` in a run folder (this one or another, or their codes/) would
+    put files there that are not a run's (so that ``fit --force`` refuses the folder); the
+    run's own ``RUN_DIR/tensorboard`` is where they go without DIR."""
+    from ..loggers import TENSORBOARD_DIR
+    from ..workflow.folder import is_run_folder
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    own = os.path.realpath(out)
+    for spec in specs:
+        kind, _, where = spec.partition(":")
+        if kind != "tensorboard" or not where:
+            continue
+        target = os.path.realpath(where)
+        around = [target, os.path.dirname(target), os.path.dirname(os.path.dirname(target))]
+        if target != os.path.join(own, TENSORBOARD_DIR) and any(
+                folder == own or is_run_folder(folder) for folder in around):
+            raise UsageError(f"--log {spec}: {where} is in a run folder, where its event files "
+                             "would be files that are not the run's; name a folder outside "
+                             "run folders (or leave DIR out: the run's own tensorboard/)")
 
 
 def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:

@@ -44,7 +44,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ICLR) — not a regression onto a precomputed picture. The network sees the data's first
     ``n_pca`` principal components; ``transform`` is then PCA and one forward pass, where
     UMAP's and openTSNE's ``transform`` optimise every new point against the training map.
-    Details: :func:`autoencoders.neighbours.fit.fit_map`; measured against UMAP and
+    Like them it does not scale columns: the distances are the data's own, so a table whose
+    columns differ in scale (incomes beside ratios) should be standardised first
+    (``sklearn.preprocessing.StandardScaler`` in a pipeline). Details: :func:`autoencoders.neighbours.fit.fit_map`; measured against UMAP and
     openTSNE on MNIST in ``benchmarks/results/quality.md``.
 
     Parameters

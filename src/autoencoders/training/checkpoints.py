@@ -79,7 +79,7 @@ class Checkpointer:
     ------
     ValueError
         For ``keep`` other than a whole number ≥ 1, ``every_minutes`` other than a
-        positive finite number or None (bools included).
+        positive finite number or None (bools included), a ``folder`` that is a file.
     """
 
     def __init__(self, folder: str | os.PathLike[str], every_minutes: float | None = None,
@@ -94,6 +94,9 @@ class Checkpointer:
                              f"positive number of minutes or None, got {every_minutes!r}")
         # Resolved now: a relative folder must not move with a later change of directory.
         self.folder = Path(folder).absolute()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"checkpoint_dir {folder} is a file; name a folder (created when "
+                             "missing)")
         self.owner = owner
         self.every_seconds = None if every_minutes is None else 60.0 * every_minutes
         self.keep = int(keep)
