@@ -46,8 +46,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     UMAP's and openTSNE's ``transform`` optimise every new point against the training map.
     Like them it does not scale columns: the distances are the data's own, so a table whose
     columns differ in scale (incomes beside ratios) should be standardised first
-    (``sklearn.preprocessing.StandardScaler`` in a pipeline). Details: :func:`autoencoders.neighbours.fit.fit_map`; measured against UMAP and
-    openTSNE on MNIST in ``benchmarks/results/quality.md``.
+    (``sklearn.preprocessing.StandardScaler`` in a pipeline). Details:
+    :func:`autoencoders.neighbours.fit.fit_map`; measured against UMAP and openTSNE on MNIST
+    in ``benchmarks/results/quality.md``.
 
     Parameters
     ----------
