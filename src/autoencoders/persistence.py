@@ -46,9 +46,9 @@ from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
 
-__all__ = ["ModelRecord", "save_model", "load_model", "saved_config", "refuse_interrupted",
-           "environment", "params_to_json", "params_from_json", "MODEL_FILE", "CONFIG_FILE",
-           "HISTORY_FILE"]
+__all__ = ["ModelRecord", "save_model", "load_model", "saved_config", "is_model_config",
+           "refuse_interrupted", "environment", "params_to_json", "params_from_json",
+           "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -231,18 +231,12 @@ def _refuse_others_files(folder: Path) -> None:
             raise IsADirectoryError(f"cannot save the model into {folder}: {file} is a folder; "
                                     "nothing was written: save into another folder")
     present = [f.name for f in files if os.path.lexists(f) and not _a_training_log(f)]
-    if present:
-        try:
-            config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            config = None
-        if not (isinstance(config, dict) and "format_version" in config
-                and "architecture" in config):
-            raise FileExistsError(
-                f"cannot save the model into {folder}: it holds {', '.join(present)}, which "
-                f"{'is' if len(present) == 1 else 'are'} not a saved model's (no config.json "
-                "written by autoencoders); nothing was written: save into a new folder, or "
-                "over a model saved before")
+    if present and not is_model_config(saved_config(folder)):
+        raise FileExistsError(
+            f"cannot save the model into {folder}: it holds {', '.join(present)}, which "
+            f"{'is' if len(present) == 1 else 'are'} not a saved model's (no config.json "
+            "written by autoencoders); nothing was written: save into a new folder, or over "
+            "a model saved before")
 
 
 def _a_training_log(file: Path) -> bool:
@@ -298,6 +292,12 @@ def _header(weights: Path) -> tuple[dict[str, str], dict[str, _Shape]]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"{weights}: not a readable safetensors file ({exc}); it is truncated "
                          "or corrupt") from None
+
+
+def is_model_config(config: object) -> bool:
+    """Whether ``config`` (parsed JSON) is a model's configuration, as :func:`save_model`
+    writes it into config.json."""
+    return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 
 def saved_config(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -34,7 +34,13 @@ from typing import Any
 
 from .._io import atomic_write, file_in_the_way, process_alive, process_identity
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
-from ..persistence import CONFIG_FILE, MODEL_FILE, refuse_interrupted, saved_config
+from ..persistence import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    is_model_config,
+    refuse_interrupted,
+    saved_config,
+)
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
 
@@ -99,17 +105,13 @@ def _is_our_config(path: Path) -> bool:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return False
-    return _a_model_config(config)
-
-
-def _a_model_config(config: object) -> bool:
-    return isinstance(config, dict) and "format_version" in config and "architecture" in config
+    return is_model_config(config)
 
 
 def is_run_folder(path: _PathLike) -> bool:
     """Whether ``path`` is a run or model folder of ours (a ``config.json`` we wrote, or,
     that damaged, the configuration in its ``model.safetensors``)."""
-    return _a_model_config(saved_config(path))
+    return is_model_config(saved_config(path))
 
 
 def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] = ()
