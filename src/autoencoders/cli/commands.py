@@ -145,9 +145,7 @@ def cmd_cluster(args: Namespace) -> int:
             raise UsageError(f"--n-clusters K: how many clusters to find ({request.name} has "
                              "no labels to count them from; a table names its labels with "
                              "--label-column)")
-        import numpy as np
-
-        args.n_clusters = len(np.unique(data.y))
+        args.n_clusters = len(set(data.y.tolist()))  # any mix of names and numbers
     result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          self_labelling=args.self_labelling, labels_out=args.out,
