@@ -428,6 +428,14 @@ def npz_named_npy(ctx):
             ctx.tmp / "zipped-codes.npy")
 
 
+@case("an id column named for an array file", "autoencoders embed", ValueError,
+      r"good\.npy: an id column \('key'\) needs a table \(\.csv or \.parquet\); arrays have "
+      r"none \(leave --id-column out\)", exit_code=1)
+def id_column_of_an_array(ctx):
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--id-column", "key",
+            "--out", ctx.tmp / "keyed.csv")
+
+
 @case("a .npy array named .npz", "read_input", ValueError,
       r"single\.npz: a \.npy file \(one array\), not an \.npz archive; name it \.npy")
 def npy_named_npz(ctx):
@@ -1411,6 +1419,21 @@ def save_over_users_files(ctx):
       r"cannot save the model into .*half: .*half/config\.json is a folder; nothing was "
       r"written: save into another folder")
 def save_where_config_is_a_folder(ctx):
+    # A link to a folder too: refused before model.safetensors is rewritten.
+    (ctx.tmp / "linked").mkdir(exist_ok=True)
+    saved = ctx.ae.save(ctx.tmp / "linked-model")
+    (saved / "config.json").unlink()
+    (saved / "config.json").symlink_to(ctx.tmp / "linked")
+    model = (saved / "model.safetensors").read_bytes()
+    with pytest.raises(IsADirectoryError, match="is a folder; nothing was written"):
+        ctx.ae.save(saved)
+    assert (saved / "model.safetensors").read_bytes() == model
+    # A model folder whose config.json a user replaced by JSON of theirs: refused.
+    (saved / "config.json").unlink()
+    (saved / "config.json").write_text('["my", "list"]')
+    with pytest.raises(FileExistsError, match="not a saved model's"):
+        ctx.ae.save(saved)
+    assert (saved / "config.json").read_text() == '["my", "list"]'
     (ctx.tmp / "half" / "config.json").mkdir(parents=True, exist_ok=True)
     try:
         ctx.ae.save(ctx.tmp / "half")
@@ -1565,6 +1588,12 @@ def damaged_config_json(ctx):
     assert np.load(ctx.tmp / "damaged-config.npy").shape[0] > 0
     with pytest.raises(CommandFailed, match="would overwrite"):  # still a run: protected
         ctx.cli("embed", run, "--out", run / "history.csv")
+    # JSON that is not a model's configuration ({}) hides neither the run nor its input.
+    (run / "config.json").write_text("{}")
+    before = (ctx.tmp / "good.npy").read_bytes()
+    with pytest.raises(CommandFailed, match="would overwrite"):
+        ctx.cli("export", run, "--format", "torchscript", "--out", ctx.tmp / "good.npy")
+    assert (ctx.tmp / "good.npy").read_bytes() == before
 
 
 @case("--log tensorboard:DIR in another run folder", "autoencoders fit", ValueError,
@@ -1578,6 +1607,9 @@ def tensorboard_into_a_run(ctx):
         ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "logging-run",
                 "--epochs", "1", "--no-map", "--no-report", "-q", "--log", f"tensorboard:{other}")
     finally:
+        with pytest.raises(CommandFailed, match="is in a run folder"):  # at any depth
+            ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "logging-run",
+                    "--epochs", "1", "-q", "--log", f"tensorboard:{other}/codes/a/b/tb")
         assert sorted(p.name for p in other.iterdir()) == before
         assert not (ctx.tmp / "logging-run").exists()
 

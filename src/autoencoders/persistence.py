@@ -227,11 +227,15 @@ def _refuse_others_files(folder: Path) -> None:
                                  "folder")
     files = [folder / name for name in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)]
     for file in files:
-        if file.is_dir() and not file.is_symlink():
+        if file.is_dir():  # or a link to one
             raise IsADirectoryError(f"cannot save the model into {folder}: {file} is a folder; "
                                     "nothing was written: save into another folder")
     present = [f.name for f in files if os.path.lexists(f) and not _a_training_log(f)]
-    if present and not is_model_config(saved_config(folder)):
+    try:  # a user's JSON; text that is no JSON may be ours, damaged (the model file says)
+        own = is_model_config(json.loads((folder / CONFIG_FILE).read_bytes()))
+    except (OSError, ValueError, RecursionError):
+        own = bool(saved_config(folder))
+    if present and not own:
         raise FileExistsError(
             f"cannot save the model into {folder}: it holds {', '.join(present)}, which "
             f"{'is' if len(present) == 1 else 'are'} not a saved model's (no config.json "
@@ -302,8 +306,9 @@ def is_model_config(config: object) -> bool:
 
 def saved_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The configuration a model folder records (config.json's content): from its
-    ``config.json``, or, when that is missing or damaged, from the copy in
-    ``model.safetensors``'s header; {} when neither can be read.
+    ``config.json``, or, when that is missing, damaged or not a model's
+    (:func:`is_model_config`), from the copy in ``model.safetensors``'s header; {} when
+    neither holds one.
 
     Parameters
     ----------
@@ -321,8 +326,8 @@ def saved_config(path: str | os.PathLike[str]) -> dict[str, Any]:
             config = json.loads(read())
         except (OSError, ValueError, KeyError, RecursionError):
             continue
-        if isinstance(config, dict):
-            return config
+        if is_model_config(config):
+            return cast("dict[str, Any]", config)
     return {}
 
 

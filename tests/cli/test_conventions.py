@@ -63,6 +63,9 @@ def test_warnings_are_one_line_verbose_logs_how_input_is_read(tmp_path):
     unlabelled = run("cluster", tmp_path / "b", "--method", "kmeans", check_code=2)
     assert "--n-clusters K: how many clusters to find" in unlabelled.stderr
     assert "has no labels to count them from" in unlabelled.stderr
+    one = run("cluster", tmp_path / "b", "--method", "kmeans", "--n-clusters", "1",
+              check_code=2)
+    assert "expected an integer of at least 2" in one.stderr
 
 
 def test_score_writes_anomaly_scores_with_ids_and_prints_the_highest_first(tmp_path):
@@ -168,6 +171,14 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
     proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-", "--id-column", "nope",
                input=(tmp_path / "t.csv").read_bytes(), check_code=1)
     assert "standard input: no column 'nope' for the ids" in proc.stderr
+    # An .npz archive on standard input (which takes .npy or CSV) is named as such.
+    import io
+
+    archive = io.BytesIO()
+    np.savez(archive, X=X)
+    proc = run("embed", tmp_path / "run", "--input", "-", "--out", "-",
+               input=archive.getvalue(), check_code=1)
+    assert "standard input holds an .npz archive" in proc.stderr
     # Standard input or output closed when the command starts: one line, no traceback.
     autoencoders = f"{sys.executable} -m autoencoders embed {tmp_path / 'run'}"
     for redirect, message in ((f"--input {tmp_path / 't.csv'} --out - >&-",

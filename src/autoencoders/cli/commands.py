@@ -146,6 +146,9 @@ def cmd_cluster(args: Namespace) -> int:
                              "no labels to count them from; a table names its labels with "
                              "--label-column)")
         args.n_clusters = len(set(data.y.tolist()))  # any mix of names and numbers
+        if args.n_clusters < 2:
+            raise UsageError(f"--n-clusters K: {request.name} has one label, so its count "
+                             "gives no clusters to find; give K (at least 2)")
     result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          self_labelling=args.self_labelling, labels_out=args.out,

@@ -10,6 +10,7 @@ import shlex
 import sys
 from argparse import Namespace
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._common import _log, _method_list, _request
@@ -87,7 +88,7 @@ def cmd_fit(args: Namespace) -> int:
 
 
 def _refuse_logs_in_runs(specs: Sequence[str], out: str) -> None:
-    """A ``tensorboard:DIR`` in a run folder (this one or another, or their codes/) would
+    """A ``tensorboard:DIR`` in a run folder (this one or another, at any depth) would
     put files there that are not a run's (so that ``fit --force`` refuses the folder); the
     run's own ``RUN_DIR/tensorboard`` is where they go without DIR."""
     from ..loggers import TENSORBOARD_DIR
@@ -98,10 +99,10 @@ def _refuse_logs_in_runs(specs: Sequence[str], out: str) -> None:
         kind, _, where = spec.partition(":")
         if kind != "tensorboard" or not where:
             continue
-        target = os.path.realpath(where)
-        around = [target, os.path.dirname(target), os.path.dirname(os.path.dirname(target))]
-        if target != os.path.join(own, TENSORBOARD_DIR) and any(
-                folder == own or is_run_folder(folder) for folder in around):
+        target = Path(os.path.realpath(where))
+        if target != Path(own, TENSORBOARD_DIR) and any(
+                str(folder) == own or is_run_folder(folder)
+                for folder in (target, *target.parents)):
             raise UsageError(f"--log {spec}: {where} is in a run folder, where its event files "
                              "would be files that are not the run's; name a folder outside "
                              "run folders (or leave DIR out: the run's own tensorboard/)")

@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     _add_device(p)
     _add_data_source(p, split=True, splits=("train", "test", "all"))
-    p.add_argument("--n-clusters", type=positive_int, metavar="K",
+    p.add_argument("--n-clusters", type=at_least_two, metavar="K",
                    help="clusters to find (default: as many as the data has distinct labels)")
     p.add_argument("--method", default="auto",
                    help="auto (default: ne-gmm when the inputs fit in 2 GiB or umap-learn "

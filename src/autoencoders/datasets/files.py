@@ -193,6 +193,9 @@ def _from_files(files: list[Path], what: str, id_column: str | None,
     if label_column is not None and not suffixes <= {".csv", ".parquet"}:
         raise ValueError(f"{what}: a label column needs a table (.csv or .parquet); an .npz "
                          "holds its labels as 'y', other files none")
+    if id_column not in (None, "auto") and not suffixes <= {".csv", ".parquet"}:
+        raise ValueError(f"{what}: an id column ({id_column!r}) needs a table (.csv or "
+                         ".parquet); arrays have none (leave --id-column out)")
     if suffixes == {".npy"}:
         return NpySource(files[0]) if len(files) == 1 else NpyShardsSource(files)
     if suffixes == {".parquet"}:

@@ -380,6 +380,9 @@ def _load_stdin(request: DataRequest) -> Loaded:
         raise ValueError("standard input is closed (--input -); pipe data into it, or name "
                          "a file with --input")
     data = sys.stdin.buffer.read()
+    if data.startswith(b"PK\x03\x04"):  # a zip: np.savez's archive
+        raise ValueError("standard input holds an .npz archive; it takes a .npy stream or CSV "
+                         "text: save the archive as a file and give --input FILE.npz")
     if not data:
         raise ValueError("standard input (--input -) is empty; pipe a .npy stream or CSV "
                          "text into it")
