@@ -299,8 +299,18 @@ def _header(weights: Path) -> tuple[dict[str, str], dict[str, _Shape]]:
 
 
 def is_model_config(config: object) -> bool:
-    """Whether ``config`` (parsed JSON) is a model's configuration, as :func:`save_model`
-    writes it into config.json."""
+    """Whether ``config`` is a model's configuration, as :func:`save_model` writes it into
+    config.json (a dict with ``format_version`` and ``architecture``).
+
+    Parameters
+    ----------
+    config : object
+        Parsed JSON of any type.
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 

@@ -326,20 +326,19 @@ def cmd_export(args: Namespace) -> int:
 
 
 def cmd_report(args: Namespace) -> int:
-    from ..workflow import run_lock, run_report
+    from ..report import REPORT_FILE
+    from ..workflow import check_output, run_lock, run_report
 
     if len(args.run_dirs) > 1 and not args.out:
         raise UsageError("report of several runs needs --out FILE.html")
-    out = args.out or os.path.join(args.run_dirs[0], "report.html")
+    own = os.path.join(args.run_dirs[0], REPORT_FILE)
+    out = args.out or own
     if not out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out {out}: name an .html file")
     # Into the run folder, as evaluate and cluster write theirs: under the run's lock
     # (not for a folder that is not there, which the lock would create).
     into_run = not args.out and os.path.isdir(args.run_dirs[0])
-    if args.out and os.path.abspath(out) != os.path.abspath(
-            os.path.join(args.run_dirs[0], "report.html")):  # not a run's own file
-        from ..workflow import check_output
-
+    if os.path.abspath(out) != os.path.abspath(own):  # anywhere else: no run's file
         for run in args.run_dirs:
             check_output(out, run_dir=run)
     with run_lock(args.run_dirs[0], "run this again then") if into_run else \

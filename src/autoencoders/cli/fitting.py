@@ -94,15 +94,14 @@ def _refuse_logs_in_runs(specs: Sequence[str], out: str) -> None:
     from ..loggers import TENSORBOARD_DIR
     from ..workflow.folder import is_run_folder
 
-    own = os.path.realpath(out)
+    own = Path(out).resolve()
     for spec in specs:
         kind, _, where = spec.partition(":")
         if kind != "tensorboard" or not where:
             continue
-        target = Path(os.path.realpath(where))
-        if target != Path(own, TENSORBOARD_DIR) and any(
-                str(folder) == own or is_run_folder(folder)
-                for folder in (target, *target.parents)):
+        target = Path(where).resolve()
+        if target != own / TENSORBOARD_DIR and any(
+                folder == own or is_run_folder(folder) for folder in (target, *target.parents)):
             raise UsageError(f"--log {spec}: {where} is in a run folder, where its event files "
                              "would be files that are not the run's; name a folder outside "
                              "run folders (or leave DIR out: the run's own tensorboard/)")

@@ -337,6 +337,17 @@ def check_output(out: str | Path, *inputs: str | Path | None,
     codes, ...) or the input file it was fitted on (``sample run --out data.npy``), nor over
     those of any other run folder (``embed r1 --map --out r2/map.csv``).
 
+    Parameters
+    ----------
+    out : str or Path
+        The file to be written; ``-`` (standard output) always passes.
+    *inputs : str, Path or None
+        Files, folders or glob patterns the command reads.
+    run_dir : str or Path, optional
+        The run the command works on.
+    option : str, default "--out"
+        How messages name ``out`` (``--figure`` for denoise's picture).
+
     Raises
     ------
     ValueError
