@@ -189,6 +189,14 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
                                 text=True, timeout=300)
         assert closed.returncode == 1 and message in closed.stderr, closed.stderr
         assert "Traceback" not in closed.stderr
+    # A verb that prints its results there does not run to lose them (summary and
+    # evaluate printed their tables into nothing and exited 0); one that writes a file does.
+    for verb, code in (("summary", 1), ("evaluate", 1),
+                       (f"embed --input {tmp_path / 't.csv'} --out {tmp_path / 'o.npy'}", 0)):
+        closed = subprocess.run(f"{sys.executable} -m autoencoders {verb} {tmp_path / 'run'} >&-",
+                                shell=True, capture_output=True, text=True, timeout=300)
+        assert closed.returncode == code, closed.stderr
+        assert ("standard output is closed" in closed.stderr) == (code == 1)
 
 
 def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):

@@ -37,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
+        if sys.stdout is None and args.command not in _PRINT_NO_RESULTS:  # started with >&-
+            raise OSError(f"standard output is closed: the results {args.command} prints "
+                          "there would be lost; redirect it to a file, or to /dev/null to "
+                          "drop them")
         from ..runtime import configured_torch
 
         with configured_torch(), _stderr_messages(args.quiet, args.verbose), \
@@ -66,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
+
+
+#: Verbs that print nothing on standard output unless ``--out -`` sends their data there
+#: (the writer refuses a closed one then); the others print their results (fit's numbers,
+#: evaluate's table, score's highest scores, ...), which a closed one would lose.
+_PRINT_NO_RESULTS = frozenset({"embed", "reconstruct", "sample", "interpolate", "export",
+                               "report"})
 
 
 class _Terminated(KeyboardInterrupt):
