@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -1439,6 +1440,31 @@ def save_where_config_is_a_folder(ctx):
         ctx.ae.save(ctx.tmp / "half")
     finally:
         assert sorted(p.name for p in (ctx.tmp / "half").iterdir()) == ["config.json"]
+
+
+@case("saving into the run folder of another fit", "AutoEncoder.save", FileExistsError,
+      r"cannot save the model into .*cli-run: it is the run folder of another fit, whose "
+      r"metrics, codes and report describe the model there; nothing was written: save into "
+      r"another folder")
+def save_into_another_fits_run(ctx):
+    # A hostile trial replaced a run's model from Python, leaving its metrics and report
+    # describing a model no longer there. The run's own fit may save into it (the CLI
+    # does), and a plain model folder may still be saved over.
+    path, run = ctx.tmp / "cli-data.npy", ctx.tmp / "cli-run"
+    np.save(path, ctx.X)
+    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
+            "-q")
+    model = (run / "model.safetensors").read_bytes()
+    ctx.ae.save(ctx.tmp / "plain")
+    ctx.new().fit(ctx.X).save(ctx.tmp / "plain")
+    loaded = AutoEncoder.load(run)
+    with pytest.raises(FileExistsError, match="run folder of another fit"):
+        loaded.save(run)  # the same model, but no longer the fit's estimator
+    shutil.rmtree(run / "checkpoints")  # without its checkpoints: still a run (metrics.json)
+    try:
+        ctx.ae.save(run)
+    finally:
+        assert (run / "model.safetensors").read_bytes() == model
 
 
 @case("checkpoint_dir a file", "AutoEncoder.fit", ValueError,

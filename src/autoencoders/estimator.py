@@ -445,7 +445,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                              model=self.model_, history=self.history_,
                              train_seconds=self.train_seconds_, extra=extra,
                              neighbour_map=getattr(self, "neighbour_map_", None))
-        return save_model(record, path)
+        return save_model(record, path, owner=self.__dict__.get("_token"))
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> AutoEncoder:

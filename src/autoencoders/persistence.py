@@ -22,9 +22,7 @@ import csv
 import io
 import json
 import os
-import platform
 import shlex
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +43,18 @@ from .inputs import InputSpec
 from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
+from .runtime import environment
+from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
 
 __all__ = ["ModelRecord", "save_model", "load_model", "saved_config", "is_model_config",
-           "refuse_interrupted", "environment", "params_to_json", "params_from_json",
-           "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
+           "refuse_interrupted", "params_to_json", "params_from_json",
+           "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE", "METRICS_FILE"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
+#: What ``autoencoders fit`` writes beside the model: a folder holding it is a run's.
+METRICS_FILE = "metrics.json"
 _SCALING_PREFIX = "scaling."
 _MAP_PREFIX = "map."
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
@@ -133,21 +135,8 @@ def params_from_json(params: dict[str, Any], known: Iterable[str] | None = None)
     return out
 
 
-def environment() -> dict[str, str | None]:
-    """Versions of Python, the platform and the packages a model depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    env: dict[str, str | None] = {"python": sys.version.split()[0],
-                                  "platform": platform.platform()}
-    for pkg in ("autoencoders", "torch", "numpy", "scikit-learn", "safetensors"):
-        try:
-            env[pkg] = version(pkg)
-        except PackageNotFoundError:
-            env[pkg] = None
-    return env
-
-
-def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
+def save_model(record: ModelRecord, path: str | os.PathLike[str], owner: str | None = None
+               ) -> Path:
     """Write a model into folder ``path`` (created if missing).
 
     Each file is written to a temporary name, fsynced and renamed; ``model.safetensors``,
@@ -159,6 +148,9 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     record : ModelRecord
     path : str or Path
         The folder.
+    owner : str, optional
+        The fit that made the model (the owner its checkpoints record): a run folder
+        (``checkpoints/owner.json``, or ``metrics.json``) is written over only by its own.
 
     Returns
     -------
@@ -170,14 +162,15 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     OSError
         When the folder cannot be created or written; ``FileExistsError`` (nothing
         written) when it holds a config.json, history.csv or model.safetensors that is not a
-        saved model's, ``IsADirectoryError`` when one of those names is a folder,
-        ``NotADirectoryError`` when ``path`` is a file.
+        saved model's, or is another fit's run folder (its metrics, codes and report would
+        describe a model it no longer holds); ``IsADirectoryError`` when one of those names
+        is a folder, ``NotADirectoryError`` when ``path`` is a file.
     """
     import torch
     from safetensors.torch import save
 
     folder = Path(path)
-    _refuse_others_files(folder)
+    _refuse_others_files(folder, owner)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
     for name, value in record.input_spec.stats.items():
@@ -218,13 +211,19 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _refuse_others_files(folder: Path) -> None:
+def _refuse_others_files(folder: Path, owner: str | None) -> None:
     """Raise before anything is written when saving into ``folder`` would replace files
-    that are not a saved model's (a user's config.json or history.csv), or could not be
-    whole (a folder where a file goes)."""
+    that are not a saved model's (a user's config.json or history.csv) or another fit's run,
+    or could not be whole (a folder where a file goes)."""
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot save the model into {folder}: it is a file; name a "
                                  "folder")
+    recorded = Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
+    if (recorded or (folder / METRICS_FILE).exists()) and (owner is None or recorded != owner):
+        raise FileExistsError(
+            f"cannot save the model into {folder}: it is the run folder of another fit, whose "
+            "metrics, codes and report describe the model there; nothing was written: save "
+            "into another folder")
     files = [folder / name for name in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)]
     for file in files:
         if file.is_dir():  # or a link to one
@@ -373,8 +372,6 @@ def refuse_interrupted(folder: str | os.PathLike[str]) -> None:
     FileNotFoundError
         Naming ``fit --resume`` (and ``fit(X, resume=True)`` in Python).
     """
-    from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
-
     folder = Path(folder)
     checkpoints = Checkpointer(folder / CHECKPOINT_DIR).paths()
     if os.path.lexists(folder / MODEL_FILE) or not any(

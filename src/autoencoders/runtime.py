@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +22,7 @@ from .config import TrainingConfig
 from .params import recipe_from_params
 
 __all__ = ["select_device", "configured_torch", "flush_denormals", "cudnn_autotune",
-           "available_cores", "check_wait_policy", "native_bf16", "device_recipe"]
+           "available_cores", "check_wait_policy", "native_bf16", "device_recipe", "environment"]
 
 #: Whether configured_torch has flushed denormals for the running command, so that
 #: flush_denormals must leave the flag on when it ends.
@@ -192,3 +194,25 @@ def check_wait_policy() -> None:
                       "over; set OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000 in the "
                       "environment (what importing autoencoders before torch sets)",
                       RuntimeWarning, stacklevel=3)
+
+
+def environment() -> dict[str, str | None]:
+    """Versions of Python, the platform and the packages a model depends on (recorded in
+    every saved model's config.json and shown by the report).
+
+    Returns
+    -------
+    dict of str to str or None
+        ``python``, ``platform``, and the version of ``autoencoders``, ``torch``, ``numpy``,
+        ``scikit-learn`` and ``safetensors`` (None when one is not installed).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    env: dict[str, str | None] = {"python": sys.version.split()[0],
+                                  "platform": platform.platform()}
+    for pkg in ("autoencoders", "torch", "numpy", "scikit-learn", "safetensors"):
+        try:
+            env[pkg] = version(pkg)
+        except PackageNotFoundError:
+            env[pkg] = None
+    return env

@@ -14,8 +14,9 @@ from numpy.typing import NDArray
 
 from ..datasets import label_names
 from ..models.summary import layer_table
-from ..persistence import CONFIG_FILE, HISTORY_FILE, environment
+from ..persistence import CONFIG_FILE, HISTORY_FILE
 from ..plotting import as_images
+from ..runtime import environment
 
 __all__ = ["RunView", "run_view", "MAX_POINTS"]
 

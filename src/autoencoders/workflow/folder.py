@@ -36,6 +36,7 @@ from .._io import atomic_write, file_in_the_way, process_alive, process_identity
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
 from ..persistence import (
     CONFIG_FILE,
+    METRICS_FILE,
     MODEL_FILE,
     is_model_config,
     refuse_interrupted,
@@ -57,7 +58,6 @@ __all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "hidden_rep
            "CLUSTER_FILE",
            "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "MAP_TABLE", "PROG"]
 
-METRICS_FILE = "metrics.json"
 #: The map coordinates of every row of a run's data, with ids and labels (runs with a map).
 MAP_TABLE = "map.csv"
 #: The run's options, saved beside its checkpoints for ``fit --resume``.
