@@ -31,6 +31,7 @@ from autoencoders import AutoEncoder
 from autoencoders.datasets import read_input, write_array
 from autoencoders.datasets.idx import parse_idx
 from autoencoders.plotting import plot_maps
+from autoencoders.training import CheckpointError
 from tests.cli.helpers import files_under
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
@@ -1450,10 +1451,7 @@ def save_into_another_fits_run(ctx):
     # A hostile trial replaced a run's model from Python, leaving its metrics and report
     # describing a model no longer there. The run's own fit may save into it (the CLI
     # does), and a plain model folder may still be saved over.
-    path, run = ctx.tmp / "cli-data.npy", ctx.tmp / "cli-run"
-    np.save(path, ctx.X)
-    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
-            "-q")
+    run = _cli_run(ctx, "cli-run")
     model = (run / "model.safetensors").read_bytes()
     ctx.ae.save(ctx.tmp / "plain")
     ctx.new().fit(ctx.X).save(ctx.tmp / "plain")
@@ -1465,6 +1463,76 @@ def save_into_another_fits_run(ctx):
         ctx.ae.save(run)
     finally:
         assert (run / "model.safetensors").read_bytes() == model
+
+
+def _cli_run(ctx, name: str) -> Path:
+    """A finished run of ``autoencoders fit`` on the context's rows."""
+    path, run = ctx.tmp / f"{name}.npy", ctx.tmp / name
+    np.save(path, ctx.X)
+    ctx.cli("fit", "--input", path, "--out", run, "--epochs", "1", "--no-map", "--no-report",
+            "-q")
+    return run
+
+
+@case("a resume refused, then a save into that run", "AutoEncoder.save", FileExistsError,
+      r"cannot save the model into .*refused-run: it is the run folder of another fit")
+def refused_resume_takes_no_claim(ctx):
+    # A hostile trial: a fit(resume=True) that the run's checkpoints refused had taken over
+    # the run's owner token, and then save replaced the run's model (or a fresh fit
+    # deleted an interrupted run's checkpoints). Only a resume that goes on may keep it.
+    run = _cli_run(ctx, "refused-run")
+    model = (run / "model.safetensors").read_bytes()
+    other = ctx.new(latent_dim=3).fit(ctx.X).set_params(checkpoint_dir=run / "checkpoints")
+    with pytest.raises(CheckpointError):
+        other.fit(ctx.X, resume=True)  # another architecture
+    with pytest.raises(CheckpointError, match="holds the checkpoints of another run"):
+        other.fit(ctx.X)  # would delete the run's checkpoints
+    try:
+        other.save(run)
+    finally:
+        assert (run / "model.safetensors").read_bytes() == model
+
+
+@case("checkpoint_dir whose checkpoint files are gone, of another run", "AutoEncoder.fit",
+      CheckpointError, r"checkpoints holds the checkpoints of another run \(its owner\.json; "
+      r"the checkpoint files are gone\); resume it")
+def checkpoints_gone_owner_kept(ctx):
+    run = _cli_run(ctx, "emptied-run")
+    for step in (run / "checkpoints").glob("step-*"):
+        step.unlink()
+    try:
+        ctx.new(checkpoint_dir=run / "checkpoints").fit(ctx.X)
+    finally:
+        assert json.loads((run / "checkpoints" / "owner.json").read_text())["owner"]
+
+
+@case("checkpoint_dir a model or run folder", "AutoEncoder.fit", CheckpointError,
+      r"checkpoint_dir .*root-run holds model\.safetensors, which is not a checkpoint \(a "
+      r"model or run folder\); checkpoints go in a folder of their own, such as "
+      r".*root-run/checkpoints")
+def checkpoint_dir_a_run_folder(ctx):
+    run = _cli_run(ctx, "root-run")
+    before = sorted(p.name for p in run.iterdir())
+    try:
+        ctx.new(checkpoint_dir=run).fit(ctx.X)
+    finally:
+        assert sorted(p.name for p in run.iterdir()) == before
+
+
+@case("export over a run's model file", "AutoEncoder.export", FileExistsError,
+      r"model\.safetensors exists and is not named as an export \(\.onnx, \.pt, \.pth, "
+      r"\.ts\): export writes over earlier exports only; nothing was written")
+def export_over_a_models_file(ctx):
+    folder = ctx.copy_model("exported-over")
+    model = (folder / "model.safetensors").read_bytes()
+    ctx.ae.export(folder / "encoder.pt")
+    ctx.ae.export(folder / "encoder.pt")  # an earlier export: written over
+    with pytest.raises(FileExistsError, match="not named as an export"):
+        ctx.ae.export(ctx.tmp / "good.npy", format="torchscript")  # the user's data
+    try:
+        ctx.ae.export(folder / "model.safetensors", format="torchscript")
+    finally:
+        assert (folder / "model.safetensors").read_bytes() == model
 
 
 @case("checkpoint_dir a file", "AutoEncoder.fit", ValueError,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from .neighbours import NeighbourMap
 from .params import PRESETS, architecture_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, device_recipe, select_device
-from .training import Checkpointer, as_tensor, batched_apply, fit_model
+from .training import as_tensor, batched_apply, fit_checkpointer, fit_model
 
 __all__ = ["AutoEncoder"]
 
@@ -289,15 +288,10 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         params = self.get_params()
         device = select_device(self.device)
         recipe, want_map = device_recipe(params), self._map_wanted()  # check the parameters
-        checkpointer = None
-        if self.checkpoint_dir is not None:
-            # The owner token is not a parameter: a clone or a loaded copy gets its own, and
-            # so never deletes this estimator's checkpoints; a resumed fit takes over the
-            # token of the run it continues.
-            self._token = ((resume and Checkpointer(self.checkpoint_dir).recorded_owner())
-                           or self.__dict__.get("_token") or uuid.uuid4().hex)
-            checkpointer = Checkpointer(self.checkpoint_dir, self.checkpoint_every,
-                                        self.keep_checkpoints, owner=self._token)
+        checkpointer, token = None, self.__dict__.get("_token")
+        if self.checkpoint_dir is not None:  # a resume keeps the run's token if not refused
+            checkpointer, token = fit_checkpointer(self.checkpoint_dir, self.checkpoint_every,
+                                                   self.keep_checkpoints, token, resume)
         elif resume:
             raise ValueError("resume=True needs checkpoint_dir, the folder where the "
                              "interrupted fit wrote its checkpoints")
@@ -318,7 +312,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # Parameters and data passed their checks: only now is an earlier fit replaced,
         # and put back if this one fails or is interrupted.
-        with kept_on_failure(self):
+        with kept_on_failure(self, keep=() if resume else ("_token",)):
+            self._token = token
             self._set_input_spec(spec)
             self.architecture_, self.recipe_ = architecture, recipe
             model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),

@@ -230,7 +230,9 @@ class ExportMixin:
         ----------
         path : str or Path
             The file to write (conventionally ``.onnx`` or ``.pt``), written atomically: on
-            any error an existing file keeps its contents.
+            any error an existing file keeps its contents. An existing file is written over
+            only when named as an export (``.onnx``, ``.pt``, ``.pth``, ``.ts``): an earlier
+            export, not a model's, a run's or a data file.
         format : {"onnx", "torchscript"}, optional
             By default the one ``path``'s suffix names (``.onnx``; ``.pt``, ``.pth``,
             ``.ts``), else ONNX. ONNX through PyTorch's ``torch.export``-based exporter
@@ -256,8 +258,14 @@ class ExportMixin:
         ImportError
             For ONNX without the onnx and onnxscript packages.
         OSError
-            When ``path`` cannot be written.
+            When ``path`` cannot be written; ``FileExistsError`` (nothing written) when it
+            is an existing file not named as an export.
         """
+        if os.path.lexists(path) and not str(path).lower().endswith(
+                tuple(s for suffixes in _SUFFIXES.values() for s in suffixes)):
+            raise FileExistsError(f"{path} exists and is not named as an export (.onnx, .pt, "
+                                  ".pth, .ts): export writes over earlier exports only; "
+                                  "nothing was written: choose another path")
         if format is not None and format not in EXPORT_FORMATS:
             raise ValueError(f"unknown export format {format!r}; choose one of "
                              f"{', '.join(EXPORT_FORMATS)}")

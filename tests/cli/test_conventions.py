@@ -191,12 +191,30 @@ def test_verbs_on_a_run_reuse_its_id_and_label_columns(tmp_path):
         assert "Traceback" not in closed.stderr
     # A verb that prints its results there does not run to lose them (summary and
     # evaluate printed their tables into nothing and exited 0); one that writes a file does.
-    for verb, code in (("summary", 1), ("evaluate", 1),
-                       (f"embed --input {tmp_path / 't.csv'} --out {tmp_path / 'o.npy'}", 0)):
-        closed = subprocess.run(f"{sys.executable} -m autoencoders {verb} {tmp_path / 'run'} >&-",
+    # Opened read-only (1<file) is refused as closed is; a verb that would print nothing
+    # there (denoise without clean data, score --top 0) runs.
+    (tmp_path / "ro.txt").write_text("mine\n")
+    new = tmp_path / "new.csv"
+    for verb, redirect, code in (
+            ("summary", ">&-", 1), ("evaluate", ">&-", 1),
+            ("summary", f"1<{tmp_path / 'ro.txt'}", 1),
+            (f"embed --input {new} --out {tmp_path / 'o.npy'}", ">&-", 0),
+            (f"denoise --input {new} --out {tmp_path / 'd.npy'}", ">&-", 0),
+            (f"score --input {new} --out {tmp_path / 's.npy'} --top 0", ">&-", 0),
+            (f"score --input {new} --out {tmp_path / 's.npy'}", ">&-", 1)):
+        closed = subprocess.run(f"{sys.executable} -m autoencoders {verb.split()[0]} "
+                                f"{tmp_path / 'run'} {' '.join(verb.split()[1:])} {redirect}",
                                 shell=True, capture_output=True, text=True, timeout=300)
-        assert closed.returncode == code, closed.stderr
-        assert ("standard output is closed" in closed.stderr) == (code == 1)
+        assert closed.returncode == code, (verb, redirect, closed.stderr)
+        assert ("standard output is closed or read-only" in closed.stderr) == (code == 1)
+    assert (tmp_path / "ro.txt").read_text() == "mine\n"
+    closed = subprocess.run(f"{sys.executable} -m autoencoders --print-completion bash >&-",
+                            shell=True, capture_output=True, text=True, timeout=300)
+    assert closed.returncode == 1 and "the completion script would be lost" in closed.stderr
+    # With --out -, the data alone goes to standard output; denoise's PSNR to stderr.
+    proc = run("denoise", tmp_path / "run", "--input", new, "--add-noise", "gaussian:0.1",
+               "--out", "-", check_code=0)
+    assert proc.stdout.startswith("key,") and "PSNR" in proc.stderr
 
 
 def test_a_config_file_sets_options_the_command_line_wins_and_fit_saves_them(tmp_path):

@@ -33,21 +33,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     try:
+        if _stdout_unwritable() and any(a.startswith("--print-completion") for a in argv):
+            raise OSError("standard output is closed or read-only: the completion script "
+                          "would be lost; redirect it to a file")
         args = parser.parse_args(with_config(parser, argv))
         if args.command is None:
             parser.print_help()
             return 2
-        if sys.stdout is None and args.command not in _PRINT_NO_RESULTS:  # started with >&-
-            raise OSError(f"standard output is closed: the results {args.command} prints "
-                          "there would be lost; redirect it to a file, or to /dev/null to "
-                          "drop them")
+        if _stdout_unwritable() and _writes_stdout(args):
+            raise OSError(f"standard output is closed or read-only: what {args.command} "
+                          "writes there would be lost; redirect it to a file, or to /dev/null "
+                          "to drop it")
         from ..runtime import configured_torch
 
         with configured_torch(), _stderr_messages(args.quiet, args.verbose), \
                 _sigterm_unwinds():
             _warn_of_hidden_runs(args)
             _refuse_unfinished_runs(args)
-            return COMMANDS[args.command](args)
+            code = COMMANDS[args.command](args)
+            if sys.stdout is not None:  # here, not at exit: a full disk is an error, exit 1
+                sys.stdout.flush()
+            return code
     except UsageError as exc:
         if debug:
             raise
@@ -72,11 +78,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-#: Verbs that print nothing on standard output unless ``--out -`` sends their data there
-#: (the writer refuses a closed one then); the others print their results (fit's numbers,
-#: evaluate's table, score's highest scores, ...), which a closed one would lose.
-_PRINT_NO_RESULTS = frozenset({"embed", "reconstruct", "sample", "interpolate", "export",
-                               "report"})
+def _stdout_unwritable() -> bool:
+    """Whether standard output was closed (``>&-``: Python's is None then) or opened
+    read-only (``1<file``) when the program started."""
+    if sys.stdout is None:
+        return True
+    try:
+        import fcntl
+
+        return fcntl.fcntl(sys.stdout.fileno(), fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    except (ImportError, OSError, ValueError):  # Windows; a stdout of no file (io.StringIO)
+        return False
+
+
+def _writes_stdout(args: Namespace) -> bool:
+    """Whether the command writes on standard output: data (``--out -``), or results it
+    prints (fit's numbers, evaluate's table, score's highest scores, ...)."""
+    if getattr(args, "out", None) == "-":
+        return True
+    if args.command in ("embed", "reconstruct", "sample", "interpolate", "export", "report"):
+        return False
+    if args.command == "denoise":  # PSNR, against clean data only
+        return bool(args.clean or args.add_noise)
+    return args.command != "score" or bool(args.top > 0)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -224,7 +224,8 @@ def cmd_denoise(args: Namespace) -> int:
         noisy_db = reconstruction_metrics(rows["clean"], rows["noisy"])["psnr"]
         denoised_db = reconstruction_metrics(rows["clean"], rows["denoised"])["psnr"]
         print(f"PSNR against the clean data: noisy {noisy_db:.2f} dB, denoised "
-              f"{denoised_db:.2f} dB ({denoised_db - noisy_db:+.2f} dB)")
+              f"{denoised_db:.2f} dB ({denoised_db - noisy_db:+.2f} dB)",
+              file=sys.stderr if args.out == "-" else sys.stdout)  # stdout carries the data
     if args.figure:
         n = min(10, len(X))
         plot_image_rows({k: v[:n] for k, v in rows.items()}, args.figure,

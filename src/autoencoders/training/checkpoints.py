@@ -21,6 +21,7 @@ import math
 import os
 import re
 import time
+import uuid
 import warnings
 from dataclasses import MISSING, asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -36,9 +37,9 @@ from ..datasets.source import Source
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Checkpointer", "CheckpointError", "read_checkpoint", "is_checkpoint",
-           "CHECKPOINT_FORMAT_VERSION", "CHECKPOINT_DIR", "Position", "RunState", "pack",
-           "unpack", "check_facts", "data_fingerprint"]
+__all__ = ["Checkpointer", "CheckpointError", "fit_checkpointer", "read_checkpoint",
+           "is_checkpoint", "CHECKPOINT_FORMAT_VERSION", "CHECKPOINT_DIR", "Position",
+           "RunState", "pack", "unpack", "check_facts", "data_fingerprint"]
 
 CHECKPOINT_FORMAT_VERSION = 1
 #: The sub-folder of a run folder that holds its checkpoints.
@@ -53,6 +54,26 @@ def is_checkpoint(path: Path) -> bool:
     """Whether ``path`` is named as a checkpoint in a run's checkpoint folder
     (``RUN/checkpoints/step-NNNNNNNNNN.safetensors``)."""
     return bool(_NAME.match(path.name)) and path.parent.name == CHECKPOINT_DIR
+
+
+def fit_checkpointer(folder: str | os.PathLike[str], every_minutes: float | None, keep: int,
+                     owner: str | None, resume: bool) -> tuple[Checkpointer, str]:
+    """The checkpointer of a fit into ``folder`` and its owner token: when resuming, the
+    token the folder records (the run it continues); else ``owner``, or a new one. The
+    token is no estimator parameter: a clone or a loaded copy gets a new one, and so never
+    deletes another's checkpoints.
+
+    Returns
+    -------
+    (Checkpointer, str)
+
+    Raises
+    ------
+    ValueError
+        As :class:`Checkpointer`.
+    """
+    token = (resume and Checkpointer(folder).recorded_owner()) or owner or uuid.uuid4().hex
+    return Checkpointer(folder, every_minutes, keep, owner=token), token
 
 
 class CheckpointError(ValueError):
@@ -173,14 +194,26 @@ class Checkpointer:
         ------
         CheckpointError
             When the folder holds checkpoints of another run (another estimator, a clone, a
-            loaded model): they are never deleted without being named.
+            loaded model), or its record of them (``owner.json``: the files may be gone,
+            not the run), or safetensors files that are not checkpoints (a model's, a run
+            folder's root): they are never deleted or mixed in without being named.
         """
-        if self.paths() and self.owner is not None and self.recorded_owner() != self.owner:
+        recorded = self.recorded_owner()
+        if self.owner is not None and recorded not in (None, self.owner):
             raise CheckpointError(
-                f"{self.folder} holds the checkpoints of another run; resume it (fit(..., "
-                "resume=True), or autoencoders fit --resume), choose another "
-                "checkpoint_dir, or delete them: a fit never deletes another run's "
+                f"{self.folder} holds the checkpoints of another run"
+                + ("" if self.paths() else f" (its {OWNER_FILE}; the checkpoint files are gone)")
+                + "; resume it (fit(..., resume=True), or autoencoders fit --resume), choose "
+                "another checkpoint_dir, or delete them: a fit never deletes another run's "
                 "checkpoints")
+        models = sorted(p.name for p in self.folder.glob("*.safetensors")
+                        if not _NAME.match(p.name))
+        if models:
+            raise CheckpointError(
+                f"checkpoint_dir {self.folder} holds {', '.join(models[:3])}, which "
+                f"{'is not a checkpoint' if len(models) == 1 else 'are not checkpoints'} (a model "
+                "or run folder); "
+                f"checkpoints go in a folder of their own, such as {self.folder / CHECKPOINT_DIR}")
         self.clear()
         if self.owner is not None:
             atomic_write(self.folder / OWNER_FILE, json.dumps({"owner": self.owner}) + "\n")
