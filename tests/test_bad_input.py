@@ -1456,7 +1456,8 @@ def save_into_another_fits_run(ctx):
     ctx.ae.save(ctx.tmp / "plain")
     ctx.new().fit(ctx.X).save(ctx.tmp / "plain")
     loaded = AutoEncoder.load(run)
-    with pytest.raises(FileExistsError, match="run folder of another fit"):
+    with pytest.raises(FileExistsError, match=r"holds the checkpoints of another fit "
+                       r"\(checkpoints/owner\.json\)"):
         loaded.save(run)  # the same model, but no longer the fit's estimator
     shutil.rmtree(run / "checkpoints")  # without its checkpoints: still a run (metrics.json)
     try:
@@ -1475,7 +1476,7 @@ def _cli_run(ctx, name: str) -> Path:
 
 
 @case("a resume refused, then a save into that run", "AutoEncoder.save", FileExistsError,
-      r"cannot save the model into .*refused-run: it is the run folder of another fit")
+      r"cannot save the model into .*refused-run: it holds the checkpoints of another fit")
 def refused_resume_takes_no_claim(ctx):
     # A hostile trial: a fit(resume=True) that the run's checkpoints refused had taken over
     # the run's owner token, and then save replaced the run's model (or a fresh fit

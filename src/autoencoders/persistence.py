@@ -44,7 +44,7 @@ from .models import AutoEncoderModule, build_model
 from .neighbours import NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
 from .runtime import environment
-from .training.checkpoints import CHECKPOINT_DIR, Checkpointer
+from .training.checkpoints import CHECKPOINT_DIR, OWNER_FILE, Checkpointer
 
 __all__ = ["ModelRecord", "save_model", "load_model", "saved_config", "is_model_config",
            "refuse_interrupted", "params_to_json", "params_from_json",
@@ -220,10 +220,11 @@ def _refuse_others_files(folder: Path, owner: str | None) -> None:
                                  "folder")
     recorded = Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
     if (recorded or (folder / METRICS_FILE).exists()) and (owner is None or recorded != owner):
-        raise FileExistsError(
-            f"cannot save the model into {folder}: it is the run folder of another fit, whose "
-            "metrics, codes and report describe the model there; nothing was written: save "
-            "into another folder")
+        why = (f"it holds the checkpoints of another fit ({CHECKPOINT_DIR}/{OWNER_FILE})" if
+               recorded else "it is the run folder of another fit, whose metrics, codes and "
+               "report describe the model there")
+        raise FileExistsError(f"cannot save the model into {folder}: {why}; nothing was "
+                              "written: save into another folder")
     files = [folder / name for name in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)]
     for file in files:
         if file.is_dir():  # or a link to one
