@@ -1536,6 +1536,49 @@ def export_over_a_models_file(ctx):
         assert (folder / "model.safetensors").read_bytes() == model
 
 
+@case("saving into a checkpoint folder", "AutoEncoder.save", FileExistsError,
+      r"cannot save the model into .*ckpt-here: it is a checkpoint folder "
+      r"\(step-\*\.safetensors, owner\.json\); nothing was written")
+def save_into_a_checkpoint_folder(ctx):
+    # Its own fit's folder too: the next fit would refuse the model there.
+    ae = ctx.new(checkpoint_dir=ctx.tmp / "ckpt-here").fit(ctx.X)
+    try:
+        ae.save(ctx.tmp / "ckpt-here")
+    finally:
+        assert not (ctx.tmp / "ckpt-here" / "model.safetensors").exists()
+
+
+@case("--out a folder of the user's with sub-folders named as a run's", "autoencoders fit",
+      ValueError, r".*analysis holds files that are not a run's \(codes, figures\); "
+      r"choose a new or empty folder for --out", exit_code=2)
+def fit_into_users_run_named_folders(ctx):
+    # A hostile trial: they counted as a run's own, and a fit that failed took them away,
+    # the user's files with them.
+    for name in ("figures/my_plot.svg", "codes/my_codes.csv"):
+        ctx.write(f"analysis/{name}", "mine")
+    np.save(ctx.tmp / "with-nan.npy", ctx.bad(np.nan))
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "with-nan.npy", "--out", ctx.tmp / "analysis",
+                "--epochs", "1", "--no-map", "--no-report", "-q")
+    finally:
+        assert (ctx.tmp / "analysis" / "figures" / "my_plot.svg").read_text() == "mine"
+        assert (ctx.tmp / "analysis" / "codes" / "my_codes.csv").read_text() == "mine"
+
+
+@case("--out a folder whose checkpoints/ names another fit", "autoencoders fit", ValueError,
+      r".*started-elsewhere holds an interrupted run; continue it with 'autoencoders fit "
+      r"--resume .*started-elsewhere', or pass --force to start over", exit_code=2)
+def fit_into_another_fits_checkpoints(ctx):
+    # Another fit's owner.json alone (its checkpoint files gone): the failed start took the
+    # folder away, though its message said no fit deletes another's checkpoints.
+    ctx.write("started-elsewhere/checkpoints/owner.json", '{"owner": "another"}')
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "started-elsewhere",
+                "--epochs", "1", "--no-map", "--no-report", "-q")
+    finally:
+        assert (ctx.tmp / "started-elsewhere" / "checkpoints" / "owner.json").exists()
+
+
 @case("checkpoint_dir a file", "AutoEncoder.fit", ValueError,
       r"checkpoint_dir .*notes\.txt is a file; name a folder \(created when missing\)")
 def checkpoint_dir_a_file(ctx):

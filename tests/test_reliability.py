@@ -424,7 +424,7 @@ def test_a_lock_whose_process_id_was_given_to_another_process_is_taken_over(tmp_
     import socket
 
     from autoencoders._io import process_identity
-    from autoencoders.workflow.folder import refuse_unfinished, run_lock
+    from autoencoders.workflow.lock import refuse_unfinished, run_lock
 
     me = process_identity(os.getpid())
     if me is None:
@@ -464,7 +464,7 @@ def test_a_lock_whose_process_id_was_given_to_another_process_is_taken_over(tmp_
 
 def test_a_lock_taken_but_not_yet_written_names_no_process(tmp_path):
     fcntl = pytest.importorskip("fcntl")
-    from autoencoders.workflow.folder import run_lock
+    from autoencoders.workflow.lock import run_lock
 
     folder = tmp_path / "run"
     folder.mkdir()

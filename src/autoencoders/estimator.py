@@ -26,7 +26,7 @@ from .neighbours import NeighbourMap
 from .params import PRESETS, architecture_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
 from .runtime import check_wait_policy, device_recipe, select_device
-from .training import as_tensor, batched_apply, fit_checkpointer, fit_model
+from .training import TrainingInterrupted, as_tensor, batched_apply, fit_checkpointer, fit_model
 
 __all__ = ["AutoEncoder"]
 
@@ -289,7 +289,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         device = select_device(self.device)
         recipe, want_map = device_recipe(params), self._map_wanted()  # check the parameters
         checkpointer, token = None, self.__dict__.get("_token")
-        if self.checkpoint_dir is not None:  # a resume keeps the run's token if not refused
+        if self.checkpoint_dir is not None:
             checkpointer, token = fit_checkpointer(self.checkpoint_dir, self.checkpoint_every,
                                                    self.keep_checkpoints, token, resume)
         elif resume:
@@ -312,20 +312,24 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # Parameters and data passed their checks: only now is an earlier fit replaced,
         # and put back if this one fails or is interrupted.
-        with kept_on_failure(self, keep=() if resume else ("_token",)):
+        try:  # a resume keeps the run's token once it trains on, even if interrupted
+            with kept_on_failure(self, keep=() if resume else ("_token",)):
+                self._token = token
+                self._set_input_spec(spec)
+                self.architecture_, self.recipe_ = architecture, recipe
+                model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),
+                                        seed=seed, device=device, callbacks=cbs,
+                                        checkpointer=checkpointer, resume=resume)
+                self.train_seconds_ = float(sum(r["seconds"] for r in rows))
+                self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
+                self.best_epoch_ = best_epoch(self.history_, recipe.early_stopping)
+                self.device_, self.model_ = str(device), model.cpu()
+                self.__dict__.pop("neighbour_map_", None)
+                if want_map:
+                    self.neighbour_map_ = self._fit_map(X_train, rng)
+        except TrainingInterrupted:
             self._token = token
-            self._set_input_spec(spec)
-            self.architecture_, self.recipe_ = architecture, recipe
-            model, rows = fit_model(architecture, recipe, as_tensor(X_train), as_tensor(X_val),
-                                    seed=seed, device=device, callbacks=cbs,
-                                    checkpointer=checkpointer, resume=resume)
-            self.train_seconds_ = float(sum(r["seconds"] for r in rows))
-            self.history_ = {k: [r[k] for r in rows] for k in HISTORY_FIELDS}
-            self.best_epoch_ = best_epoch(self.history_, recipe.early_stopping)
-            self.device_, self.model_ = str(device), model.cpu()
-            self.__dict__.pop("neighbour_map_", None)
-            if want_map:
-                self.neighbour_map_ = self._fit_map(X_train, rng)
+            raise
         return self
 
     def _set_input_spec(self, spec: InputSpec) -> None:

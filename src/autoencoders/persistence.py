@@ -219,10 +219,13 @@ def _refuse_others_files(folder: Path, owner: str | None) -> None:
         raise NotADirectoryError(f"cannot save the model into {folder}: it is a file; name a "
                                  "folder")
     recorded = Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
-    if (recorded or (folder / METRICS_FILE).exists()) and (owner is None or recorded != owner):
-        why = (f"it holds the checkpoints of another fit ({CHECKPOINT_DIR}/{OWNER_FILE})" if
-               recorded else "it is the run folder of another fit, whose metrics, codes and "
-               "report describe the model there")
+    why = (f"it is a checkpoint folder (step-*.safetensors, {OWNER_FILE})"
+           if Checkpointer(folder).paths() or Checkpointer(folder).recorded_owner() else
+           f"it holds the checkpoints of another fit ({CHECKPOINT_DIR}/{OWNER_FILE})"
+           if recorded and recorded != owner else "it is the run folder of another fit, whose "
+           "metrics, codes and report describe the model there"
+           if (folder / METRICS_FILE).exists() and (owner is None or recorded != owner) else "")
+    if why:
         raise FileExistsError(f"cannot save the model into {folder}: {why}; nothing was "
                               "written: save into another folder")
     files = [folder / name for name in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)]

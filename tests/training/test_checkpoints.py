@@ -180,3 +180,41 @@ def test_a_checkpoint_from_before_a_config_field_existed_still_matches(tmp_path)
         check_facts({**facts, "recipe": {**before, "precision": "bfloat16"}}, facts, tmp_path)
     with pytest.raises(CheckpointError, match="another recipe"):
         check_facts({**facts, "recipe": {**before, "optimizer": "muon"}}, facts, tmp_path)
+
+
+def test_only_a_resume_that_trains_on_takes_over_the_runs_checkpoints(tmp_path, blobs):
+    # A hostile trial: a refused resume kept the run's owner token, and a fresh fit then
+    # deleted the interrupted run's checkpoints. One that trains on keeps it, even when
+    # interrupted again, so that it may start over in its own folder.
+    X = blobs[0]
+    with pytest.raises(TrainingInterrupted):
+        _ae(tmp_path).fit(X, callbacks=[_Signal(epoch=1, batch=2)])
+    steps = Checkpointer(tmp_path).paths()
+    other = _ae(tmp_path, latent_dim=2)
+    with pytest.raises(CheckpointError):
+        other.fit(X, resume=True)  # another architecture: refused
+    with pytest.raises(CheckpointError, match="holds the checkpoints of another run"):
+        other.fit(X)
+    assert Checkpointer(tmp_path).paths() == steps
+    same = _ae(tmp_path)
+    with pytest.raises(TrainingInterrupted):
+        same.fit(X, resume=True, callbacks=[_Signal(epoch=3, batch=2)])
+    same.fit(X)  # its own run now: started over
+    assert same.history_["epoch"] == [1, 2, 3, 4]
+
+
+def test_checkpoints_without_a_readable_owner_are_not_cleared(tmp_path, blobs):
+    X = blobs[0]
+    _ae(tmp_path, epochs=2).fit(X)
+    for damage in ("", '{"owner": 5'):  # removed, or cut short
+        (tmp_path / "owner.json").write_text(damage)
+        with pytest.raises(CheckpointError, match="holds the checkpoints of another run"):
+            _ae(tmp_path, latent_dim=2).fit(X)
+    (tmp_path / "owner.json").unlink()
+    with pytest.raises(CheckpointError, match="holds the checkpoints of another run"):
+        _ae(tmp_path, latent_dim=2).fit(X)
+    # A model's file (a run folder's root): never a checkpoint folder.
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "Model.SAFETENSORS").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="Model.SAFETENSORS, which is not a checkpoint"):
+        _ae(tmp_path / "model").fit(X)

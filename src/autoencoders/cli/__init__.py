@@ -152,7 +152,7 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
 def _refuse_unfinished_runs(args: Namespace) -> None:
     """A verb on a run that has not finished (all but ``fit --resume``) says so before it
     looks for the run's data or model: that a fit is writing it, or how to finish it."""
-    from ..workflow.folder import refuse_unfinished
+    from ..workflow.lock import refuse_unfinished
 
     for folder in _run_folders(args):
         refuse_unfinished(folder)

@@ -198,16 +198,16 @@ class Checkpointer:
             not the run), or safetensors files that are not checkpoints (a model's, a run
             folder's root): they are never deleted or mixed in without being named.
         """
-        recorded = self.recorded_owner()
-        if self.owner is not None and recorded not in (None, self.owner):
+        recorded, steps = self.recorded_owner(), self.paths()
+        if self.owner is not None and recorded != self.owner and (steps or recorded):
             raise CheckpointError(
                 f"{self.folder} holds the checkpoints of another run"
-                + ("" if self.paths() else f" (its {OWNER_FILE}; the checkpoint files are gone)")
+                + ("" if steps else f" (its {OWNER_FILE}; the checkpoint files are gone)")
                 + "; resume it (fit(..., resume=True), or autoencoders fit --resume), choose "
                 "another checkpoint_dir, or delete them: a fit never deletes another run's "
                 "checkpoints")
-        models = sorted(p.name for p in self.folder.glob("*.safetensors")
-                        if not _NAME.match(p.name))
+        models = sorted(p.name for p in self.folder.glob("*") if not _NAME.match(p.name)
+                        and p.suffix.lower() == ".safetensors")
         if models:
             raise CheckpointError(
                 f"checkpoint_dir {self.folder} holds {', '.join(models[:3])}, which "

@@ -1,6 +1,7 @@
 """The run workflow of the command line and of scripts: a command's data (``data``), the
-run folder's life (``folder``), training a run (``train``), measuring it (``evaluate``),
-its HTML report (``report``), a finished run as an object (``Run``)."""
+run folder's life (``folder``) and its lock (``lock``), training a run (``train``),
+measuring it (``evaluate``), its HTML report (``report``), a finished run as an object
+(``Run``)."""
 
 from .data import (
     DataRequest,
@@ -13,7 +14,6 @@ from .data import (
 )
 from .evaluate import cluster_run, evaluate_run, evaluation_table
 from .folder import (
-    RunFolderConflict,
     claim_out_dir,
     describe_outputs,
     discard_replaced,
@@ -21,9 +21,9 @@ from .folder import (
     recorded_data,
     recorded_dataset,
     remove_failed_start,
-    run_lock,
     save_command,
 )
+from .lock import RunFolderConflict, run_lock
 from .report import run_report, run_test_data, write_run_report
 from .run import Run
 from .run_inputs import (

@@ -27,7 +27,8 @@ from ..evaluation.metrics import clustering_scores
 from ..inputs import check_labels
 from ..plotting import plot_maps
 from .data import RunData, own_rows
-from .folder import CLUSTER_FILE, run_lock
+from .folder import CLUSTER_FILE
+from .lock import run_lock
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder

@@ -24,39 +24,28 @@ import glob
 import json
 import os
 import shutil
-import socket
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from .._io import atomic_write, file_in_the_way, process_alive, process_identity
+from .._io import atomic_write, process_alive
 from ..loggers import MLFLOW_RUN_FILE, TENSORBOARD_DIR
 from ..persistence import (
     CONFIG_FILE,
     METRICS_FILE,
     MODEL_FILE,
     is_model_config,
-    refuse_interrupted,
     saved_config,
 )
 from ..report import REPORT_FILE
 from ..training import CHECKPOINT_DIR, Checkpointer
+from .lock import LOCK_FILE, RunFolderConflict, refuse_a_file
 
-fcntl: ModuleType | None
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-
-__all__ = ["RunFolderConflict", "claim_out_dir", "discard_replaced", "hidden_replaced_runs",
-           "refuse_unfinished", "run_lock", "remove_run_files",
+__all__ = ["claim_out_dir", "discard_replaced", "hidden_replaced_runs", "remove_run_files",
            "save_command", "read_command", "remove_failed_start", "describe_outputs",
            "recorded_dataset", "recorded_data", "METRICS_FILE", "COMMAND_FILE", "OPTIONS_FILE",
            "CLUSTER_FILE",
-           "EVALUATION_FILES", "RUN_ENTRIES", "LOCK_FILE", "MAP_TABLE", "PROG"]
+           "EVALUATION_FILES", "RUN_ENTRIES", "MAP_TABLE", "PROG"]
 
 #: The map coordinates of every row of a run's data, with ids and labels (runs with a map).
 MAP_TABLE = "map.csv"
@@ -74,30 +63,28 @@ PROG = "autoencoders"
 _PathLike = str | os.PathLike[str]
 
 
-class RunFolderConflict(ValueError):
-    """The output folder holds a run that a new one would replace, or another process is
-    writing it; the message says how to continue it, start over or wait (``fit`` exits
-    with 2, the other verbs with 1)."""
-
-
 #: What a run folder may hold: everything that ``fit``, ``evaluate`` and ``cluster`` write.
 RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, "codes",
                "figures", CHECKPOINT_DIR, "evaluation.json", "evaluation.md", CLUSTER_FILE,
                MAP_TABLE, REPORT_FILE, OPTIONS_FILE, TENSORBOARD_DIR, MLFLOW_RUN_FILE)
-#: Held by the process writing a run folder: its pid, so that a second ``fit`` into the
-#: same folder is refused while the first runs, and a stale lock (a killed run) is not.
-LOCK_FILE = ".lock"
-
-
 def _foreign_entries(folder: Path) -> list[str]:
-    """What ``folder`` holds besides a run's own files (and our temporaries)."""
+    """What ``folder`` holds besides a run's own files (and our temporaries): with no run
+    there (no model, no checkpoints), sub-folders named as a run's that hold anything are
+    a user's (a failed start would have deleted them with their files)."""
+    run = (folder / MODEL_FILE).exists() or _started(folder)
     foreign = [p.name for p in folder.iterdir()
-               if p.name not in RUN_ENTRIES and p.name != LOCK_FILE
-               and not (p.name.startswith(".") and ".tmp-" in p.name)]
+               if (p.name not in RUN_ENTRIES or not run and p.is_dir() and any(p.iterdir()))
+               and p.name != LOCK_FILE and not (p.name.startswith(".") and ".tmp-" in p.name)]
     config = folder / CONFIG_FILE
     if config.is_file() and not _is_our_config(config):
         foreign.append(CONFIG_FILE)
     return sorted(foreign)
+
+
+def _started(folder: Path) -> bool:
+    """Whether a fit started in ``folder``: checkpoints, or the record of who writes them."""
+    checkpoints = Checkpointer(folder / CHECKPOINT_DIR)
+    return bool(checkpoints.paths() or checkpoints.recorded_owner())
 
 
 def _is_our_config(path: Path) -> bool:
@@ -146,7 +133,7 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
         When it cannot be created or written (checked now, not after an hour of training).
     """
     folder, aside = Path(path), None
-    _refuse_a_file(folder)
+    refuse_a_file(folder)
     if folder.is_dir():
         foreign = _foreign_entries(folder)
         if foreign:
@@ -157,7 +144,7 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
         if (folder / MODEL_FILE).exists() and not force:
             raise RunFolderConflict(f"{path} already holds a trained model; choose another "
                                     "--out, or pass --force to replace it")
-        if Checkpointer(folder / CHECKPOINT_DIR).paths() and not force:
+        if _started(folder) and not force:
             raise RunFolderConflict(f"{path} holds an interrupted run; continue it with "
                                     f"'{PROG} fit --resume {path}', or pass --force to start "
                                     "over")
@@ -258,15 +245,6 @@ def discard_replaced(folder: _PathLike, aside: Path | None) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _refuse_a_file(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise RunFolderConflict(f"--out {folder} is a file; name a folder")
-    blocker = file_in_the_way(folder / "x")
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot write the run folder {folder}: {blocker} is a file, "
-                                 "not a folder; choose another --out")
-
-
 def remove_run_files(folder: _PathLike) -> None:
     """Delete a run's own files from ``folder`` (``RUN_ENTRIES``), nothing else."""
     for name in RUN_ENTRIES:
@@ -276,138 +254,6 @@ def remove_run_files(folder: _PathLike) -> None:
         else:
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
-
-
-@contextlib.contextmanager
-def run_lock(folder: _PathLike, then: str = "choose another --out") -> Iterator[None]:
-    """Hold ``folder/.lock`` (creating the folder) while a run writes it: ``fit`` while it
-    trains and writes, ``evaluate`` and ``cluster`` while they write their results (a
-    ``fit --force`` replacing the model meanwhile would leave them beside another model);
-    ``then`` ends the message when another process holds it.
-
-    Raises
-    ------
-    RunFolderConflict
-        When a running process holds the lock (on this machine; a lock left by a process
-        that no longer runs is taken over), or the folder is a file.
-    NotADirectoryError
-        When a file stands where a parent folder should be.
-    """
-    _refuse_a_file(Path(folder))
-    lock = Path(folder) / LOCK_FILE
-    mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                       "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                       "process": process_identity(os.getpid())})
-    try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = _take(lock)
-    except OSError as exc:
-        if os.path.lexists(lock) and (lock.is_symlink() or not lock.is_file()):
-            kind = "a link" if lock.is_symlink() else "a folder" if lock.is_dir() else "not a file"
-            raise OSError(f"cannot take the lock of the run folder {folder}: {lock} is {kind}, "
-                          "not the lock file this library writes; remove it (nothing of the "
-                          "run is in it) and run this again") from None
-        raise OSError(f"cannot write the run folder {folder}: {exc.strerror or exc}; "
-                      "choose another --out") from None
-    try:
-        # Held against every other taker (flock), it may still name a live process that
-        # takes no flock (an older version of this library): that one is respected too.
-        # A taker that holds the flock may not have written its content yet (or an old
-        # owner's is still there): then the message names no process.
-        owner = _lock_owner(lock)
-        if fd is None or owner is not None:
-            raise RunFolderConflict(f"{_being_written(folder, owner)}; wait for it to "
-                                    f"finish or {then}")
-        data = (mine + "\n").encode()
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, data)  # then cut: a reader never finds it empty
-        os.ftruncate(fd, len(data))
-        try:
-            yield
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()  # before the flock goes: a waiting taker checks the inode
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def _take(lock: Path) -> int | None:
-    """A descriptor of ``lock`` (created if missing) with an exclusive ``flock`` on it, or
-    None when another process holds one. Two processes that start at once, or that both
-    find a killed run's lock, cannot both take it (reading its content, then replacing it,
-    could: 12 of 30 simultaneous starts did, 2026-12-03). The kernel releases the flock of
-    a killed process. Without ``fcntl`` (Windows) only the content guards the lock."""
-    while True:
-        # Not through a link: the lock's content would overwrite the file it points to.
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        if fcntl is None:
-            return fd
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            current = False
-        if current:
-            return fd
-        os.close(fd)  # its holder removed it meanwhile: take the file now at that path
-
-
-def refuse_unfinished(folder: _PathLike) -> None:
-    """Raise when the run in ``folder`` has not finished (no ``model.safetensors``): that a
-    fit is writing it now (its lock names a live process), or, after an interruption, how
-    to finish it (:func:`~autoencoders.persistence.refuse_interrupted`). Every command on
-    a run (``Run``, the CLI's verbs) calls it before it reads the run's data or model.
-
-    Raises
-    ------
-    RunFolderConflict
-        While a running process holds the folder's lock.
-    FileNotFoundError
-        For an interrupted run.
-    """
-    lock = Path(folder) / LOCK_FILE
-    writer = _lock_owner(lock) if lock.is_file() else None
-    if writer is not None and not os.path.lexists(Path(folder) / MODEL_FILE):
-        raise RunFolderConflict(f"{_being_written(folder, writer)}: its model is written when "
-                                "training ends; wait for it to finish")
-    refuse_interrupted(folder)
-
-
-def _being_written(folder: _PathLike, owner: dict[str, Any] | None) -> str:
-    if owner is None:
-        return f"{folder} is being written by another process"
-    return (f"{folder} is being written by process {owner['pid']} (started "
-            f"{owner.get('started', 'at an unknown time')})")
-
-
-def _read_owner(lock: Path) -> dict[str, Any] | None:
-    with contextlib.suppress(OSError, ValueError):
-        owner = json.loads(lock.read_text(encoding="utf-8"))
-        return owner if isinstance(owner, dict) else None
-    return None
-
-
-def _lock_owner(lock: Path) -> dict[str, Any] | None:
-    """The lock's owner when it is a running process on this machine, else None: not when
-    its id now belongs to another process (the recorded ``process`` identity differs; a
-    killed run's id reused after a reboot would otherwise hold the folder for good)."""
-    owner = _read_owner(lock) or {}
-    try:
-        pid = int(owner["pid"])
-    except (ValueError, KeyError, TypeError, OverflowError):
-        return None  # empty or unreadable: a crash between creating and writing it
-    if owner.get("host") not in (None, socket.gethostname()):
-        return owner  # another machine's (a shared file system): assume it runs
-    recorded = owner.get("process")  # anything but a non-empty string: unknown
-    now = process_identity(pid) if isinstance(recorded, str) and recorded else None
-    if now is not None and now != recorded:
-        return None
-    return owner if process_alive(pid) else None
 
 
 def save_command(run_dir: _PathLike, options: dict[str, Any],

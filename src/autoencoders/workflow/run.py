@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..display import html_summary
 from ..persistence import CONFIG_FILE, MODEL_FILE
-from .folder import CLUSTER_FILE, METRICS_FILE, refuse_unfinished
+from .folder import CLUSTER_FILE, METRICS_FILE
+from .lock import refuse_unfinished
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
