@@ -1571,6 +1571,11 @@ def fit_into_users_run_named_folders(ctx):
 def fit_into_another_fits_checkpoints(ctx):
     # Another fit's owner.json alone (its checkpoint files gone): the failed start took the
     # folder away, though its message said no fit deletes another's checkpoints.
+    # So is a fit killed before it wrote its owner (its options alone): not a user's folder.
+    ctx.write("killed-early/checkpoints/command.json", "{}")
+    with pytest.raises(CommandFailed, match="killed-early holds an interrupted run"):
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "killed-early",
+                "--epochs", "1", "--no-map", "--no-report", "-q")
     ctx.write("started-elsewhere/checkpoints/owner.json", '{"owner": "another"}')
     try:
         ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "started-elsewhere",

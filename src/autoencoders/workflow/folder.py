@@ -82,9 +82,11 @@ def _foreign_entries(folder: Path) -> list[str]:
 
 
 def _started(folder: Path) -> bool:
-    """Whether a fit started in ``folder``: checkpoints, or the record of who writes them."""
+    """Whether a fit started in ``folder``: checkpoints, the record of who writes them, or
+    the options ``fit`` saves before it trains."""
     checkpoints = Checkpointer(folder / CHECKPOINT_DIR)
-    return bool(checkpoints.paths() or checkpoints.recorded_owner())
+    return bool(checkpoints.paths() or checkpoints.recorded_owner()
+                or (folder / CHECKPOINT_DIR / COMMAND_FILE).is_file())
 
 
 def _is_our_config(path: Path) -> bool:
