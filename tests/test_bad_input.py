@@ -1548,32 +1548,35 @@ def save_into_a_checkpoint_folder(ctx):
         assert not (ctx.tmp / "ckpt-here" / "model.safetensors").exists()
 
 
-@case("--out a folder of the user's with sub-folders named as a run's", "autoencoders fit",
-      ValueError, r".*analysis holds files that are not a run's \(codes, figures\); "
-      r"choose a new or empty folder for --out", exit_code=2)
+@case("--out a folder of the user's with files and sub-folders named as a run's",
+      "autoencoders fit", ValueError, r".*analysis holds files that are not a run's "
+      r"\(checkpoints, codes, figures, history\.csv, metrics\.json\); choose a new or empty "
+      r"folder for --out", exit_code=2)
 def fit_into_users_run_named_folders(ctx):
-    # A hostile trial: they counted as a run's own, and a fit that failed took them away,
-    # the user's files with them.
-    for name in ("figures/my_plot.svg", "codes/my_codes.csv"):
+    # Hostile trials: they counted as a run's own, and a fit that failed took them away (a
+    # run that did not fail wrote over them). A file named as a run's folder too.
+    for name in ("figures/my_plot.svg", "codes/my_codes.csv", "history.csv", "metrics.json",
+                 "checkpoints"):
         ctx.write(f"analysis/{name}", "mine")
     np.save(ctx.tmp / "with-nan.npy", ctx.bad(np.nan))
     try:
         ctx.cli("fit", "--input", ctx.tmp / "with-nan.npy", "--out", ctx.tmp / "analysis",
                 "--epochs", "1", "--no-map", "--no-report", "-q")
     finally:
-        assert (ctx.tmp / "analysis" / "figures" / "my_plot.svg").read_text() == "mine"
-        assert (ctx.tmp / "analysis" / "codes" / "my_codes.csv").read_text() == "mine"
+        for name in ("figures/my_plot.svg", "codes/my_codes.csv", "history.csv",
+                     "metrics.json", "checkpoints"):
+            assert (ctx.tmp / "analysis" / name).read_text() == "mine"
 
 
 @case("--out a folder whose checkpoints/ names another fit", "autoencoders fit", ValueError,
-      r".*started-elsewhere holds an interrupted run; continue it with 'autoencoders fit "
-      r"--resume .*started-elsewhere', or pass --force to start over", exit_code=2)
+      r".*started-elsewhere holds a fit that stopped before its first checkpoint \(nothing "
+      r"to resume\); pass --force to start over", exit_code=2)
 def fit_into_another_fits_checkpoints(ctx):
     # Another fit's owner.json alone (its checkpoint files gone): the failed start took the
     # folder away, though its message said no fit deletes another's checkpoints.
     # So is a fit killed before it wrote its owner (its options alone): not a user's folder.
     ctx.write("killed-early/checkpoints/command.json", "{}")
-    with pytest.raises(CommandFailed, match="killed-early holds an interrupted run"):
+    with pytest.raises(CommandFailed, match="killed-early holds a fit that stopped before"):
         ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "killed-early",
                 "--epochs", "1", "--no-map", "--no-report", "-q")
     ctx.write("started-elsewhere/checkpoints/owner.json", '{"owner": "another"}')

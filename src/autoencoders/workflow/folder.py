@@ -69,14 +69,15 @@ RUN_ENTRIES = ("model.safetensors", "config.json", "history.csv", METRICS_FILE, 
                MAP_TABLE, REPORT_FILE, OPTIONS_FILE, TENSORBOARD_DIR, MLFLOW_RUN_FILE)
 def _foreign_entries(folder: Path) -> list[str]:
     """What ``folder`` holds besides a run's own files (and our temporaries): with no run
-    there (no model, no checkpoints), sub-folders named as a run's that hold anything are
-    a user's (a failed start would have deleted them with their files)."""
+    there (no model, no fit started), anything named as a run's but an empty folder is a
+    user's (a failed start would have deleted it, a run written over it)."""
     run = (folder / MODEL_FILE).exists() or _started(folder)
     foreign = [p.name for p in folder.iterdir()
-               if (p.name not in RUN_ENTRIES or not run and p.is_dir() and any(p.iterdir()))
+               if (p.name not in RUN_ENTRIES or not run and not (p.is_dir() and not p.is_symlink()
+                                                                 and not any(p.iterdir())))
                and p.name != LOCK_FILE and not (p.name.startswith(".") and ".tmp-" in p.name)]
     config = folder / CONFIG_FILE
-    if config.is_file() and not _is_our_config(config):
+    if config.is_file() and not _is_our_config(config) and CONFIG_FILE not in foreign:
         foreign.append(CONFIG_FILE)
     return sorted(foreign)
 
@@ -84,6 +85,8 @@ def _foreign_entries(folder: Path) -> list[str]:
 def _started(folder: Path) -> bool:
     """Whether a fit started in ``folder``: checkpoints, the record of who writes them, or
     the options ``fit`` saves before it trains."""
+    if not (folder / CHECKPOINT_DIR).is_dir():
+        return False
     checkpoints = Checkpointer(folder / CHECKPOINT_DIR)
     return bool(checkpoints.paths() or checkpoints.recorded_owner()
                 or (folder / CHECKPOINT_DIR / COMMAND_FILE).is_file())
@@ -146,9 +149,13 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
         if (folder / MODEL_FILE).exists() and not force:
             raise RunFolderConflict(f"{path} already holds a trained model; choose another "
                                     "--out, or pass --force to replace it")
-        if _started(folder) and not force:
+        if Checkpointer(folder / CHECKPOINT_DIR).paths() and not force:
             raise RunFolderConflict(f"{path} holds an interrupted run; continue it with "
                                     f"'{PROG} fit --resume {path}', or pass --force to start "
+                                    "over")
+        if _started(folder) and not force:
+            raise RunFolderConflict(f"{path} holds a fit that stopped before its first "
+                                    "checkpoint (nothing to resume); pass --force to start "
                                     "over")
         if force:
             inside = [i for i in inputs if i and i != "-"
