@@ -1587,6 +1587,22 @@ def fit_into_another_fits_checkpoints(ctx):
         assert (ctx.tmp / "started-elsewhere" / "checkpoints" / "owner.json").exists()
 
 
+@case("--out a folder where a killed fit --force left the run it replaced",
+      "autoencoders fit", ValueError, r".*set-aside holds the run that a killed `fit --force` "
+      r"was replacing \(\.tmp-replaced-\d+\); to keep it, move its files out first, or "
+      r"pass --force to replace it", exit_code=2)
+def fit_over_a_hidden_replaced_run(ctx):
+    # A hostile trial: a fit without --force went ahead and deleted it once trained (the
+    # warning it printed came with the deletion).
+    hidden = ctx.tmp / "set-aside" / f".tmp-replaced-{2**22 + 12345}"
+    ctx.write(f"{hidden.relative_to(ctx.tmp)}/model.safetensors", "old")
+    try:
+        ctx.cli("fit", "--input", ctx.tmp / "good.npy", "--out", ctx.tmp / "set-aside",
+                "--epochs", "1", "--no-map", "--no-report", "-q")
+    finally:
+        assert (hidden / "model.safetensors").read_text() == "old"
+
+
 @case("checkpoint_dir a file", "AutoEncoder.fit", ValueError,
       r"checkpoint_dir .*notes\.txt is a file; name a folder \(created when missing\)")
 def checkpoint_dir_a_file(ctx):

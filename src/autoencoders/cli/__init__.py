@@ -139,8 +139,10 @@ def _warn_of_hidden_runs(args: Namespace) -> None:
     warnings) cannot hide that a run's files are about to go."""
     from ..workflow.folder import hidden_replaced_runs
 
+    # A new fit without --force refuses such a folder instead (``claim_out_dir``).
     named = [*_run_folders(args), getattr(args, "resume", None),
-             args.out if args.command in ("fit", "demo") else None]
+             args.out if args.command in ("fit", "demo") and getattr(args, "force", False)
+             else None]
     # Once per folder, however often and however spelt it was named (report R R).
     for folder in {os.path.realpath(f): f for f in named if f}.values():
         for old in hidden_replaced_runs(folder) if os.path.isdir(folder) else ():

@@ -157,6 +157,11 @@ def claim_out_dir(path: _PathLike, force: bool, inputs: tuple[str | None, ...] =
             raise RunFolderConflict(f"{path} holds a fit that stopped before its first "
                                     "checkpoint (nothing to resume); pass --force to start "
                                     "over")
+        hidden = hidden_replaced_runs(folder)  # a new run that trains would delete them
+        if hidden and not force:
+            raise RunFolderConflict(f"{path} holds the run that a killed `fit --force` was "
+                                    f"replacing ({hidden[0].name}); to keep it, move its "
+                                    "files out first, or pass --force to replace it")
         if force:
             inside = [i for i in inputs if i and i != "-"
                       and any(_inside(p, folder) for p in [i, *glob.glob(i)])]
