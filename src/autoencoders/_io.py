@@ -8,7 +8,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "kept_on_failure", "file_in_the_way",
@@ -169,18 +169,16 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
 
 
 @contextlib.contextmanager
-def kept_on_failure(obj: object, keep: Iterable[str] = ()) -> Iterator[None]:
+def kept_on_failure(obj: object) -> Iterator[None]:
     """Put ``obj``'s attributes back as they were when the block raises (any exception,
     KeyboardInterrupt included): a refit that fails leaves the earlier fit whole, as a
-    failed write leaves the earlier file. The attributes named in ``keep`` keep the values
-    the block gave them."""
+    failed write leaves the earlier file."""
     earlier = dict(vars(obj))
     try:
         yield
     except BaseException:
-        kept = {k: v for k, v in vars(obj).items() if k in keep}
         vars(obj).clear()
-        vars(obj).update(earlier, **kept)
+        vars(obj).update(earlier)
         raise
 
 

@@ -312,8 +312,8 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # Parameters and data passed their checks: only now is an earlier fit replaced,
         # and put back if this one fails or is interrupted.
-        try:  # a resume keeps the run's token once it trains on, even if interrupted
-            with kept_on_failure(self, keep=() if resume else ("_token",)):
+        try:
+            with kept_on_failure(self):
                 self._token = token
                 self._set_input_spec(spec)
                 self.architecture_, self.recipe_ = architecture, recipe
@@ -327,8 +327,9 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                 self.__dict__.pop("neighbour_map_", None)
                 if want_map:
                     self.neighbour_map_ = self._fit_map(X_train, rng)
-        except TrainingInterrupted:
-            self._token = token
+        except BaseException as exc:  # its checkpoints there: this fit keeps its token,
+            if not resume or isinstance(exc, TrainingInterrupted):  # a refused resume not
+                self._token = token
             raise
         return self
 

@@ -218,13 +218,16 @@ def _refuse_others_files(folder: Path, owner: str | None) -> None:
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot save the model into {folder}: it is a file; name a "
                                  "folder")
-    recorded = Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
-    why = (f"it is a checkpoint folder (step-*.safetensors, {OWNER_FILE})"
-           if Checkpointer(folder).paths() or Checkpointer(folder).recorded_owner() else
-           f"it holds the checkpoints of another fit ({CHECKPOINT_DIR}/{OWNER_FILE})"
-           if recorded and recorded != owner else "it is the run folder of another fit, whose "
-           "metrics, codes and report describe the model there"
-           if (folder / METRICS_FILE).exists() and (owner is None or recorded != owner) else "")
+    here, recorded = Checkpointer(folder), Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
+    if here.paths() or here.recorded_owner():
+        why = f"it is a checkpoint folder (step-*.safetensors, {OWNER_FILE})"
+    elif recorded and recorded != owner:
+        why = f"it holds the checkpoints of another fit ({CHECKPOINT_DIR}/{OWNER_FILE})"
+    elif (folder / METRICS_FILE).exists() and (owner is None or recorded != owner):
+        why = ("it is the run folder of another fit, whose metrics, codes and report "
+               "describe the model there")
+    else:
+        why = ""
     if why:
         raise FileExistsError(f"cannot save the model into {folder}: {why}; nothing was "
                               "written: save into another folder")
@@ -302,18 +305,9 @@ def _header(weights: Path) -> tuple[dict[str, str], dict[str, _Shape]]:
 
 
 def is_model_config(config: object) -> bool:
-    """Whether ``config`` is a model's configuration, as :func:`save_model` writes it into
-    config.json (a dict with ``format_version`` and ``architecture``).
-
-    Parameters
-    ----------
-    config : object
-        Parsed JSON of any type.
-
-    Returns
-    -------
-    bool
-    """
+    """Whether ``config`` (parsed JSON of any type) is a model's configuration, as
+    :func:`save_model` writes it into config.json: a dict with ``format_version`` and
+    ``architecture``. Raises nothing."""
     return isinstance(config, dict) and "format_version" in config and "architecture" in config
 
 

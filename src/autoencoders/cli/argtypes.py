@@ -42,6 +42,7 @@ fraction = number(float, 0, 1, what="a fraction in [0, 1]")
 
 
 def corruption(text: str) -> str:
+    """A corruption spec, ``KIND:LEVEL`` (``config.parse_corruption``), returned as given."""
     try:
         parse_corruption(text)  # TrainingConfig keeps the normalised spelling
     except ValueError as exc:
@@ -61,6 +62,7 @@ def array_out(text: str) -> str:
 
 
 def int_list(text: str) -> tuple[int, ...]:
+    """Comma-separated positive integers (``400,200``), or "none" for ()."""
     if text.strip().lower() == "none":
         return ()
     try:
@@ -74,6 +76,7 @@ def int_list(text: str) -> tuple[int, ...]:
 
 
 def log_spec(text: str) -> list[str]:
+    """``tensorboard[:DIR]`` and/or ``mlflow[:URI]``, comma-separated: the list of them."""
     specs = [s for s in text.split(",") if s]
     if not specs or any(s.partition(":")[0] not in ("tensorboard", "mlflow") for s in specs):
         raise argparse.ArgumentTypeError(f"expected tensorboard[:DIR],mlflow[:URI], got {text!r}")
@@ -81,6 +84,7 @@ def log_spec(text: str) -> list[str]:
 
 
 def image_size(text: str) -> tuple[int, int]:
+    """``HxW`` (or ``H×W``, or one size for both) in pixels: ``(height, width)``."""
     parts = text.lower().replace("×", "x").split("x")
     try:
         h, w = (int(p) for p in parts) if len(parts) == 2 else (int(parts[0]),) * 2

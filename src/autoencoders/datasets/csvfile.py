@@ -117,8 +117,6 @@ def _read_with_pyarrow(path: Path, id_column: str | None,
         # One thread: Arrow's thread pool, started by a threaded read, can abort the
         # process at exit (std::terminate, exit 134: apache/arrow#34314); 3 of 16 quick
         # exits after a read did on 2 loaded cores, 0 of 24 with one thread (2026-12-04).
-        # It reads MNIST's 10,000-row CSV in 0.56 s, against 0.76 s for the reference reader
-        # (benchmarks/results/read_csv.md).
         table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(
             autogenerate_column_names=header is None, use_threads=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(aside,
