@@ -11,10 +11,12 @@ renders ``docs/reliability.md``; ``test_reliability_doc_is_current`` keeps the t
 from __future__ import annotations
 
 import contextlib
+import copy
 import gzip
 import io
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -1490,6 +1492,28 @@ def refused_resume_takes_no_claim(ctx):
         other.fit(ctx.X)  # would delete the run's checkpoints
     try:
         other.save(run)
+    finally:
+        assert (run / "model.safetensors").read_bytes() == model
+
+
+@case("a copy of the estimator saves into its fit's run", "AutoEncoder.save", FileExistsError,
+      r"cannot save the model into .*copied-run: it holds the checkpoints of another fit")
+def copy_takes_no_claim(ctx):
+    # A hostile trial: a deep copy (or a pickle) kept the fit's owner token, and so could
+    # save over the fit's run folder and clear its checkpoints; a clone or a loaded copy
+    # never could. The fit's own estimator still saves there.
+    run = ctx.tmp / "copied-run"
+    ae = ctx.new(checkpoint_dir=run / "checkpoints").fit(ctx.X)
+    ae.save(run)
+    for copy_ in (copy.copy(ae), pickle.loads(pickle.dumps(ae))):
+        with pytest.raises(CheckpointError, match="holds the checkpoints of another run"):
+            copy_.fit(ctx.X)
+        with pytest.raises(FileExistsError, match="checkpoints of another fit"):
+            copy_.save(run)
+    ae.save(run)  # the original keeps its token
+    model = (run / "model.safetensors").read_bytes()
+    try:
+        copy.deepcopy(ae).save(run)
     finally:
         assert (run / "model.safetensors").read_bytes() == model
 

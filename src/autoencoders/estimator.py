@@ -25,7 +25,7 @@ from .mapping import MapMixin
 from .neighbours import NeighbourMap
 from .params import PRESETS, architecture_from_params
 from .persistence import ModelRecord, load_model, params_from_json, params_to_json, save_model
-from .runtime import check_wait_policy, device_recipe, select_device
+from .runtime import check_wait_policy, device_recipe, loaded_device, select_device
 from .training import TrainingInterrupted, as_tensor, batched_apply, fit_checkpointer, fit_model
 
 __all__ = ["AutoEncoder"]
@@ -221,8 +221,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
                  neighbour_map: bool | NeighbourMap | None = False,
                  map_input: str = "input") -> None:
         self.hidden_dims, self.latent_dim = hidden_dims, latent_dim
-        self.activation, self.loss = activation, loss
-        self.code_activation = code_activation
+        self.activation, self.loss, self.code_activation = activation, loss, code_activation
         self.architecture, self.channels = architecture, channels
         self.corruption = corruption
         self.variational, self.beta, self.kl_warmup = variational, beta, kl_warmup
@@ -475,14 +474,7 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
             est = cls(**params_from_json(record.params, cls._get_param_names()))
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
-        if device is not None:
-            select_device(device)  # refuses a device this machine lacks
-            est.set_params(device=device)
-        else:
-            try:
-                select_device(est.device)
-            except ValueError:
-                est.set_params(device="auto")
+        est.set_params(device=loaded_device(est.device, device))
         est.model_, est.architecture_ = record.model, record.architecture
         est.recipe_ = record.recipe
         est._set_input_spec(record.input_spec)
@@ -491,6 +483,14 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         if record.neighbour_map is not None:
             est.neighbour_map_ = record.neighbour_map
         return est
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (copy, deepcopy, pickle) is another estimator, as a clone or a loaded one
+        # is: without this fit's owner token it can neither save over the fit's run folder
+        # nor clear its checkpoints (a deep copy did both, hostile trial, 2026-12-04).
+        state = dict(super().__getstate__())
+        state.pop("_token", None)
+        return state
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -57,6 +57,26 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+
+def loaded_device(saved: str, requested: str | None) -> str:
+    """The device a loaded model runs on: ``requested``; else the one it was saved with
+    when this machine has it, else "auto" (a model trained on a GPU works on a CPU-only
+    machine without a flag).
+
+    Raises
+    ------
+    ValueError
+        When ``requested`` names a device this machine does not have.
+    """
+    if requested is not None:
+        select_device(requested)
+        return requested
+    try:
+        select_device(saved)
+    except ValueError:
+        return "auto"
+    return saved
+
 def available_cores() -> int:
     """The cores this process may use (its CPU affinity), shared among the processes that
     torchrun starts on this machine (LOCAL_WORLD_SIZE), and at most ``OMP_NUM_THREADS``
