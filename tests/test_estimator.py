@@ -102,6 +102,23 @@ def test_score_samples_flags_outliers(blobs):
     assert ae.score(X) == pytest.approx(-normal_scores.mean(), rel=1e-6)
 
 
+def test_score_samples_is_the_loss_above_its_least_not_the_rows_own_entropy(blobs):
+    # The BCE of a row whose values lie inside (0, 1) has a floor set by those values:
+    # ranked by it, a table's rows came out by how near 0.5 they lie (new-user trial).
+    X, _ = blobs
+    ae = small(epochs=3).fit(X)  # BCE on data in [0, 1]
+    x, r = X.astype(np.float64), ae.reconstruct(X).astype(np.float64)
+    kl = (x * np.log(x / r) + (1 - x) * np.log((1 - x) / (1 - r))).mean(1)
+    scores = ae.score_samples(X)
+    np.testing.assert_allclose(scores, kl, rtol=2e-3, atol=1e-6)
+    assert scores.min() >= 0.0
+    bce = -(x * np.log(r) + (1 - x) * np.log(1 - r)).mean(1)
+    assert not np.allclose(scores, bce, rtol=0.1)  # the floor is not small here
+    mse = small(epochs=3, loss="mse").fit(X)
+    np.testing.assert_allclose(mse.score_samples(X),
+                               ((mse.reconstruct(X) - X) ** 2).mean(1), rtol=1e-4)
+
+
 def test_score_samples_adds_what_clipping_to_the_training_range_removed(blobs):
     # A min-max model clips new data to the training range; a row far beyond it must
     # not score as its clipped copy (it would rank as normal in an anomaly search).

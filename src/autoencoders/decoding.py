@@ -17,7 +17,7 @@ from . import objective
 from .config import is_whole_number
 from .datasets.source import Source
 from .inputs import named
-from .losses import per_sample_loss
+from .losses import per_sample_excess, per_sample_loss
 from .runtime import select_device
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class DecoderMixin:
         return self.input_spec_.scaled(data, clip=not rows.in_range)
 
     def score_samples(self, X: Any) -> _F32:
-        """Reconstruction loss of each sample, usable as an anomaly score.
+        """How badly each sample is reconstructed: an anomaly score.
 
         Values beyond the model's [0, 1] range (new data beyond the training range of a
         min-max scaled model, within the tolerance that :meth:`transform` accepts) are
@@ -115,22 +115,38 @@ class DecoderMixin:
         Returns
         -------
         ndarray of float32, shape (n_samples,)
-            The training loss (BCE in nats, or squared error) of the clipped sample averaged
-            over its features, plus the mean over its features of the squared distance
-            beyond [0, 1] (0 for values within, and for features constant in training),
-            both in the model's scaled units. Higher means worse reconstructed, i.e. more
-            anomalous. (Unlike scikit-learn's outlier detectors, higher is *less* normal.)
+            The clipped sample's reconstruction loss above the least it can be for that
+            sample (:func:`autoencoders.losses.per_sample_excess`: the BCE less the
+            sample's own binary entropy, i.e. KL(x ‖ x̂) in nats, or the squared error)
+            averaged over its features, plus the mean over its features of the squared
+            distance beyond [0, 1] (0 for values within, and for features constant in
+            training), both in the model's scaled units; 0 for a perfect reconstruction.
+            Higher means worse reconstructed, i.e. more anomalous. (Unlike scikit-learn's
+            outlier detectors, higher is *less* normal.)
 
         Raises
         ------
         ValueError
             As :meth:`transform`.
         """
+        return self._scored(X, per_sample_excess)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Negative mean reconstruction loss per pixel (the training loss: BCE in nats, or
+        squared error, plus what clipping to the training range removed, as in
+        :meth:`score_samples`), a float (higher is better), as scikit-learn's model
+        selection expects of a score; on validation data, −``history_["val_loss"]``.
+        Raises as :meth:`transform`."""
+        return -float(self._scored(X, per_sample_loss).mean())
+
+    def _scored(self, X: Any, per_sample: Callable[..., torch.Tensor]) -> _F32:
+        """``per_sample(logits, x, loss, output_activation)`` of the clipped rows, plus the
+        mean squared distance of their features beyond [0, 1]: shape (n,)."""
         check_is_fitted(self, "model_")
         loss, out_act = self.recipe_.loss, self.architecture_.output_activation
         rows = self.input_spec_.check(X)
         if rows.in_range:
-            return self._run(lambda xb: per_sample_loss(self.model_(xb), xb, loss, out_act),
+            return self._run(lambda xb: per_sample(self.model_(xb), xb, loss, out_act),
                              self.input_spec_.model_input(rows))
 
         # A feature constant in training has no range to measure a distance in: only its
@@ -145,14 +161,9 @@ class DecoderMixin:
             if counted is not None:
                 gap = gap * counted.to(gap.device)
             beyond = gap.flatten(1).mean(1)  # (n,): 0 for in-range rows
-            return per_sample_loss(self.model_(inside), inside, loss, out_act) + beyond
+            return per_sample(self.model_(inside), inside, loss, out_act) + beyond
 
         return self._run(scored, self.input_spec_.model_input(rows, clip=False))
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """Mean negative reconstruction loss per pixel, a float (higher is better), as
-        scikit-learn's model selection expects of a score. Raises as :meth:`transform`."""
-        return -float(self.score_samples(X).mean())
 
     def interpolate(self, x_from: Any, x_to: Any, steps: int = 10, *,
                     scaled: bool = False) -> _F32:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["reconstruction_loss", "per_sample_loss", "kl_divergence", "l1_sparsity"]
+__all__ = ["reconstruction_loss", "per_sample_loss", "per_sample_excess", "kl_divergence",
+           "l1_sparsity"]
 
 
 def _elementwise(logits: torch.Tensor, target: torch.Tensor, loss: str,
@@ -47,6 +48,35 @@ def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, loss: str,
                     output_activation: str = "sigmoid") -> torch.Tensor:
     """Reconstruction loss of each sample, averaged over its features: shape (n,), float32."""
     return _elementwise(logits, target, loss, output_activation).flatten(1).mean(dim=1)
+
+
+def per_sample_excess(logits: torch.Tensor, target: torch.Tensor, loss: str,
+                      output_activation: str = "sigmoid") -> torch.Tensor:
+    """Reconstruction loss of each sample above the least it can be for that target,
+    averaged over its features: shape (n,), float32, ≥ 0 and 0 for a perfect reconstruction.
+    An anomaly score: how badly the model rebuilds the sample.
+
+    For BCE the least is the target's own binary entropy, H(x) = −x log x − (1 − x)
+    log(1 − x), 0 only at 0 and 1: BCE − H(x) = KL(Bernoulli(x) ‖ Bernoulli(x̂)). The BCE
+    alone ranks rows by their values, not by their reconstruction: on a min-max scaled
+    table, whose values lie inside (0, 1), each row's BCE correlated 0.998 with its H(x)
+    (new-user trial, 2026-12-04), and its rank correlation with the row's squared error
+    was 0.26 against this score's 0.80 (scikit-learn's breast-cancer data, 569 rows,
+    latent_dim 8, seed 0). For MSE the least is 0: the squared error itself.
+
+    Parameters
+    ----------
+    logits, target : Tensor of float32, shape (n, *feature_shape)
+        As :func:`reconstruction_loss`.
+    loss : {"bce", "mse"}
+    output_activation : {"sigmoid", "linear"}
+    """
+    excess = _elementwise(logits, target, loss, output_activation)
+    if loss == "bce":
+        entropy = -(torch.special.xlogy(target, target)
+                    + torch.special.xlogy(1.0 - target, 1.0 - target))
+        excess = (excess - entropy).clamp_min_(0.0)  # rounding takes it just below 0
+    return excess.flatten(1).mean(dim=1)
 
 
 def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:

@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("reconstruct", "reconstructions of the data, float32 in the "
                                        "input's feature shape"),
                        ("score", "anomaly scores of the data (each row's reconstruction "
-                                 "loss per feature; higher is more unusual), float32 (n,)")):
+                                 "loss per feature above its least, 0 for a perfect "
+                                 "reconstruction; higher is more unusual), float32 (n,)")):
         p = sub.add_parser(name, help=f"write the {what}",
                            description=f"Load RUN_DIR's model and write the {what}, to "
                                        "--out (.npy, .csv or .parquet), chunk by chunk: "
