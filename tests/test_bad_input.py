@@ -1518,6 +1518,29 @@ def copy_takes_no_claim(ctx):
         assert (run / "model.safetensors").read_bytes() == model
 
 
+@case("a map saved over a user's map.safetensors", "NeighbourMap.save", FileExistsError,
+      r"cannot save the map into .*mine: its map\.safetensors is not a saved map; nothing "
+      r"was written: save into another folder")
+def map_save_over_a_users_file(ctx):
+    # A hostile trial: NeighbourMap.save replaced any file of that name, and put a second
+    # map into a run folder (AutoEncoder.save refused both). Its own file is written over.
+    from autoencoders.neighbours import NeighbourMap
+
+    nmap = NeighbourMap(epochs=1, random_state=0).fit(ctx.X)
+    nmap.save(ctx.tmp / "maps")
+    nmap.save(ctx.tmp / "maps")
+    with pytest.raises(FileExistsError, match=r"holds model\.safetensors \(a model, run or "
+                       r"checkpoint folder, whose map is saved in its model file\)"):
+        nmap.save(ctx.copy_model("model-and-map"))
+    assert not (ctx.tmp / "model-and-map" / "map.safetensors").exists()
+    (ctx.tmp / "mine").mkdir()
+    (ctx.tmp / "mine" / "map.safetensors").write_text("my notes")
+    try:
+        nmap.save(ctx.tmp / "mine")
+    finally:
+        assert (ctx.tmp / "mine" / "map.safetensors").read_text() == "my notes"
+
+
 @case("checkpoint_dir whose checkpoint files are gone, of another run", "AutoEncoder.fit",
       CheckpointError, r"checkpoints holds the checkpoints of another run \(its owner\.json; "
       r"the checkpoint files are gone\); resume it")

@@ -246,6 +246,27 @@ def test_metrics_json_is_always_valid_json(X, tmp_path):
     assert metrics["input"] == "values used as they are, clipped to [0, 1]"
 
 
+def test_fit_early_stopping_picks_its_epoch_on_training_rows_not_the_test_rows(tmp_path,
+                                                                                capsys):
+    # A new-user trial: fit --early-stopping validated on the test split, so the kept
+    # epoch's validation loss was the reported test loss (an optimistic test number), and
+    # the summary then called the stopped run under-trained.
+    X = np.random.default_rng(0).uniform(size=(400, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    assert _cli("fit", "--input", tmp_path / "x.npy", "--out", tmp_path / "run", "--epochs",
+                "300", "--early-stopping", "--hidden-dims", "8", "--latent-dim", "2",
+                "--maps", "none", "--no-map", "--no-report") == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    val = [float(line.split(",")[2]) for line in history[1:]]
+    assert metrics["stopped_early"] and metrics["epochs"] == len(val) < 300
+    assert min(abs(v - metrics["test_bce"]) for v in val) > 1e-6
+    assert metrics["under_trained"] is False
+    out = capsys.readouterr().out
+    assert f"early stopping ended training after epoch {len(val)} of 300" in out
+    assert "under-trained" not in out
+
+
 def test_a_default_length_muon_run_is_not_reported_as_under_trained(tmp_path):
     # 10,800 training rows: Muon at batch 512, 43 epochs of 22 steps (its default length,
     # 946 steps), fewer than Adam's 1,000-step threshold.

@@ -152,7 +152,8 @@ def _fit(args: Namespace, rank: int, world: int, maps: Sequence[str]) -> int:
                 f"({args.preset} recipe: {recipe.optimizer}, batch {recipe.batch_size}, "
                 f"{epochs} epoch{'' if epochs == 1 else 's'}{details})")
             if rank != 0:  # trains its part; rank 0 writes the run folder
-                estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+                estimator.fit(data.train_rows(),
+                              validation_data=data.validation_rows(estimator.early_stopping),
                               resume=bool(args.resume))
                 return 0
             loggers = [logger_from_spec(spec, args.out, data.X_test, data.y_test)
@@ -202,6 +203,10 @@ def _print_summary(metrics: dict[str, Any], estimator: AutoEncoder, out: str, pr
         print(f"note: {metrics['dead_code_units']} of {estimator.architecture_.latent_dim} "
               "code units are constant over the test data (dead): the code is narrower than "
               "latent_dim; a linear code (--code-activation linear) avoids it")
+    if metrics.get("stopped_early"):
+        print(f"note: early stopping ended training after epoch {metrics['epochs']} of "
+              f"{estimator.recipe_.epochs}: the loss on the training rows held out stopped "
+              f"improving; the model holds epoch {estimator.best_epoch_}")
     if metrics["under_trained"]:
         why = (f"only {metrics['steps']} training steps"
                if metrics["steps"] < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer] else

@@ -170,7 +170,8 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--input-scaling", choices=("auto", "minmax", "none"), default="auto",
                    help="auto: uint8/255; minmax: each feature to [0, 1]; none")
     g.add_argument("--early-stopping", action="store_true",
-                   help="stop when the held-out loss stops improving; keep the best epoch")
+                   help="stop when the loss on 10%% of the training rows, held out, stops "
+                        "improving; keep the best epoch (the test rows stay unseen)")
     g.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     _add_device(g)
     d = p.add_argument_group("data and outputs")

@@ -355,7 +355,9 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ------
         OSError
             When the folder cannot be written; ``NotADirectoryError`` when ``path`` is a
-            file.
+            file; ``FileExistsError`` (nothing written) when its map.safetensors is not a
+            saved map, or the folder holds other ``.safetensors`` files (a model, run or
+            checkpoint folder, whose own map is in its model file).
         """
         from safetensors.torch import save
 
@@ -364,6 +366,7 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"cannot save the map into {folder}: it is a file; name a "
                                      "folder")
+        _refuse_others_files(folder)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / MAP_FILE, save(tensors, metadata={"map": json.dumps(facts)}))
         return folder
@@ -396,6 +399,32 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return cls.from_state(tensors, facts)
         except ValueError as exc:
             raise ValueError(f"{file}: {exc}") from None
+
+
+def _refuse_others_files(folder: Path) -> None:
+    """Raise before anything is written when saving a map into ``folder`` would replace a
+    file that is not a saved map (a user's map.safetensors), or put a second map into a
+    model, run or checkpoint folder (a hostile trial, 2026-12-04: both went ahead)."""
+    from safetensors import SafetensorError, safe_open
+
+    if not folder.is_dir():
+        return
+    others = sorted(p.name for p in folder.glob("*") if p.suffix.lower() == ".safetensors"
+                    and p.name != MAP_FILE)
+    why = ""
+    if others:
+        why = (f"it holds {', '.join(others[:3])}{', …' if len(others) > 3 else ''} (a model, "
+               "run or checkpoint folder, whose map is saved in its model file)")
+    elif os.path.lexists(file := folder / MAP_FILE):
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                ours = "map" in (f.metadata() or {})
+        except (SafetensorError, OSError, ValueError):
+            ours = False
+        why = "" if ours else f"its {MAP_FILE} is not a saved map"
+    if why:
+        raise FileExistsError(f"cannot save the map into {folder}: {why}; nothing was "
+                              "written: save into another folder")
 
 
 def _checked(X: Any, name: str = "X") -> tuple[NDArray[np.float32], tuple[str, ...] | None]:

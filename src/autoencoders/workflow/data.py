@@ -255,6 +255,13 @@ class RunData:
         """The test rows, named for messages."""
         return named(self.X_test, self.name, self.test_numbers, self.feature_names)
 
+    def validation_rows(self, early_stopping: bool) -> Rows | None:
+        """What ``fit`` validates on: the test rows, for the held-out curve of the history;
+        None with early stopping, which picks its epoch on the rows the estimator holds out
+        of the training rows (``validation_fraction``). Picked on the test rows, the kept
+        epoch's validation loss was the reported test loss (a new-user trial, 2026-12-04)."""
+        return None if early_stopping else self.test_rows()
+
     @property
     def class_names(self) -> tuple[str, ...] | None:
         """The names of a named data set's labels, for figures (``datasets.class_names``)."""

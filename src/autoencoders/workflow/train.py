@@ -99,7 +99,8 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         pixel, per sample and in dB; see ``evaluation.reconstruction_metrics``),
         ``train_seconds`` (training epochs only), ``seconds_per_epoch``, ``epochs``,
         ``steps`` (optimiser steps), ``under_trained`` (fewer than the
-        optimiser's ``UNDER_TRAINED_STEPS`` steps, or the loss still fell 5 % in the last epoch),
+        optimiser's ``UNDER_TRAINED_STEPS`` steps, or the loss still fell 5 % in the last epoch,
+        and early stopping did not end it), ``stopped_early`` (it did),
         ``n_train``, ``n_test``, ``device``, ``input`` (how input became the model's),
         ``test_code_near_zero`` (fraction of the test codes' entries near 0, see
         ``evaluation.near_zero_fraction``), ``dead_code_units`` (:func:`dead_units`), and
@@ -124,7 +125,8 @@ def train_run(estimator: AutoEncoder, data: RunData, out_dir: str | Path, *,
         estimator.set_params(checkpoint_dir=out / CHECKPOINT_DIR)
     trained = _TrainingEnd()
     try:
-        estimator.fit(data.train_rows(), validation_data=data.test_rows(),
+        estimator.fit(data.train_rows(),
+                      validation_data=data.validation_rows(estimator.early_stopping),
                       callbacks=[CSVLogger(out / HISTORY_FILE), trained, *loggers],
                       resume=resume)
     except TrainingInterrupted:
@@ -197,6 +199,7 @@ def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[
     steps = epochs * math.ceil(len(data.X_train) / estimator.recipe_.batch_size)
     losses = estimator.history_["train_loss"]
     last_drop = (losses[-2] - losses[-1]) / losses[-2] if len(losses) > 1 and losses[-2] else 0
+    stopped_early = estimator.recipe_.early_stopping and epochs < estimator.recipe_.epochs
     metrics = {
         "loss": estimator.recipe_.loss,
         "test_bce": rec["bce"] if bounded else None,
@@ -209,9 +212,11 @@ def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[
         "steps": steps,
         "last_epoch_loss_drop": last_drop,
         # Few steps, or a loss still falling by 5 % an epoch at the end (under a cosine
-        # schedule, whose last epochs barely move, that is a model far from done).
-        "under_trained": bool(steps < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer]
-                              or last_drop > 0.05),
+        # schedule, whose last epochs barely move, that is a model far from done); not
+        # when early stopping ended it: the held-out loss had stopped falling.
+        "under_trained": bool(not stopped_early and (
+            steps < UNDER_TRAINED_STEPS[estimator.recipe_.optimizer] or last_drop > 0.05)),
+        "stopped_early": bool(stopped_early),
         "n_train": len(data.X_train),
         "n_test": len(data.X_test),
         "device": estimator.device_,
