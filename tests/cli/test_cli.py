@@ -262,6 +262,19 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     assert set(ev["methods"]) == {"raw", "autoencoder", "pca", "pca_2d"}
 
 
+def test_cluster_of_a_subset_run_clusters_the_runs_rows(tmp_path):
+    # A new-user trial: cluster read all of a data set's splits where the run had
+    # --train-size/--test-size (60,000 points and 7 minutes for a 10,000-image run).
+    out = tmp_path / "subset"
+    run("fit", "--dataset", "digits", "--out", out, "--train-size", "300", "--test-size",
+        "100", "--epochs", "1", "--maps", "none", "--no-map", "--no-report", "-q",
+        check_code=0)
+    for split, n in ((None, 100), ("train", 300), ("all", 400)):
+        run("cluster", out, "--method", "kmeans", *(("--split", split) if split else ()),
+            "-q", check_code=0)
+        assert json.loads((out / "cluster.json").read_text())["n_points"] == n, split
+
+
 def test_cluster_writes_labels_and_scores(digits_run, tmp_path):
     out, _ = digits_run
     proc = run("cluster", out, "--dataset", "digits", "--split", "all", "--n-clusters", "10",

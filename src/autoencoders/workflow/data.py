@@ -153,8 +153,9 @@ class Loaded:
 
 def load(request: DataRequest, split_name: str | None = None) -> Loaded:
     """The data of ``request``: a data set's split (``split_name``, by default
-    ``request.split``; "all" is train then test), or the input, streamed when asked or
-    larger than ``STREAM_ABOVE_BYTES``.
+    ``request.split``; "all" is train then test; the first ``request.train_size`` or
+    ``test_size`` rows of a split when it names them), or the input, streamed when asked
+    or larger than ``STREAM_ABOVE_BYTES``.
 
     Raises
     ------
@@ -169,7 +170,9 @@ def load(request: DataRequest, split_name: str | None = None) -> Loaded:
                       {"dataset": request.dataset, "split": "all"})
     if request.dataset:
         X, y = load_dataset(request.dataset, part, progress=request.progress)
-        return Loaded(X, y, {"dataset": request.dataset, "split": part})
+        size = request.train_size if part == "train" else request.test_size
+        return Loaded(X[:size], None if y is None else y[:size],
+                      {"dataset": request.dataset, "split": part})
     if request.input == STDIN:
         return _load_stdin(request)
     assert request.input is not None  # neither a data set nor standard input: a path
