@@ -422,6 +422,28 @@ def ragged_npz(ctx):
     read_input(ctx.tmp / "ragged.npz")
 
 
+@case("labels of shape (n, 2) in an .npz", "autoencoders cluster", ValueError,
+      r"y2d\.npz: 'y' has shape \(40, 2\), but labels are one per sample, of shape \(n,\); "
+      r"save them so, or read the data without them \(--label-column none\)", exit_code=1)
+def npz_labels_of_two_columns(ctx):
+    # A hostile trial: cluster counted such labels and fell over (TypeError: unhashable
+    # type: 'list'); fit named them y_train, and neither named the file.
+    np.savez(ctx.tmp / "y2d.npz", X=ctx.X, y=np.tile([[0, 1], [1, 0]], (20, 1)))
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "y2d.npz", "--method", "kmeans")
+
+
+@case("data with a NaN embedded into a new folder", "autoencoders embed", ValueError,
+      r"contains NaN or infinite values", exit_code=1)
+def failed_output_into_new_folders(ctx):
+    # A hostile trial: the failed write left the folders made for it (new/, new/deep/).
+    np.save(ctx.tmp / "holed.npy", ctx.bad(np.nan, at=(30, 2)))
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "holed.npy", "--out",
+                ctx.tmp / "new" / "deep" / "codes.npy", "--chunk-size", "8")
+    finally:
+        assert not (ctx.tmp / "new").exists()
+
+
 @case("an .npz archive named .npy", "autoencoders embed", ValueError,
       r"zipped\.npy: an \.npz archive \(a zip of arrays\), not a \.npy file; name it \.npz, "
       r"or save its data array with numpy\.save", exit_code=1)

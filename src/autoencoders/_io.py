@@ -23,7 +23,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
 
     The writer inside the ``with`` block writes the temporary file by name (``np.save``,
     ``savefig``, ``safetensors.torch.save_file``). On any exception the temporary file is
-    removed and ``path`` keeps its previous contents. The parent folder is created if missing.
+    removed and ``path`` keeps its previous contents. The parent folder is created if missing
+    (and removed again, with the folders made for it, when the write fails).
 
     Parameters
     ----------
@@ -48,10 +49,14 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     if path.is_dir():  # said before the writer writes, not by the rename after it
         raise IsADirectoryError(f"cannot write {path}: it is a folder; name a file (inside "
                                 "it, or elsewhere)")
+    # The folders this write creates, deepest first: removed again if it fails (a failed
+    # embed into new/deep/x.npy left new/deep behind, a hostile trial).
+    created = [p for p in (path.parent, *path.parent.parents) if not os.path.lexists(p)]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _create_temporary(path, path.suffix if suffix is None else suffix)
     except OSError as exc:
+        _remove_empty(created)
         # Name the destination, not the temporary file the user never asked for.
         raise type(exc)(f"cannot write {path}: {exc.strerror or exc}; choose "
                         "another location or make the folder writable") from None
@@ -64,10 +69,18 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        _remove_empty(created)
         if isinstance(exc, OSError) and exc.strerror:  # the disk's answer: name the file
             raise type(exc)(f"cannot write {path}: {exc.strerror}; nothing there was "
                             "changed (free some space or choose another location)") from None
         raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) that are still empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _create_temporary(path: Path, suffix: str) -> Path:

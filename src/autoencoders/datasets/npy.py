@@ -140,7 +140,7 @@ def read_npz(path: str | Path) -> ArraySource:
     ------
     ValueError
         For an unreadable archive, no recognisable data array, an object (pickled) array,
-        or labels of another length than the data.
+        or labels of another length than the data (of another shape than (n,): when read).
     MemoryError
         Before decompressing, when the arrays' declared shapes would not fit in memory (a
         186-byte archive can declare (10^11, 784)).
@@ -164,7 +164,7 @@ def read_npz(path: str | Path) -> ArraySource:
         with numpy_errors(path):
             X = archive[x_key]
             y = archive[y_key] if y_key is not None else None
-    if y is not None and len(y) != len(X):
+    if y is not None and y.ndim and len(y) != len(X):
         raise ValueError(f"{path}: '{x_key}' has {len(X)} rows but '{y_key}' has {len(y)}")
     return _Archive(X, labels=y, where=f"{path}", column=str(y_key))
 
@@ -180,6 +180,10 @@ class _Archive(ArraySource):
 
     def labels(self) -> NDArray[Any] | None:
         labels = super().labels()
+        if labels is not None and labels.ndim != 1:  # cluster counted them: a traceback
+            raise ValueError(f"{self._where}: '{self._column}' has shape {labels.shape}, but "
+                             "labels are one per sample, of shape (n,); save them so, or "
+                             "read the data without them (--label-column none)")
         return None if labels is None else check_labels_present(labels, self._where,
                                                                  self._column)
 
