@@ -1605,6 +1605,20 @@ def export_over_a_models_file(ctx):
         assert (folder / "model.safetensors").read_bytes() == model
 
 
+@case("an export named as no export format", "autoencoders export", ValueError,
+      r"--out .*model\.csv: an export is named \.onnx \(ONNX\) or \.pt, \.pth or \.ts "
+      r"\(TorchScript\); name the file so", exit_code=2)
+def export_named_as_data(ctx):
+    # A hostile trial: export wrote ONNX into model.csv, then refused to write over it as
+    # a user's file. Python's export refuses it too (ValueError), nothing written.
+    with pytest.raises(ValueError, match="an export is named"):
+        ctx.ae.export(ctx.tmp / "encoder")
+    try:
+        ctx.cli("export", ctx.model_dir, "--out", ctx.tmp / "model.csv")
+    finally:
+        assert not (ctx.tmp / "model.csv").exists() and not (ctx.tmp / "encoder").exists()
+
+
 @case("saving into a checkpoint folder", "AutoEncoder.save", FileExistsError,
       r"cannot save the model into .*ckpt-here: it is a checkpoint folder "
       r"\(step-\*\.safetensors, owner\.json\); nothing was written")

@@ -88,8 +88,8 @@ def test_min_max_scaling_lives_inside_the_exported_graph(blobs, tmp_path):
     ae = AutoEncoder(hidden_dims=(16,), latent_dim=3, epochs=2, verbose=0,
                      input_scaling="minmax").fit(X)
     new = X[:50] + np.float32(0.5)
-    for fmt in ("onnx", "torchscript"):
-        path = ae.export(tmp_path / f"enc.{fmt}", format=fmt)  # no suffix of its own
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".ts")):
+        path = ae.export(tmp_path / f"enc{suffix}", format=fmt)
         if fmt == "onnx":
             out = _onnx(path, new)
         else:
@@ -196,7 +196,7 @@ def test_cli_export_writes_a_file_onnx_runtime_runs(tmp_path):
     proc = run("export", out, "--out", tmp_path / "encoder.pt", check_code=0)
     assert "torchscript encoder" in proc.stderr
     proc = run("export", out, "--format", "torchscript", "--out", tmp_path / "x.onnx",
-               check_code=1)
+               check_code=2)
     assert "the suffix .onnx means onnx" in proc.stderr and not (tmp_path / "x.onnx").exists()
     assert run("export", out, "--out", "-", check_code=2).stderr.count("binary file") == 1
     # A folder (or a path written as one) is not a file name: nothing is written.
@@ -208,8 +208,10 @@ def test_cli_export_writes_a_file_onnx_runtime_runs(tmp_path):
     assert _max_diff(_onnx(tmp_path / "encoder.onnx", X), expected) < TOLERANCE
     assert read_export_metadata(tmp_path / "encoder.onnx")["params"]["latent_dim"] == 3
     # The run's own files are never the output, and a part the run lacks is an error.
-    proc = run("export", out, "--out", out / "model.safetensors", check_code=1)
-    assert "would overwrite" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("export", out, "--out", out / "model.safetensors", check_code=2)
+    assert "an export is named .onnx" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("export", out, "--out", out / "figures" / "e.onnx", check_code=1)
+    assert "would overwrite" in proc.stderr or "run folder" in proc.stderr, proc.stderr
     proc = run("export", out, "--part", "map", "--out", tmp_path / "map.onnx", check_code=1)
     assert "no 2-D map" in proc.stderr
     assert not (tmp_path / "map.onnx").exists()
@@ -219,8 +221,10 @@ def test_the_format_follows_the_file_name():
     from autoencoders.export import export_format
 
     assert export_format("m.onnx") == "onnx" and export_format("m.PT") == "torchscript"
-    assert export_format("m.bin") == "onnx" and export_format("m.bin", "torchscript") == \
-        "torchscript"
+    assert export_format("m.ts", "torchscript") == "torchscript"
+    for name in ("m.bin", "m", "m.csv"):  # written, then refused as a user's file
+        with pytest.raises(ValueError, match="an export is named .onnx"):
+            export_format(name, "onnx")
     with pytest.raises(ValueError, match="the suffix .pt means torchscript, but the format "
                                          "asked for is onnx"):
         export_format("m.pt", "onnx")

@@ -39,21 +39,25 @@ _M = TypeVar("_M", bound=nn.Module)
 
 
 def export_format(path: str | os.PathLike[str], format: str | None = None) -> str:
-    """The format to write ``path`` in: ``format``, or the one its suffix names (onnx
-    without a known suffix).
+    """The format to write ``path`` in: ``format``, or the one its suffix names.
 
     Raises
     ------
     ValueError
-        When ``format`` and the suffix disagree (a TorchScript archive named .onnx).
+        When the suffix names no export format (an export named model.csv was written,
+        then refused as a user's file when exported again: a hostile trial), or
+        ``format`` and the suffix disagree (a TorchScript archive named .onnx).
     """
     suffix = Path(path).suffix.lower()
     by_suffix = next((f for f, s in _SUFFIXES.items() if suffix in s), None)
+    if by_suffix is None:
+        raise ValueError(f"{path}: an export is named .onnx (ONNX) or .pt, .pth or .ts "
+                         "(TorchScript); name the file so")
     if format is not None and by_suffix is not None and format != by_suffix:
         raise ValueError(f"{path}: the suffix {suffix} means {by_suffix}, but the format "
                          f"asked for is {format}; name the file {_SUFFIXES[format][0]}, or "
                          "leave the format to the suffix")
-    return format or by_suffix or "onnx"
+    return format or by_suffix
 
 
 class ServingModule(nn.Module):

@@ -321,7 +321,10 @@ def cmd_export(args: Namespace) -> int:
     if args.out.endswith(("/", os.sep)) or os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: a folder; name the file to write in it "
                          "(.onnx, .pt)")
-    fmt = export_format(args.out, args.format)
+    try:
+        fmt = export_format(args.out, args.format)
+    except ValueError as exc:
+        raise UsageError(f"--out {exc}") from None
     check_output(args.out, run_dir=args.run_dir)
     # Named data sets are uint8 images: their runs take the pixels as they come.
     dtype = args.input_dtype or ("uint8" if recorded_dataset(args.run_dir) else "float32")

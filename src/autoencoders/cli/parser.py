@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     _complete_dirs(p.add_argument("run_dir", metavar="RUN_DIR"))
     p.add_argument("--format", choices=EXPORT_FORMATS,
                    help="onnx (needs the onnx extra) or torchscript; by default from --out's "
-                        "suffix (.onnx; .pt, .pth, .ts), else onnx")
+                        "suffix (.onnx; .pt, .pth, .ts), which must be one of those")
     p.add_argument("--part", choices=EXPORT_PARTS, default="encoder",
                    help="encoder: input → code (default); decoder: code → reconstruction; full: "
                         "input → reconstruction; map: input → 2-D map (a run fitted with --map)")
