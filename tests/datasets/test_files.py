@@ -199,3 +199,22 @@ def test_repeated_header_names_name_no_features_and_names_are_quoted(tmp_path):
             ArrayWriter(tmp_path / "i.csv", 2, columns=["id", "b"]) as writer:
         writer.write(X, ids=[1, 2])
     assert not (tmp_path / "r.parquet").exists() and not (tmp_path / "i.csv").exists()
+
+
+def test_bool_features_are_read_as_zero_and_one_whatever_the_file(tmp_path):
+    # A hostile trial: fit took a bool .npy (read whole, as an array), and embed of the
+    # same file (streamed) refused it; a bool Parquet column was refused.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from autoencoders.datasets import open as open_source
+
+    X = np.random.default_rng(0).random((30, 4)) > 0.5
+    np.save(tmp_path / "b.npy", X)
+    pq.write_table(pa.table({f"f{i}": X[:, i] for i in range(4)}), tmp_path / "b.parquet")
+    for name in ("b.npy", "b.parquet"):
+        source = open_source(tmp_path / name)
+        assert source.dtype == np.float32, name
+        np.testing.assert_array_equal(source.to_numpy(), X.astype(np.float32))
+        np.testing.assert_array_equal(source.take(np.array([3, 1])),
+                                      X[[3, 1]].astype(np.float32))

@@ -67,20 +67,24 @@ class NpySource(Source):
         """Where the rows are in the file: what each read maps again."""
         assert mm.filename is not None  # a file's mapping (np.load, or checked by can_wrap)
         self.path = Path(mm.filename)
-        self.n_rows, self.feature_shape, self.dtype = mm.shape[0], tuple(mm.shape[1:]), mm.dtype
+        self.n_rows, self.feature_shape = mm.shape[0], tuple(mm.shape[1:])
+        # bool read as float32 0/1, as an in-memory bool array is taken (fit took a bool
+        # .npy, and embed of the same file refused it: a hostile trial).
+        self._stored = mm.dtype
+        self.dtype = np.dtype(np.float32) if mm.dtype == bool else mm.dtype
         self._offset = mm.offset
         self._fortran = bool(mm.flags.f_contiguous and not mm.flags.c_contiguous)
 
     def _map(self) -> np.memmap:
-        return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self._offset,
+        return np.memmap(self.path, dtype=self._stored, mode="r", offset=self._offset,
                          shape=self.shape, order="F" if self._fortran else "C")
 
     def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         mm = self._map()
         try:
             if len(rows) and rows[-1] - rows[0] == len(rows) - 1:  # a contiguous run
-                return np.array(mm[rows[0]:rows[-1] + 1])
-            return cast(NDArray[Any], mm[rows])
+                return np.array(mm[rows[0]:rows[-1] + 1], dtype=self.dtype)
+            return cast(NDArray[Any], mm[rows].astype(self.dtype, copy=False))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{self.path}: could not be read ({exc}); it changed or was "
                              "truncated since it was opened") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -94,7 +94,8 @@ class ParquetSource(Source):
         for name in self.columns:
             kind = schema.field(name).type
             value = kind.value_type if _is_list(kind) else kind
-            if not (pa.types.is_integer(value) or pa.types.is_floating(value)):
+            if not (pa.types.is_integer(value) or pa.types.is_floating(value)
+                    or pa.types.is_boolean(value)):  # 0/1, as a bool array is taken
                 raise ValueError(f"{self.paths[0]}: column {name!r} is not numeric ({kind}); "
                                  "features must be numbers (or one list column of numbers); "
                                  f"if it holds row ids or labels, pass --id-column {name} "
@@ -158,13 +159,12 @@ class ParquetSource(Source):
             values = col.flatten()
             if values.null_count:
                 raise ValueError(f"{where}: missing values in list column {self.columns[0]!r}")
-            return cast(NDArray[Any],
-                        values.to_numpy(zero_copy_only=False).reshape(len(col), width))
+            return _no_bool(values.to_numpy(zero_copy_only=False).reshape(len(col), width))
         for name, col in zip(self.columns, table.columns, strict=True):
             if col.null_count:
                 raise ValueError(f"{where}: column {name!r} has {col.null_count} missing "
                                  "values; fill or drop them first")
-        return np.stack([c.to_numpy() for c in table.columns], axis=1)
+        return _no_bool(np.stack([c.to_numpy() for c in table.columns], axis=1))
 
     def _take(self, rows: NDArray[Any]) -> NDArray[Any]:
         out = np.empty((len(rows), *self.feature_shape), dtype=self.dtype)
@@ -221,3 +221,8 @@ def _is_list(kind: Any) -> bool:
 
     return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind)
                 or pa.types.is_fixed_size_list(kind))
+
+
+def _no_bool(values: NDArray[Any]) -> NDArray[Any]:
+    """Features of bool columns as float32 0/1, as an in-memory bool array is taken."""
+    return values.astype(np.float32) if values.dtype == bool else values
