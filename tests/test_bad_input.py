@@ -486,6 +486,19 @@ def csv_thousands_separator(ctx):
     read_input(ctx.write("thousands.csv", 'a,b\n"1,000",2\n"2,500",3\n'))
 
 
+@case("repeated column names in a CSV header", "read_input", ValueError,
+      r"twice\.csv: repeated column names id; name each column once")
+def csv_repeated_header_names(ctx):
+    read_input(ctx.write("twice.csv", "id,id,a\n1,2,0.3\n2,3,0.4\n"))
+
+
+@case("repeated column names in a CSV header", "autoencoders fit --input", ValueError,
+      r"twice-cli\.csv: repeated column names a, b; name each column once", exit_code=1)
+def csv_repeated_header_names_at_cli(ctx):
+    path = ctx.write("twice-cli.csv", "a,b,a,b\n0.1,0.2,0.3,0.4\n0.5,0.6,0.7,0.8\n")
+    ctx.cli("fit", "--input", path, "--out", ctx.tmp / "run-twice", "--epochs", "1", "-q")
+
+
 # ------------------------------------------------------------------ npy / npz files
 @case("a ragged .npz (object array)", "read_input", ValueError,
       r"ragged\.npz: holds a ragged or object array, stored with pickle, which autoencoders "
@@ -1329,6 +1342,30 @@ def pandas_na_at_fit(ctx):
     df = pd.DataFrame(ctx.X[:5, :2], columns=["width", "height"]).astype("Float64")
     df.iloc[2, 1] = pd.NA
     ctx.new().fit(df)
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.fit", ValueError,
+      r"X: repeated column names a; name each column once")
+def dataframe_repeated_columns_at_fit(ctx):
+    import pandas as pd
+
+    ctx.new().fit(pd.DataFrame(ctx.X, columns=["a", "a", "b", "c", "d", "e"]))
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.transform", ValueError,
+      r"X: repeated column names a, b; name each column once")
+def dataframe_repeated_columns_at_transform(ctx):
+    import pandas as pd
+
+    ctx.ae.transform(pd.DataFrame(ctx.X, columns=["a", "a", "b", "b", "c", "d"]))
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.score_samples", ValueError,
+      r"X: repeated column names a; name each column once")
+def dataframe_repeated_columns_at_score_samples(ctx):
+    import pandas as pd
+
+    ctx.ae.score_samples(pd.DataFrame(ctx.X, columns=["a", "b", "c", "d", "e", "a"]))
 
 
 @case("a DataFrame with a string column", "AutoEncoder.fit", ValueError,

@@ -188,11 +188,12 @@ def test_digits_is_always_there_and_scaled_to_uint8():
         load_dataset("cifar", "train")
 
 
-def test_repeated_header_names_name_no_features_and_names_are_quoted(tmp_path):
+def test_repeated_header_names_are_refused_and_names_are_quoted(tmp_path):
     from autoencoders.datasets import ArrayWriter, open_source
 
     (tmp_path / "d.csv").write_text("x,x,y\n1,2,3\n4,5,6\n")
-    assert open_source(tmp_path / "d.csv").feature_names is None
+    with pytest.raises(ValueError, match="d.csv: repeated column names x; name each column"):
+        open_source(tmp_path / "d.csv")
     X = np.ones((2, 2), dtype=np.float32)
     write_array(tmp_path / "q.csv", X, ['a,"b"', "c"])
     assert (tmp_path / "q.csv").read_text().splitlines()[0] == '"a,""b""",c'

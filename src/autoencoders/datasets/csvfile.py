@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._common import check_labels_present, name_list
+from ._common import check_labels_present, check_unique_names, name_list
 from .source import ArraySource
 
 __all__ = ["read_csv"]
@@ -38,8 +38,8 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     Raises
     ------
     ValueError
-        For text that is not UTF-8, malformed CSV, no data rows, a row with
-        more or fewer cells than the header (or, without one, than the first row),
+        For text that is not UTF-8, malformed CSV, no data rows, repeated header names, a
+        row with more or fewer cells than the header (or, without one, than the first row),
         non-numeric or empty cells (naming the file's line and the column, and
         ``--id-column`` when a whole column holds text), or a named column that the header
         lacks. A file whose first row holds ';' or a tab (separated by them, not commas),
@@ -63,6 +63,7 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     header, first = None, rows[0] if rows else None
     if first is not None and _is_header(first[1]):
         header, rows = [c.strip() for c in first[1]], rows[1:]  # a header
+        check_unique_names(header, path)
     id_at = _column(path, header, "id" if id_column == "auto" else id_column,
                     "the ids", "--id-column", required=id_column != "auto")
     label_at = _column(path, header, label_column, "the labels", "--label-column")
