@@ -411,6 +411,94 @@ def csv_ids_kept_as_written(ctx):
     assert source.ids(np.arange(2)).tolist() == [7, 8]
 
 
+@case("a CSV row longer than its header", "read_input", ValueError,
+      r"long\.csv: line 2 has 3 cells but the header \(line 1\) has 2; every row needs one "
+      r"cell for each column of the header; name every column in the header, or remove the "
+      r"extra cells")
+def csv_row_longer_than_header(ctx):
+    read_input(ctx.write("long.csv", "a,b\n0.1,0.2,0.3\n"))
+
+
+@case("a comma at the end of each CSV row (not of the header)", "autoencoders fit --input",
+      ValueError, r"trailing\.csv: line 2 has 4 cells but the header \(line 1\) has 3; .*its "
+      r"extra cells are empty: remove the comma at the end of each row", exit_code=1)
+def csv_trailing_comma_at_cli(ctx):
+    path = ctx.write("trailing.csv", "a,b,c\n0.1,0.2,0.3,\n0.4,0.5,0.6,\n")
+    ctx.cli("fit", "--input", path, "--out", ctx.tmp / "run-trailing", "--epochs", "1", "-q")
+    # The fit never started: no run folder.
+    assert not (ctx.tmp / "run-trailing").exists()
+
+
+@case("a comma at the end of every CSV line, the header's too", "read_input", ValueError,
+      r"ends\.csv: column 4 is empty \(no value on lines 2-3\); a comma at the end of each "
+      r"line makes it: remove those commas")
+def csv_empty_last_column(ctx):
+    read_input(ctx.write("ends.csv", "a,b,c,\n0.1,0.2,0.3,\n0.4,0.5,0.6,\n"))
+
+
+@case("a CSV header longer than its rows (the columns would shift)",
+      "autoencoders.datasets.open", ValueError,
+      r"shift\.csv: line 2 has 3 cells but the header \(line 1\) has 4; every row needs one "
+      r"cell for each column of the header; its cells would be read under the wrong names")
+def csv_header_longer_than_rows(ctx):
+    from autoencoders.datasets import open as open_source
+
+    open_source(ctx.write("shift.csv", "id,a,b,c\n10,0.2,0.3\n40,0.5,0.6\n70,0.8,0.9\n"))
+
+
+@case("a CSV header longer than its rows (the columns would shift)", "autoencoders embed",
+      ValueError, r"shift6\.csv: line 2 has 6 cells but the header \(line 1\) has 7", exit_code=1)
+def csv_header_longer_than_rows_at_cli(ctx):
+    rows = "".join(",".join(f"{v:.3f}" for v in row[:6]) + "\n" for row in ctx.X[:5])
+    path = ctx.write("shift6.csv", "id,a,b,c,d,e,f\n" + rows)
+    ctx.cli("embed", ctx.model_dir, "--input", path, "--out", ctx.tmp / "shift6-codes.npy")
+
+
+@case("a CSV separated by ';' (one column to the csv reader)", "read_input", ValueError,
+      r"semi\.csv: seems separated by ';', not commas \(line 1: 'a;b;c'\), and autoencoders "
+      r"reads comma-separated files; convert it, e\.g\. with pandas: pd\.read_csv\(path, "
+      r"sep=';', decimal=','\)\.to_csv\(new_path, index=False\)")
+def csv_separated_by_semicolons(ctx):
+    read_input(ctx.write("semi.csv", "a;b;c\n1;2;3\n4;5;6\n"))
+
+
+@case("a CSV separated by ';' with decimal commas", "autoencoders score", ValueError,
+      r"euro\.csv: seems separated by ';', not commas .*sep=';', decimal=','", exit_code=1)
+def csv_semicolons_and_decimal_commas_at_cli(ctx):
+    rows = "".join(";".join(f"{v:.3f}".replace(".", ",") for v in row) + "\n"
+                   for row in ctx.X[:5])
+    path = ctx.write("euro.csv", "a;b;c;d;e;f\n" + rows)
+    ctx.cli("score", ctx.model_dir, "--input", path, "--out", ctx.tmp / "euro-scores.npy")
+
+
+@case("a CSV separated by tabs", "read_input", ValueError,
+      r"tabs\.csv: seems separated by tabs, not commas \(line 1: 'a\\tb'\), .*pd\.read_csv\("
+      r"path, sep='\\t'\)")
+def csv_separated_by_tabs(ctx):
+    read_input(ctx.write("tabs.csv", "a\tb\n1\t2\n3\t4\n"))
+
+
+@case("numbers with a thousands separator in a CSV (\"1,000\")", "read_input", ValueError,
+      r"thousands\.csv: line 2 has '1,000' in column 'a', a number written with a thousands "
+      r"separator; the CSV must hold plain numbers \(1000, 0\.5\): convert it, e\.g\. with "
+      r"pandas: pd\.read_csv\(path, thousands=','\)")
+def csv_thousands_separator(ctx):
+    read_input(ctx.write("thousands.csv", 'a,b\n"1,000",2\n"2,500",3\n'))
+
+
+@case("repeated column names in a CSV header", "read_input", ValueError,
+      r"twice\.csv: repeated column names id; name each column once")
+def csv_repeated_header_names(ctx):
+    read_input(ctx.write("twice.csv", "id,id,a\n1,2,0.3\n2,3,0.4\n"))
+
+
+@case("repeated column names in a CSV header", "autoencoders fit --input", ValueError,
+      r"twice-cli\.csv: repeated column names a, b; name each column once", exit_code=1)
+def csv_repeated_header_names_at_cli(ctx):
+    path = ctx.write("twice-cli.csv", "a,b,a,b\n0.1,0.2,0.3,0.4\n0.5,0.6,0.7,0.8\n")
+    ctx.cli("fit", "--input", path, "--out", ctx.tmp / "run-twice", "--epochs", "1", "-q")
+
+
 # ------------------------------------------------------------------ npy / npz files
 @case("a ragged .npz (object array)", "read_input", ValueError,
       r"ragged\.npz: holds a ragged or object array, stored with pickle, which autoencoders "
@@ -1276,6 +1364,30 @@ def pandas_na_at_fit(ctx):
     df = pd.DataFrame(ctx.X[:5, :2], columns=["width", "height"]).astype("Float64")
     df.iloc[2, 1] = pd.NA
     ctx.new().fit(df)
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.fit", ValueError,
+      r"X: repeated column names a; name each column once")
+def dataframe_repeated_columns_at_fit(ctx):
+    import pandas as pd
+
+    ctx.new().fit(pd.DataFrame(ctx.X, columns=["a", "a", "b", "c", "d", "e"]))
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.transform", ValueError,
+      r"X: repeated column names a, b; name each column once")
+def dataframe_repeated_columns_at_transform(ctx):
+    import pandas as pd
+
+    ctx.ae.transform(pd.DataFrame(ctx.X, columns=["a", "a", "b", "b", "c", "d"]))
+
+
+@case("a DataFrame with repeated column names", "AutoEncoder.score_samples", ValueError,
+      r"X: repeated column names a; name each column once")
+def dataframe_repeated_columns_at_score_samples(ctx):
+    import pandas as pd
+
+    ctx.ae.score_samples(pd.DataFrame(ctx.X, columns=["a", "b", "c", "d", "e", "a"]))
 
 
 @case("a DataFrame with a string column", "AutoEncoder.fit", ValueError,

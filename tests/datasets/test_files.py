@@ -124,7 +124,11 @@ def test_hexadecimal_cells_are_refused_by_both_csv_readers(tmp_path):
 @pytest.mark.parametrize("text,match", [
     ("1,2\n3,x\n", "line 2 has a non-numeric or empty cell 'x'"),
     ("1,2\n3,\n", "line 2 has a non-numeric or empty cell ''"),
-    ("a,b\n1,2\n3,4,5\n", "line 3 has 3 cells, expected 2"),
+    ("a,b\n1,2\n3,4,5\n", r"line 3 has 3 cells but the header \(line 1\) has 2"),
+    ("a,b,c\n1,2\n", r"line 2 has 2 cells but the header \(line 1\) has 3"),
+    ("1,2\n3,4,5\n", r"line 2 has 3 cells, expected 2; .* \(line 1 has 2\)"),
+    ("a;b\n1;2\n", "seems separated by ';'"),
+    ("a,b\n\"0,5\",1\n", "a number written with a decimal comma"),
     ("a,b\n", "no data rows"),
 ])
 def test_bad_csv_names_the_row_and_problem(tmp_path, text, match):
@@ -184,11 +188,12 @@ def test_digits_is_always_there_and_scaled_to_uint8():
         load_dataset("cifar", "train")
 
 
-def test_repeated_header_names_name_no_features_and_names_are_quoted(tmp_path):
+def test_repeated_header_names_are_refused_and_names_are_quoted(tmp_path):
     from autoencoders.datasets import ArrayWriter, open_source
 
     (tmp_path / "d.csv").write_text("x,x,y\n1,2,3\n4,5,6\n")
-    assert open_source(tmp_path / "d.csv").feature_names is None
+    with pytest.raises(ValueError, match="d.csv: repeated column names x; name each column"):
+        open_source(tmp_path / "d.csv")
     X = np.ones((2, 2), dtype=np.float32)
     write_array(tmp_path / "q.csv", X, ['a,"b"', "c"])
     assert (tmp_path / "q.csv").read_text().splitlines()[0] == '"a,""b""",c'

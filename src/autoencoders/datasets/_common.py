@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["IMAGE_SUFFIXES", "ARRAY_SUFFIXES", "STREAMED_SUFFIXES", "COLOUR_MODES",
            "numpy_errors", "file_identity", "name_list", "require_pyarrow", "read_image",
-           "image_mode", "check_labels_present"]
+           "image_mode", "check_labels_present", "check_unique_names"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -70,6 +70,30 @@ def name_list(columns: Iterable[object], shown: int = 10) -> str:
     columns = list(columns)
     more = f", … ({len(columns) - shown} more)" if len(columns) > shown else ""
     return ", ".join(map(str, columns[:shown])) + more
+
+
+def check_unique_names(names: Iterable[object], where: object) -> None:
+    """Refuse column ``names`` of which some repeat: a table or DataFrame's columns are
+    told apart by their names (ids, labels, and fit's column order checked on every later
+    call), so that two of one name would leave one of them unnamed, or swapped unnoticed.
+
+    Parameters
+    ----------
+    names : iterable of str
+        A CSV header, a Parquet schema's names, a DataFrame's columns.
+    where : str or Path
+        What messages call the table (a file's path, "X").
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the repeated names.
+    """
+    texts = [str(n) for n in names]
+    if len(set(texts)) != len(texts):
+        repeated = sorted({n for n in texts if texts.count(n) > 1})
+        raise ValueError(f"{where}: repeated column names "
+                         f"{name_list(n or repr(n) for n in repeated)}; name each column once")
 
 
 def require_pyarrow() -> Any:

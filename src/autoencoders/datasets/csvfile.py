@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._common import check_labels_present, name_list
+from ._common import check_labels_present, check_unique_names, name_list
 from .source import ArraySource
 
 __all__ = ["read_csv"]
@@ -38,10 +38,12 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
     Raises
     ------
     ValueError
-        For text that is not UTF-8, malformed CSV, no data rows, rows of different lengths,
+        For text that is not UTF-8, malformed CSV, no data rows, repeated header names, a
+        row with more or fewer cells than the header (or, without one, than the first row),
         non-numeric or empty cells (naming the file's line and the column, and
         ``--id-column`` when a whole column holds text), or a named column that the header
-        lacks.
+        lacks. A file whose first row holds ';' or a tab (separated by them, not commas),
+        and numbers written with a comma ("1,000", "0,5"), are named as such.
     """
     path = Path(path)
     fast = _read_with_pyarrow(path, id_column, label_column)
@@ -58,30 +60,33 @@ def read_csv(path: str | os.PathLike[str], id_column: str | None = "auto",
         rows = [(reader.line_num, row) for row in reader if row]
     except csv.Error as exc:
         raise ValueError(f"{path}: line {reader.line_num} is not valid CSV ({exc})") from None
-    header = None
-    if rows and _is_header(rows[0][1]):
-        header, rows = [c.strip() for c in rows[0][1]], rows[1:]  # a header
+    header, first = None, rows[0] if rows else None
+    if first is not None and _is_header(first[1]):
+        header, rows = [c.strip() for c in first[1]], rows[1:]  # a header
+        check_unique_names(header, path)
     id_at = _column(path, header, "id" if id_column == "auto" else id_column,
                     "the ids", "--id-column", required=id_column != "auto")
     label_at = _column(path, header, label_column, "the labels", "--label-column")
     if not rows:
         raise ValueError(f"{path}: no data rows")
-    width = len(rows[0][1])
+    assert first is not None  # there are rows
+    width = len(first[1])  # the header's, or the first row's
     aside = [i for i in (id_at, label_at) if i is not None]
     features = [i for i in range(width) if i not in aside]
     kept: dict[int, list[str]] = {i: [] for i in aside}
     out = np.empty((len(rows), len(features)), dtype=np.float32)
     for r, (line, row) in enumerate(rows):
         if len(row) != width:
-            raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {width}; "
-                             "every row needs the same number of columns")
+            raise ValueError(_separated(path, first, row)
+                             or _ragged(path, header, first[0], line, row, width))
         for i in aside:
             kept[i].append(row[i])
         try:
             out[r] = [float(row[i]) for i in features]
         except ValueError:
             col = next(i for i in features if not _is_number(row[i]))
-            raise ValueError(_non_numeric(path, header, rows, line, col)) from None
+            raise ValueError(_separated(path, first, row)
+                             or _non_numeric(path, header, rows, line, col)) from None
     ids = None if id_at is None else _as_values(kept[id_at])
     labels = (None if label_at is None or label_column is None else
               check_labels_present(_as_values(kept[label_at]), path, label_column))
@@ -155,12 +160,76 @@ def _column(path: Path, header: list[str] | None, name: str | None, what: str, o
                      "or none")
 
 
+def _separated(path: Path, first: tuple[int, list[str]], row: list[str]) -> str | None:
+    """The message for a file separated by ';' or tabs rather than commas, which the csv
+    module reads as one column (or splits at decimal commas): a cell of its ``first`` row
+    (line number, cells) holds one, and so does the failing ``row`` unless the first is
+    one cell; else None (a comma-separated file with a ';' in a name)."""
+    line, cells = first
+    for sep, said, how in ((";", "';'", "sep=';', decimal=','"),
+                           ("\t", "tabs", "sep='\\t'")):
+        cell = next((c for c in cells if sep in c), None)
+        if cell is not None and (len(cells) == 1 or any(sep in c for c in row)):
+            shown = cell if len(cell) <= 40 else cell[:40] + "…"
+            return (f"{path}: seems separated by {said}, not commas (line {line}: "
+                    f"{shown!r}), and autoencoders reads comma-separated files; convert it, "
+                    f"e.g. with pandas: pd.read_csv(path, {how}).to_csv(new_path, "
+                    "index=False)")
+    return None
+
+
+def _ragged(path: Path, header: list[str] | None, first: int, line: int, row: list[str],
+            width: int) -> str:
+    """The message for a row of another length than the header (or the first row, on
+    line ``first``) and what to do about it."""
+    if header is None:
+        return (f"{path}: line {line} has {len(row)} cells, expected {width}; every row needs "
+                f"the same number of columns (line {first} has {width})")
+    if len(row) > width and not any(c.strip() for c in row[width:]):
+        fix = ("its extra cells are empty: remove the comma at the end of each row (or name "
+               "the column in the header)")
+    elif len(row) > width:
+        fix = ("name every column in the header, or remove the extra cells (a cell that "
+               "holds a comma must be quoted)")
+    elif not any(header[len(row):]):
+        fix = "the header's extra names are empty: remove the comma at the end of the header"
+    else:
+        fix = ("its cells would be read under the wrong names: give every row a cell for "
+               "each name in the header, or remove from the header the names of missing "
+               "columns")
+    return (f"{path}: line {line} has {len(row)} cells but the header (line {first}) has "
+            f"{width}; every row needs one cell for each column of the header; {fix}")
+
+
+# A number written with a thousands separator ("1,000") or a decimal comma ("0,5").
+_THOUSANDS = re.compile(r"\s*[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?\s*")
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?[0-9]*,[0-9]+\s*")
+
+
 def _non_numeric(path: Path, header: list[str] | None, rows: list[tuple[int, list[str]]],
                  line: int, col: int) -> str:
     """The message for a cell that is not a number: where, which column, and, when the
-    whole column holds text, that it may be ids or labels."""
+    whole column holds text, that it may be ids or labels; a number written with a comma,
+    and a column of empty cells (a comma at the end of each line), are named as such."""
     cell = next(row for n, row in rows if n == line)[col]
-    name = f"column {header[col]!r}" if header else f"column {col + 1}"
+    name = f"column {header[col]!r}" if header and header[col] else f"column {col + 1}"
+    for pattern, what, option, other in (
+            (_THOUSANDS, "a thousands separator", "thousands=','",
+             " (decimal=',' if the comma is a decimal one)"),
+            (_DECIMAL_COMMA, "a decimal comma", "decimal=','", "")):
+        if pattern.fullmatch(cell):
+            return (f"{path}: line {line} has {cell!r} in {name}, a number written with "
+                    f"{what}; the CSV must hold plain numbers (1000, 0.5): convert it, e.g. "
+                    f"with pandas: pd.read_csv(path, {option}).to_csv(new_path, index=False)"
+                    + other)
+    if not any(row[col].strip() for _, row in rows[:100] if len(row) > col):
+        last = col == len(rows[0][1]) - 1 and not (header and header[col])
+        fix = ("a comma at the end of each line makes it: remove those commas" if last
+               else "fill it in, or remove the column")
+        seen = rows[:100]
+        lines = (f"line {line}" if len(seen) == 1 else
+                 f"lines {seen[0][0]}-{seen[-1][0]}")
+        return f"{path}: {name} is empty (no value on {lines}); {fix}"
     if all(not _is_number(row[col]) for _, row in rows[:100] if len(row) > col):
         option = header[col] if header else "NAME"
         return (f"{path}: {name} holds text ({cell!r} on line {line}), not numbers; if it "

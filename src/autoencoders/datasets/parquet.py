@@ -11,7 +11,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._io import check_fits_in_memory
-from ._common import check_labels_present, file_identity, name_list, require_pyarrow
+from ._common import (
+    check_labels_present,
+    check_unique_names,
+    file_identity,
+    name_list,
+    require_pyarrow,
+)
 from .source import Source
 
 __all__ = ["ParquetSource"]
@@ -71,10 +77,7 @@ class ParquetSource(Source):
                                      f"{self.paths[0]} has {field.type}; all files need the "
                                      "same column types (cast them when writing)")
         names = schema.names
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:  # pyarrow cannot pick one of them by name
-            raise ValueError(f"{self.paths[0]}: repeated column names {name_list(repeated)}; "
-                             "name each column once")
+        check_unique_names(names, self.paths[0])  # pyarrow cannot pick one of them by name
         if id_column == "auto":
             id_column = "id" if "id" in names else None
         if id_column is not None and id_column not in names:

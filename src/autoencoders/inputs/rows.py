@@ -11,7 +11,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..datasets._common import check_labels_present
+from ..datasets._common import check_labels_present, check_unique_names
 from ..datasets.npy import NpySource
 from ..datasets.source import Source
 from .scan import scan
@@ -48,6 +48,14 @@ class Rows:
     feature_names : tuple of str or None
         The features' names (a DataFrame's columns, a table's header), for
         ``feature_names_in_`` and scikit-learn's checks of them; None for unnamed ones.
+        Every door builds its rows here, so that repeated names are refused in one place.
+
+    Raises
+    ------
+    ValueError
+        For repeated ``feature_names`` (``"X: repeated column names a; name each column
+        once"``): columns are told apart by name (fit's column order is checked on every
+        later call), and two of one name could be swapped unnoticed.
     """
 
     data: np.ndarray | Source
@@ -57,6 +65,10 @@ class Rows:
     #: Set by ``InputSpec.check``: the values already lie in the model's range, so that
     #: nothing needs clipping.
     in_range: bool = True
+
+    def __post_init__(self) -> None:
+        if self.feature_names is not None:
+            check_unique_names(self.feature_names, self.name)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -87,8 +99,9 @@ def as_rows(X: Any, what: str = "X") -> Rows:
     Raises
     ------
     ValueError
-        For sparse matrices, non-numeric values (strings, objects), complex numbers, and
-        arrays of fewer than 2 dimensions, empty ones or ones with 0 features.
+        For sparse matrices, non-numeric values (strings, objects), complex numbers,
+        arrays of fewer than 2 dimensions, empty ones or ones with 0 features, and
+        repeated column names (of a DataFrame).
     """
     if isinstance(X, Rows):
         return X
