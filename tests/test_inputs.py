@@ -62,6 +62,18 @@ def test_write_outputs_lets_the_estimator_check_each_chunk_once(tmp_path, scanne
     assert scanned == [100, 100, 50]
 
 
+def test_write_outputs_warns_once_per_message_not_once_per_chunk(tmp_path):
+    # A hostile trial: "does not have valid feature names" came 30 times, once a chunk.
+    import pandas as pd
+
+    X = np.random.default_rng(0).uniform(size=(250, 6)).astype(np.float32)
+    ae = AutoEncoder(**SMALL).fit(pd.DataFrame(X, columns=list("abcdef")))
+    with pytest.warns(UserWarning) as caught:
+        write_outputs(ae, X, tmp_path / "codes.npy", batch_size=10)
+    assert [str(w.message) for w in caught] == [
+        "X does not have valid feature names, but AutoEncoder was fitted with feature names"]
+
+
 def test_errors_name_the_files_row(tmp_path):
     X = np.random.default_rng(0).uniform(size=(100, 4)).astype(np.float32)
     X[77, 2] = np.nan

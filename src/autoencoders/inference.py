@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +117,15 @@ def write_outputs(estimator: AutoEncoder, X: Any, path: str | os.PathLike[str], 
                      id_name=id_name) as writer, \
             tqdm(total=len(source), unit="rows", desc=output, file=sys.stderr,
                  disable=not progress) as bar:
+        said: set[str] = set()
         for start, stop, chunk in iter_chunks(source, batch_size):
-            result = apply(named(chunk, what, start, source.feature_names))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = apply(named(chunk, what, start, source.feature_names))
+            for w in caught:  # each once, not once a chunk (30 times, a hostile trial)
+                if str(w.message) not in said:
+                    said.add(str(w.message))
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             ids = source.ids(np.arange(start, stop))
             writer.write(np.asarray(result), ids)
             if on_chunk is not None:
