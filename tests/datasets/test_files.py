@@ -141,6 +141,7 @@ def test_image_folder_reads_grayscale_in_name_order(tmp_path):
     for i in range(3):
         Image.fromarray(np.full((5, 7, 3), 40 * i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
     (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "._0.png").write_bytes(b"\0\5\26\7")  # macOS's resource fork of 0.png
     X, _ = read_input(tmp_path)
     assert X.shape == (3, 5, 7) and X.dtype == np.uint8
     assert X[:, 0, 0].tolist() == [0, 40, 80]

@@ -110,7 +110,7 @@ def table_columns(path: str | os.PathLike[str]) -> list[str] | None:
     if any(ch in text for ch in "*?[") and not Path(text).exists():
         files = [Path(p) for p in sorted(_glob.glob(text))]
     elif Path(text).is_dir():
-        files = sorted(Path(text).glob("*.parquet"))
+        files = sorted(p for p in Path(text).glob("*.parquet") if not p.name.startswith("."))
     else:
         files = [Path(text)]
     first = files[0] if files and files[0].is_file() else None

@@ -36,8 +36,10 @@ class ImageFolderSource(Source):
 
     def __init__(self, folder: str | Path, image_size: tuple[int, int] | None = None) -> None:
         self.folder = Path(folder)
+        # Hidden files are no images of the data: macOS writes ._NAME.png beside each file
+        # copied to another file system (they failed to decode, a hostile trial).
         self.files = sorted(p for p in self.folder.iterdir()
-                            if p.suffix.lower() in IMAGE_SUFFIXES)
+                            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
         if not self.files:
             others = sorted({p.suffix.lower() or "(no suffix)" for p in self.folder.iterdir()
                              if p.is_file() and not p.name.startswith(".")})
