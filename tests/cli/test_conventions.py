@@ -112,8 +112,10 @@ def test_a_plain_install_runs_evaluate_and_cluster_with_their_defaults(digits_ru
     out, _ = digits_run
     monkeypatch.setitem(sys.modules, "umap", None)
     run("evaluate", out, "--dataset", "digits", "--subsample", "200", "-q", check_code=0)
-    run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--out",
-        tmp_path / "c.csv", check_code=0)
+    proc = run("cluster", out, "--dataset", "digits", "--n-clusters", "10", "--out",
+               tmp_path / "c.csv", check_code=0)
+    # The run's report does not show it until report is run again: said (a new user looked).
+    assert f"report.html predates this clustering; 'autoencoders report {out}'" in proc.stderr
     ev = json.loads((out / "evaluation.json").read_text())
     assert "tsne_2d" in ev["methods"] and "umap_2d" not in ev["methods"]
     clustered = json.loads((out / "cluster.json").read_text())

@@ -106,6 +106,7 @@ def cmd_evaluate(args: Namespace) -> int:
     print(evaluation_table(comparison))
     _log(args)("wrote " + ", ".join(os.path.join(args.run_dir, f) for f in EVALUATION_FILES
                                     if os.path.exists(os.path.join(args.run_dir, f))))
+    _report_predates(args, "evaluation")
     return 0
 
 
@@ -165,7 +166,18 @@ def cmd_cluster(args: Namespace) -> int:
           f"{scores}{result['seconds']:.1f} s", file=summary)
     _log(args)(f"wrote {os.path.join(args.run_dir, CLUSTER_FILE)}"
                + (f", {args.out}" if args.out not in (None, "-") else ""))
+    _report_predates(args, "clustering")
     return 0
+
+
+def _report_predates(args: Namespace, what: str) -> None:
+    """Say that the run's report does not show what the verb just wrote (a new user
+    looked for it there)."""
+    from ..report import REPORT_FILE
+
+    if os.path.exists(os.path.join(args.run_dir, REPORT_FILE)):
+        _log(args)(f"note: {os.path.join(args.run_dir, REPORT_FILE)} predates this {what}; "
+                   f"'autoencoders report {args.run_dir}' adds it")
 
 
 def _write_picture_or_array(out: str, images: NDArray[Any], picture: Callable[..., object],
