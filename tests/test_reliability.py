@@ -201,6 +201,12 @@ def test_a_map_that_fails_after_training_keeps_the_trained_run(X, tmp_path, monk
     monkeypatch.setattr(NeighbourMap, "fit", fit)
     assert _cli("fit", "--resume", run, "-q") == 0
     assert (run / "map.csv").is_file() and len((run / "history.csv").read_text().splitlines()) == 3
+    # map.csv and embed --map write every row's coordinates alike (they differed in digits).
+    assert _cli("embed", run, "--map", "--input", tmp_path / "x.npy", "--out",
+                tmp_path / "m.csv", "-q") == 0
+    table = [line.split(",") for line in (run / "map.csv").read_text().splitlines()[1:]]
+    embedded = [line.split(",") for line in (tmp_path / "m.csv").read_text().splitlines()[1:]]
+    assert [row[2:4] for row in table] == [row[-2:] for row in embedded]
 
 
 def test_ctrl_c_while_the_folder_is_written_keeps_the_trained_run(X, tmp_path, monkeypatch,

@@ -16,7 +16,10 @@ from numpy.typing import NDArray
 from .._io import atomic_path
 from ._common import require_pyarrow
 
-__all__ = ["write_array", "ArrayWriter", "STDOUT", "check_array_path"]
+__all__ = ["write_array", "ArrayWriter", "STDOUT", "check_array_path", "CSV_FLOAT"]
+
+#: How a CSV writes a float32 value: 7 significant digits, within float32's rounding.
+CSV_FLOAT = "%.7g"
 
 #: The output path that means standard output (CSV).
 STDOUT = "-"
@@ -159,7 +162,7 @@ class ArrayWriter:
             self._file.write(np.ascontiguousarray(chunk, dtype=self._dtype).tobytes())
         elif self.suffix == ".csv":
             text = io.StringIO()
-            np.savetxt(text, flat, delimiter=",", fmt="%.7g")
+            np.savetxt(text, flat, delimiter=",", fmt=CSV_FLOAT)
             lines = text.getvalue().splitlines()
             if ids is not None:
                 lines = [f"{_csv_cell(i)},{line}" for i, line in zip(ids, lines, strict=True)]

@@ -17,6 +17,7 @@ from .._io import atomic_path, atomic_write
 from ..callbacks import Callback, CSVLogger
 from ..datasets import label_names
 from ..datasets.source import Source
+from ..datasets.writers import CSV_FLOAT
 from ..evaluation import map_2d, near_zero_fraction, reconstruction_metrics
 from ..inference import map_columns, write_outputs
 from ..persistence import HISTORY_FILE
@@ -306,7 +307,8 @@ def map_table(data: RunData, train: np.ndarray, test: np.ndarray) -> str:
     lines = [",".join(header)]
     for number, split, xy, label in rows:
         cells = [str(number)] + ([_cell(ids[number])] if ids is not None else []) + [split]
-        cells += [f"{v:.6g}" for v in xy] + ([label] if data.y_test is not None else [])
+        # As embed --map writes them (map.csv had 6 digits: the two differed, a new user)
+        cells += [CSV_FLOAT % v for v in xy] + ([label] if data.y_test is not None else [])
         lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
 
