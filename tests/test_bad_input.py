@@ -1652,6 +1652,27 @@ def copy_takes_no_claim(ctx):
         assert (run / "model.safetensors").read_bytes() == model
 
 
+@case("saving under a file", "AutoEncoder.save", NotADirectoryError,
+      r"cannot save the model into .*notes\.txt/model: .*notes\.txt is a file, not a folder; "
+      r"choose another location")
+def save_under_a_file(ctx):
+    # A hostile trial: both estimators' save gave the OS's bare "[Errno 20] Not a
+    # directory"; an empty path saved into the current folder.
+    from autoencoders.neighbours import NeighbourMap
+
+    (ctx.tmp / "notes.txt").write_text("mine")
+    nmap = NeighbourMap(epochs=1, random_state=0).fit(ctx.X)
+    with pytest.raises(NotADirectoryError, match=r"cannot save the map into .*notes\.txt/m: "):
+        nmap.save(ctx.tmp / "notes.txt" / "m")
+    for save in (nmap.save, ctx.ae.save):
+        with pytest.raises(ValueError, match="the folder's path is empty; name a folder"):
+            save("")
+    try:
+        ctx.ae.save(ctx.tmp / "notes.txt" / "model")
+    finally:
+        assert (ctx.tmp / "notes.txt").read_text() == "mine"
+
+
 @case("a map saved over a user's map.safetensors", "NeighbourMap.save", FileExistsError,
       r"cannot save the map into .*mine: its map\.safetensors is not a saved map; nothing "
       r"was written: save into another folder")

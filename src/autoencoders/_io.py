@@ -159,6 +159,31 @@ def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
     return blocker if blocker is not None and not blocker.is_dir() else None
 
 
+def writable_folder(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as the folder to save ``what`` ("the model", "the map") into, refused
+    before anything is written when it cannot be one.
+
+    Raises
+    ------
+    ValueError
+        For an empty path (it meant the current folder).
+    NotADirectoryError
+        When ``path``, or the nearest of its parents that exists, is a file (the OS's
+        own "[Errno 20] Not a directory" named neither, a hostile trial).
+    """
+    if not os.fspath(path):
+        raise ValueError(f"cannot save {what}: the folder's path is empty; name a folder")
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cannot save {what} into {folder}: it is a file; name a "
+                                 "folder")
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        raise NotADirectoryError(f"cannot save {what} into {folder}: {blocker} is a file, "
+                                 "not a folder; choose another location")
+    return folder
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
     try:

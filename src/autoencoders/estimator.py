@@ -432,10 +432,10 @@ class AutoEncoder(SummaryMixin, DecoderMixin, MapMixin, ExportMixin,
         ------
         sklearn.exceptions.NotFittedError
             Before ``fit``.
-        OSError
-            When the folder cannot be written (what was there stays whole);
-            ``FileExistsError`` when it holds a config.json, history.csv or
-            model.safetensors that is not a saved model's (nothing is written).
+        OSError, ValueError
+            When the folder cannot be written (what was there stays whole); FileExistsError
+            when it holds a config.json, history.csv or model.safetensors that is not a
+            saved model's (nothing is written); ValueError for an empty path.
         """
         check_is_fitted(self, "model_")
         record = ModelRecord(params=params_to_json(self.get_params(deep=False)),

@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ._io import atomic_write
+from ._io import atomic_write, writable_folder
 from .callbacks import HISTORY_FIELDS, history_to_csv
 from .config import (
     FORMAT_VERSION,
@@ -164,12 +164,14 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str], owner: str | N
         written) when it holds a config.json, history.csv or model.safetensors that is not a
         saved model's, or is another fit's run folder (its metrics, codes and report would
         describe a model it no longer holds); ``IsADirectoryError`` when one of those names
-        is a folder, ``NotADirectoryError`` when ``path`` is a file.
+        is a folder, ``NotADirectoryError`` when ``path`` or a parent is a file.
+    ValueError
+        For an empty ``path``.
     """
     import torch
     from safetensors.torch import save
 
-    folder = Path(path)
+    folder = writable_folder(path, "the model")
     _refuse_others_files(folder, owner)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in record.model.state_dict().items()}
@@ -215,9 +217,6 @@ def _refuse_others_files(folder: Path, owner: str | None) -> None:
     """Raise before anything is written when saving into ``folder`` would replace files
     that are not a saved model's (a user's config.json or history.csv) or another fit's run,
     or could not be whole (a folder where a file goes)."""
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"cannot save the model into {folder}: it is a file; name a "
-                                 "folder")
     here, recorded = Checkpointer(folder), Checkpointer(folder / CHECKPOINT_DIR).recorded_owner()
     if here.paths() or here.recorded_owner():
         why = f"it is a checkpoint folder (step-*.safetensors, {OWNER_FILE})"

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._io import atomic_write
+from .._io import atomic_write, writable_folder
 from ..config import int_tuple
 from ..inputs import as_rows, check_feature_names
 from ..inputs.scan import check_fits_float32, scan
@@ -354,18 +354,17 @@ class NeighbourMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Raises
         ------
         OSError
-            When the folder cannot be written; ``NotADirectoryError`` when ``path`` is a
-            file; ``FileExistsError`` (nothing written) when its map.safetensors is not a
-            saved map, or the folder holds other ``.safetensors`` files (a model, run or
-            checkpoint folder, whose own map is in its model file).
+            When the folder cannot be written; ``NotADirectoryError`` when ``path`` or a
+            parent is a file; ``FileExistsError`` (nothing written) when its
+            map.safetensors is not a saved map, or the folder holds other ``.safetensors``
+            files (a model, run or checkpoint folder, whose own map is in its model file).
+        ValueError
+            For an empty ``path``.
         """
         from safetensors.torch import save
 
         tensors, facts = self.state()
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
-            raise NotADirectoryError(f"cannot save the map into {folder}: it is a file; name a "
-                                     "folder")
+        folder = writable_folder(path, "the map")
         _refuse_others_files(folder)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / MAP_FILE, save(tensors, metadata={"map": json.dumps(facts)}))
