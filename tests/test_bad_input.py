@@ -532,6 +532,15 @@ def failed_output_into_new_folders(ctx):
         assert not (ctx.tmp / "new").exists()
 
 
+@case("labels that are values, not classes, counted as clusters", "autoencoders cluster",
+      ValueError, r"--n-clusters K: .*values\.npz has 40 distinct labels for 40 points, values "
+      r"rather than classes, so their count is no number of clusters; give K", exit_code=2)
+def cluster_count_of_value_labels(ctx):
+    # A hostile trial: 40 clusters of 40 points, reported as accuracy 1.0000.
+    np.savez(ctx.tmp / "values.npz", X=ctx.X, y=np.linspace(0, 1, 40))
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "values.npz")
+
+
 @case("an .npz archive named .npy", "autoencoders embed", ValueError,
       r"zipped\.npy: an \.npz archive \(a zip of arrays\), not a \.npy file; name it \.npz, "
       r"or save its data array with numpy\.save", exit_code=1)

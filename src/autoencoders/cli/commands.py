@@ -153,8 +153,13 @@ def cmd_cluster(args: Namespace) -> int:
         if args.n_clusters < 2:
             raise UsageError(f"--n-clusters K: {request.name} has one label, so its count "
                              "gives no clusters to find; give K (at least 2)")
-    _log(args)(f"clustering {len(data.X)} points into {args.n_clusters} ({args.method}, "
-               f"{args.n_init} starts) …")  # minutes for 60,000 images, said before they pass
+        if args.n_clusters > len(data.y) / 2:  # values, not classes: "accuracy 1.0" of 40
+            raise UsageError(f"--n-clusters K: {request.name} has {args.n_clusters} distinct "
+                             f"labels for {len(data.y)} points, values rather than classes, "
+                             "so their count is no number of clusters; give K")
+    if len(data.X) >= 10_000:  # minutes for 60,000 images: said before they pass
+        _log(args)(f"clustering {len(data.X)} points into {args.n_clusters} ({args.method}, "
+                   f"{args.n_init} starts) …")
     result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          self_labelling=args.self_labelling, labels_out=args.out,
