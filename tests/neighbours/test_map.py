@@ -188,6 +188,17 @@ def test_wide_data_takes_its_principal_axes_from_a_randomised_svd(monkeypatch):
     torch.testing.assert_close(sketched, exact, atol=1e-4, rtol=1e-3)
 
 
+def test_principal_axes_of_values_near_float32s_limit_are_those_of_the_same_data_scaled():
+    # A hostile trial: fit(X * 1e37) failed in eigh (a float32 mean of 1e37s overflowed).
+    from autoencoders.neighbours import fit as fit_module
+
+    X = torch.from_numpy(np.random.default_rng(0).uniform(size=(60, 5)).astype(np.float32))
+    mean, axes = fit_module._pca(X, 3)
+    big_mean, big_axes = fit_module._pca(X * 1e37, 3)
+    torch.testing.assert_close(big_mean, mean * 1e37, rtol=1e-5, atol=0)
+    torch.testing.assert_close(big_axes * 1e37, axes, rtol=1e-3, atol=1e-4)
+
+
 def test_a_map_on_a_shared_graph_checks_the_second_view():
     X = np.random.default_rng(0).uniform(size=(60, 4)).astype(np.float32)
     fitted = NeighbourMap(**{**FAST, "n_neighbors": 5}).fit(X, agree_with=X[:, :2])

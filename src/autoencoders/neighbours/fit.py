@@ -38,7 +38,7 @@ def _pca(X: torch.Tensor, n_inputs: int, seed: int = 0) -> tuple[torch.Tensor, t
     """(mean (d,), projection (d, p)): the top ``n_inputs`` principal axes with signs fixed
     (largest loading positive, so that a seed gives one map), divided by the standard
     deviation along the first, so that inputs have about unit scale whatever the data's."""
-    mean = X.mean(0)
+    mean = X.mean(0, dtype=torch.float64).float()  # float32 sums of 1e37 overflow
     Xc, unit = _unit(X - mean)
     if X.shape[1] <= EXACT_PCA_FEATURES:
         cov = (Xc.T @ Xc).double() / max(len(X) - 1, 1)  # (d, d)
