@@ -260,6 +260,21 @@ def wrong_features_at_cli_embed(ctx):
             "--out", ctx.tmp / "z.npy")
 
 
+@case("wrong number of features", "autoencoders cluster", ValueError,
+      r"narrow\.npy has 5 features, but AutoEncoder is expecting 6", exit_code=1)
+def wrong_features_at_cli_cluster(ctx):
+    # A hostile trial: cluster, interpolate and denoise --clean named "X", "x_from", not
+    # the file (embed and score named it).
+    np.save(ctx.tmp / "narrow.npy", ctx.X[:, :5])
+    for verb in (("interpolate", "--from", "0", "--to", "1", "--out", ctx.tmp / "i.npy"),
+                 ("denoise", "--clean", ctx.tmp / "narrow.npy", "--input", ctx.tmp / "good.npy",
+                  "--out", ctx.tmp / "d.npy")):
+        with pytest.raises(CommandFailed, match=r"narrow\.npy"):
+            ctx.cli(verb[0], ctx.model_dir, *(("--input", ctx.tmp / "narrow.npy")
+                                              if verb[0] == "interpolate" else ()), *verb[1:])
+    ctx.cli("cluster", ctx.model_dir, "--input", ctx.tmp / "narrow.npy", "--n-clusters", "2")
+
+
 # ------------------------------------------------------------------ types
 @case("strings", "AutoEncoder.fit", ValueError,
       r"X has dtype <U1; it must hold real numbers \(convert strings or categories")

@@ -130,6 +130,7 @@ def _run_split(args: Namespace, request: DataRequest, fit_options: dict[str, Any
 def cmd_cluster(args: Namespace) -> int:
     from ..estimator import AutoEncoder
     from ..evaluation.clustering import CLUSTER_METHODS
+    from ..inputs import named
     from ..workflow import check_output, cluster_run, load, run_options, with_run_split
     from ..workflow.folder import CLUSTER_FILE
 
@@ -160,7 +161,8 @@ def cmd_cluster(args: Namespace) -> int:
     if len(data.X) >= 10_000:  # minutes for 60,000 images: said before they pass
         _log(args)(f"clustering {len(data.X)} points into {args.n_clusters} ({args.method}, "
                    f"{args.n_init} starts) …")
-    result = cluster_run(est, data.source(), data.y, args.run_dir, n_clusters=args.n_clusters,
+    result = cluster_run(est, named(data.source(), request.name), data.y, args.run_dir,
+                         n_clusters=args.n_clusters,
                          method=args.method, n_init=args.n_init, random_state=args.seed,
                          self_labelling=args.self_labelling, labels_out=args.out,
                          description=data.description, ids=data.ids, id_name=request.id_name)
@@ -242,7 +244,7 @@ def cmd_denoise(args: Namespace) -> int:
     denoised = est.reconstruct(X, scaled=True)  # once; unscaled for the file
     rows = {"noisy": est.scale_input(X), "denoised": denoised}
     if clean is not None:
-        rows["clean"] = est.scale_input(clean)
+        rows["clean"] = est.scale_input(named(clean, args.clean))
         noisy_db = reconstruction_metrics(rows["clean"], rows["noisy"])["psnr"]
         denoised_db = reconstruction_metrics(rows["clean"], rows["denoised"])["psnr"]
         print(f"PSNR against the clean data: noisy {noisy_db:.2f} dB, denoised "
@@ -276,8 +278,11 @@ def cmd_sample(args: Namespace) -> int:
 
 
 def cmd_interpolate(args: Namespace) -> int:
+    import numpy as np
+
     from ..datasets import Source
     from ..estimator import AutoEncoder
+    from ..inputs import named
     from ..plotting import plot_image_rows
     from ..workflow import check_output, load, own_rows
 
@@ -290,6 +295,9 @@ def cmd_interpolate(args: Namespace) -> int:
             raise UsageError(f"{option} {i}: the data has {len(X)} samples (0 to {len(X) - 1})")
     start, end = (X.take([i])[0] if isinstance(X, Source) else X[i]  # Source: above 1 GiB
                   for i in (args.index_from, args.index_to))
+    # Checked as the file's rows (interpolate's own errors name its Python arguments).
+    est.input_spec_.check(named(np.stack([start, end]), request.name,
+                                feature_names=data.feature_names))
     with own_rows(est, data.feature_names, request.name):  # a reordered table is refused
         row = est.interpolate(start, end, args.steps)
     _write_picture_or_array(args.out, row, lambda a, out: plot_image_rows(

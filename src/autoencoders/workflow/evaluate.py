@@ -179,8 +179,8 @@ def cluster_run(estimator: AutoEncoder, X: Any, y: Any, out_dir: str | os.PathLi
                           "alone", UserWarning, stacklevel=2)
         with warnings.catch_warnings():
             if inputs is not None:  # scale_input has already warned of X's column names
-                warnings.filterwarnings("ignore", message="X (does not have valid|has) feature "
-                                        "names", category=UserWarning)
+                warnings.filterwarnings("ignore", message=".* (does not have valid|has) "
+                                        "feature names", category=UserWarning)
             codes = estimator.transform(X)
         encoded = time.perf_counter()
         labels = cluster_codes(codes, n_clusters, method, inputs=inputs, n_init=n_init,
