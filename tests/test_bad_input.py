@@ -1547,13 +1547,13 @@ def output_joins_the_input_glob(ctx):
         assert not (ctx.tmp / "globbed" / "s9.npy").exists()
 
 
-@case("--out a file of the run", "autoencoders export", ValueError,
+@case("--out a file of the run", "autoencoders embed", ValueError,
       r"--out .*history\.csv would overwrite .*history\.csv \(an input, or a file of a "
       r"run\)", exit_code=1)
 def output_is_a_file_of_the_run(ctx):
     history = (Path(ctx.model_dir) / "history.csv").read_bytes()
-    try:
-        ctx.cli("export", ctx.model_dir, "--format", "torchscript", "--out",
+    try:  # refused with --force too
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--force", "--out",
                 Path(ctx.model_dir) / "history.csv")
     finally:
         assert (Path(ctx.model_dir) / "history.csv").read_bytes() == history
@@ -1853,18 +1853,43 @@ def checkpoint_dir_a_file(ctx):
         assert path.read_text() == "mine"
 
 
-@case("--out the file the run was fitted on", "autoencoders export", ValueError,
+@case("--out an existing file of the user's", "autoencoders embed", ValueError,
+      r"--out .*notes\.csv exists; nothing was written: add --force to replace it, or choose "
+      r"another output path", exit_code=1)
+def output_over_an_existing_file(ctx):
+    # A hostile trial: embed --out replaced another run's training data, and any file,
+    # without a word (fit --out refuses a folder that is not a run's without --force).
+    (ctx.tmp / "notes.csv").write_text("mine\n")
+    for argv in (("score", "--input", ctx.tmp / "good.npy"),
+                 ("export",), ("cluster", "--input", ctx.tmp / "good.npy", "--n-clusters", "2")):
+        out = ctx.tmp / ("notes.pt" if argv[0] == "export" else "notes.csv")
+        out.write_text("mine\n")
+        with pytest.raises(CommandFailed, match="exists; nothing was written"):
+            ctx.cli(argv[0], ctx.model_dir, *argv[1:], "--out", out)
+        assert out.read_text() == "mine\n"
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--out",
+                ctx.tmp / "notes.csv")
+    finally:
+        assert (ctx.tmp / "notes.csv").read_text() == "mine\n"
+    ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--force", "--out",
+            ctx.tmp / "notes.csv")
+    assert (ctx.tmp / "notes.csv").read_text() != "mine\n"
+
+
+@case("--out the file the run was fitted on", "autoencoders embed", ValueError,
       r"--out .*fitted-on\.npy would overwrite .*fitted-on\.npy \(an input, or a file of a "
       r"run\), destroying it", exit_code=1)
 def output_is_the_runs_training_data(ctx):
-    # Verbs that read no input (export, sample) still know the run's: the data it was
-    # fitted on is protected as the run's own files are.
+    # A verb on other data still knows the run's: the data it was fitted on is protected
+    # as the run's own files are, --force or not.
     np.save(ctx.tmp / "fitted-on.npy", ctx.X)
     run = ctx.tmp / "fitted-on-run"
     ctx.cli("fit", "--input", ctx.tmp / "fitted-on.npy", "--out", run, "--epochs", "1",
             "--no-map", "--no-report", "-q")
     try:
-        ctx.cli("export", run, "--format", "torchscript", "--out", ctx.tmp / "fitted-on.npy")
+        ctx.cli("embed", run, "--input", ctx.tmp / "good.npy", "--force", "--out",
+                ctx.tmp / "fitted-on.npy")
     finally:
         np.testing.assert_array_equal(np.load(ctx.tmp / "fitted-on.npy"), ctx.X)
 
@@ -1993,8 +2018,10 @@ def damaged_config_json(ctx):
     # JSON that is not a model's configuration ({}) hides neither the run nor its input.
     (run / "config.json").write_text("{}")
     before = (ctx.tmp / "good.npy").read_bytes()
+    np.save(ctx.tmp / "other-rows.npy", ctx.X)
     with pytest.raises(CommandFailed, match="would overwrite"):
-        ctx.cli("export", run, "--format", "torchscript", "--out", ctx.tmp / "good.npy")
+        ctx.cli("embed", run, "--input", ctx.tmp / "other-rows.npy", "--force", "--out",
+                ctx.tmp / "good.npy")
     assert (ctx.tmp / "good.npy").read_bytes() == before
 
 

@@ -54,7 +54,7 @@ def test_warnings_are_one_line_verbose_logs_how_input_is_read(tmp_path):
     # -q silences; stdout holds the results alone (evaluate's table, cluster's scores).
     for argv in (("evaluate", "--baselines", "none", "--k", "2"),
                  ("cluster", "--n-clusters", "2", "--method", "kmeans"), ("report",),
-                 ("export", "--out", tmp_path / "b.pt")):
+                 ("export", "--out", tmp_path / "b.pt", "--force")):
         verb, *rest = argv
         loud = run(verb, tmp_path / "b", *rest, check_code=0)
         assert "wrote" in loud.stderr and "wrote" not in loud.stdout, verb

@@ -137,4 +137,6 @@ def test_quiet_means_nothing_on_stderr_for_sample_interpolate_and_denoise(conv_v
                   "--out", tmp_path / "d.npy", "--figure", tmp_path / "d.png"]):
         proc = run(*argv, "-q", check_code=0)
         assert proc.stderr == "", (argv[0], proc.stderr)
-        assert "wrote" in run(*argv, check_code=0).stderr, argv[0]
+        assert "wrote" in run(*argv, "--force", check_code=0).stderr, argv[0]
+        refused = run(*argv, check_code=1)  # a file there: replaced only with --force
+        assert "exists; nothing was written: add --force to replace it" in refused.stderr

@@ -35,7 +35,7 @@ def _write_output(args: Namespace, output: str, on_chunk: Callable[..., None] | 
     from ..workflow import check_output, load
 
     request = _request(args)
-    check_output(args.out, request.input, run_dir=args.run_dir)
+    check_output(args.out, request.input, run_dir=args.run_dir, force=args.force)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     if not args.quiet:
@@ -142,7 +142,7 @@ def cmd_cluster(args: Namespace) -> int:
     # minutes, a new-user trial).
     request = with_run_split(_request(args), run_options(args.run_dir))
     if args.out:
-        check_output(args.out, request.input, run_dir=args.run_dir)
+        check_output(args.out, request.input, run_dir=args.run_dir, force=args.force)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     if args.n_clusters is None:  # as many as the labels name, as the benchmarks score them
@@ -226,7 +226,8 @@ def cmd_denoise(args: Namespace) -> int:
     request = _request(args, stream=False)
     for option, out in (("--out", args.out), ("--figure", args.figure)):
         if out:
-            check_output(out, request.input, args.clean, run_dir=args.run_dir, option=option)
+            check_output(out, request.input, args.clean, run_dir=args.run_dir, option=option,
+                         force=args.force)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     data = load(request)
     X: Any  # the data, then its named rows
@@ -269,7 +270,7 @@ def cmd_sample(args: Namespace) -> int:
     from ..plotting import plot_image_grid
     from ..workflow import check_output
 
-    check_output(args.out, run_dir=args.run_dir)
+    check_output(args.out, run_dir=args.run_dir, force=args.force)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     images = est.sample(args.n, random_state=args.seed)
     _write_picture_or_array(args.out, images, lambda a, out: plot_image_grid(
@@ -287,7 +288,7 @@ def cmd_interpolate(args: Namespace) -> int:
     from ..workflow import check_output, load, own_rows
 
     request = _request(args, stream=False)
-    check_output(args.out, request.input, run_dir=args.run_dir)
+    check_output(args.out, request.input, run_dir=args.run_dir, force=args.force)
     est = AutoEncoder.load(args.run_dir, device=args.device)
     X = (data := load(request)).X
     for option, i in (("--from", args.index_from), ("--to", args.index_to)):
@@ -350,7 +351,7 @@ def cmd_export(args: Namespace) -> int:
         fmt = export_format(args.out, args.format)
     except ValueError as exc:
         raise UsageError(f"--out {exc}") from None
-    check_output(args.out, run_dir=args.run_dir)
+    check_output(args.out, run_dir=args.run_dir, force=args.force)
     # Named data sets are uint8 images: their runs take the pixels as they come.
     dtype = args.input_dtype or ("uint8" if recorded_dataset(args.run_dir) else "float32")
     est = AutoEncoder.load(args.run_dir, device="cpu")
@@ -374,7 +375,7 @@ def cmd_report(args: Namespace) -> int:
     into_run = not args.out and os.path.isdir(args.run_dirs[0])
     if os.path.abspath(out) != os.path.abspath(own):  # anywhere else: no run's file
         for run in args.run_dirs:
-            check_output(out, run_dir=run)
+            check_output(out, run_dir=run, force=args.force)
     with run_lock(args.run_dirs[0], "run this again then") if into_run else \
             contextlib.nullcontext():
         report = run_report(args.run_dirs, max_points=args.max_points)

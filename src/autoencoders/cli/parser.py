@@ -72,6 +72,13 @@ class _Renamed(argparse.Action):
                          "training batch of 'fit' only)")
 
 
+def _add_replace(p: argparse.ArgumentParser, what: str = "--out", note: str = "") -> None:
+    """``--force``: write over an existing output file, which is refused without it (it may
+    be anyone's: embed --out replaced another run's training data, a hostile trial)."""
+    p.add_argument("--force", action="store_true",
+                   help=f"replace {what} when it exists (refused otherwise){note}")
+
+
 def _add_data_source(p: argparse.ArgumentParser, *, split: bool, of_run: bool = True,
                      splits: tuple[str, ...] = ("train", "test"), stream: bool = False) -> None:
     from_ = p.add_mutually_exclusive_group()
@@ -262,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, metavar="FILE", type=array_out,
                        help="output file: .npy, .csv or .parquet (with the ids first), or - "
                             "for CSV on standard output")
+        _add_replace(p)
         p.add_argument("--chunk-size", type=positive_int, default=65536, metavar="N",
                        help="rows read, encoded and written at a time (default 65536); "
                             "memory grows with it")
@@ -323,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="images: relabel ne-gmm's clusters by a classifier (MNIST: +0.004)")
     p.add_argument("--out", metavar="FILE", type=array_out,  # checked before the minutes
                    help="cluster labels: .npy, .csv or .parquet, or - (standard output)")
+    _add_replace(p)
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("denoise", help="remove noise from images with a run's model",
@@ -340,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", metavar="FILE",
                    help="the clean originals of --input, for the PSNR and the figure")
     p.add_argument("--figure", metavar="PNG", help="noisy / denoised (/ clean) rows")
+    _add_replace(p, "--out or --figure")
     p.add_argument("--seed", type=seed, default=0, help="seed of --add-noise (default 0)")
 
     p = sub.add_parser("sample", help="draw new data from a variational run",
@@ -351,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=positive_int, default=64, metavar="N",
                    help="how many samples (default 64)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png grid, or an array file")
+    _add_replace(p)
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("interpolate", help="decode the line between two samples' codes",
@@ -368,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=at_least_two, default=10,
                    help="points, both ends included (default 10)")
     p.add_argument("--out", required=True, metavar="FILE", help=".png row, or an array file")
+    _add_replace(p)
 
     p = sub.add_parser("report", help="write the HTML report of one run, or of several",
                        description="Write one self-contained HTML page (it opens offline) "
@@ -379,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="HTML",
                    help="where to write it (default RUN_DIR/report.html for one run; needed "
                         "for several)")
+    _add_replace(p, note="; the run's own report.html is always replaced")
     p.add_argument("--max-points", type=positive_int, default=10000, metavar="N",
                    help="test points on each map at most (default 10000, shared between runs)")
     _add_device(p)
@@ -404,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default otherwise)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="the file to write (.onnx, .pt); replaced atomically")
+    _add_replace(p)
 
     p = sub.add_parser("summary", help="print the layer table of a model",
                        description="Print layers, output shapes and parameter counts, as "

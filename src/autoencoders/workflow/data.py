@@ -340,7 +340,8 @@ def run_data(request: DataRequest) -> RunData:
 
 
 def check_output(out: str | Path, *inputs: str | Path | None,
-                 run_dir: str | Path | None = None, option: str = "--out") -> None:
+                 run_dir: str | Path | None = None, option: str = "--out",
+                 force: bool = False) -> None:
     """Refuse to write ``out`` (given as ``option``) over one of the ``inputs`` (paths,
     folders or globs, None skipped): ``embed --input data.npy --out data.npy`` would destroy
     the data; nor over the files of the run in ``run_dir`` (its model, options, history,
@@ -357,12 +358,17 @@ def check_output(out: str | Path, *inputs: str | Path | None,
         The run the command works on.
     option : str, default "--out"
         How messages name ``out`` (``--figure`` for denoise's picture).
+    force : bool, default False
+        Whether an existing file may be replaced (``--force``); never an input's or a
+        run's.
 
     Raises
     ------
     ValueError
         When ``out`` is (or links to) an input file or a run's, or sits in an input folder,
-        or matches an input glob's pattern (a new file there would join the input).
+        or matches an input glob's pattern (a new file there would join the input); and,
+        without ``force``, when it exists (anyone's file: another run's training data was
+        replaced, a hostile trial).
     """
     from .folder import RUN_ENTRIES, is_run_folder, recorded_data
 
@@ -390,6 +396,9 @@ def check_output(out: str | Path, *inputs: str | Path | None,
                                   and target.parent == path):
                 raise ValueError(f"{option} {out} would overwrite {given} (an input, or a file "
                                  "of a run), destroying it; choose another output path")
+    if not force and os.path.lexists(out) and not os.path.isdir(out):
+        raise ValueError(f"{option} {out} exists; nothing was written: add --force to "
+                         "replace it, or choose another output path")
 
 
 def _load_stdin(request: DataRequest) -> Loaded:
