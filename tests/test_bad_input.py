@@ -1698,7 +1698,7 @@ def save_under_a_file(ctx):
 
 
 @case("a map saved over a user's map.safetensors", "NeighbourMap.save", FileExistsError,
-      r"cannot save the map into .*mine: its map\.safetensors is not a saved map; nothing "
+      r"cannot save the map into .*my-maps: its map\.safetensors is not a saved map; nothing "
       r"was written: save into another folder")
 def map_save_over_a_users_file(ctx):
     # A hostile trial: NeighbourMap.save replaced any file of that name, and put a second
@@ -1712,12 +1712,12 @@ def map_save_over_a_users_file(ctx):
                        r"checkpoint folder, whose map is saved in its model file\)"):
         nmap.save(ctx.copy_model("model-and-map"))
     assert not (ctx.tmp / "model-and-map" / "map.safetensors").exists()
-    (ctx.tmp / "mine").mkdir()
-    (ctx.tmp / "mine" / "map.safetensors").write_text("my notes")
+    (ctx.tmp / "my-maps").mkdir()
+    (ctx.tmp / "my-maps" / "map.safetensors").write_text("my notes")
     try:
-        nmap.save(ctx.tmp / "mine")
+        nmap.save(ctx.tmp / "my-maps")
     finally:
-        assert (ctx.tmp / "mine" / "map.safetensors").read_text() == "my notes"
+        assert (ctx.tmp / "my-maps" / "map.safetensors").read_text() == "my notes"
 
 
 @case("checkpoint_dir whose checkpoint files are gone, of another run", "AutoEncoder.fit",
