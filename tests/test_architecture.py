@@ -19,7 +19,7 @@ LAYERS = [
     {"models", "losses", "corruption", "objective", "runtime"},
     {"training", "persistence", "neighbours"},
     {"estimator", "decoding", "mapping", "display", "export", "inference"},
-    {"evaluation", "plotting", "report"},
+    {"evaluation", "plotting", "palette", "report"},
     {"workflow"},
     {"cli", "__main__"},
 ]

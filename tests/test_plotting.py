@@ -77,3 +77,97 @@ def test_a_data_sets_class_names_name_its_labels_in_the_legend(tmp_path):
     finally:
         Figure.legend = original
     assert drawn == [["T-shirt/top", "Trouser", "Pullover"]]
+
+
+def _drawn(fig):
+    """``fig`` laid out and drawn (as when saved), with its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    return renderer
+
+
+def _point_colours(ax) -> list[str]:
+    """The colour of each point of the first scatter plot of ``ax``, as ``#rrggbb``."""
+    from matplotlib.colors import to_hex
+
+    return [to_hex(c, keep_alpha=False) for c in ax.collections[0].get_facecolors()]
+
+
+def test_two_classes_are_blue_and_orange_not_the_two_ends_of_the_palette():
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    labels = np.array(["malignant", "benign"] * 10)
+    fig = plot_maps({"map": np.random.default_rng(0).normal(size=(20, 2))}, labels, None)
+    colours = _point_colours(fig.axes[0])
+    tab10 = [to_hex(c) for c in colormaps["tab10"].colors]
+    # sorted order: "benign" is the first class, blue; "malignant" the second, orange
+    assert colours[:2] == [tab10[1], tab10[0]] and len(set(colours)) == 2
+
+
+def test_the_figures_and_the_report_order_and_colour_each_class_alike(blobs, tmp_path):
+    from matplotlib.colors import to_hex
+
+    from autoencoders import AutoEncoder
+    from autoencoders.datasets import class_names
+    from autoencoders.plotting import plot_code_values
+    from autoencoders.report import render, run_view
+
+    X, y = blobs  # labels 0, 1, 2: "T-shirt/top", "Trouser", "Pullover" (not sorted by name)
+    names = class_names("fashion-mnist")
+    ae = AutoEncoder(hidden_dims=(8,), latent_dim=2, epochs=2, verbose=0).fit(X)
+    view = run_view(tmp_path, ae, X, y, names=names)
+    assert view.classes == ["T-shirt/top", "Trouser", "Pullover"]  # index order
+    report_colour = dict(zip(view.classes, view.class_colours, strict=True))
+    assert report_colour["Trouser"] == "#ff7f0e"  # tab10's second colour, as matplotlib's C1
+    html = render([view])
+    assert '"class_colours":["#1f77b4","#ff7f0e","#2ca02c"]' in html
+
+    fig = plot_maps({"map": view.coords}, y, None, names=names)
+    png_colour = {view.labels[i]: c for i, c in enumerate(_point_colours(fig.axes[0]))}
+    assert png_colour == report_colour
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == view.classes
+    assert [to_hex(h.get_color()) for h in legend.legend_handles] == view.class_colours
+
+    hist = plot_code_values(X[:, :1], y, None, names=names)
+    assert {p.get_label(): to_hex(p.get_edgecolor(), keep_alpha=False)
+            for p in hist.axes[0].patches} == report_colour
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_map_titles_and_legend_leave_the_panels_clear():
+    rng = np.random.default_rng(0)
+    maps = {f"{name}\ntrust. 0.919, kNN acc. 0.947": rng.normal(size=(60, 2))
+            for name in ("the model's 2-D map", "PCA to 2-D", "t-SNE to 2-D", "UMAP to 2-D")}
+    for panels in (maps, dict(list(maps.items())[:2])):
+        fig = plot_maps(panels, np.arange(60) % 2, None, title="2-D maps of the test points")
+        renderer = _drawn(fig)
+        title = fig._suptitle.get_window_extent(renderer)
+        legend = fig.legends[0].get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not _overlaps(title, ax.title.get_window_extent(renderer)), ax.get_title()
+            assert not _overlaps(legend, ax.get_window_extent(renderer)), ax.get_title()
+
+
+def test_table_reconstructions_say_what_their_titles_are_and_keep_them_clear():
+    rng = np.random.default_rng(0)
+    table = rng.uniform(size=(10, 30))
+    labels = np.array(["malignant", "benign"] * 5)
+    fig = plot_reconstructions(table, table * 0.9, None, labels=labels)
+    renderer = _drawn(fig)
+    title = fig._suptitle.get_window_extent(renderer)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["label malignant", "label benign"]
+    for ax in fig.axes:
+        assert not _overlaps(title, ax.title.get_window_extent(renderer)), ax.get_title()
+
+
+def test_the_loss_axis_is_per_feature_for_tables_and_per_pixel_for_images():
+    history = {"epoch": [1, 2], "train_loss": [0.3, 0.2], "val_loss": [None, None]}
+    assert plot_history(history).axes[0].get_ylabel() == "loss per feature"
+    assert plot_history(history, per="pixel").axes[0].get_ylabel() == "loss per pixel"

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 
 from ._io import atomic_path
-from .datasets import label_names
 from .inputs import check_labels
+from .palette import class_colours
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,7 +25,19 @@ __all__ = ["plot_history", "plot_reconstructions", "plot_maps", "plot_code_value
            "plot_image_rows", "as_images", "plot_image_grid"]
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+@overload
+def _save(fig: Figure, path: str | os.PathLike[str]) -> Path: ...
+
+
+@overload
+def _save(fig: Figure, path: None) -> Figure: ...
+
+
+def _save(fig: Figure, path: str | os.PathLike[str] | None) -> Figure | Path:
+    """Write ``fig`` to ``path`` atomically and return the path; without a path, return
+    the figure (Jupyter shows it, tests measure it)."""
+    if path is None:
+        return fig
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
@@ -34,7 +46,7 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
 
 def plot_history(history: Any, path: str | os.PathLike[str] | None = None,
                  reference: float | None = None,
-                 reference_label: str = "reference") -> Figure | Path:
+                 reference_label: str = "reference", per: str = "feature") -> Figure | Path:
     """Training and validation loss per epoch.
 
     Parameters
@@ -47,6 +59,9 @@ def plot_history(history: Any, path: str | os.PathLike[str] | None = None,
     reference : float, optional
         A horizontal line, e.g. the reference notebook's validation BCE 0.0956.
     reference_label : str
+    per : {"feature", "pixel"}, default "feature"
+        What the loss is averaged over, for the y-axis: "pixel" for images, "feature" for
+        tables.
 
     Returns
     -------
@@ -69,11 +84,11 @@ def plot_history(history: Any, path: str | os.PathLike[str] | None = None,
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per feature (pixel)")
+    ax.set_ylabel(f"loss per {per}")
     ax.set_title("Reconstruction loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    return fig if path is None else _save(fig, path)
+    return _save(fig, path)
 
 
 def as_images(X: np.ndarray) -> np.ndarray | None:
@@ -100,13 +115,14 @@ def _image_panel(fig: Figure, where: tuple[int, int, int], img: np.ndarray) -> A
     return ax
 
 
-def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[str],
-                         labels: Any = None) -> Path:
+def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[str] | None,
+                         labels: Any = None) -> Figure | Path:
     """Originals beside their reconstructions.
 
     Images (n, h, w), or flat square images such as (n, 784), are drawn as a grid with each
-    original above its reconstruction. Other data (tables) is drawn as one small line plot
-    per sample: feature values of the original (solid) and the reconstruction (dashed).
+    original above its reconstruction, titled by its label. Other data (tables) is drawn as
+    one small line plot per sample, titled "label …": feature values of the original
+    (solid) and the reconstruction (dashed).
 
     Parameters
     ----------
@@ -114,13 +130,14 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[s
         Originals in the model's scaled units ([0, 1] for images); n is typically 10.
     R : ndarray, same shape
         Reconstructions.
-    path : str or Path
+    path : str or Path, or None
+        Where to write the PNG; with None the figure is returned.
     labels : ndarray of shape (n,), optional
         Shown above each original.
 
     Returns
     -------
-    Path
+    Path, or matplotlib.figure.Figure when ``path`` is None
 
     Raises
     ------
@@ -135,7 +152,8 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[s
     cols = min(n, 10)
     rows = math.ceil(n / cols)
     if A is None:
-        fig = Figure(figsize=(cols * 1.6, rows * 1.6))
+        # Constrained layout keeps the figure's title above the panels' titles.
+        fig = Figure(figsize=(cols * 1.6, rows * 1.6 + 0.4), layout="constrained")
         for i in range(n):
             ax = fig.add_subplot(rows, cols, i + 1)
             ax.plot(np.asarray(X[i]).ravel(), lw=1, label="original")
@@ -143,7 +161,7 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[s
             ax.set_xticks([])
             ax.tick_params(labelsize=6)
             if labels is not None:
-                ax.set_title(str(labels[i]), fontsize=8)
+                ax.set_title(f"label {labels[i]}", fontsize=8)
         fig.suptitle("Test samples (solid) and their reconstructions (dashed), "
                      "feature by feature", fontsize=10)
         return _save(fig, path)
@@ -155,16 +173,21 @@ def plot_reconstructions(X: np.ndarray, R: np.ndarray, path: str | os.PathLike[s
             ax = _image_panel(fig, (2 * rows, cols, (2 * r + k) * cols + c + 1), img)
             if k == 0 and labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
-    fig.suptitle("Test images (top) and their reconstructions (bottom)", fontsize=10,
+    fig.suptitle("Test images (top, titled by their label) and their reconstructions "
+                 "(bottom)" if labels is not None else
+                 "Test images (top) and their reconstructions (bottom)", fontsize=10,
                  y=1.0 + 0.12 / rows)
     return _save(fig, path)
 
 
-def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[str],
+def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[str] | None,
               title: str = "2-D maps of the test set's latent codes",
               axis_labels: dict[str, tuple[str, str]] | None = None,
-              names: tuple[str, ...] | None = None) -> Path:
+              names: tuple[str, ...] | None = None) -> Figure | Path:
     """Scatter plots side by side (up to four per row), one per map, coloured by label.
+
+    Classes are coloured and ordered as in the report (``palette.class_colours``); the
+    legend sits outside the panels, right of them.
 
     Parameters
     ----------
@@ -172,7 +195,8 @@ def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[
         Panel title → 2-D coordinates.
     labels : ndarray of shape (n,) or None
         Class of each point (a legend is drawn for up to 20 classes).
-    path : str or Path
+    path : str or Path, or None
+        Where to write the PNG; with None the figure is returned.
     title : str
     axis_labels : dict of str to (str, str), optional
         Axis labels of the panels that have meaningful axes, e.g. ``("PC 1", "PC 2")``.
@@ -181,7 +205,7 @@ def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[
 
     Returns
     -------
-    Path
+    Path, or matplotlib.figure.Figure when ``path`` is None
 
     Raises
     ------
@@ -189,60 +213,59 @@ def plot_maps(maps: dict[str, np.ndarray], labels: Any, path: str | os.PathLike[
         When ``labels`` does not have one entry per point.
     """
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     axis_labels = axis_labels or {}
     for xy in maps.values():
         labels = check_labels(labels, len(xy))
     cols = min(len(maps), 4)
     rows = math.ceil(len(maps) / cols)
-    fig = Figure(figsize=(5.2 * cols, 5.0 * rows))
-    classes = None
-    if labels is not None:  # names or numbers: colours by their rank
-        classes, labels = np.unique(labels, return_inverse=True)
-    cmap = "tab10" if classes is not None and len(classes) <= 10 else "tab20"
-    handles = None
+    # Constrained layout: the title above the panels' titles, the legend beside the panels.
+    fig = Figure(figsize=(5.2 * cols + 1.6, 5.0 * rows + 0.4), layout="constrained")
+    classes = None if labels is None else class_colours(labels, names)
     size = float(np.clip(3000.0 / max(len(next(iter(maps.values()))), 1), 1.5, 12.0))
     for i, (name, xy) in enumerate(maps.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
-        if labels is None:
+        if classes is None:
             ax.scatter(xy[:, 0], xy[:, 1], s=size, alpha=0.6, linewidths=0)
         else:
-            sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap=cmap, s=size, alpha=0.7,
-                            linewidths=0, rasterized=True)
-            assert classes is not None  # set with labels
-            if len(classes) <= 20:
-                handles = sc.legend_elements(prop="colors")[0]
+            ax.scatter(xy[:, 0], xy[:, 1], c=classes.point_colours(), s=size, alpha=0.7,
+                       linewidths=0, rasterized=True)
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
         if name in axis_labels:
             ax.set_xlabel(axis_labels[name][0])
             ax.set_ylabel(axis_labels[name][1])
-    if handles is not None:
-        assert classes is not None  # handles come with labels
-        fig.legend(handles, label_names(classes, names), loc="center right", title="label",
-                   markerscale=1.5)
+    if classes is not None and len(classes.values) <= 20:
+        handles = [Line2D([], [], ls="", marker="o", ms=7, color=c, alpha=0.7)
+                   for c in classes.colours]
+        fig.legend(handles, classes.names, loc="outside right center", title="label")
     fig.suptitle(title)
     return _save(fig, path)
 
 
-def plot_code_values(codes: np.ndarray, labels: Any, path: str | os.PathLike[str],
+def plot_code_values(codes: np.ndarray, labels: Any, path: str | os.PathLike[str] | None,
                      title: str = "The test set's one-dimensional latent codes",
-                     names: tuple[str, ...] | None = None) -> Path:
+                     names: tuple[str, ...] | None = None) -> Figure | Path:
     """Histograms of one-dimensional codes, one per class: a 1-D code has no 2-D map.
+
+    Classes are coloured and ordered as in the report and the maps
+    (``palette.class_colours``).
 
     Parameters
     ----------
     codes : ndarray of shape (n, 1)
     labels : ndarray of shape (n,) or None
-    path : str or Path
+    path : str or Path, or None
+        Where to write the PNG; with None the figure is returned.
     title : str
     names : tuple of str, optional
         The legend's name of each integer label (``datasets.class_names``).
 
     Returns
     -------
-    Path
+    Path, or matplotlib.figure.Figure when ``path`` is None
 
     Raises
     ------
@@ -259,10 +282,11 @@ def plot_code_values(codes: np.ndarray, labels: Any, path: str | os.PathLike[str
     if labels is None:
         ax.hist(values, bins=bins)  # type: ignore[arg-type]  # stubs: no arrays
     else:
-        for c in np.unique(labels):
-            ax.hist(values[labels == c], bins=bins, histtype="step",  # type: ignore[arg-type]
-                    label=label_names([c], names)[0])
-        if len(np.unique(labels)) <= 20:
+        classes = class_colours(labels, names)
+        for k, (name, colour) in enumerate(zip(classes.names, classes.colours, strict=True)):
+            ax.hist(values[classes.index == k], bins=bins,  # type: ignore[arg-type]
+                    histtype="step", color=colour, label=name)
+        if len(classes.values) <= 20:
             ax.legend(title="label", fontsize=7)
     ax.set_xlabel("code value")
     ax.set_ylabel("test samples")

@@ -154,3 +154,33 @@ def test_a_box_selection_shows_its_points_as_a_grid(run, page):
     thumbs = page.locator("#selection-0 .thumbs canvas").count()
     n_test = len(np.load(run / "codes" / "test.npy"))
     assert thumbs == min(selected, 300) and selected >= 0.9 * n_test  # the box spans the map
+
+
+def test_the_maps_classes_have_the_order_and_colours_of_the_png_figures(run, page):
+    from html import unescape
+
+    from matplotlib.colors import to_hex
+
+    from autoencoders.plotting import plot_maps
+
+    y = np.load(run / "codes" / "test_labels.npy")
+    drawn = page.evaluate("""() => document.getElementById('map-0').data
+        .filter((t) => t.legendgroup === 'label').map((t) => [t.name, t.marker.color])""")
+    legend = plot_maps({"map": np.zeros((len(y), 2))}, y, None).legends[0]
+    png = [(t.get_text(), to_hex(h.get_color()))
+           for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)]
+    assert [(unescape(name), colour) for name, colour in drawn] == png
+    assert [name for name, _ in png] == sorted(set(y))
+
+
+@pytest.mark.parametrize("chart", ["curves-0-epoch", "curves-0-time", "map-0"])
+def test_a_charts_legend_is_clear_of_plotlys_tool_bar(page, chart):
+    page.locator(f"#{chart}").scroll_into_view_if_needed()
+    page.locator(f"#{chart}").hover()
+    bar = page.locator(f"#{chart} .modebar").bounding_box()
+    legend = page.locator(f"#{chart} .legend").bounding_box()
+    assert bar is not None and legend is not None
+    apart = (legend["x"] >= bar["x"] + bar["width"] or bar["x"] >= legend["x"] + legend["width"]
+             or legend["y"] >= bar["y"] + bar["height"]
+             or bar["y"] >= legend["y"] + legend["height"])
+    assert apart, (bar, legend)

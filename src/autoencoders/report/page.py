@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.compare import METHOD_LABELS, comparison_rows
+from ..palette import PALETTE
 from .sprites import sprite_sheet
 from .view import RunView
 
@@ -53,7 +54,10 @@ def _run_data(view: RunView) -> dict[str, Any]:
         "name": view.name,
         "history": {k: _finite(v) for k, v in view.history.items()},
         "coords": np.round(view.coords.astype(np.float64), 3).tolist(),
-        "labels": view.labels, "clusters": [int(c) for c in view.clusters],
+        "labels": view.labels, "classes": view.classes, "class_colours": view.class_colours,
+        # A pixel is an image's feature: the loss's unit named as the PNG figures name it.
+        "unit": "feature" if view.images is None else "pixel",
+        "clusters": [int(c) for c in view.clusters],
         "scores": [float(f"{s:.4g}") for s in view.scores], "ids": view.ids,
         "sprite": None if view.images is None else sprite_sheet(view.images),
         "recon_sprite": (None if view.reconstructions is None
@@ -148,6 +152,7 @@ def render(views: list[RunView], title: str | None = None) -> str:
         title=title, version=__version__, date=datetime.date.today().isoformat(),
         css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),
         plotly_js=Markup(get_plotlyjs()),
-        data_json=Markup(_script_json({"runs": [_run_data(v) for v in views]})),
+        data_json=Markup(_script_json({"runs": [_run_data(v) for v in views],
+                                       "palette": list(PALETTE)})),
         runs=[_template_run(v, i) for i, v in enumerate(views)],
         compare_columns=COMPARE_COLUMNS, compare_rows=[_compare_row(v) for v in views])

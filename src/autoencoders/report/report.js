@@ -4,9 +4,8 @@
 "use strict";
 
 const DATA = JSON.parse(document.getElementById("report-data").textContent);
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-  "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#8ca252", "#bd9e39", "#a55194",
-  "#6b6ecf", "#e7969c", "#637939", "#843c39", "#de9ed6"];
+// The categorical colours of autoencoders.palette, which the PNG figures use too.
+const PALETTE = DATA.palette;
 const CONFIG = { displaylogo: false, responsive: true, scrollZoom: true };
 
 // Plotly reads <b>, <a href=...> and a few other tags in names: with <, > and & escaped it
@@ -40,15 +39,17 @@ function curves(run, r) {
   const lines = (x) => [
     { x, y: h.train_loss, name: "training", mode: "lines+markers" },
     { x, y: h.val_loss, name: "held out", mode: "lines+markers" }];
-  const layout = (title) => ({ margin: { l: 60, r: 10, t: 10, b: 40 }, legend: { x: 1, xanchor: "right" },
-    xaxis: { title: { text: title } }, yaxis: { title: { text: "loss per feature" } } });
+  // The legend in a row above the plot at its left: Plotly's tool bar takes the top right.
+  const layout = (title) => ({ margin: { l: 60, r: 10, t: 40, b: 40 },
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom" },
+    xaxis: { title: { text: title } }, yaxis: { title: { text: "loss per " + run.unit } } });
   Plotly.newPlot("curves-" + r + "-epoch", lines(epochs), layout("epoch"), CONFIG);
   Plotly.newPlot("curves-" + r + "-time", lines(time), layout("training seconds"), CONFIG);
 }
 
 function histogram(run, r) {
   Plotly.newPlot("hist-" + r, [{ x: run.scores, type: "histogram", nbinsx: 60, marker: { color: "#59636e" } }],
-    { margin: { l: 60, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "reconstruction loss per feature (score_samples)" } },
+    { margin: { l: 60, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "reconstruction loss per " + run.unit + " (score_samples)" } },
       yaxis: { title: { text: "test points" } } }, CONFIG);
 }
 
@@ -57,20 +58,22 @@ function mapTraces(run) {
   const pick = (idx) => ({ x: idx.map((i) => x[i]), y: idx.map((i) => y[i]), customdata: idx });
   const base = { type: "scattergl", mode: "markers", hoverinfo: "none", marker: { size: 4, opacity: 0.8 } };
   const traces = [], groups = [];
-  const byValue = (values, group, names) => {
-    const classes = [...new Set(values)].sort((a, b) => (isNaN(a) || isNaN(b)) ? String(a).localeCompare(String(b)) : a - b);
+  // One trace per class, in the order and the colours given (the labels' are the PNGs').
+  const byValue = (values, group, classes, colours, names) => {
     classes.forEach((c, k) => {
       const idx = [];
       values.forEach((v, i) => { if (v === c) idx.push(i); });
       traces.push({ ...base, ...pick(idx), name: esc(names ? names(c) : c), legendgroup: group,
-        marker: { ...base.marker, color: PALETTE[k % PALETTE.length] }, visible: group === "label" });
+        marker: { ...base.marker, color: colours[k] }, visible: group === "label" });
       groups.push(group);
     });
   };
   const all = [...Array(n).keys()];
-  if (run.labels) byValue(run.labels, "label");
+  if (run.labels) byValue(run.labels, "label", run.classes, run.class_colours);
   else { traces.push({ ...base, ...pick(all), name: "test points", legendgroup: "label", visible: true }); groups.push("label"); }
-  byValue(run.clusters, "cluster", (c) => "k-means " + c);
+  const clusters = [...new Set(run.clusters)].sort((a, b) => a - b);
+  byValue(run.clusters, "cluster", clusters, clusters.map((c, k) => PALETTE[k % PALETTE.length]),
+    (c) => "k-means " + c);
   traces.push({ ...base, ...pick(all), name: "anomaly score", showlegend: false, visible: false,
     marker: { ...base.marker, color: run.scores, colorscale: "Viridis", showscale: true,
       colorbar: { title: { text: "score" } } } });

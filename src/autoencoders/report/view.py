@@ -12,8 +12,8 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from ..datasets import label_names
 from ..models.summary import layer_table
+from ..palette import class_colours
 from ..persistence import CONFIG_FILE, HISTORY_FILE
 from ..plotting import as_images
 from ..runtime import environment
@@ -49,6 +49,11 @@ class RunView:
         What ``coords`` are: the model's map, or the PCA of the code.
     labels : list of str or None
         Each test point's label.
+    classes : list of str or None
+        The labels' classes in the order of the legend, the same as the PNG figures'
+        (``palette.class_colours``: sorted labels, a data set's named classes by index).
+    class_colours : list of str or None
+        Each class's colour (``#rrggbb``), the same as in the PNG figures.
     clusters : ndarray of int, shape (m,)
         k-means clusters of the test codes (k = the number of labels, else 10).
     scores : ndarray of float32, shape (m,)
@@ -83,6 +88,8 @@ class RunView:
     reconstructions: np.ndarray | None
     features: dict[str, Any] | None
     note: str | None = None
+    classes: list[str] | None = None
+    class_colours: list[str] | None = None
     pictures: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -158,7 +165,8 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
         coords = (PCA(2).fit_transform(codes) if codes.shape[1] > 1 and len(codes) > 2
                   else np.column_stack([codes[:, 0], np.zeros(len(codes))]))
         kind = "the PCA of the latent code (the run has no 2-D map: fit --map trains one)"
-    labels = None if y_test is None else label_names(y_test, names)
+    key = None if y_test is None else class_colours(y_test, names)
+    labels = None if key is None else [key.names[i] for i in key.index]
     # The picture's own k-means of the codes (the page names it so), not `cluster`'s result,
     # whose labels the run folder does not keep.
     k = min(len(set(labels)) if labels else 10, len(codes))
@@ -175,7 +183,9 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
         scores=estimator.score_samples(X_test).astype(np.float32),
         ids=None if ids is None else [str(v) for v in ids], images=images,
         reconstructions=None if images is None else as_images(recon),
-        features=None if images is not None else _features(estimator, scaled), note=note)
+        features=None if images is not None else _features(estimator, scaled), note=note,
+        classes=None if key is None else key.names,
+        class_colours=None if key is None else key.colours)
     if images is not None:
         # as_images of the reconstructions, of the images' shape, is never None.
         view.pictures = _pictures(estimator, X_test, images,

@@ -243,7 +243,8 @@ def _write_run(estimator: AutoEncoder, data: RunData, out: Path, maps: Sequence[
     plot_history(estimator.history_, figures / "loss.png",
                  reference=REFERENCE_TEST_BCE if data.description.get("dataset") == "mnist"
                  and estimator.recipe_.loss == "bce" else None,
-                 reference_label="notebook's final BCE")
+                 reference_label="notebook's final BCE",
+                 per="pixel" if as_images(Xs[:1]) is not None else "feature")
     n_show = min(10, len(Xs))
     plot_reconstructions(
         Xs[:n_show], Rs[:n_show], figures / "reconstructions.png",
