@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import sys
 from pathlib import Path
@@ -89,7 +90,8 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """One tqdm bar per epoch with the running training loss, then a summary line.
+    """One tqdm bar per epoch with the running training loss, then a summary line (of the
+    first and last epochs and every ⌈epochs / 50⌉-th).
 
     The bar is drawn when ``file`` is a terminal, or Jupyter's output stream (tqdm.auto
     then draws a notebook widget); the summary line always.
@@ -134,6 +136,10 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, log: dict[str, Any]) -> None:
         self._bar.close()
+        # At most about 50 lines: the 500 epochs of a small table printed 500 (a new user).
+        every = math.ceil(self._n_epochs / 50)
+        if log["epoch"] % every and log["epoch"] not in (1, self._n_epochs):
+            return
         val = f"  val_loss {log['val_loss']:.4f}" if log["val_loss"] is not None else ""
         self._bar.write(f"epoch {log['epoch']}/{self._n_epochs}  loss {log['train_loss']:.4f}"
                         f"{val}  {log['seconds']:.1f} s", file=self.file)

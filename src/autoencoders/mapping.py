@@ -39,6 +39,7 @@ class MapMixin:
     # What the host estimator (``AutoEncoder``) provides.
     neighbour_map: bool | NeighbourMap | None
     map_input: str
+    verbose: int
     model_: AutoEncoderModule
     neighbour_map_: NeighbourMap
     if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class MapMixin:
                  ) -> NeighbourMap:
         """The map of (a subset of at most ``MAP_MAX_ROWS``) training rows."""
         mapper = self._new_map()
+        if self.neighbour_map is True:  # its steps in the log: it can take longer than the
+            mapper.set_params(verbose=self.verbose)  # model (5 silent minutes, a new user)
         if mapper.random_state is None:
             mapper.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
         if len(X_train) > MAP_MAX_ROWS:

@@ -141,6 +141,21 @@ def test_resuming_a_finished_training_says_so_instead_of_an_epoch_past_the_last(
         "training had finished (3/3 epochs): nothing left to train"]
 
 
+def test_a_long_training_logs_about_fifty_epoch_lines_first_and_last_included():
+    import io
+
+    from autoencoders.callbacks import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    bar.on_train_begin(500, 2)  # the 500 epochs of a small table printed 500 lines
+    for epoch in range(1, 501):
+        bar.on_epoch_begin(epoch)
+        bar.on_epoch_end({"epoch": epoch, "train_loss": 0.5, "val_loss": None, "seconds": 0.1})
+    epochs = [int(line.split()[1].split("/")[0]) for line in out.getvalue().splitlines()]
+    assert epochs == [1, *range(10, 501, 10)]
+
+
 def test_select_device():
     assert select_device("auto").type in ("cpu", "cuda", "mps")
     assert select_device("cpu") == torch.device("cpu")
