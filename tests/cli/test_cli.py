@@ -254,6 +254,9 @@ def test_evaluate_writes_the_side_by_side_comparison(digits_run):
     table = (out / "evaluation.md").read_text()
     assert table.count("\n| ") == 11  # header, rule, 9 rows
     assert "MSE/pixel" in table and "SSE/image" in table  # 8 × 8 images
+    # 297 test points: an accuracy moves in steps of 1/297, ±0.035 is within chance.
+    assert ("scored on 297 test points: an accuracy moves in steps of 0.003, and differences "
+            "below ±0.035 (two standard errors at 0.9) are within chance") in table
     assert (out / "figures" / "evaluation_maps.png").stat().st_size > 10_000
     assert "autoencoder_2d_umap" in proc.stdout
     run("evaluate", out, "--dataset", "digits", "--subsample", "300", "--baselines", "pca",

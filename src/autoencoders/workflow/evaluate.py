@@ -4,6 +4,7 @@ its codes (``cluster``), written into the run folder."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import warnings
@@ -44,6 +45,19 @@ def evaluation_table(comparison: Comparison) -> str:
     lines += [f"| {name}: {METHOD_LABELS[name]} | " + " | ".join(cells) + " |"
               for name, cells in rows]
     return "\n".join(lines)
+
+
+def chance_note(n_test: int) -> str | None:
+    """What chance does to the scores of ``n_test`` test points, when they are few (under
+    1,000): an accuracy moves in steps of 1 / n_test, and its standard error at 0.9 is
+    √(0.9 · 0.1 / n_test) (57 test points of a 569-row table: steps of 0.018, differences
+    of 0.08 within two standard errors; a new user read them as meaningful)."""
+    if n_test >= 1000:
+        return None
+    spread = 2 * math.sqrt(0.09 / max(n_test, 1))
+    return (f"scored on {n_test} test points: an accuracy moves in steps of {1 / n_test:.3f}, "
+            f"and differences below ±{spread:.3f} (two standard errors at 0.9) are within "
+            "chance; a run with more test rows narrows them")
 
 
 def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLike[str], *,
@@ -94,7 +108,10 @@ def evaluate_run(estimator: AutoEncoder, data: RunData, out_dir: str | os.PathLi
             f"continuity (k = {s['k']}) on {s['neighbourhood_points']} of them; k-NN recall with "
             f"k = {s['k']}; k-NN accuracy with k = 5; the linear probe is logistic regression on "
             "standardised features. The autoencoder's fit time is its training time.\n\n"
-            + evaluation_table(comparison) + "\n"))
+            + evaluation_table(comparison) + "\n"
+            + ("" if (note := chance_note(s["n_test"])) is None else f"\n{note}\n")))
+        if note is not None and log is not None:
+            log(f"note: {note}")
         panels: dict[str, np.ndarray] = {}
         for name, xy in comparison.maps.items():
             row = comparison.methods[name]
