@@ -224,3 +224,15 @@ def test_bool_features_are_read_as_zero_and_one_whatever_the_file(tmp_path):
         np.testing.assert_array_equal(source.to_numpy(), X.astype(np.float32))
         np.testing.assert_array_equal(source.take(np.array([3, 1])),
                                       X[[3, 1]].astype(np.float32))
+
+
+def test_load_digits_takes_a_split_as_load_mnist_does():
+    # A new user: load_mnist("train") worked, load_digits("train") was a TypeError.
+    X, y = load_digits()
+    for split, rows in (("train", slice(0, 1500)), ("test", slice(1500, None))):
+        Xs, ys = load_digits(split)
+        np.testing.assert_array_equal(Xs, X[rows])
+        np.testing.assert_array_equal(ys, load_dataset("digits", split)[1])
+    assert len(load_digits("test")[0]) == 297
+    with pytest.raises(ValueError, match="split must be 'train', 'test' or None"):
+        load_digits("validation")

@@ -101,7 +101,5 @@ def load_dataset(name: str, split: str = "train",
     if name == "fashion-mnist":
         return load_fashion_mnist(split, **kwargs)
     if name == "digits":
-        X, y = load_digits()
-        cut = slice(0, 1500) if split == "train" else slice(1500, None)
-        return X[cut], y[cut]
+        return load_digits(split)
     raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
