@@ -135,6 +135,12 @@ def test_the_figures_and_the_report_order_and_colour_each_class_alike(blobs, tmp
     hist = plot_code_values(X[:, :1], y, None, names=names)
     assert {p.get_label(): to_hex(p.get_edgecolor(), keep_alpha=False)
             for p in hist.axes[0].patches} == report_colour
+    # A page of a few points keeps the classes of all of them (a rare one missing from
+    # the subset shifted every later colour, a hostile trial).
+    rare = np.where(np.arange(len(y)) == 7, 1, np.where(y == 1, 2, y))  # one point of 1
+    few = run_view(tmp_path, ae, X, rare, names=names, max_points=5)
+    assert few.classes == ["T-shirt/top", "Trouser", "Pullover"] and len(few.labels) == 5
+    assert few.class_colours == view.class_colours
 
 
 def _overlaps(a, b) -> bool:
