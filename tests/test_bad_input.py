@@ -19,6 +19,7 @@ import os
 import pickle
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -1712,6 +1713,10 @@ def map_save_over_a_users_file(ctx):
                        r"checkpoint folder, whose map is saved in its model file\)"):
         nmap.save(ctx.copy_model("model-and-map"))
     assert not (ctx.tmp / "model-and-map" / "map.safetensors").exists()
+    with pytest.raises(FileExistsError, match=r"maps: it holds map\.safetensors, a saved "
+                       "NeighbourMap's folder; nothing was written"):
+        ctx.ae.save(ctx.tmp / "maps")  # nor the other way round (a hostile trial)
+    assert sorted(p.name for p in (ctx.tmp / "maps").iterdir()) == ["map.safetensors"]
     (ctx.tmp / "my-maps").mkdir()
     (ctx.tmp / "my-maps" / "map.safetensors").write_text("my notes")
     try:
@@ -1875,6 +1880,45 @@ def output_over_an_existing_file(ctx):
     ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--force", "--out",
             ctx.tmp / "notes.csv")
     assert (ctx.tmp / "notes.csv").read_text() != "mine\n"
+
+
+@case("--out a file's name ending in '/'", "autoencoders embed", ValueError,
+      r"argument --out: .*kept\.csv/: a name ending in '/' is a folder's; name a file",
+      exit_code=2)
+def output_name_ending_in_a_slash(ctx):
+    # A hostile trial: the existence check saw no "kept.csv/", and the writer, dropping
+    # the slash, replaced kept.csv (embed, score, reconstruct, cluster).
+    (ctx.tmp / "kept.csv").write_text("mine\n")
+    with pytest.raises(CommandFailed, match="a name ending in '/' is a folder's"):
+        ctx.cli("score", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--out",
+                f"{ctx.tmp / 'kept.csv'}/")
+    with pytest.raises(ValueError, match="a name ending in '/' is a folder's"):
+        write_array(f"{ctx.tmp / 'kept.csv'}/", ctx.X)
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--force", "--out",
+                f"{ctx.tmp / 'kept.csv'}/")
+    finally:
+        assert (ctx.tmp / "kept.csv").read_text() == "mine\n"
+
+
+@case("--out a pipe (or a device)", "autoencoders embed", ValueError,
+      r"--out .*pipe\.csv is no regular file \(a device or a pipe\), which a finished file "
+      r"would replace; name a file, or write to standard output with '--out -'", exit_code=1)
+def output_a_pipe(ctx):
+    # A hostile trial: --force replaced a device node (a copy of /dev/null) and a FIFO by
+    # regular files; as root, --out /dev/null --force would have replaced /dev/null.
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = ctx.tmp / "pipe.csv"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    with pytest.raises(OSError, match="no regular file"):
+        write_array(fifo, ctx.X)
+    try:
+        ctx.cli("embed", ctx.model_dir, "--input", ctx.tmp / "good.npy", "--force", "--out",
+                fifo)
+    finally:
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 @case("--out the file the run was fitted on", "autoencoders embed", ValueError,

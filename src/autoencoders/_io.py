@@ -38,10 +38,17 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     ------
     OSError
         When the folder cannot be created or written to (``NotADirectoryError`` when a
-        parent is a file, ``IsADirectoryError`` when ``path`` is a folder), or the writer
+        parent is a file, ``IsADirectoryError`` when ``path`` is a folder or a name ending
+        in '/'), when ``path`` is no regular file (a device, a pipe), or the writer
         fails with an OS error such as a full disk; the message names ``path``.
     """
+    if os.fspath(path).endswith(("/", os.sep)):  # Path() would drop it, and write the file
+        raise IsADirectoryError(f"cannot write {path}: a name ending in '/' is a folder's; "
+                                "name a file")
     path = Path(path)
+    if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"cannot write {path}: it is no regular file (a device or a pipe), "
+                      "which the finished file would replace; name a file")
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder; "

@@ -41,7 +41,7 @@ from .config import (
 )
 from .inputs import InputSpec
 from .models import AutoEncoderModule, build_model
-from .neighbours import NeighbourMap
+from .neighbours import MAP_FILE, NeighbourMap
 from .neighbours.network import BEFORE_FIELDS
 from .runtime import environment
 from .training.checkpoints import CHECKPOINT_DIR, OWNER_FILE, Checkpointer
@@ -163,8 +163,9 @@ def save_model(record: ModelRecord, path: str | os.PathLike[str], owner: str | N
         When the folder cannot be created or written; ``FileExistsError`` (nothing
         written) when it holds a config.json, history.csv or model.safetensors that is not a
         saved model's, or is another fit's run folder (its metrics, codes and report would
-        describe a model it no longer holds); ``IsADirectoryError`` when one of those names
-        is a folder, ``NotADirectoryError`` when ``path`` or a parent is a file.
+        describe a model it no longer holds) or a saved map's; ``IsADirectoryError`` when
+        one of those names is a folder, ``NotADirectoryError`` when ``path`` or a parent
+        is a file.
     ValueError
         For an empty ``path``.
     """
@@ -225,6 +226,8 @@ def _refuse_others_files(folder: Path, owner: str | None) -> None:
     elif (folder / METRICS_FILE).exists() and (owner is None or recorded != owner):
         why = ("it is the run folder of another fit, whose metrics, codes and report "
                "describe the model there")
+    elif os.path.lexists(folder / MAP_FILE):  # NeighbourMap.save refuses the reverse
+        why = f"it holds {MAP_FILE}, a saved NeighbourMap's folder"
     else:
         why = ""
     if why:

@@ -36,10 +36,13 @@ def check_array_path(path: str | os.PathLike[str]) -> str:
     Raises
     ------
     ValueError
-        For another suffix, or a path that is a folder.
+        For another suffix, or a path that is a folder or ends in '/' (even after a file's
+        name: "kept.csv/" wrote over kept.csv, a hostile trial).
     """
     if str(path) == STDOUT:
         return ".csv"
+    if os.fspath(path).endswith(("/", os.sep)):
+        raise ValueError(f"{path}: a name ending in '/' is a folder's; name a file")
     suffix = Path(path).suffix.lower()
     if suffix not in (".npy", ".csv", ".parquet"):
         raise ValueError(f"{path}: output must end in .npy, .csv or .parquet, or be - "

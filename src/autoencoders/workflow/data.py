@@ -7,6 +7,7 @@ import contextlib
 import fnmatch
 import glob
 import os
+import stat
 import sys
 import tempfile
 import warnings
@@ -366,14 +367,22 @@ def check_output(out: str | Path, *inputs: str | Path | None,
     ------
     ValueError
         When ``out`` is (or links to) an input file or a run's, or sits in an input folder,
-        or matches an input glob's pattern (a new file there would join the input); and,
-        without ``force``, when it exists (anyone's file: another run's training data was
-        replaced, a hostile trial).
+        or matches an input glob's pattern (a new file there would join the input); when
+        it ends in '/' or is no regular file (a device, a pipe: even ``--force`` would
+        replace /dev/null by a file); and, without ``force``, when it exists (anyone's
+        file: another run's training data was replaced, a hostile trial).
     """
     from .folder import RUN_ENTRIES, is_run_folder, recorded_data
 
     if str(out) == STDIN:  # standard output is no file of anyone's
         return
+    if str(out).endswith(("/", os.sep)):  # Path() drops the slash: it wrote over keep.csv
+        raise ValueError(f"{option} {out}: a name ending in '/' is a folder's; name a file")
+    if os.path.exists(out) and not os.path.isdir(out) and \
+            not stat.S_ISREG(os.stat(out).st_mode):
+        raise ValueError(f"{option} {out} is no regular file (a device or a pipe), which a "
+                         "finished file would replace; name a file, or write to standard "
+                         "output with '--out -' and redirect that")
     target = Path(out).resolve()
     runs = [run_dir] if run_dir is not None else []
     runs += [p for p in target.parents[:2] if is_run_folder(p)]  # a run, or its codes/
