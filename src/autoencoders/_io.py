@@ -42,17 +42,14 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         in '/'), when ``path`` is no regular file (a device, a pipe), or the writer
         fails with an OS error such as a full disk; the message names ``path``.
     """
-    if os.fspath(path).endswith(("/", os.sep)):  # Path() would drop it, and write the file
+    if names_a_folder(path):  # Path() would drop the slash, and write the file before it
         raise IsADirectoryError(f"cannot write {path}: a name ending in '/' is a folder's; "
                                 "name a file")
     path = Path(path)
-    if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+    if is_special_file(path):
         raise OSError(f"cannot write {path}: it is no regular file (a device or a pipe), "
                       "which the finished file would replace; name a file")
-    blocker = file_in_the_way(path)
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder; "
-                                 "choose another location")
+    _no_file_in_the_way(path, f"cannot write {path}")
     if path.is_dir():  # said before the writer writes, not by the rename after it
         raise IsADirectoryError(f"cannot write {path}: it is a folder; name a file (inside "
                                 "it, or elsewhere)")
@@ -184,11 +181,31 @@ def writable_folder(path: str | os.PathLike[str], what: str) -> Path:
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot save {what} into {folder}: it is a file; name a "
                                  "folder")
-    blocker = file_in_the_way(folder)
-    if blocker is not None:
-        raise NotADirectoryError(f"cannot save {what} into {folder}: {blocker} is a file, "
-                                 "not a folder; choose another location")
+    _no_file_in_the_way(folder, f"cannot save {what} into {folder}")
     return folder
+
+
+def _no_file_in_the_way(path: Path, doing: str) -> None:
+    """Raise NotADirectoryError ("``doing``: BLOCKER is a file, not a folder; …") when the
+    nearest existing parent of ``path`` is a file (:func:`file_in_the_way`)."""
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise NotADirectoryError(f"{doing}: {blocker} is a file, not a folder; choose "
+                                 "another location")
+
+
+def names_a_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is written as a folder's (ends in a separator): ``Path`` drops the
+    separator, so "kept.csv/" would be written as kept.csv (a hostile trial)."""
+    return os.fspath(path).endswith(("/", os.sep))
+
+
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists as neither a folder nor a regular file (a device, a pipe,
+    a socket), which writing a file there by rename would replace: ``--out /dev/null
+    --force`` as root, a hostile trial."""
+    return (os.path.exists(path) and not os.path.isdir(path)
+            and not stat.S_ISREG(os.stat(path).st_mode))
 
 
 def _fsync_folder(folder: Path) -> None:

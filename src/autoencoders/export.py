@@ -48,16 +48,22 @@ def export_format(path: str | os.PathLike[str], format: str | None = None) -> st
         then refused as a user's file when exported again: a hostile trial), or
         ``format`` and the suffix disagree (a TorchScript archive named .onnx).
     """
-    suffix = Path(path).suffix.lower()
-    by_suffix = next((f for f, s in _SUFFIXES.items() if suffix in s), None)
+    by_suffix = _format_of(path)
     if by_suffix is None:
         raise ValueError(f"{path}: an export is named .onnx (ONNX) or .pt, .pth or .ts "
                          "(TorchScript); name the file so")
-    if format is not None and by_suffix is not None and format != by_suffix:
-        raise ValueError(f"{path}: the suffix {suffix} means {by_suffix}, but the format "
-                         f"asked for is {format}; name the file {_SUFFIXES[format][0]}, or "
+    if format is not None and format != by_suffix:
+        raise ValueError(f"{path}: the suffix {Path(path).suffix.lower()} means {by_suffix}, "
+                         f"but the format asked for is {format}; name the file "
+                         f"{_SUFFIXES[format][0]}, or "
                          "leave the format to the suffix")
-    return format or by_suffix
+    return by_suffix
+
+
+def _format_of(path: str | os.PathLike[str]) -> str | None:
+    """The export format ``path``'s suffix names (any case), or None."""
+    suffix = Path(path).suffix.lower()
+    return next((f for f, s in _SUFFIXES.items() if suffix in s), None)
 
 
 class ServingModule(nn.Module):
@@ -265,8 +271,7 @@ class ExportMixin:
             When ``path`` cannot be written; ``FileExistsError`` (nothing written) when it
             is an existing file not named as an export.
         """
-        if os.path.lexists(path) and not str(path).lower().endswith(
-                tuple(s for suffixes in _SUFFIXES.values() for s in suffixes)):
+        if os.path.lexists(path) and _format_of(path) is None:
             raise FileExistsError(f"{path} exists and is not named as an export (.onnx, .pt, "
                                   ".pth, .ts): export writes over earlier exports only; "
                                   "nothing was written: choose another path")

@@ -338,13 +338,14 @@ def cmd_summary(args: Namespace) -> int:
 
 
 def cmd_export(args: Namespace) -> int:
+    from .._io import names_a_folder
     from ..estimator import AutoEncoder
     from ..export import describe_export, export_format
     from ..workflow import check_output, recorded_dataset
 
     if args.out == "-":
         raise UsageError("--out -: an exported model is a binary file; name one (.onnx, .pt)")
-    if args.out.endswith(("/", os.sep)) or os.path.isdir(args.out):
+    if names_a_folder(args.out) or os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: a folder; name the file to write in it "
                          "(.onnx, .pt)")
     try:

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Self
 import numpy as np
 from numpy.typing import NDArray
 
-from .._io import atomic_path
+from .._io import atomic_path, names_a_folder
 from ._common import require_pyarrow
 
 __all__ = ["write_array", "ArrayWriter", "STDOUT", "check_array_path", "CSV_FLOAT"]
@@ -41,7 +41,7 @@ def check_array_path(path: str | os.PathLike[str]) -> str:
     """
     if str(path) == STDOUT:
         return ".csv"
-    if os.fspath(path).endswith(("/", os.sep)):
+    if names_a_folder(path):
         raise ValueError(f"{path}: a name ending in '/' is a folder's; name a file")
     suffix = Path(path).suffix.lower()
     if suffix not in (".npy", ".csv", ".parquet"):

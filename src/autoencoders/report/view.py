@@ -146,18 +146,16 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
     folder = Path(folder)
     config = _json(folder / CONFIG_FILE)
     m = len(X_test)
-    note = None
-    # The classes of all the test labels, as the PNG figures have them: those of a subset
-    # could miss a rare class and shift every later colour (a hostile trial).
-    key = None if y_test is None else class_colours(y_test, names)
-    index = None if key is None else key.index
+    note, keep = None, np.arange(m)
     if m > max_points:
         keep = np.sort(np.random.default_rng(seed).choice(m, max_points, replace=False))
         note = (f"{max_points:,} of the {m:,} test points, drawn at random (seed {seed}), "
                 "keep the page fluid and under 10 MB")
         X_test = X_test[keep]
-        index = None if index is None else index[keep]
         ids = None if ids is None else np.asarray(ids)[keep]
+    # The classes of all the test labels, as the PNG figures have them: those of the points
+    # shown could miss a rare class and shift every later colour (a hostile trial).
+    key = None if y_test is None else class_colours(y_test, names)
     scaled = estimator.scale_input(X_test)
     recon = estimator.reconstruct(X_test, scaled=True)
     codes = estimator.transform(X_test)
@@ -169,7 +167,7 @@ def run_view(folder: str | Path, estimator: Any, X_test: NDArray[Any],
         coords = (PCA(2).fit_transform(codes) if codes.shape[1] > 1 and len(codes) > 2
                   else np.column_stack([codes[:, 0], np.zeros(len(codes))]))
         kind = "the PCA of the latent code (the run has no 2-D map: fit --map trains one)"
-    labels = None if key is None or index is None else [key.names[i] for i in index]
+    labels = None if key is None else [key.names[i] for i in key.index[keep]]
     # The picture's own k-means of the codes (the page names it so), not `cluster`'s result,
     # whose labels the run folder does not keep.
     k = min(len(set(labels)) if labels else 10, len(codes))

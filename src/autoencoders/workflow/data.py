@@ -7,7 +7,6 @@ import contextlib
 import fnmatch
 import glob
 import os
-import stat
 import sys
 import tempfile
 import warnings
@@ -18,6 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from .._io import is_special_file, names_a_folder
 from ..datasets import class_names, load_dataset, open_source, table_columns
 from ..datasets.source import ArraySource, Source, Without
 from ..inputs import Rows, check_labels, holdout, named, split
@@ -326,16 +326,14 @@ def run_data(request: DataRequest) -> RunData:
         data = RunData(Xtr, Xte, ytr, yte, description, request.input,
                        Without(test), test, loaded.notes, loaded.ids, loaded.feature_names)
     else:
-        train_set, test_set = load(request, "train"), load(request, "test")  # arrays
+        # Arrays, their first train_size and test_size rows (load cuts a data set's splits).
+        train_set, test_set = load(request, "train"), load(request, "test")
         data = RunData(train_set.X, cast(np.ndarray, test_set.X), train_set.y, test_set.y,
                        {**train_set.description, "split": "train/test"}, request.name)
     if request.train_size:
         keep = np.arange(min(request.train_size, len(data.X_train)))
         data.X_train = split(data.X_train, keep)[0]
         data.y_train = None if data.y_train is None else data.y_train[keep]
-    if request.test_size and not request.input:
-        data.X_test = data.X_test[:request.test_size]
-        data.y_test = None if data.y_test is None else data.y_test[:request.test_size]
     data.description.update(n_train=len(data.X_train), n_test=len(data.X_test))
     return data
 
@@ -376,10 +374,9 @@ def check_output(out: str | Path, *inputs: str | Path | None,
 
     if str(out) == STDIN:  # standard output is no file of anyone's
         return
-    if str(out).endswith(("/", os.sep)):  # Path() drops the slash: it wrote over keep.csv
+    if names_a_folder(out):
         raise ValueError(f"{option} {out}: a name ending in '/' is a folder's; name a file")
-    if os.path.exists(out) and not os.path.isdir(out) and \
-            not stat.S_ISREG(os.stat(out).st_mode):
+    if is_special_file(out):
         raise ValueError(f"{option} {out} is no regular file (a device or a pipe), which a "
                          "finished file would replace; name a file, or write to standard "
                          "output with '--out -' and redirect that")

@@ -50,8 +50,20 @@ def evaluation_table(comparison: Comparison) -> str:
 def chance_note(n_test: int) -> str | None:
     """What chance does to the scores of ``n_test`` test points, when they are few (under
     1,000): an accuracy moves in steps of 1 / n_test, and its standard error at 0.9 is
-    √(0.9 · 0.1 / n_test) (57 test points of a 569-row table: steps of 0.018, differences
-    of 0.08 within two standard errors; a new user read them as meaningful)."""
+    √(0.9 · 0.1 / n_test), the binomial one (57 test points of a 569-row table: steps of
+    0.018, differences of 0.08 within two standard errors; a new user read them as
+    meaningful).
+
+    Parameters
+    ----------
+    n_test : int
+        The number of test points scored.
+
+    Returns
+    -------
+    str or None
+        One sentence for the log and evaluation.md; None for 1,000 points or more.
+    """
     if n_test >= 1000:
         return None
     spread = 2 * math.sqrt(0.09 / max(n_test, 1))
